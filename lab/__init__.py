@@ -1,0 +1,3 @@
+"""concurrency-lab: measure asyncio, threads and processes on your own workload and machine."""
+
+__version__ = "0.1.0"

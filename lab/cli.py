@@ -1,0 +1,123 @@
+"""The `concurrency-lab` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from lab import __version__
+from lab.loader import ScenarioError, builtin_paths, load_builtins, resolve
+from lab.report.formats import FORMATS, format_for_path
+
+EPILOG = """\
+exit codes:
+  0    every run finished and its results were checked
+  1    at least one run failed, timed out or computed a wrong answer
+  2    bad input: a scenario file, a name or an option is wrong (nothing ran)
+  130  interrupted (Ctrl+C); a partial report marks what did not run
+
+examples:
+  concurrency-lab                                  open the app on the built-in scenarios
+  concurrency-lab my_scenarios/                    open the app with your scenarios loaded too
+  concurrency-lab --report - --format md --quick   run every built-in, Markdown to stdout
+  concurrency-lab --report out.json numeric_crunching my.yaml
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="concurrency-lab",
+        description="asyncio, threads or processes? Measure each concurrency model on your "
+        "workload, on this machine.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "targets",
+        nargs="*",
+        metavar="SCENARIO",
+        help="built-in scenario names, YAML files or folders of them (default: all built-ins)",
+    )
+    parser.add_argument(
+        "--report",
+        nargs="?",
+        const="-",
+        metavar="OUT",
+        help="run headless (no TTY needed) and write a report to OUT, or '-' for stdout",
+    )
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="report format (default: from OUT's extension, else md)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="scale every scenario down to a few seconds"
+    )
+    parser.add_argument("--list", action="store_true", help="list the built-in scenarios and exit")
+    parser.add_argument(
+        "--check", action="store_true", help="validate the given scenario files without running"
+    )
+    parser.add_argument(
+        "--schema", action="store_true", help="print the JSON Schema of scenario files and exit"
+    )
+    parser.add_argument("--version", action="version", version=f"concurrency-lab {__version__}")
+    return parser
+
+
+def _looks_like_target(value: str) -> bool:
+    path = Path(value)
+    return value in builtin_paths() or path.is_dir() or path.suffix in (".yaml", ".yml")
+
+
+def _list_builtins() -> int:
+    for item in load_builtins():
+        print(f"{item.name:<20} {item.scenario.title}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+
+    if args.schema:
+        from lab.scenario import scenario_json_schema
+
+        print(json.dumps(scenario_json_schema(), indent=2))
+        return 0
+    if args.list:
+        return _list_builtins()
+
+    # `--report numeric_crunching` means "that scenario, report to stdout", never "write over it".
+    if args.report is not None and _looks_like_target(args.report):
+        args.targets.insert(0, args.report)
+        args.report = "-"
+
+    try:
+        if args.check:
+            if not args.targets:
+                parser.error("--check needs at least one scenario file")
+            checked = resolve(args.targets)
+            for item in checked:
+                print(f"ok  {item.source}  ({item.name}: {item.scenario.title})")
+            return 0
+        scenarios = resolve(args.targets) if args.targets else load_builtins()
+    except ScenarioError as exc:
+        print(exc.render(), file=sys.stderr)
+        print("\nnothing ran; see `concurrency-lab --schema` for every valid key", file=sys.stderr)
+        return 2
+
+    if args.report is not None:
+        from lab.headless import run_headless
+        from lab.plan import make_plan
+
+        fmt = args.format or format_for_path(args.report)
+        return run_headless(
+            make_plan(scenarios, quick=args.quick), args.report, fmt, ["concurrency-lab", *argv]
+        )
+
+    from lab.tui.app import run_app
+
+    return int(run_app(scenarios, quick=args.quick))

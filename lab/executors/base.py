@@ -1,0 +1,40 @@
+"""The shared scheduler layer: one interface, one module per concurrency model."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar
+
+from lab.workloads.base import Workload
+
+ResultSink = Callable[[Any], None]
+
+
+class Executor(ABC):
+    """Runs a workload's tasks with `workers` as the pool size or concurrency bound.
+
+    Lifecycle inside a runner process: `start` once (timed as start-up), `run` once per
+    warmup and repeat (timed), `close` once. `run` hands every task result to `sink` in the
+    calling thread, in any order, so tallies and progress need no locks.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+
+    def __init__(self, workers: int, start_method: str) -> None:
+        self.workers = workers
+        self.start_method = start_method
+
+    @abstractmethod
+    def start(self, workload: Workload) -> None: ...
+
+    @abstractmethod
+    def run(self, workload: Workload, tasks: Iterable[Any], sink: ResultSink) -> None: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def window(self) -> int:
+        """Tasks in flight at once: enough to keep every worker busy, few enough to bound memory."""
+        return max(4 * self.workers, 16)

@@ -1,0 +1,229 @@
+"""Render a Report as JSON, Markdown or CSV, and write it atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from lab.report.model import Report, RunResult, ScenarioResult
+from lab.units import format_bytes
+
+FORMATS = ("json", "md", "csv")
+
+
+def to_json(report: Report) -> str:
+    return json.dumps(report.to_json(), indent=2, allow_nan=False) + "\n"
+
+
+def _fmt_seconds(s: float | None) -> str:
+    if s is None:
+        return "–"
+    if s >= 1:
+        return f"{s:.2f} s"
+    if s >= 1e-3:
+        return f"{s * 1e3:.1f} ms"
+    return f"{s * 1e6:.0f} µs"
+
+
+def _fmt_number(x: float | None, digits: int = 3) -> str:
+    if x is None:
+        return "–"
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    return f"{x:.{digits}g}"
+
+
+def _spread(run: RunResult) -> str:
+    wall = run.summary.get("wall_seconds") or {}
+    median, mad = wall.get("median"), wall.get("mad")
+    if not median or mad is None or wall.get("n", 0) < 2:
+        return ""
+    return f" ±{100 * mad / median:.0f}%"
+
+
+def fastest(result: ScenarioResult) -> RunResult | None:
+    ok = [
+        r
+        for r in result.runs
+        if r.status == "ok" and r.summary.get("wall_seconds", {}).get("median")
+    ]
+    return min(ok, key=lambda r: r.summary["wall_seconds"]["median"], default=None)
+
+
+def run_cells(run: RunResult) -> dict[str, str]:
+    """The report's columns for one run, formatted for people (Markdown and the app)."""
+    s = run.summary
+    wall = (s.get("wall_seconds") or {}).get("median")
+    tp = (s.get("throughput") or {}).get("value")
+    lat = s.get("latency") or {}
+    mem = run.peak_uss_bytes or run.peak_rss_bytes
+    return {
+        "executor": run.executor,
+        "workers": str(run.workers),
+        "status": run.status if run.status != "ok" else "ok",
+        "time": (_fmt_seconds(wall) + _spread(run)) if wall else "–",
+        "throughput": f"{_fmt_number(tp)} {run.unit}/s" if tp else "–",
+        "speedup": f"{s['speedup']:.2f}×" if s.get("speedup") else "–",
+        "efficiency": f"{100 * s['efficiency']:.0f}%" if s.get("efficiency") else "–",
+        "cpu": f"{s['cpu_cores']:.2f} cores" if s.get("cpu_cores") is not None else "–",
+        "memory": format_bytes(mem) if mem else "–",
+        "startup": _fmt_seconds(run.startup_seconds) if run.startup_seconds is not None else "–",
+        "latency": (
+            f"{_fmt_seconds(lat.get('p50'))} / {_fmt_seconds(lat.get('p95'))} / {_fmt_seconds(lat.get('p99'))}"
+            if lat
+            else "–"
+        ),
+        "errors": str(s.get("error_count", 0)) if s.get("error_count") else "0",
+    }
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(report: Report) -> str:
+    m = report.machine
+    py = m.get("python", {})
+    out = io.StringIO()
+    out.write("# concurrency-lab report\n\n")
+    out.write(
+        f"{m.get('cpu_model', '?')} · {m.get('cpus_usable', '?')} usable of "
+        f"{m.get('cpus_logical', '?')} logical CPUs · {format_bytes(m.get('memory_total_bytes') or 0)} · "
+        f"{py.get('implementation', '')} {py.get('version', '')}"
+        f"{'' if py.get('gil_enabled', True) else ' (free-threaded, no GIL)'} · {report.created}\n"
+    )
+    if report.interrupted:
+        out.write("\n**Interrupted:** runs marked `not_run` did not run.\n")
+    for result in report.scenarios:
+        out.write(f"\n## {_md_escape(result.title)} (`{result.name}`)\n\n")
+        if result.description:
+            out.write(f"{_md_escape(result.description)}\n\n")
+        if result.error:
+            out.write(f"**Scenario failed:** {_md_escape(result.error)}\n\n")
+        best = fastest(result)
+        latency = any(r.summary.get("latency") for r in result.runs)
+        cols = [
+            "executor",
+            "workers",
+            "time",
+            "throughput",
+            "speedup",
+            "efficiency",
+            "cpu",
+            "memory",
+            "startup",
+        ]
+        if latency:
+            cols += ["latency", "errors"]
+        cols.append("status")
+        headers = {"latency": "latency p50/p95/p99", "time": "time (median ±MAD)"}
+        out.write("| " + " | ".join(headers.get(c, c) for c in cols) + " |\n")
+        out.write("|" + "|".join("---" for _ in cols) + "|\n")
+        for run in result.runs:
+            cells = run_cells(run)
+            if best is run:
+                cells["executor"] = f"**{cells['executor']}** (fastest)"
+            if run.error:
+                cells["status"] = f"{run.status}: {run.error.message}"
+            out.write("| " + " | ".join(_md_escape(cells[c]) for c in cols) + " |\n")
+        for name, reason in result.skipped.items():
+            out.write(f"\n- `{name}` skipped: {reason}\n")
+    return out.getvalue()
+
+
+CSV_COLUMNS = [
+    "scenario", "run_id", "executor", "workers", "status", "error", "unit", "tasks", "repeats",
+    "wall_median_s", "wall_mean_s", "wall_stdev_s", "wall_min_s", "wall_max_s", "wall_mad_s",
+    "throughput", "speedup", "efficiency", "cpu_seconds", "cpu_cores", "cpu_utilisation",
+    "startup_s", "peak_rss_bytes", "peak_uss_bytes", "latency_p50_s", "latency_p95_s",
+    "latency_p99_s", "error_count", "start_method",
+]  # fmt: skip
+
+
+def csv_rows(report: Report) -> list[dict[str, Any]]:
+    rows = []
+    for result in report.scenarios:
+        for run in result.runs:
+            s = run.summary
+            wall = s.get("wall_seconds") or {}
+            lat = s.get("latency") or {}
+            rows.append(
+                {
+                    "scenario": result.name,
+                    "run_id": run.run_id,
+                    "executor": run.executor,
+                    "workers": run.workers,
+                    "status": run.status,
+                    "error": run.error.message if run.error else "",
+                    "unit": run.unit,
+                    "tasks": run.tasks,
+                    "repeats": len(run.repeats),
+                    "wall_median_s": wall.get("median"),
+                    "wall_mean_s": wall.get("mean"),
+                    "wall_stdev_s": wall.get("stdev"),
+                    "wall_min_s": wall.get("min"),
+                    "wall_max_s": wall.get("max"),
+                    "wall_mad_s": wall.get("mad"),
+                    "throughput": (s.get("throughput") or {}).get("value"),
+                    "speedup": s.get("speedup"),
+                    "efficiency": s.get("efficiency"),
+                    "cpu_seconds": (s.get("cpu_seconds") or {}).get("median"),
+                    "cpu_cores": s.get("cpu_cores"),
+                    "cpu_utilisation": s.get("cpu_utilisation"),
+                    "startup_s": run.startup_seconds,
+                    "peak_rss_bytes": run.peak_rss_bytes,
+                    "peak_uss_bytes": run.peak_uss_bytes,
+                    "latency_p50_s": lat.get("p50"),
+                    "latency_p95_s": lat.get("p95"),
+                    "latency_p99_s": lat.get("p99"),
+                    "error_count": s.get("error_count", 0),
+                    "start_method": run.start_method or "",
+                }
+            )
+    return rows
+
+
+def to_csv(report: Report) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in csv_rows(report):
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    return out.getvalue()
+
+
+RENDERERS: dict[str, Callable[[Report], str]] = {"json": to_json, "md": to_markdown, "csv": to_csv}
+
+
+def render(report: Report, fmt: str) -> str:
+    return RENDERERS[fmt](report)
+
+
+def format_for_path(path: str, default: str = "md") -> str:
+    suffix = Path(path).suffix.lower().lstrip(".")
+    aliases = {"markdown": "md", "json": "json", "csv": "csv", "md": "md"}
+    return aliases.get(suffix, default)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write to a temp file beside the target, then rename: readers never see half a report."""
+    path = path.expanduser()
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,191 @@
+"""JSON Schema (draft 2020-12) of the report written by `--report --format json`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lab.report.model import SCHEMA_ID, SCHEMA_VERSION
+
+_num = {"type": ["number", "null"]}
+_int = {"type": ["integer", "null"]}
+
+_describe = {
+    "type": "object",
+    "required": ["n", "median", "mean", "stdev", "min", "max", "mad"],
+    "properties": {
+        "n": {"type": "integer"},
+        **{k: _num for k in ("median", "mean", "stdev", "min", "max", "mad")},
+    },
+}
+
+_repeat = {
+    "type": "object",
+    "required": [
+        "phase",
+        "index",
+        "wall_seconds",
+        "cpu_user",
+        "cpu_system",
+        "cpu_seconds",
+        "amount",
+        "throughput",
+        "tasks",
+    ],
+    "properties": {
+        "phase": {"enum": ["warmup", "repeat"]},
+        "index": {"type": "integer", "minimum": 0},
+        "wall_seconds": {"type": "number", "minimum": 0},
+        "cpu_user": {"type": "number"},
+        "cpu_system": {"type": "number"},
+        "cpu_seconds": {"type": "number"},
+        "amount": {"type": "number", "minimum": 0},
+        "throughput": {"type": "number", "minimum": 0},
+        "tasks": {"type": "integer", "minimum": 0},
+        "digest": {"type": ["string", "null"]},
+        "errors": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "latency": {"type": ["object", "null"]},
+    },
+}
+
+_run = {
+    "type": "object",
+    "required": [
+        "run_id",
+        "executor",
+        "workers",
+        "unit",
+        "tasks",
+        "status",
+        "error",
+        "startup_seconds",
+        "memory",
+        "warmups",
+        "repeats",
+        "summary",
+    ],
+    "properties": {
+        "run_id": {"type": "string"},
+        "executor": {"type": "string"},
+        "workers": {"type": "integer", "minimum": 1},
+        "unit": {"type": "string"},
+        "tasks": {"type": "integer", "minimum": 0},
+        "status": {"enum": ["ok", "failed", "timeout", "cancelled", "not_run"]},
+        "error": {
+            "type": ["object", "null"],
+            "required": ["kind", "message"],
+            "properties": {
+                "kind": {"type": "string"},
+                "message": {"type": "string"},
+                "detail": {"type": "string"},
+            },
+        },
+        "start_method": {"type": ["string", "null"]},
+        "startup_seconds": _num,
+        "memory": {
+            "type": "object",
+            "properties": {"idle_rss_bytes": _int, "peak_rss_bytes": _int, "peak_uss_bytes": _int},
+        },
+        "warmups": {"type": "array", "items": _repeat},
+        "repeats": {"type": "array", "items": _repeat},
+        "summary": {
+            "type": "object",
+            "properties": {
+                "wall_seconds": _describe,
+                "throughput": {
+                    "type": "object",
+                    "properties": {"value": _num, "unit": {"type": "string"}},
+                },
+                "cpu_seconds": _describe,
+                "cpu_cores": _num,
+                "cpu_utilisation": _num,
+                "speedup": _num,
+                "efficiency": _num,
+                "latency": {"type": ["object", "null"]},
+                "errors": {"type": "object", "additionalProperties": {"type": "integer"}},
+                "error_count": {"type": "integer"},
+            },
+        },
+    },
+}
+
+_scenario = {
+    "type": "object",
+    "required": ["name", "source", "title", "workload", "settings", "runs"],
+    "properties": {
+        "name": {"type": "string"},
+        "source": {"type": "string"},
+        "title": {"type": "string"},
+        "description": {"type": "string"},
+        "workload": {"type": "object", "required": ["kind"]},
+        "settings": {
+            "type": "object",
+            "required": ["repeats", "warmups", "timeout", "workers"],
+            "properties": {
+                "repeats": {"type": "integer"},
+                "warmups": {"type": "integer"},
+                "timeout": {"type": "number"},
+                "workers": {"type": "array", "items": {"type": "integer"}},
+                "start_method": {"type": ["string", "null"]},
+                "quick": {"type": "boolean"},
+            },
+        },
+        "skipped": {"type": "object", "additionalProperties": {"type": "string"}},
+        "error": {"type": ["string", "null"]},
+        "baseline": {"type": ["string", "null"]},
+        "runs": {"type": "array", "items": _run},
+    },
+}
+
+REPORT_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://concurrency-lab.invalid/report.schema.json",
+    "title": "concurrency-lab report",
+    "type": "object",
+    "required": [
+        "schema",
+        "schema_version",
+        "created",
+        "lab_version",
+        "machine",
+        "scenarios",
+        "interrupted",
+    ],
+    "properties": {
+        "schema": {"const": SCHEMA_ID},
+        "schema_version": {"const": SCHEMA_VERSION},
+        "created": {"type": "string"},
+        "lab_version": {"type": "string"},
+        "command": {"type": "array", "items": {"type": "string"}},
+        "interrupted": {"type": "boolean"},
+        "machine": {
+            "type": "object",
+            "required": [
+                "cpu_model",
+                "cpus_logical",
+                "cpus_usable",
+                "memory_total_bytes",
+                "os",
+                "python",
+                "libraries",
+            ],
+            "properties": {
+                "cpu_model": {"type": "string"},
+                "cpus_logical": _int,
+                "cpus_physical": _int,
+                "cpus_usable": {"type": "integer", "minimum": 1},
+                "memory_total_bytes": {"type": "integer"},
+                "os": {"type": "string"},
+                "python": {
+                    "type": "object",
+                    "required": ["implementation", "version", "build", "gil_enabled"],
+                    "properties": {"gil_enabled": {"type": "boolean"}},
+                },
+                "libraries": {
+                    "type": "object",
+                    "additionalProperties": {"type": ["string", "null"]},
+                },
+            },
+        },
+        "scenarios": {"type": "array", "items": _scenario},
+    },
+}

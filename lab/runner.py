@@ -1,0 +1,173 @@
+"""The runner process: executes one run (one executor at one worker count) in isolation.
+
+Started fresh for every run as `python -m lab.runner`, like a pyperf worker, so the app, earlier
+runs and their threads never perturb a measurement. It reads a RunSpec as JSON on stdin and
+writes newline-delimited JSON events on stdout:
+
+  ready    {pid, rss}                                   before any work
+  startup  {seconds}                                    pool or loop start-up, timed alone
+  progress {phase, repeat, done, total}                 throttled to PROGRESS_HZ
+  repeat   {phase, index, wall_seconds, cpu_user, ...}  one finished warmup or repeat
+  error    {kind, message, detail}                      the run failed
+  done     {max_rss}                                    clean end
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import resource
+import sys
+import time
+import traceback
+from concurrent.futures.process import BrokenProcessPool
+from typing import IO, Any
+
+import psutil
+from pydantic import TypeAdapter
+
+from lab.executors import executor_class
+from lab.scenario import WorkloadSpec
+from lab.workloads import workload_class
+from lab.workloads.base import Tally, WorkloadSetupError, WrongAnswer
+
+PROGRESS_HZ = 15.0
+
+
+class EventWriter:
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+
+    def emit(self, event: str, **fields: Any) -> None:
+        fields["event"] = event
+        self.stream.write(json.dumps(fields, separators=(",", ":")) + "\n")
+        self.stream.flush()
+
+
+class ProgressSink:
+    """Receives every task result: checks it (via the tally) and throttles progress events."""
+
+    def __init__(self, out: EventWriter, tally: Tally, phase: str, index: int, total: int) -> None:
+        self.out = out
+        self.add = tally.add
+        self.phase = phase
+        self.index = index
+        self.total = total
+        self.done = 0
+        self.start = time.perf_counter()
+        self.next_emit = self.start + 1.0 / PROGRESS_HZ
+
+    def __call__(self, result: Any) -> None:
+        self.add(result)
+        self.done += 1
+        now = time.perf_counter()
+        if now >= self.next_emit:
+            self.next_emit = now + 1.0 / PROGRESS_HZ
+            self.out.emit(
+                "progress", phase=self.phase, repeat=self.index, done=self.done,
+                total=self.total, elapsed=now - self.start,
+            )  # fmt: skip
+
+
+def cpu_times() -> tuple[float, float]:
+    """User and system CPU of this process, its reaped children and its live children."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
+    user = me.ru_utime + reaped.ru_utime
+    system = me.ru_stime + reaped.ru_stime
+    for child in psutil.Process().children(recursive=True):
+        try:
+            c = child.cpu_times()
+        except psutil.Error:
+            continue
+        user += c.user
+        system += c.system
+    return user, system
+
+
+def _repeat_record(
+    phase: str,
+    index: int,
+    wall: float,
+    cpu0: tuple[float, float],
+    cpu1: tuple[float, float],
+    outcome: Any,
+) -> dict[str, Any]:
+    return {
+        "phase": phase,
+        "index": index,
+        "wall_seconds": wall,
+        "cpu_user": cpu1[0] - cpu0[0],
+        "cpu_system": cpu1[1] - cpu0[1],
+        "amount": outcome.amount,
+        "tasks": outcome.tasks,
+        "digest": outcome.digest,
+        "errors": outcome.errors,
+        "latency": outcome.latency.to_json() if outcome.latency is not None else None,
+    }
+
+
+def execute(spec: dict[str, Any], out: EventWriter) -> int:
+    out.emit("ready", pid=os.getpid(), rss=psutil.Process().memory_info().rss)
+    workload_spec = TypeAdapter(WorkloadSpec).validate_python(spec["workload"])
+    workload = workload_class(workload_spec.kind)(workload_spec, spec["context"])
+    executor = executor_class(spec["executor"])(spec["workers"], spec["start_method"])
+    total = workload.task_count()
+
+    t0 = time.perf_counter()
+    executor.start(workload)
+    out.emit("startup", seconds=time.perf_counter() - t0)
+    try:
+        phases = [("warmup", i) for i in range(spec["warmups"])]
+        phases += [("repeat", i) for i in range(spec["repeats"])]
+        for phase, index in phases:
+            workload.before_repeat()
+            tally = workload.new_tally()
+            sink = ProgressSink(out, tally, phase, index, total)
+            cpu0 = cpu_times()
+            sink.start = start = time.perf_counter()
+            executor.run(workload, workload.tasks(), sink)
+            wall = time.perf_counter() - start
+            cpu1 = cpu_times()
+            out.emit(
+                "progress", phase=phase, repeat=index, done=sink.done, total=total, elapsed=wall
+            )
+            out.emit("repeat", **_repeat_record(phase, index, wall, cpu0, cpu1, tally.finish()))
+    finally:
+        executor.close()
+    out.emit("done", max_rss=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    return 0
+
+
+def classify(exc: BaseException) -> str:
+    if isinstance(exc, WrongAnswer):
+        return "wrong_answer"
+    if isinstance(exc, BrokenProcessPool):
+        return "worker_died"
+    if isinstance(exc, WorkloadSetupError):
+        return "setup"
+    return "exception"
+
+
+def main() -> int:
+    # Events own the real stdout; anything a workload prints goes to stderr instead.
+    events = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
+    sys.stdout = sys.stderr
+    out = EventWriter(events)
+    try:
+        spec = json.loads(sys.stdin.read())
+        return execute(spec, out)
+    except BaseException as exc:
+        detail = "".join(traceback.format_exception(exc))
+        if isinstance(exc, BrokenProcessPool):
+            message = "a worker process died abruptly (killed, or it exited)"
+        else:
+            message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        with contextlib.suppress(OSError):
+            out.emit("error", kind=classify(exc), message=message, detail=detail)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

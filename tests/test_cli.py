@@ -1,0 +1,102 @@
+"""The command line: headless reports, exit codes, and no Textual import in --report."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lab.runner_env import child_env
+
+TINY = "title: Tiny\nworkload: {kind: dispatch, tasks: 20}\nexecutors: [serial, threads]\nworkers: [2]\nrepeats: 1\nwarmups: 0\n"
+
+
+def lab(
+    *args: str, cwd: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "lab", *args],
+        capture_output=True, text=True, env=child_env(), timeout=timeout, cwd=cwd, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def test_list_shows_builtins() -> None:
+    out = lab("--list")
+    assert out.returncode == 0
+    for name in ("http_fanout", "file_hashing", "numeric_crunching", "dispatch_overhead"):
+        assert name in out.stdout
+
+
+def test_help_documents_exit_codes() -> None:
+    out = lab("--help")
+    assert out.returncode == 0
+    assert "130" in out.stdout and "bad input" in out.stdout
+
+
+@pytest.mark.slow
+def test_report_json_to_stdout(tmp_path: Path) -> None:
+    scenario = tmp_path / "tiny.yaml"
+    scenario.write_text(TINY)
+    out = lab("--report", "-", "--format", "json", str(scenario))
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert [r["run_id"] for r in data["scenarios"][0]["runs"]] == ["serial-1", "threads-2"]
+    # Not a terminal: plain progress lines on stderr.
+    assert "threads-2" in out.stderr and "\r" not in out.stderr
+
+
+@pytest.mark.slow
+def test_report_to_file_is_written(tmp_path: Path) -> None:
+    scenario = tmp_path / "tiny.yaml"
+    scenario.write_text(TINY)
+    target = tmp_path / "out.csv"
+    out = lab("--report", str(target), str(scenario))
+    assert out.returncode == 0, out.stderr
+    assert target.read_text().startswith("scenario,run_id,executor")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.csv.")]
+
+
+def test_bad_file_exits_2_without_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("title: t\nworkload:\n  kind: numeric\n  taskz: 3\n")
+    out = lab("--report", "-", str(bad))
+    assert out.returncode == 2
+    assert f"{bad}:4:3: workload.taskz: unknown key 'taskz'; did you mean 'tasks'?" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert out.stdout == ""
+
+
+def test_check_validates_without_running(tmp_path: Path) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text(TINY)
+    out = lab("--check", str(good))
+    assert out.returncode == 0 and "ok" in out.stdout
+
+
+def test_schema_is_json() -> None:
+    out = lab("--schema")
+    assert out.returncode == 0
+    assert json.loads(out.stdout)["title"] == "Scenario"
+
+
+@pytest.mark.slow
+def test_report_never_imports_textual(tmp_path: Path) -> None:
+    scenario = tmp_path / "tiny.yaml"
+    scenario.write_text(TINY)
+    code = (
+        "import sys, runpy\n"
+        f"sys.argv = ['concurrency-lab', '--report', '-', '--format', 'md', {str(scenario)!r}]\n"
+        "try:\n    runpy.run_module('lab', run_name='__main__')\n"
+        "except SystemExit as e:\n    code = e.code\n"
+        "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.') or m.startswith('lab.tui'))\n"
+        "print('IMPORTED', bad, file=sys.stderr)\n"
+        "sys.exit(code)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=child_env(), timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert "IMPORTED []" in out.stderr

@@ -1,0 +1,84 @@
+"""The runner process speaks JSON lines on stdout: ready, startup, progress, repeat, done/error."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+from lab.runner_env import child_env
+
+
+def run_runner(spec: dict[str, Any]) -> tuple[int, list[dict[str, Any]], str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "lab.runner"],
+        input=json.dumps(spec),
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        timeout=60,
+    )
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    return proc.returncode, events, proc.stderr
+
+
+def spec(**overrides: Any) -> dict[str, Any]:
+    base = {
+        "workload": {"kind": "dispatch", "tasks": 30},
+        "context": {},
+        "executor": "threads",
+        "workers": 2,
+        "start_method": "forkserver",
+        "warmups": 1,
+        "repeats": 2,
+    }
+    base.update(overrides)
+    return base
+
+
+def test_event_sequence() -> None:
+    code, events, _ = run_runner(spec())
+    assert code == 0
+    kinds = [e["event"] for e in events if e["event"] != "progress"]
+    assert kinds == ["ready", "startup", "repeat", "repeat", "repeat", "done"]
+    repeats = [e for e in events if e["event"] == "repeat"]
+    assert [(r["phase"], r["index"]) for r in repeats] == [
+        ("warmup", 0),
+        ("repeat", 0),
+        ("repeat", 1),
+    ]
+    for r in repeats:
+        assert r["tasks"] == 30 and r["amount"] == 30
+        assert r["wall_seconds"] > 0 and r["cpu_user"] >= 0
+        assert r["digest"] == str(30 * 29 // 2)
+    # A final progress event per repeat reports every task done.
+    finals = [e for e in events if e["event"] == "progress" and e["done"] == 30]
+    assert len(finals) >= 3
+
+
+def test_failure_becomes_an_error_event() -> None:
+    code, events, _ = run_runner(spec(workload={"kind": "numeric", "tasks": -1}))
+    assert code == 1
+    error = events[-1]
+    assert error["event"] == "error"
+    assert error["kind"] == "exception"
+    assert "ValidationError" in error["message"]
+    assert "Traceback" in error["detail"]
+
+
+def test_process_pool_reports_cpu_of_workers() -> None:
+    code, events, _ = run_runner(
+        spec(
+            workload={"kind": "dispatch", "tasks": 40, "task_us": 5000},
+            executor="processes",
+            warmups=0,
+            repeats=1,
+        )
+    )
+    assert code == 0
+    startup = next(e for e in events if e["event"] == "startup")
+    assert startup["seconds"] > 0
+    repeat = next(e for e in events if e["event"] == "repeat")
+    # 40 tasks x 5 ms of busy work happen in worker processes; the runner must count them.
+    assert repeat["cpu_user"] + repeat["cpu_system"] >= 0.1
