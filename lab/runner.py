@@ -6,7 +6,7 @@ writes newline-delimited JSON events on stdout:
 
   ready    {pid, rss}                                   before any work
   startup  {seconds}                                    pool or loop start-up, timed alone
-  progress {phase, repeat, done, total}                 throttled to PROGRESS_HZ
+  progress {phase, repeat, done, total, elapsed}        throttled to about 15 Hz
   repeat   {phase, index, wall_seconds, cpu_user, ...}  one finished warmup or repeat
   error    {kind, message, detail}                      the run failed
   done     {max_rss}                                    clean end
@@ -28,11 +28,10 @@ import psutil
 from pydantic import TypeAdapter
 
 from lab.executors import executor_class
+from lab.progress import ProgressSink
 from lab.scenario import WorkloadSpec
 from lab.workloads import workload_class
-from lab.workloads.base import Tally, WorkloadSetupError, WrongAnswer
-
-PROGRESS_HZ = 15.0
+from lab.workloads.base import WorkloadSetupError, WrongAnswer
 
 
 class EventWriter:
@@ -43,31 +42,6 @@ class EventWriter:
         fields["event"] = event
         self.stream.write(json.dumps(fields, separators=(",", ":")) + "\n")
         self.stream.flush()
-
-
-class ProgressSink:
-    """Receives every task result: checks it (via the tally) and throttles progress events."""
-
-    def __init__(self, out: EventWriter, tally: Tally, phase: str, index: int, total: int) -> None:
-        self.out = out
-        self.add = tally.add
-        self.phase = phase
-        self.index = index
-        self.total = total
-        self.done = 0
-        self.start = time.perf_counter()
-        self.next_emit = self.start + 1.0 / PROGRESS_HZ
-
-    def __call__(self, result: Any) -> None:
-        self.add(result)
-        self.done += 1
-        now = time.perf_counter()
-        if now >= self.next_emit:
-            self.next_emit = now + 1.0 / PROGRESS_HZ
-            self.out.emit(
-                "progress", phase=self.phase, repeat=self.index, done=self.done,
-                total=self.total, elapsed=now - self.start,
-            )  # fmt: skip
 
 
 def cpu_times() -> tuple[float, float]:

@@ -44,7 +44,7 @@ def run_once(kind_spec: dict[str, Any], executor: str, context: dict[str, Any]) 
     try:
         workload.before_repeat()
         tally = workload.new_tally()
-        ex.run(workload, workload.tasks(), tally.add)
+        ex.run(workload, workload.tasks(), tally)
         return tally.finish()
     finally:
         ex.close()

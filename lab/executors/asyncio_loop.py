@@ -29,11 +29,12 @@ class AsyncioExecutor(Executor):
     async def _drive(self, workload: Workload, tasks: Iterable[Any], sink: ResultSink) -> None:
         it = iter(tasks)
         call = workload.run_async
+        add = sink.add
 
         # A fixed set of workers bounds concurrency and memory: tasks are never all created.
         async def worker() -> None:
             for task in it:
-                sink(await call(task))
+                add(await call(task))
 
         async with asyncio.TaskGroup() as group:
             for _ in range(self.workers):

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
-from typing import Any, ClassVar
+from collections.abc import Iterable
+from typing import Any, ClassVar, Protocol
 
 from lab.workloads.base import Workload
 
-ResultSink = Callable[[Any], None]
+
+class ResultSink(Protocol):
+    """Where results go: a Tally, or the runner's ProgressSink wrapping one."""
+
+    def add(self, result: Any) -> None: ...
+
+    def add_many(self, results: Iterable[Any]) -> Any: ...
 
 
 class Executor(ABC):
     """Runs a workload's tasks with `workers` as the pool size or concurrency bound.
 
     Lifecycle inside a runner process: `start` once (timed as start-up), `run` once per
-    warmup and repeat (timed), `close` once. `run` hands every task result to `sink` in the
-    calling thread, in any order, so tallies and progress need no locks.
+    warmup and repeat (timed), `close` once. `run` hands every task result to `sink.add` (or a
+    batch to `sink.add_many`) in the calling thread, in any order, so tallies need no locks.
     """
 
     name: ClassVar[str]
@@ -37,4 +43,4 @@ class Executor(ABC):
 
     def window(self) -> int:
         """Tasks in flight at once: enough to keep every worker busy, few enough to bound memory."""
-        return max(4 * self.workers, 16)
+        return max(16 * self.workers, 256)

@@ -89,8 +89,7 @@ class ProcessExecutor(Executor):
                 f = next_chunk()
                 if f is not None:
                     inflight.append(f)
-                for r in results:
-                    sink(r)
+                sink.add_many(results)
         finally:
             for f in inflight:
                 f.cancel()

@@ -35,7 +35,7 @@ class ThreadExecutor(Executor):
                 result = inflight.popleft().result()
                 for t in islice(it, 1):
                     inflight.append(submit(fn, t))
-                sink(result)
+                sink.add(result)
         finally:
             for f in inflight:
                 f.cancel()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +36,14 @@ class Tally(ABC):
 
     @abstractmethod
     def add(self, result: Any) -> None: ...
+
+    def add_many(self, results: Iterable[Any]) -> int:
+        """Add a batch (a process pool's chunk, say); returns how many were added."""
+        n = 0
+        for result in results:
+            self.add(result)
+            n += 1
+        return n
 
     @abstractmethod
     def finish(self) -> RepeatOutcome: ...

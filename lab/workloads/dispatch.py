@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from lab.scenario import DispatchWorkload
@@ -29,6 +29,12 @@ class DispatchTally(Tally):
     def add(self, result: int) -> None:
         self.count += 1
         self.index_sum += result
+
+    def add_many(self, results: Iterable[int]) -> int:
+        batch = results if isinstance(results, list) else list(results)
+        self.count += len(batch)
+        self.index_sum += sum(batch)
+        return len(batch)
 
     def finish(self) -> RepeatOutcome:
         n = self.expected

@@ -1,0 +1,193 @@
+"""The lab's own overhead: each executor through the lab against the raw primitive.
+
+For every built-in workload at its default size and every executor, this script runs the same
+tasks (a) the way a runner process does — the lab's Executor, its result tally (which checks
+every answer) and its throttled progress — and (b) straight through the raw primitive:
+a list comprehension, `asyncio.gather` under a semaphore, `ThreadPoolExecutor.map`,
+`ProcessPoolExecutor.map` (same chunksize as the lab). Lab and raw repeats alternate, so drift
+on a noisy machine hits both alike. It prints median times and the ratio of throughputs
+lab/raw (1.00 = no overhead; above 1 the lab is faster than the naive primitive).
+
+    python benchmarks/lab_vs_raw.py                 # all built-ins, 5 alternating repeats
+    python benchmarks/lab_vs_raw.py --repeats 9 numeric_crunching
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from lab.cpus import usable_cpus
+from lab.executors import executor_class
+from lab.executors.processes import chunk_size
+from lab.loader import load_builtins
+from lab.progress import ProgressSink
+from lab.workloads import provisioner, workload_class
+from lab.workloads.base import Workload
+
+
+class _Discard:
+    """Progress events are produced (their cost is part of the lab) and thrown away."""
+
+    def emit(self, event: str, **fields: Any) -> None:
+        pass
+
+
+def lab_repeat(executor: Any, workload: Workload) -> float:
+    tally = workload.new_tally()
+    sink = ProgressSink(_Discard(), tally, "repeat", 0, workload.task_count())
+    start = time.perf_counter()
+    executor.run(workload, workload.tasks(), sink)
+    elapsed = time.perf_counter() - start
+    tally.finish()
+    return elapsed
+
+
+class Raw:
+    """The same work through the plain primitive, its pool or loop started once like the lab's."""
+
+    def __init__(self, name: str, workers: int, workload: Workload, start_method: str) -> None:
+        self.name, self.workers, self.workload = name, workers, workload
+        self.fn: Callable[[Any], Any] = workload.sync_function
+        if name == "threads":
+            self.pool: Any = ThreadPoolExecutor(workers)
+            list(self.pool.map(time.sleep, [0.01] * workers))
+        elif name == "processes":
+            import multiprocessing
+
+            self.pool = ProcessPoolExecutor(
+                workers, mp_context=multiprocessing.get_context(start_method)
+            )
+            list(self.pool.map(time.sleep, [0.05] * workers))
+            self.chunk = chunk_size(workload.task_count(), workers)
+        elif name in ("asyncio", "uvloop"):
+            factory = None
+            if name == "uvloop":
+                import uvloop
+
+                factory = uvloop.new_event_loop
+            self.runner = asyncio.Runner(loop_factory=factory)
+            self.stack = AsyncExitStack()
+            self.runner.run(self.stack.enter_async_context(workload.async_session(workers)))
+
+    async def _gather(self) -> list[Any]:
+        sem = asyncio.Semaphore(self.workers)
+        call = self.workload.run_async
+
+        async def one(task: Any) -> Any:
+            async with sem:
+                return await call(task)
+
+        return await asyncio.gather(*(one(t) for t in self.workload.tasks()))
+
+    def repeat(self) -> float:
+        tasks = self.workload.tasks()
+        start = time.perf_counter()
+        if self.name == "serial":
+            results = [self.fn(t) for t in tasks]
+        elif self.name == "threads":
+            results = list(self.pool.map(self.fn, tasks))
+        elif self.name == "processes":
+            results = list(self.pool.map(self.fn, tasks, chunksize=self.chunk))
+        else:
+            results = self.runner.run(self._gather())
+        elapsed = time.perf_counter() - start
+        assert len(results) == self.workload.task_count()
+        return elapsed
+
+    def close(self) -> None:
+        if self.name in ("threads", "processes"):
+            self.pool.shutdown()
+        elif self.name in ("asyncio", "uvloop"):
+            self.runner.run(self.stack.aclose())
+            self.runner.close()
+
+
+async def bench_scenario(
+    item: Any, repeats: int, executors: list[str]
+) -> list[tuple[str, int, float, float]]:
+    scenario = item.scenario
+    spec = scenario.workload
+    workers_max = max(scenario.resolved_workers(usable_cpus()))
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="concurrency-lab-bench-") as tmp:
+        async with provisioner(spec.kind)(spec, Path(tmp)) as context:
+            for name in executors:
+                workers = 1 if name == "serial" else workers_max
+                rows.append(
+                    await asyncio.to_thread(
+                        bench_pair, spec, context, name, workers, scenario, repeats
+                    )
+                )
+    return rows
+
+
+def bench_pair(
+    spec: Any, context: dict[str, Any], name: str, workers: int, scenario: Any, repeats: int
+) -> tuple[str, int, float, float]:
+    workload = workload_class(spec.kind)(spec, context)
+    lab_ex = executor_class(name)(workers, scenario.resolved_start_method())
+    lab_ex.start(workload)
+    raw = Raw(name, workers, workload, scenario.resolved_start_method())
+    lab_times, raw_times = [], []
+    try:
+        lab_repeat(lab_ex, workload)  # warmup both
+        raw.repeat()
+        for i in range(repeats):
+            # Alternate which goes first so neither always inherits the other's cache state.
+            if i % 2:
+                raw_times.append(raw.repeat())
+                lab_times.append(lab_repeat(lab_ex, workload))
+            else:
+                lab_times.append(lab_repeat(lab_ex, workload))
+                raw_times.append(raw.repeat())
+    finally:
+        lab_ex.close()
+        raw.close()
+    return name, workers, statistics.median(lab_times), statistics.median(raw_times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("scenarios", nargs="*", help="built-in names (default: all)")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--executors", default="serial,asyncio,uvloop,threads,processes")
+    args = parser.parse_args()
+    builtins = {s.name: s for s in load_builtins()}
+    names = args.scenarios or list(builtins)
+    executors = args.executors.split(",")
+    print(
+        f"usable CPUs: {usable_cpus()}, repeats: {args.repeats} alternating, Python {sys.version.split()[0]}"
+    )
+    print(
+        f"{'scenario':<20} {'executor':<10} {'workers':>7} {'lab (s)':>10} {'raw (s)':>10} {'lab/raw':>8}"
+    )
+    worst = float("inf")
+    for name in names:
+        for executor, workers, lab_t, raw_t in asyncio.run(
+            bench_scenario(builtins[name], args.repeats, executors)
+        ):
+            ratio = raw_t / lab_t  # throughput ratio: same work, so inverse of the time ratio
+            worst = min(worst, ratio)
+            print(
+                f"{name:<20} {executor:<10} {workers:>7} {lab_t:>10.4f} {raw_t:>10.4f} {ratio:>8.3f}"
+            )
+    print(f"lowest lab/raw throughput ratio: {worst:.3f} (target >= 0.95)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
