@@ -50,7 +50,10 @@ def lab_repeat(executor: Any, workload: Workload) -> float:
     start = time.perf_counter()
     executor.run(workload, workload.tasks(), sink)
     elapsed = time.perf_counter() - start
-    tally.finish()
+    outcome = tally.finish()
+    # A fast repeat made of failed requests would be a false win: refuse to time one.
+    if outcome.errors and not getattr(workload.spec, "error_rate", 0):
+        raise RuntimeError(f"lab repeat had errors: {outcome.errors}")
     return elapsed
 
 
@@ -104,6 +107,9 @@ class Raw:
             results = self.runner.run(self._gather())
         elapsed = time.perf_counter() - start
         assert len(results) == self.workload.task_count()
+        failed = [r for r in results if isinstance(r, tuple) and len(r) == 4 and r[1] != "ok"]
+        if failed and not getattr(self.workload.spec, "error_rate", 0):
+            raise RuntimeError(f"raw repeat had {len(failed)} failed requests, e.g. {failed[0]}")
         return elapsed
 
     def close(self) -> None:
@@ -136,10 +142,13 @@ async def bench_scenario(
 def bench_pair(
     spec: Any, context: dict[str, Any], name: str, workers: int, scenario: Any, repeats: int
 ) -> tuple[str, int, float, float]:
+    # Separate workload objects: an async workload holds its loop's HTTP session.
     workload = workload_class(spec.kind)(spec, context)
     lab_ex = executor_class(name)(workers, scenario.resolved_start_method())
     lab_ex.start(workload)
-    raw = Raw(name, workers, workload, scenario.resolved_start_method())
+    raw = Raw(
+        name, workers, workload_class(spec.kind)(spec, context), scenario.resolved_start_method()
+    )
     lab_times, raw_times = [], []
     try:
         lab_repeat(lab_ex, workload)  # warmup both

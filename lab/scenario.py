@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     field_validator,
@@ -23,13 +24,15 @@ from pydantic import (
 
 from lab.cpus import usable_cpus
 from lab.executors import REGISTRY as EXECUTOR_REGISTRY
-from lab.units import ByteSize
+from lab.units import parse_size
 
 EXECUTOR_NAMES = tuple(EXECUTOR_REGISTRY)
 START_METHODS = ("fork", "forkserver", "spawn")
 HASH_ALGORITHMS = tuple(
     sorted(a for a in hashlib.algorithms_guaranteed if not a.startswith("shake"))
 )
+
+ByteSize = Annotated[int, BeforeValidator(parse_size)]
 
 # A hard ceiling keeps a typo (workers: 100000) from forking the machine to death.
 MAX_WORKERS = 1024
@@ -140,13 +143,13 @@ class DispatchWorkload(_Strict):
     """Near-empty tasks: what each model costs per task and to start its workers."""
 
     kind: Literal["dispatch"]
-    tasks: int = Field(2000, ge=1, le=10_000_000, description="number of tasks")
+    tasks: int = Field(20000, ge=1, le=10_000_000, description="number of tasks")
     task_us: float = Field(
         0.0, ge=0, le=10_000_000, description="microseconds of busy work per task (0: empty)"
     )
 
     def quick(self) -> DispatchWorkload:
-        return self.model_copy(update={"tasks": min(self.tasks, 500)})
+        return self.model_copy(update={"tasks": min(self.tasks, 2000)})
 
 
 WorkloadSpec = Annotated[

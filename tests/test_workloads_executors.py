@@ -115,3 +115,22 @@ async def test_user_folder_is_hashed_without_changes(tmp_path: Path) -> None:
     assert {o.digest for o in outcomes} == {outcomes[0].digest}
     assert outcomes[0].amount == pytest.approx(8000 / 1e6)
     assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")} == before
+
+
+def test_pool_workers_import_only_light_modules() -> None:
+    # Every process-pool worker imports the workload's module at start-up; pydantic and aiohttp
+    # would add a few hundred ms each, per worker, to the measured start-up cost.
+    import subprocess
+    import sys
+
+    from lab.runner_env import child_env
+
+    code = (
+        "import sys\n"
+        "import lab.workloads.numeric, lab.workloads.hashing, lab.workloads.http, lab.workloads.dispatch\n"
+        "print(sorted(m for m in ('pydantic', 'aiohttp', 'yaml', 'textual') if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=child_env(), check=True
+    )
+    assert out.stdout.strip() == "[]"

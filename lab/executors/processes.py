@@ -49,7 +49,7 @@ class ProcessExecutor(Executor):
             self.workers,
             mp_context=context,
             initializer=_worker_ready,
-            initargs=(ready, type(workload).__module__),
+            initargs=(ready, workload.sync_function.__module__),
         )
         # Pools spawn workers on demand; keep asking until every worker has reported in.
         seen: set[int] = set()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lab.scenario import DispatchWorkload
 from lab.workloads.base import RepeatOutcome, Tally, Workload, WrongAnswer
+
+if TYPE_CHECKING:  # pool workers import this module: keep pydantic out of their start-up
+    from lab.scenario import DispatchWorkload
 
 
 def dispatch_task(task: tuple[int, float]) -> int:

@@ -10,13 +10,15 @@ import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiofiles
 
-from lab.scenario import HashingWorkload
 from lab.units import format_bytes
 from lab.workloads.base import RepeatOutcome, Tally, Workload, WorkloadSetupError, WrongAnswer
+
+if TYPE_CHECKING:  # pool workers import this module: keep pydantic out of their start-up
+    from lab.scenario import HashingWorkload
 
 # Disk left free after the corpus, so the lab never fills a disk to the last byte.
 DISK_MARGIN = 64 * 1024 * 1024

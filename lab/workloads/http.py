@@ -11,14 +11,17 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import aiohttp
-
 from lab.histogram import Histogram
-from lab.scenario import HttpWorkload
 from lab.workloads.base import RepeatOutcome, Tally, Workload, WorkloadSetupError
+
+# Pool workers import this module to run `fetch`: aiohttp and pydantic stay out of their start-up.
+if TYPE_CHECKING:
+    import aiohttp
+
+    from lab.scenario import HttpWorkload
 
 SERVER_START_TIMEOUT = 20.0
 
@@ -29,16 +32,16 @@ _local = threading.local()
 def _error_kind(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError | socket.timeout | asyncio.TimeoutError):
         return "timeout"
-    if isinstance(exc, ConnectionRefusedError | aiohttp.ClientConnectorError):
+    if isinstance(exc, ConnectionRefusedError):
         return "refused"
-    if isinstance(
-        exc,
-        ConnectionResetError
-        | BrokenPipeError
-        | http.client.RemoteDisconnected
-        | aiohttp.ServerDisconnectedError,
-    ):
+    if isinstance(exc, ConnectionResetError | BrokenPipeError | http.client.RemoteDisconnected):
         return "reset"
+    aiohttp = sys.modules.get("aiohttp")
+    if aiohttp is not None:
+        if isinstance(exc, aiohttp.ClientConnectorError):
+            return "refused"
+        if isinstance(exc, aiohttp.ServerDisconnectedError):
+            return "reset"
     return type(exc).__name__
 
 
@@ -131,6 +134,8 @@ class Http(Workload):
 
     @asynccontextmanager
     async def async_session(self, concurrency: int) -> AsyncIterator[None]:
+        import aiohttp
+
         # aiohttp caps a connector at 100 connections by default; size it to the sweep instead.
         connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency)
         timeout = aiohttp.ClientTimeout(total=self.spec.request_timeout)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lab.scenario import NumericWorkload
 from lab.workloads.base import RepeatOutcome, Tally, Workload, WrongAnswer
+
+if TYPE_CHECKING:  # pool workers import this module: keep pydantic out of their start-up
+    from lab.scenario import NumericWorkload
 
 # Counting from a million keeps every task's numbers about the same size, so tasks cost alike.
 PRIMES_START = 1_000_000
