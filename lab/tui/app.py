@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
 import traceback
 from collections.abc import Iterable
 from functools import partial
@@ -203,6 +205,8 @@ class LabApp(App[int]):
         if not self.is_headless and self.console.color_system in ("standard", "windows"):
             self.theme = "ansi-dark"  # 16 colours: use the terminal's own palette
         self._ticker = self.set_interval(REFRESH_SECONDS, self._paint, pause=True)
+        if not self.is_headless:
+            self._quit_on_signals()
         self._main.query_one("#cpu-box").border_title = "CPU per core"
         self._main.query_one(SystemPanel).show(self.machine, self.loop_name or describe_loop())
         if self.scenarios:
@@ -273,7 +277,7 @@ class LabApp(App[int]):
 
     @property
     def running(self) -> bool:
-        return self._worker is not None and self._worker.is_running
+        return self._worker is not None and not self._worker.is_finished
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if isinstance(self.screen, ModalScreen) and action not in ("quit",):
@@ -536,6 +540,24 @@ class LabApp(App[int]):
             await asyncio.wait_for(worker.wait(), 15)
         if self.session is not None:  # the worker never reached its cleanup
             self.session.cancel_run()
+
+    def _quit_on_signals(self) -> None:
+        """Stop the runner when the app is told to go; runners live in their own session.
+
+        SIGTERM quits cleanly (the terminal is still there to restore). SIGHUP means the
+        terminal or the SSH session is gone: nothing can be drawn or restored, and writes to
+        it can block, so the handler kills the runner's process group and exits at once.
+        """
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError, AttributeError):
+            loop.add_signal_handler(signal.SIGTERM, self.call_later, self.action_quit)
+        with contextlib.suppress(ValueError, AttributeError, OSError):
+            signal.signal(signal.SIGHUP, self._hang_up)
+
+    def _hang_up(self, signum: int, frame: object) -> None:
+        if self.session is not None:
+            self.session.cancel_run()  # SIGKILLs the runner's process group
+        os._exit(128 + signum)
 
     def on_unmount(self) -> None:
         if self.session is not None:
