@@ -456,6 +456,9 @@ class LabApp(App[int]):
                     self._handle(event)
             completed = True
         except Exception as exc:  # an engine fault must never take the app down
+            # aclose() reached only the outer generator; the runner's own cleanup would wait
+            # for garbage collection, so kill its process group now.
+            session.cancel_run()
             self._record_failure(
                 "The session stopped on an error",
                 "".join(traceback.format_exception(exc)),
