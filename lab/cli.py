@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from lab import __version__
-from lab.loader import ScenarioError, builtin_paths, load_builtins, resolve
+from lab.loader import LoadedScenario, ScenarioError, builtin_paths, load_builtins, resolve
 from lab.report.formats import FORMATS, format_for_path
 
 EPILOG = """\
@@ -120,4 +120,26 @@ def main(argv: list[str] | None = None) -> int:
 
     from lab.tui.app import run_app
 
-    return int(run_app(scenarios, quick=args.quick))
+    offered, selected = app_scenarios(scenarios, bool(args.targets))
+    return int(run_app(offered, quick=args.quick, selected=selected))
+
+
+def app_scenarios(loaded: list[LoadedScenario], targeted: bool) -> tuple[list[LoadedScenario], int]:
+    """The app always offers the built-ins, then the scenarios named on the command line.
+
+    A target that is a built-in (by name or by its path) is not listed twice. Returns the list
+    and the index of the first scenario named, which the app selects.
+    """
+    if not targeted:
+        return loaded, 0
+    builtins = load_builtins()
+    by_path = {str(p.resolve()): f"builtin:{name}" for name, p in builtin_paths().items()}
+
+    def identity(item: LoadedScenario) -> str:
+        return by_path.get(str(Path(item.source).resolve()), item.source)
+
+    known = {b.source for b in builtins}
+    offered = builtins + [item for item in loaded if identity(item) not in known]
+    first = identity(loaded[0]) if loaded else None
+    selected = next((i for i, item in enumerate(offered) if identity(item) == first), 0)
+    return offered, selected

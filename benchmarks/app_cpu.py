@@ -1,0 +1,91 @@
+"""The app's own CPU use while a run is live, against the engine alone on the same run.
+
+    python benchmarks/app_cpu.py [SECONDS]
+
+Runs one long process-pool run twice, side by side in time: once consumed by a bare loop over
+`LabSession.events()` (the engine: runner I/O, memory and CPU sampling), once inside the
+Textual app (headless, 80x24, Run tab showing, repainting at 10 Hz). For each it prints the
+CPU time of this process (not the runner's) over a window in the middle of the run, as a
+percentage of one core. The difference is what the UI costs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from lab.events import RunProgress
+from lab.loader import load_builtins, parse_scenario
+from lab.orchestrator import LabSession
+from lab.plan import make_plan
+from lab.tui.app import LabApp
+
+SCENARIO = """\
+title: CPU probe
+workload: {kind: numeric, tasks: 64, size: 60000}
+executors: [processes]
+workers: [2]
+repeats: 5
+warmups: 0
+timeout: 600
+"""
+
+
+def cpu_seconds() -> float:
+    times = psutil.Process().cpu_times()
+    return times.user + times.system
+
+
+async def engine_alone(window: float) -> float:
+    session = LabSession(make_plan([parse_scenario(SCENARIO, "probe.yaml", "probe")]))
+    start = started = 0.0
+    share: float | None = None
+    async with contextlib.aclosing(session.events()) as events:
+        async for event in events:
+            if isinstance(event, RunProgress) and event.phase == "repeat" and not started:
+                start, started = cpu_seconds(), time.monotonic()
+            if started and share is None and time.monotonic() - started >= window:
+                share = 100 * (cpu_seconds() - start) / (time.monotonic() - started)
+                session.cancel_run()  # then let the session end on its own
+    if share is None:
+        raise SystemExit("the run ended before the window did: give a shorter window")
+    return share
+
+
+async def in_the_app(window: float) -> float:
+    probe = parse_scenario(SCENARIO, "probe.yaml", "probe")
+    builtins = load_builtins()
+    app = LabApp([*builtins, probe], selected=len(builtins))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("r")
+        while app.live.runs.get((0, "processes-2")) is None or (
+            app.live.runs[(0, "processes-2")].state != "repeat"
+        ):
+            await asyncio.sleep(0.05)
+        start, started = cpu_seconds(), time.monotonic()
+        await asyncio.sleep(window)
+        share = 100 * (cpu_seconds() - start) / (time.monotonic() - started)
+        if app.live.runs[(0, "processes-2")].state != "repeat":
+            raise SystemExit("the run ended before the window did: give a shorter window")
+        await pilot.press("q")
+    return share
+
+
+def main() -> None:
+    window = float(sys.argv[1]) if len(sys.argv) > 1 else 8.0
+    engine = asyncio.run(engine_alone(window))
+    app = asyncio.run(in_the_app(window))
+    print(f"engine alone (no UI): {engine:5.1f}% of one core")
+    print(f"the app (engine + UI): {app:5.1f}% of one core")
+    print(f"the UI's share:        {app - engine:5.1f}% of one core  (window {window:g} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""Live state of a session, coalesced: the latest progress per run and the latest CPU sample.
+
+The event stream can deliver progress faster than a terminal needs it. The app folds every
+event into this state as it arrives (O(1), no queue) and repaints only what changed on a
+timer, so nothing grows without bound however fast the runners report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lab.events import CpuSample, Event, RunFinished, RunProgress, RunStarted, ScenarioStarted
+from lab.plan import ScenarioPlan
+
+RunKey = tuple[int, str]  # (index of the scenario in the session's plan, run_id)
+
+
+@dataclass
+class RunState:
+    key: RunKey
+    executor: str
+    workers: int
+    state: str = "queued"  # queued, startup, warmup, repeat, then the run's final status
+    fraction: float = 0.0
+    repeat: int = 0
+    repeats: int = 0
+    warmups: int = 0
+    eta_seconds: float | None = None
+    throughput: float | None = None
+    message: str = ""
+    dirty: bool = True
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("ok", "failed", "timeout", "cancelled", "not_run")
+
+
+def format_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "ETA –"
+    whole = int(seconds + 0.5)
+    return f"ETA {whole // 60}:{whole % 60:02d}" if whole >= 60 else f"ETA {whole}s"
+
+
+def format_rate(rate: float | None) -> str:
+    if rate is None:
+        return ""
+    if rate >= 1000:
+        return f"{rate:,.0f} tasks/s"
+    return f"{rate:.3g} tasks/s"
+
+
+def describe(run: RunState) -> str:
+    """The one-line status shown beside a run's progress bar."""
+    if run.state == "queued":
+        return "queued"
+    if run.state == "startup":
+        return "starting…"
+    if run.state in ("warmup", "repeat"):
+        total = run.warmups if run.state == "warmup" else run.repeats
+        parts = [f"{run.state} {run.repeat + 1}/{max(total, 1)}", format_eta(run.eta_seconds)]
+        rate = format_rate(run.throughput)
+        if rate:
+            parts.append(rate)
+        return "  ".join(parts)
+    if run.state == "ok":
+        return "done"
+    return f"{run.state}: {run.message}" if run.message else run.state
+
+
+@dataclass
+class LiveState:
+    runs: dict[RunKey, RunState] = field(default_factory=dict)
+    scenario: int = -1  # index of the scenario in progress, in plan order
+    current: RunKey | None = None
+    cpu: tuple[float, ...] = ()
+    cpu_dirty: bool = False
+    runs_done: int = 0
+
+    @classmethod
+    def for_plans(cls, plans: list[ScenarioPlan]) -> LiveState:
+        state = cls()
+        for index, plan in enumerate(plans):
+            for run in plan.runs:
+                key = (index, run.run_id)
+                state.runs[key] = RunState(key, run.executor, run.workers)
+        return state
+
+    @property
+    def total(self) -> int:
+        return len(self.runs)
+
+    def apply(self, event: Event) -> None:
+        if isinstance(event, ScenarioStarted):
+            self.scenario += 1
+        elif isinstance(event, RunStarted):
+            run = self.runs.get((self.scenario, event.run_id))
+            self.current = (self.scenario, event.run_id)
+            if run is not None:
+                run.state, run.repeats, run.warmups = "startup", event.repeats, event.warmups
+                run.dirty = True
+        elif isinstance(event, RunProgress):
+            run = self.runs.get((self.scenario, event.run_id))
+            if run is not None and not run.finished:
+                run.state = event.phase
+                run.fraction = event.fraction
+                run.repeat = event.repeat
+                run.eta_seconds = event.eta_seconds
+                run.throughput = event.throughput
+                run.dirty = True
+        elif isinstance(event, RunFinished):
+            run = self.runs.get((self.scenario, event.run_id))
+            self.runs_done += 1
+            if self.current == (self.scenario, event.run_id):
+                self.current = None
+            if run is not None:
+                result = event.result
+                run.state = result.status
+                run.message = result.error.message if result.error else ""
+                if result.status == "ok":
+                    run.fraction = 1.0
+                run.eta_seconds = None
+                run.dirty = True
+        elif isinstance(event, CpuSample):
+            self.cpu = event.per_core
+            self.cpu_dirty = True
+
+    def take_dirty(self) -> list[RunState]:
+        """The runs changed since the last call (each at most once), marked clean."""
+        changed = [run for run in self.runs.values() if run.dirty]
+        for run in changed:
+            run.dirty = False
+        return changed

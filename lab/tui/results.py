@@ -1,0 +1,142 @@
+"""What the results grid and the speedup chart show, from the engine's own results.
+
+The cells are `lab.report.formats.run_cells`, the same text the Markdown report prints, so
+the app and `--report` show one set of numbers. No Textual here.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from lab.report.formats import run_cells
+from lab.report.model import RunResult, ScenarioResult
+
+# (key, header) in the report's column order; latency and errors only for HTTP workloads.
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("executor", "executor"),
+    ("workers", "workers"),
+    ("time", "time (median ±MAD)"),
+    ("throughput", "throughput"),
+    ("speedup", "speedup"),
+    ("efficiency", "efficiency"),
+    ("cpu", "cpu"),
+    ("memory", "memory"),
+    ("startup", "startup"),
+    ("latency", "latency p50/p95/p99"),
+    ("errors", "errors"),
+    ("status", "status"),
+)
+LATENCY_COLUMNS = ("latency", "errors")
+# Which way is better, per column with a "best" (cpu use is neither good nor bad).
+BEST: dict[str, Callable[[list[float]], float]] = {
+    "time": min,
+    "throughput": max,
+    "speedup": max,
+    "efficiency": max,
+    "memory": min,
+    "startup": min,
+    "latency": min,
+    "errors": min,
+}
+BEST_MARK = " *"
+
+
+def columns_for(result: ScenarioResult) -> list[tuple[str, str]]:
+    http = result.workload.get("kind") == "http"
+    return [c for c in COLUMNS if http or c[0] not in LATENCY_COLUMNS]
+
+
+def sort_value(run: RunResult, column: str) -> Any:
+    """A number (or string) to sort a column by; None sorts last."""
+    s = run.summary
+    values: dict[str, Any] = {
+        "executor": run.executor,
+        "workers": run.workers,
+        "time": (s.get("wall_seconds") or {}).get("median"),
+        "throughput": (s.get("throughput") or {}).get("value"),
+        "speedup": s.get("speedup"),
+        "efficiency": s.get("efficiency"),
+        "cpu": s.get("cpu_cores"),
+        "memory": run.peak_uss_bytes or run.peak_rss_bytes,
+        "startup": run.startup_seconds,
+        "latency": (s.get("latency") or {}).get("p50"),
+        "errors": s.get("error_count") if run.status == "ok" else None,
+        "status": run.status,
+    }
+    return values.get(column)
+
+
+def best_runs(result: ScenarioResult) -> dict[str, set[str]]:
+    """Per column, the run_ids holding the best value among finished runs.
+
+    Nothing is marked when fewer than two runs have a value or all values are equal. The
+    baseline is left out of speedup and efficiency: it is 1.00x and 100% by definition.
+    """
+    marks: dict[str, set[str]] = {}
+    ok = [r for r in result.runs if r.status == "ok"]
+    for column, pick in BEST.items():
+        relative = column in ("speedup", "efficiency")
+        values = {
+            r.run_id: sort_value(r, column)
+            for r in ok
+            if not (relative and r.run_id == result.baseline)
+        }
+        present = {k: v for k, v in values.items() if v is not None}
+        if len(present) < 2 or len(set(present.values())) < 2:
+            continue
+        best = pick(list(present.values()))
+        marks[column] = {k for k, v in present.items() if v == best}
+    return marks
+
+
+@dataclass(frozen=True)
+class CellValue:
+    text: str
+    sort: Any
+    best: bool = False
+
+
+def grid_cells(
+    result: ScenarioResult, live_status: dict[str, str] | None = None
+) -> dict[str, dict[str, CellValue]]:
+    """run_id -> column -> cell. `live_status` overrides the status of runs still to come."""
+    marks = best_runs(result)
+    columns = [c for c, _ in columns_for(result)]
+    rows: dict[str, dict[str, CellValue]] = {}
+    for run in result.runs:
+        cells = run_cells(run)
+        if live_status and run.run_id in live_status:
+            cells["status"] = live_status[run.run_id]
+        elif run.error and run.status != "ok":
+            cells["status"] = f"{run.status}: {run.error.message}"
+        rows[run.run_id] = {
+            c: CellValue(cells[c], sort_value(run, c), run.run_id in marks.get(c, set()))
+            for c in columns
+        }
+    return rows
+
+
+def preview(result: ScenarioResult, usable_cpus: int) -> ScenarioResult:
+    """Speedups of a scenario still running, by the engine's own `finalise`, on a copy.
+
+    The session's result is left untouched; the engine finalises it when the scenario ends.
+    """
+    shown = copy.copy(result)
+    shown.runs = [copy.copy(r) for r in result.runs]
+    shown.finalise(usable_cpus)
+    return shown
+
+
+def speedup_series(result: ScenarioResult) -> dict[str, list[tuple[int, float]]]:
+    """Executor -> [(workers, speedup)] over finished runs, sorted by workers."""
+    series: dict[str, list[tuple[int, float]]] = {}
+    for run in result.runs:
+        speedup = run.summary.get("speedup")
+        if run.status == "ok" and speedup:
+            series.setdefault(run.executor, []).append((run.workers, float(speedup)))
+    for points in series.values():
+        points.sort()
+    return series

@@ -1,0 +1,153 @@
+"""Modal screens: help, export, and the details of a failure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+from lab.report.formats import FORMATS, format_for_path, render, write_atomic
+from lab.report.model import Report
+
+HELP = """\
+asyncio, threads or processes: which wins for this workload, here?
+
+Keys
+  r        run the selected scenario, with the knobs as set in the form
+  a        run all scenarios
+  c        cancel the run in flight (the session goes on with the next)
+  x        stop the whole session
+  e        export a report of the latest results: json, md or csv
+  g        switch the results between the grid and the chart
+  [ ]      previous / next scenario's results
+  d        details of the latest failure
+  1 2 3 4  go to Scenarios, Run, Results, System
+  ? f1     this help
+  q        quit (stops any run first)
+  ctrl+p   command palette: every action by name
+  tab      next list, form field or grid (shift+tab: previous)
+  escape   leave the form (back to the scenario list)
+
+Scenarios  pick one with up/down. Its description, parameters and plan
+           are shown, then the knobs: executors (space toggles), worker
+           counts, workload size, repeats, warmups. They are checked as
+           you type by the rules of the YAML files; a problem is named
+           under its field.
+Run        one progress bar per run (executor x workers) with its phase,
+           ETA and live throughput; ▶ marks the current run. Below it,
+           per-core CPU use, sampled four times a second during a run.
+Results    a row per run with the report's columns; * marks the best
+           value of a column. s sorts by the cursor's column (again to
+           reverse); enter shows a run's details. g: the chart of
+           speedup against workers, one line per executor, drawn with
+           its letter (s a u t p).
+System     CPU model, usable cores, memory, Python build, GIL, loops.
+
+Every run executes in its own runner process; the app only draws.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark,f1", "dismiss_screen", "Close", show=True),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="help-box", classes="modal-box"):
+            with VerticalScroll():
+                yield Static(Text(HELP), id="help-text")
+            yield Label("escape closes · up/down scroll", classes="modal-hint")
+
+    def action_dismiss_screen(self) -> None:
+        self.dismiss(None)
+
+
+class DetailsScreen(ModalScreen[None]):
+    """The full story of a failure: status, error kind, message and the runner's stderr."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,d", "dismiss_screen", "Close", show=True)
+    ]
+
+    def __init__(self, title: str, body: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.body = body
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="details-box", classes="modal-box"):
+            yield Label(self.title_text, id="details-title")
+            with VerticalScroll(id="details-scroll"):
+                yield Static(Text(self.body), id="details-body")
+            yield Label("escape closes · up/down scroll", classes="modal-hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#details-scroll").focus()
+
+    def action_dismiss_screen(self) -> None:
+        self.dismiss(None)
+
+
+class ExportScreen(ModalScreen[str | None]):
+    """Ask for a path; write the report there atomically in the format its extension names."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", show=True)]
+
+    def __init__(self, report: Report, default: str = "concurrency-lab-report.md") -> None:
+        super().__init__()
+        self.report = report
+        self.default = default
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="export-box", classes="modal-box"):
+            yield Label("Export a report of the latest results", id="export-title")
+            yield Label(
+                f"The format follows the extension: {', '.join('.' + f for f in FORMATS)}"
+                " (others: md). Written atomically.",
+                classes="modal-hint",
+            )
+            path = Input(self.default, id="export-path")
+            path.cursor_blink = False
+            yield path
+            yield Label("", id="export-error")
+            with Horizontal(id="export-buttons"):
+                yield Button("Write", id="export-write", variant="primary")
+                yield Button("Cancel", id="export-cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#export-path", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._write()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "export-write":
+            self._write()
+        else:
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def _write(self) -> None:
+        target = self.query_one("#export-path", Input).value.strip()
+        error = self.query_one("#export-error", Label)
+        if not target:
+            error.update("✗ give a file name")
+            return
+        path = Path(target).expanduser()
+        fmt = format_for_path(str(path))
+        try:
+            write_atomic(path, render(self.report, fmt))
+        except OSError as exc:
+            error.update(f"✗ cannot write {path}: {exc.strerror or exc}")
+            return
+        self.dismiss(f"{path} ({fmt})")

@@ -1,0 +1,377 @@
+"""Pilot tests: drive the real app with keys, real runner processes where a run is needed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+from textual.widgets import Input, Label, OptionList, ProgressBar
+
+from lab.events import ScenarioStarted
+from lab.loader import LoadedScenario, load_builtins, parse_scenario
+from lab.orchestrator import scenario_result
+from lab.report.formats import run_cells
+from lab.report.model import Report
+from lab.tui.app import LabApp
+from lab.tui.screens import DetailsScreen, ExportScreen, HelpScreen
+from lab.tui.widgets import CpuMeters, ResultsGrid, RunRow, SpeedupChart
+from tests.tui_fixtures import MACHINE, make_app, with_results
+
+EXECUTORS = ("serial", "asyncio", "uvloop", "threads", "processes")
+
+TINY = """\
+title: Tiny dispatch
+description: a few near-empty tasks under every executor
+workload: {kind: dispatch, tasks: 20}
+executors: [serial, asyncio, uvloop, threads, processes]
+workers: [1, 2]
+repeats: 1
+warmups: 0
+"""
+
+# Slow enough to cancel mid-run: 200 tasks of 50 ms on a process pool (about 5 s of work).
+SLOW = """\
+title: Slow processes
+workload: {kind: dispatch, tasks: 200, task_us: 50000}
+executors: [processes]
+workers: [2]
+repeats: 1
+warmups: 0
+timeout: 120
+"""
+
+# Times out: the runner cannot finish 10 s of work within 1 s.
+TIMES_OUT = """\
+title: Times out
+workload: {kind: dispatch, tasks: 100, task_us: 100000}
+executors: [serial]
+workers: [1]
+repeats: 1
+warmups: 0
+timeout: 1
+"""
+
+
+def scenario(text: str, name: str) -> LoadedScenario:
+    return parse_scenario(text, f"{name}.yaml", name)
+
+
+def app_with(*extra: LoadedScenario) -> LabApp:
+    """Built-ins plus the given scenarios; the first extra one is selected."""
+    builtins = load_builtins()
+    return LabApp(
+        [*builtins, *extra], machine=MACHINE, loop_name="test loop", selected=len(builtins)
+    )
+
+
+async def wait_for(condition: Any, pilot: Any, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for the app")
+        await pilot.pause(0.05)
+
+
+def finished(app: LabApp) -> bool:
+    """The session started by the last key press has ended."""
+    return app._worker is not None and app._worker.is_finished
+
+
+def descendants() -> list[psutil.Process]:
+    return psutil.Process().children(recursive=True)
+
+
+def alive(pids: set[int]) -> list[int]:
+    left = []
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                left.append(pid)
+        except psutil.NoSuchProcess:
+            continue
+    return left
+
+
+async def test_scenario_list_shows_description_and_validates_knobs() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        names = [s.name for s in app.scenarios]
+        assert app.query_one("#scenario-list", OptionList).option_count == len(names)
+        await pilot.press("end")  # the last built-in
+        info = str(app.query_one("#scenario-info").render())
+        assert app.scenarios[-1].scenario.title in info
+        assert "plan" in info and "runs" in info
+
+        workers = app.query_one("#knob-workers", Input)
+        workers.value = "1, 0, x"
+        await pilot.pause()
+        error = app.query_one("#error-workers", Label)
+        assert error.display and "worker counts" in str(error.render())
+        assert workers.has_class("-invalid")
+        # A form with errors does not run.
+        await pilot.press("escape", "r")
+        await pilot.pause()
+        assert not app.running and app.session is None
+
+        workers.value = "2"
+        app.query_one("#knob-repeats", Input).value = "1"
+        await pilot.pause()
+        assert not app.query_one("#error-workers", Label).display
+        edited = app.edited[app.selected]
+        assert edited.workers == [2] and edited.repeats == 1
+        # numeric_crunching: serial once plus four executors at 2 workers.
+        assert "5 runs" in str(app.query_one("#scenario-info").render())
+
+
+async def test_loads_a_scenario_file(tmp_path: Path) -> None:
+    from lab.cli import app_scenarios
+    from lab.loader import resolve
+
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY)
+    offered, selected = app_scenarios(resolve([str(path)]), targeted=True)
+    app = LabApp(offered, machine=MACHINE, loop_name="test loop", selected=selected)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert [s.name for s in app.scenarios][: len(load_builtins())] == [
+            s.name for s in load_builtins()
+        ]
+        assert app.scenarios[app.selected].name == "tiny"
+        assert "Tiny dispatch" in str(app.query_one("#scenario-info").render())
+
+
+@pytest.mark.slow
+async def test_run_to_completion_fills_bars_grid_chart_and_exports(tmp_path: Path) -> None:
+    app = app_with(scenario(TINY, "tiny"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("r")
+        await wait_for(lambda: finished(app), pilot)
+        await pilot.pause()
+
+        rows = list(app.query(RunRow))
+        assert {r.run.executor for r in rows} == set(EXECUTORS)
+        assert len(rows) == 9  # serial once, four executors x [1, 2]
+        for row in rows:
+            assert row.run.state == "ok", (row.run.key, row.run.state, row.run.message)
+            assert row.query_one(ProgressBar).percentage == 1.0
+
+        grid = app.query_one(ResultsGrid)
+        assert grid.row_count == 9
+        result = app.results[app.selected]
+        for run in result.runs:
+            cells = run_cells(run)
+            assert cells["time"] != "–"
+            shown = grid.get_cell(run.run_id, "time").value.text
+            assert shown == cells["time"]
+
+        # The chart: one line per executor with a speedup.
+        await pilot.press("g")
+        await pilot.pause()
+        assert app.query_one(SpeedupChart).display
+
+        # Export through the dialog, then read the report back.
+        target = tmp_path / "out.json"
+        await pilot.press("e")
+        await pilot.pause()
+        assert isinstance(app.screen, ExportScreen)
+        app.screen.query_one("#export-path", Input).value = str(target)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, ExportScreen)
+        back = Report.from_json(json.loads(target.read_text()))
+        runs = back.scenarios[0].runs
+        assert {r.executor for r in runs} == set(EXECUTORS)
+        # One engine, one set of numbers: the grid shows what the report holds.
+        for run in runs:
+            assert grid.get_cell(run.run_id, "time").value.text == run_cells(run)["time"]
+            assert grid.get_cell(run.run_id, "speedup").value.text == run_cells(run)["speedup"]
+        assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.json.")]
+
+
+@pytest.mark.slow
+async def test_cancel_mid_run_leaves_no_child_process() -> None:
+    app = app_with(scenario(SLOW, "slow"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("r")
+        key = (0, "processes-2")
+        await wait_for(lambda: app.live.runs[key].state == "repeat", pilot)
+        await wait_for(lambda: len(descendants()) >= 3, pilot, 20)  # runner, forkserver, pool
+        pids = {p.pid for p in descendants()}
+        await pilot.press("c")
+        await wait_for(lambda: finished(app), pilot, 30)
+        assert app.live.runs[key].state == "cancelled"
+        assert app.results[app.selected].runs[0].status == "cancelled"
+        await wait_for(lambda: not alive(pids), pilot, 10)
+        assert app.query_one(CpuMeters).per_core  # the meters saw samples
+
+
+@pytest.mark.slow
+async def test_quit_mid_run_stops_the_runner() -> None:
+    app = app_with(scenario(SLOW, "slow"))
+    pids: set[int] = set()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("r")
+        await wait_for(lambda: app.live.runs[(0, "processes-2")].state == "repeat", pilot)
+        pids = {p.pid for p in descendants()}
+        assert pids
+        await pilot.press("q")
+        await pilot.pause()
+    deadline = time.monotonic() + 10
+    while alive(pids) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert not alive(pids)
+
+
+@pytest.mark.slow
+async def test_failing_run_notifies_and_shows_details() -> None:
+    app = app_with(scenario(TIMES_OUT, "timesout"))
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await pilot.press("r")
+        await wait_for(lambda: finished(app), pilot, 30)
+        await pilot.pause()
+        assert app.results[app.selected].runs[0].status == "timeout"
+        assert any("timeout" in n.message for n in app._notifications)
+        await pilot.press("d")
+        await pilot.pause()
+        assert isinstance(app.screen, DetailsScreen)
+        assert "timeout" in str(app.screen.query_one("#details-body").render())
+        await pilot.press("escape")
+        assert not isinstance(app.screen, DetailsScreen)
+
+
+class _BrokenSession:
+    """Stands in for LabSession: starts a scenario, then the engine raises."""
+
+    def __init__(self, plans: list[Any], command: list[str] | None = None) -> None:
+        self.plans = plans
+        self.report = Report(machine=MACHINE)
+        self.report.scenarios = [scenario_result(p) for p in plans]
+        self.usable = 2
+
+    async def events(self) -> AsyncIterator[Any]:
+        plan = self.plans[0]
+        yield ScenarioStarted(plan.name, plan.scenario.title, tuple(plan.runs))
+        raise RuntimeError("the engine broke")
+
+    def cancel_run(self) -> None:
+        pass
+
+
+async def test_engine_error_is_a_notification_not_a_crash(monkeypatch: Any) -> None:
+    monkeypatch.setattr("lab.tui.app.LabSession", _BrokenSession)
+    app = make_app()
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await pilot.press("r")
+        await wait_for(lambda: finished(app), pilot, 10)
+        await pilot.pause()
+        assert any("the engine broke" in n.message for n in app._notifications)
+        await pilot.press("d")
+        await pilot.pause()
+        assert isinstance(app.screen, DetailsScreen)
+        assert "RuntimeError" in str(app.screen.query_one("#details-body").render())
+        await pilot.press("escape")
+        assert app.is_running
+
+
+async def test_results_grid_sorts_and_marks_the_best() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        with_results(app)
+        await pilot.press("3")
+        grid = app.query_one(ResultsGrid)
+        assert grid.has_focus
+        # The best time (processes-2) is marked; cpu has no "best".
+        assert grid.get_cell("processes-2", "time").value.best
+        assert not any(grid.get_cell(r, "cpu").value.best for r in ("serial-1", "threads-2"))
+        # s sorts by the cursor's column: move to "time" (third column).
+        await pilot.press("right", "right", "s")
+        order = [grid.coordinate_to_cell_key((i, 0)).row_key.value for i in range(grid.row_count)]
+        assert order[0] == "processes-2"
+        await pilot.press("s")  # again: reversed
+        order = [grid.coordinate_to_cell_key((i, 0)).row_key.value for i in range(grid.row_count)]
+        assert order[-1] == "processes-2"
+        # enter opens the run's details.
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DetailsScreen)
+
+
+async def test_export_needs_results_and_reports_write_errors(tmp_path: Path) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await pilot.press("e")
+        assert not isinstance(app.screen, ExportScreen)
+        with_results(app)
+        await pilot.press("e")
+        await pilot.pause()
+        assert isinstance(app.screen, ExportScreen)
+        app.screen.query_one("#export-path", Input).value = str(tmp_path / "no" / "such" / "r.md")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ExportScreen)  # still open, with the error shown
+        assert "cannot write" in str(app.screen.query_one("#export-error").render())
+        target = tmp_path / "r.csv"
+        app.screen.query_one("#export-path", Input).value = str(target)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert target.read_text().startswith("scenario,run_id,executor")
+
+
+async def test_keys_are_in_footer_and_command_palette() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        shown = {b.binding.action for b in app.active_bindings.values() if b.binding.show}
+        for action in (
+            "run_selected",
+            "run_all",
+            "cancel_run",
+            "export",
+            "toggle_view",
+            "help",
+            "quit",
+        ):
+            assert action in shown
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        for title in (
+            "Run selected scenario", "Run all scenarios", "Cancel run", "Export report",
+            "Switch grid/chart", "Help", "Quit",
+        ):  # fmt: skip
+            assert title in titles
+        # The palette runs the same actions: switch to the chart by name.
+        with_results(app)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"switch grid")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.query_one("#results-switcher").current == "chart"
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("r")  # app keys are off while a dialog is open
+        assert not app.running
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_resize_to_80x24_keeps_everything_reachable() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        with_results(app)
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert app.size == (80, 24)
+        for tab in ("1", "2", "3", "4"):
+            await pilot.press(tab)
+            await pilot.pause()
+            assert app.query_one("Footer").region.y == 23
+        await pilot.press("3")
+        grid = app.query_one(ResultsGrid)
+        assert grid.region.height > 5 and grid.region.width == 80
+        await pilot.press("1")
+        assert app.query_one("#scenario-list").region.width > 10

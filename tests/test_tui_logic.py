@@ -1,0 +1,119 @@
+"""The app's logic without a screen: knobs validation, progress coalescing, grid cells."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lab.events import CpuSample, RunFinished, RunProgress, RunStarted, ScenarioStarted
+from lab.loader import load_builtins
+from lab.plan import RunPlan, ScenarioPlan
+from lab.report.formats import run_cells
+from lab.report.model import RunResult
+from lab.tui.knobs import apply_knobs, values_of
+from lab.tui.live import LiveState, describe
+from lab.tui.results import best_runs, columns_for, grid_cells, preview, speedup_series
+from tests.tui_fixtures import finished_result
+
+
+def builtin(name: str):  # type: ignore[no-untyped-def]
+    return next(s for s in load_builtins() if s.name == name)
+
+
+def test_knobs_round_trip_unchanged() -> None:
+    for loaded in load_builtins():
+        scenario, errors = apply_knobs(loaded.scenario, values_of(loaded.scenario))
+        assert errors == {} and scenario == loaded.scenario
+
+
+def test_knobs_change_the_scenario_through_the_models() -> None:
+    base = builtin("file_hashing").scenario
+    values = dataclasses.replace(
+        values_of(base), executors=("threads", "serial"), workers="2 cpus", size2="3 MiB"
+    )
+    scenario, errors = apply_knobs(base, values)
+    assert errors == {} and scenario is not None
+    assert scenario.executors == ["serial", "threads"]  # canonical order
+    assert scenario.workers == [2, "cpus"]
+    assert scenario.workload.file_size == 3 * 1024**2  # type: ignore[union-attr]
+
+
+def test_knob_errors_are_keyed_by_field() -> None:
+    base = builtin("numeric_crunching").scenario
+    values = dataclasses.replace(
+        values_of(base), executors=(), workers="1, 0", size1="many", size2="-1", warmups="x"
+    )
+    scenario, errors = apply_knobs(base, values)
+    assert scenario is None
+    assert set(errors) == {"executors", "workers", "size1", "size2", "warmups"}
+    assert errors["size1"] == "should be a whole number"
+    assert "cpus" in errors["workers"]
+
+
+def _plan() -> ScenarioPlan:
+    loaded = builtin("dispatch_overhead")
+    runs = [RunPlan("serial-1", "serial", 1), RunPlan("threads-2", "threads", 2)]
+    return ScenarioPlan(loaded.name, loaded.source, loaded.scenario, runs)
+
+
+@given(st.lists(st.floats(min_value=0, max_value=1), min_size=1, max_size=500))
+def test_progress_is_coalesced_to_the_latest_value(fractions: list[float]) -> None:
+    plan = _plan()
+    live = LiveState.for_plans([plan])
+    live.apply(ScenarioStarted(plan.name, "t", tuple(plan.runs)))
+    live.apply(RunStarted(plan.name, "threads-2", "threads", 2, 10, 0, 1))
+    live.take_dirty()
+    for f in fractions:
+        live.apply(RunProgress(plan.name, "threads-2", "repeat", 0, 1, 10, f, 1.0, 5.0))
+        live.apply(CpuSample((f * 100, 0.0), "threads-2"))
+    changed = live.take_dirty()
+    assert [r.key for r in changed] == [(0, "threads-2")]  # one repaint, however many events
+    assert changed[0].fraction == fractions[-1]
+    assert live.cpu == (fractions[-1] * 100, 0.0)
+    assert live.take_dirty() == []
+
+
+def test_finished_run_shows_full_and_its_status() -> None:
+    plan = _plan()
+    live = LiveState.for_plans([plan])
+    live.apply(ScenarioStarted(plan.name, "t", tuple(plan.runs)))
+    live.apply(RunStarted(plan.name, "serial-1", "serial", 1, 10, 0, 1))
+    assert live.current == (0, "serial-1")
+    live.apply(RunProgress(plan.name, "serial-1", "repeat", 0, 5, 10, 0.5, 2.0, 2.5))
+    assert describe(live.runs[(0, "serial-1")]) == "repeat 1/1  ETA 2s  2.5 tasks/s"
+    ok = RunResult("serial-1", "serial", 1, "tasks", 10, status="ok")
+    live.apply(RunFinished(plan.name, "serial-1", ok))
+    run = live.runs[(0, "serial-1")]
+    assert run.fraction == 1.0 and describe(run) == "done" and live.current is None
+    assert live.runs_done == 1
+
+
+def test_grid_cells_are_the_report_cells_and_best_is_marked() -> None:
+    result = finished_result()
+    cells = grid_cells(result)
+    for run in result.runs:
+        expected = run_cells(run)
+        for column, _ in columns_for(result):
+            if column != "status":
+                assert cells[run.run_id][column].text == expected[column]
+    marks = best_runs(result)
+    assert marks["time"] == {"processes-2"}
+    assert marks["speedup"] == {"processes-2"}
+    assert "serial-1" not in marks.get("efficiency", set())  # the baseline is 100% by definition
+    assert "cpu" not in marks
+    assert [c for c, _ in columns_for(result)][-1] == "status"
+    assert "latency" not in dict(columns_for(result))
+
+
+def test_preview_leaves_the_session_result_untouched() -> None:
+    result = finished_result()
+    for run in result.runs:
+        run.summary = {}  # as during a run: not yet finalised
+    shown = preview(result, 4)
+    assert shown.run("processes-2").summary["speedup"] > 1.5  # type: ignore[union-attr]
+    assert all(r.summary == {} for r in result.runs)
+    series = speedup_series(shown)
+    assert set(series) == {"serial", "asyncio", "uvloop", "threads", "processes"}
+    assert [w for w, _ in series["processes"]] == [1, 2]

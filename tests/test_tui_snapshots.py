@@ -1,0 +1,76 @@
+"""Snapshots of the app's main screens at 80x24 and 120x40.
+
+Deterministic by construction: a fixed machine, fixed results, a synthetic live run view, the
+built-in scenarios planned for 2 usable CPUs, no clock, no blinking cursor, no notifications.
+Update after an intended change with `python -m pytest tests/test_tui_snapshots.py
+--snapshot-update`, and look at the SVGs before committing them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.tui_fixtures import make_app, with_live_runs, with_results
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+
+
+@pytest.fixture(autouse=True)
+def two_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    """'cpus' in the built-ins' worker lists resolves to this machine's CPUs: pin it."""
+    monkeypatch.setattr("lab.plan.usable_cpus", lambda: 2)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_scenarios_screen(snap_compare: Any, size: tuple[int, int]) -> None:
+    assert snap_compare(make_app(), press=["end"], terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_knob_error_shown_at_the_field(snap_compare: Any, size: tuple[int, int]) -> None:
+    async def bad_workers(pilot: Any) -> None:
+        pilot.app.query_one("#knob-workers").value = "1, 0"
+        await pilot.press("tab", "tab")  # workers input in view
+        await pilot.pause()
+
+    assert snap_compare(make_app(), run_before=bad_workers, terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_run_screen(snap_compare: Any, size: tuple[int, int]) -> None:
+    async def live(pilot: Any) -> None:
+        await pilot.press("2")
+        await with_live_runs(pilot.app)
+        await pilot.pause()
+
+    assert snap_compare(make_app(), run_before=live, terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_results_grid(snap_compare: Any, size: tuple[int, int]) -> None:
+    async def results(pilot: Any) -> None:
+        with_results(pilot.app)
+        await pilot.press("3")
+
+    assert snap_compare(make_app(), run_before=results, terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_speedup_chart(snap_compare: Any, size: tuple[int, int]) -> None:
+    async def chart(pilot: Any) -> None:
+        with_results(pilot.app)
+        await pilot.press("g")
+
+    assert snap_compare(make_app(), run_before=chart, terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_system_panel(snap_compare: Any, size: tuple[int, int]) -> None:
+    assert snap_compare(make_app(), press=["4"], terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_help(snap_compare: Any, size: tuple[int, int]) -> None:
+    assert snap_compare(make_app(), press=["question_mark"], terminal_size=size)
