@@ -94,7 +94,13 @@ class HashingWorkload(_Strict):
     @field_validator("folder")
     @classmethod
     def _existing_folder(cls, value: str | None) -> str | None:
-        if value is not None and not Path(value).expanduser().is_dir():
+        if value is None:
+            return value
+        try:
+            folder = Path(value).expanduser()
+        except RuntimeError:  # "~nosuchuser/data": no such home directory
+            folder = Path(value)
+        if not folder.is_dir():
             raise ValueError(f"folder {value!r} does not exist or is not a directory")
         return value
 
@@ -105,9 +111,16 @@ class HashingWorkload(_Strict):
 
 
 def _check_url(url: str) -> str:
-    parsed = urlparse(url)
+    try:
+        parsed = urlparse(url)
+    except ValueError as exc:  # e.g. "http://[::1": an unclosed IPv6 address
+        raise ValueError(f"{url!r} is not a valid URL: {exc}") from None
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise ValueError(f"{url!r} is not an http:// or https:// URL with a host")
+    try:
+        parsed.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        raise ValueError(f"{url!r} has a port outside 1-65535") from None
     return url
 
 
@@ -227,8 +240,28 @@ class Scenario(_Strict):
         )
 
 
+# "64 KiB", "1MB", "2 gib", "4096": what lab.units.parse_size accepts, as an ECMA regex.
+SIZE_PATTERN = r"^\s*[0-9]+(\.[0-9]+)?\s*([bB]|[kKmMgG]([iI]?[bB])?)?\s*$"
+
+
+def _allow_size_strings(schema: dict[str, Any]) -> None:
+    """Byte sizes validate as integers in pydantic's schema; files may also write '64 KiB'."""
+    from lab.units import parse_size
+
+    for model in (NumericWorkload, HashingWorkload, HttpWorkload, DispatchWorkload):
+        props = schema.get("$defs", {}).get(model.__name__, {}).get("properties", {})
+        for name, field in model.model_fields.items():
+            if name in props and any(
+                getattr(m, "func", None) is parse_size for m in field.metadata
+            ):
+                prop = props[name]
+                number = {k: prop.pop(k) for k in ("type", "minimum", "maximum") if k in prop}
+                prop["anyOf"] = [number, {"type": "string", "pattern": SIZE_PATTERN}]
+
+
 def scenario_json_schema() -> dict[str, Any]:
     schema = Scenario.model_json_schema()
+    _allow_size_strings(schema)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "https://concurrency-lab.invalid/scenario.schema.json"
     return schema

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -29,7 +30,10 @@ def parse_size(value: Any) -> Any:
             raise ValueError(
                 f"{value!r} is not a size: use bytes or a unit such as '64 KiB', '1 MB'"
             )
-        return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+        number = float(match.group(1)) * _UNITS[match.group(2).lower()]
+        if not math.isfinite(number):
+            raise ValueError(f"{value!r} is too large to be a size")
+        return int(number)
     return value
 
 

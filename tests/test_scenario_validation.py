@@ -56,22 +56,22 @@ def test_top_level_unknown_key_suggests() -> None:
         (
             "title: t\nworkload: {kind: numeric}\nworkers: [0]\n",
             "s.yaml:3:11: workers[0]",
-            "greater than or equal to 1",
+            "expected a whole number from 1 to 1024, or 'cpus' (got 0)",
         ),
         (
             "title: t\nworkload: {kind: numeric}\nworkers: [-3]\n",
             "s.yaml:3:11: workers[0]",
-            "greater than or equal to 1",
+            "expected a whole number from 1 to 1024, or 'cpus' (got -3)",
         ),
         (
             "title: t\nworkload: {kind: numeric}\nworkers: [100000]\n",
             "workers[0]",
-            "less than or equal to 1024",
+            "expected a whole number from 1 to 1024, or 'cpus' (got 100000)",
         ),
         (
             "title: t\nworkload: {kind: numeric, tasks: -1}\n",
             "workload.tasks",
-            "greater than or equal to 1",
+            "must be from 1 to 1,000,000 (got -1)",
         ),
         (
             "title: t\nworkload: {kind: hashing, algorithm: md7}\n",
@@ -81,7 +81,7 @@ def test_top_level_unknown_key_suggests() -> None:
         (
             "title: t\nworkload: {kind: hashing, file_size: -5}\n",
             "workload.file_size",
-            "greater than or equal to 1",
+            "must be from 1 to 68,719,476,736 bytes (64.0 GiB) (got -5)",
         ),
         (
             "title: t\nworkload: {kind: hashing, folder: /no/such/dir}\n",
