@@ -10,10 +10,12 @@ import asyncio
 import contextlib
 import json
 import shutil
+import signal
 import sys
 import tempfile
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,17 +35,26 @@ from lab.events import (
 )
 from lab.machine import machine_facts
 from lab.plan import RunPlan, ScenarioPlan
-from lab.processes import kill_group, tree_memory
+from lab.processes import describe_exit, kill_group, tree_memory
 from lab.report.model import RepeatRecord, Report, RunError, RunResult, ScenarioResult
 from lab.runner_env import child_env
 from lab.workloads import provisioner, workload_class
-from lab.workloads.base import WorkloadSetupError
+from lab.workloads.base import ScenarioContext, WorkloadSetupError
 
 SAMPLE_INTERVAL = 0.1  # memory of the runner's process tree
 CPU_SAMPLE_INTERVAL = 0.25  # per-core CPU meters
 STDERR_TAIL = 4000
 
+INTERRUPTED = "interrupted before this run finished"
+WATCH_INTERVAL = 0.1  # provisioned resources (the embedded server)
+EXIT_GRACE = 5.0  # seconds a runner that sent `done` may take to exit before it is killed
+
 _EOF = object()
+
+
+@dataclass(frozen=True)
+class _Problem:
+    message: str
 
 
 def scenario_result(plan: ScenarioPlan) -> ScenarioResult:
@@ -106,11 +117,17 @@ class LabSession:
             kill_group(self._current.pid)
 
     async def events(self) -> AsyncGenerator[Event, None]:
-        """Execute every plan in order. Closing the iterator stops the run in progress."""
+        """Execute every plan in order. Closing the iterator stops the run in progress.
+
+        Whatever happens (a fault, a cancellation, closing the iterator), the runner in flight
+        and its whole process group are killed, the scenario's temp folder is removed, and
+        `report` keeps every completed run with the rest marked `not_run`.
+        """
         try:
             for plan, result in zip(self.plans, self.report.scenarios, strict=True):
-                async for event in self._scenario(plan, result):
-                    yield event
+                async with contextlib.aclosing(self._scenario(plan, result)) as stream:
+                    async for event in stream:
+                        yield event
             self.finished = True
             yield SessionFinished(self.report)
         finally:
@@ -119,28 +136,78 @@ class LabSession:
                 for result in self.report.scenarios:
                     result.finalise(self.usable)
 
-    async def _scenario(self, plan: ScenarioPlan, result: ScenarioResult) -> AsyncIterator[Event]:
+    async def _scenario(
+        self, plan: ScenarioPlan, result: ScenarioResult
+    ) -> AsyncGenerator[Event, None]:
         yield ScenarioStarted(plan.name, plan.scenario.title, tuple(plan.runs))
-        workdir = Path(tempfile.mkdtemp(prefix="concurrency-lab-"))
         try:
-            try:
-                async with provisioner(plan.scenario.workload.kind)(
-                    plan.scenario.workload, workdir
-                ) as context:
+            workdir = Path(tempfile.mkdtemp(prefix="concurrency-lab-"))
+        except OSError as exc:
+            self._fail_scenario(
+                result,
+                f"cannot create the lab's temp folder in {tempfile.gettempdir()}: "
+                f"{exc.strerror or exc}",
+            )
+            yield ScenarioFinished(plan.name, result)
+            return
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                context = await self._provision(plan, result, workdir, stack)
+                if context is not None:
                     self._fix_task_count(plan, result, context)
                     for run_plan, run in zip(plan.runs, result.runs, strict=True):
-                        async for event in self._run(plan, run_plan, run, context):
-                            yield event
-            except WorkloadSetupError as exc:
-                result.error = str(exc)
-                for run in result.runs:
-                    if run.status == "not_run":
-                        run.status = "failed"
-                        run.error = RunError("setup", str(exc))
+                        if not await self._recovered(context, result):
+                            break
+                        stream = self._run(plan, run_plan, run, context, workdir)
+                        async with contextlib.aclosing(stream) as events:
+                            async for event in events:
+                                yield event
             result.finalise(self.usable)
             yield ScenarioFinished(plan.name, result)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
+
+    async def _provision(
+        self,
+        plan: ScenarioPlan,
+        result: ScenarioResult,
+        workdir: Path,
+        stack: contextlib.AsyncExitStack,
+    ) -> dict[str, Any] | None:
+        """The scenario's resources (a corpus, a server); None, with the scenario failed, when
+        they cannot be had."""
+        workload = plan.scenario.workload
+        try:
+            context: dict[str, Any] = await stack.enter_async_context(
+                provisioner(workload.kind)(workload, workdir)
+            )
+            return context
+        except WorkloadSetupError as exc:
+            reason = str(exc)
+        except Exception as exc:
+            reason = f"could not prepare the {workload.kind} workload: {type(exc).__name__}: {exc}"
+        self._fail_scenario(result, reason)
+        return None
+
+    async def _recovered(self, context: dict[str, Any], result: ScenarioResult) -> bool:
+        """Before a run: are the scenario's resources still working, or could they be restarted?"""
+        if not isinstance(context, ScenarioContext) or context.problem() is None:
+            return True
+        try:
+            await context.recover()
+            return True
+        except Exception as exc:
+            self._fail_scenario(result, str(exc) or type(exc).__name__)
+            return False
+
+    def _fail_scenario(self, result: ScenarioResult, reason: str) -> None:
+        """The scenario cannot go on: every run that has not run yet fails with the reason."""
+        result.error = reason
+        for run in result.runs:
+            if run.status == "not_run":
+                run.status = "failed"
+                run.error = RunError("setup", reason)
+        result.finalise(self.usable)
 
     @staticmethod
     def _fix_task_count(
@@ -153,10 +220,16 @@ class LabSession:
                 run.tasks = len(files)
 
     async def _run(
-        self, plan: ScenarioPlan, run_plan: RunPlan, run: RunResult, context: dict[str, Any]
-    ) -> AsyncIterator[Event]:
+        self,
+        plan: ScenarioPlan,
+        run_plan: RunPlan,
+        run: RunResult,
+        context: dict[str, Any],
+        workdir: Path,
+    ) -> AsyncGenerator[Event, None]:
         scenario = plan.scenario
         spec = {
+            "run_id": run.run_id,
             "workload": scenario.workload.model_dump(mode="json"),
             "context": context,
             "executor": run_plan.executor,
@@ -171,15 +244,33 @@ class LabSession:
             scenario.warmups, scenario.repeats,
         )  # fmt: skip
         self._cancel_run = False
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "lab.runner",
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=child_env(),
-            start_new_session=True,
-            limit=2**24,
-        )  # fmt: skip
+        # Whatever the runner and its pool create in the temp folder (forkserver sockets,
+        # say) lands in the scenario's folder, which is removed even after a SIGKILL.
+        env = child_env()
+        env["TMPDIR"] = str(workdir)
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "lab.runner",
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=env,
+                start_new_session=True,
+                limit=2**24,
+            )  # fmt: skip
+        except OSError as exc:
+            run.status = "failed"
+            run.error = RunError(
+                "runner_crashed", f"could not start a runner process: {exc.strerror or exc}"
+            )
+            run.summarise(self.usable)
+            yield RunFinished(plan.name, run.run_id, run)
+            return
+        except (asyncio.CancelledError, GeneratorExit):
+            # asyncio kills a process whose start was cancelled; the run is still marked.
+            run.status = "cancelled"
+            run.error = RunError("interrupted", INTERRUPTED)
+            raise
         self._current = proc
         queue: asyncio.Queue[Any] = asyncio.Queue()
         stderr = bytearray()
@@ -188,11 +279,14 @@ class LabSession:
             asyncio.create_task(self._read_events(proc, queue)),
             asyncio.create_task(self._read_stderr(proc, stderr)),
             asyncio.create_task(self._sample(proc.pid, queue, run.run_id, peak)),
+            asyncio.create_task(self._watch(context, queue)),
         ]
         started = time.monotonic()
         deadline = started + scenario.timeout
         phase_index = 0
         finished_cleanly = False
+        interrupted = False
+        last: dict[str, Any] = {}
         try:
             assert proc.stdin is not None
             proc.stdin.write(json.dumps(spec).encode())
@@ -205,8 +299,7 @@ class LabSession:
                 if remaining <= 0:
                     run.status = "timeout"
                     run.error = RunError(
-                        "timeout",
-                        f"the run did not finish within its {scenario.timeout:g} s timeout",
+                        "timeout", self._timeout_message(scenario, run, phase_index, last)
                     )
                     break
                 try:
@@ -218,12 +311,17 @@ class LabSession:
                 if isinstance(item, CpuSample):
                     yield item
                     continue
+                if isinstance(item, _Problem):
+                    run.status = "failed"
+                    run.error = RunError("resource_died", item.message)
+                    break
                 kind = item.get("event")
                 if kind == "ready":
                     run.idle_rss_bytes = item["rss"]
                 elif kind == "startup":
                     run.startup_seconds = item["seconds"]
                 elif kind == "progress":
+                    last = item
                     yield self._progress(plan.name, run, item, phase_index, phases_total, started)
                 elif kind == "repeat":
                     record = RepeatRecord.from_json(item)
@@ -233,14 +331,15 @@ class LabSession:
                 elif kind == "error":
                     run.status = "failed"
                     run.error = RunError(item["kind"], item["message"], item.get("detail", ""))
+                    break  # the reason is in: stop the runner rather than wait for its cleanup
                 elif kind == "done":
                     finished_cleanly = True
                     peak["rss"] = max(int(peak["rss"] or 0), int(item.get("max_rss") or 0))
+        except (asyncio.CancelledError, GeneratorExit):
+            interrupted = True
+            raise
         finally:
-            if proc.returncode is None:
-                kill_group(proc.pid)
-            await proc.wait()
-            kill_group(proc.pid)  # anything the runner left in its group
+            await self._stop(proc, EXIT_GRACE if finished_cleanly and not interrupted else 0.0)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -248,24 +347,79 @@ class LabSession:
             run.peak_rss_bytes = int(peak["rss"] or 0) or None
             run.peak_uss_bytes = peak["uss"]
             if run.status == "not_run":
-                run.status, run.error = self._final_status(
-                    proc.returncode, finished_cleanly, stderr
-                )
+                if interrupted and not finished_cleanly:
+                    run.status = "cancelled"
+                    run.error = RunError("interrupted", INTERRUPTED)
+                else:
+                    run.status, run.error = self._final_status(
+                        proc.returncode, finished_cleanly, stderr
+                    )
+            self._check_resources(run, context)
         run.summarise(self.usable)
         yield RunFinished(plan.name, run.run_id, run)
+
+    @staticmethod
+    async def _stop(proc: asyncio.subprocess.Process, grace: float) -> None:
+        """Let a runner that has finished exit by itself for `grace` seconds, then kill its whole
+        process group (pool workers, forkserver, orphans of a dead runner) and reap it."""
+        if grace and proc.returncode is None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(proc.wait(), grace)
+        if proc.returncode is None:
+            kill_group(proc.pid)
+        # A process stuck in the kernel (D state) cannot be waited for; go on without it.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(proc.wait(), 5)
+        kill_group(proc.pid)  # anything the runner left in its group
+
+    @staticmethod
+    def _check_resources(run: RunResult, context: dict[str, Any]) -> None:
+        """A run that saw connection errors while the scenario's server died is not valid."""
+        if run.status != "ok" or not isinstance(context, ScenarioContext):
+            return
+        problem = context.problem()
+        if problem and any(r.errors for r in [*run.warmups, *run.repeats]):
+            run.status = "failed"
+            run.error = RunError("resource_died", problem)
+
+    @staticmethod
+    def _timeout_message(
+        scenario: Any, run: RunResult, phase_index: int, last: dict[str, Any]
+    ) -> str:
+        """'... timeout (stuck in repeat 2 after 17 of 40 tasks)': where the run was."""
+        if run.startup_seconds is None:
+            where = "while starting its workers"
+        else:
+            warmups = scenario.warmups
+            phase, number = (
+                ("warmup", phase_index + 1)
+                if phase_index < warmups
+                else ("repeat", phase_index - warmups + 1)
+            )
+            where = f"in {phase} {number}"
+            if last.get("phase") == phase and int(last.get("repeat", -1)) == number - 1:
+                where += f" after {last.get('done')} of {last.get('total')} tasks"
+        return (
+            f"the run did not finish within its {scenario.timeout:g} s timeout (stuck {where}); "
+            "it was stopped"
+        )
 
     def _final_status(
         self, returncode: int | None, finished_cleanly: bool, stderr: bytearray
     ) -> tuple[Any, RunError | None]:
         if self._cancel_run:
             return "cancelled", RunError("cancelled", "cancelled by the user")
-        if finished_cleanly and returncode == 0:
+        if finished_cleanly:  # every result is in, whatever happened to the process after
             return "ok", None
         tail = stderr[-STDERR_TAIL:].decode(errors="replace")
-        if returncode is not None and returncode < 0:
-            message = f"the runner process was killed by signal {-returncode}"
-        else:
-            message = f"the runner process exited with code {returncode} before finishing"
+        message = f"the runner process {describe_exit(returncode)}"
+        if returncode == -signal.SIGKILL:
+            message += ": by another process, or by the kernel when memory ran out"
+        elif returncode is not None and returncode >= 0:
+            message += " before finishing"
+        last_words = [line for line in tail.splitlines() if line.strip()]
+        if last_words:
+            message += f"; its last output: {last_words[-1].strip()[:120]}"
         return "failed", RunError("runner_crashed", message, tail)
 
     @staticmethod
@@ -312,6 +466,15 @@ class LabSession:
         while chunk := await proc.stderr.read(65536):
             buffer.extend(chunk)
             del buffer[:-STDERR_TAIL]
+
+    @staticmethod
+    async def _watch(context: dict[str, Any], queue: asyncio.Queue[Any]) -> None:
+        """Tell the run loop as soon as the scenario's resources die (the embedded server)."""
+        if not isinstance(context, ScenarioContext):
+            return
+        while (problem := context.problem()) is None:
+            await asyncio.sleep(WATCH_INTERVAL)
+        queue.put_nowait(_Problem(problem))
 
     @staticmethod
     async def _sample(

@@ -53,3 +53,19 @@ def tree_memory(pid: int, with_uss: bool) -> tuple[int, int | None]:
         except psutil.Error:
             continue
     return rss, uss
+
+
+def signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def describe_exit(returncode: int | None) -> str:
+    """How a process ended, in plain words: 'was killed by SIGKILL (signal 9)', 'exited with code 3'."""
+    if returncode is None:
+        return "is still running"
+    if returncode < 0:
+        return f"was killed by {signal_name(-returncode)} (signal {-returncode})"
+    return f"exited with code {returncode}"

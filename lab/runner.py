@@ -8,7 +8,7 @@ writes newline-delimited JSON events on stdout:
   startup  {seconds}                                    pool or loop start-up, timed alone
   progress {phase, repeat, done, total, elapsed}        throttled to about 15 Hz
   repeat   {phase, index, wall_seconds, cpu_user, ...}  one finished warmup or repeat
-  error    {kind, message, detail}                      the run failed
+  error    {kind, message, detail}                      the run failed (sent before cleanup)
   done     {max_rss}                                    clean end
 """
 
@@ -27,11 +27,12 @@ from typing import IO, Any
 import psutil
 from pydantic import TypeAdapter
 
+from lab import faults
 from lab.executors import executor_class
 from lab.progress import ProgressSink
 from lab.scenario import WorkloadSpec
 from lab.workloads import workload_class
-from lab.workloads.base import WorkloadSetupError, WrongAnswer
+from lab.workloads.base import TargetUnreachable, WorkloadSetupError, WrongAnswer
 
 
 class EventWriter:
@@ -82,24 +83,75 @@ def _repeat_record(
     }
 
 
+def root_cause(exc: BaseException) -> BaseException:
+    """asyncio's TaskGroup wraps a task's exception in an ExceptionGroup; unwrap single ones."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def classify(exc: BaseException) -> str:
+    exc = root_cause(exc)
+    if isinstance(exc, WrongAnswer):
+        return "wrong_answer"
+    if isinstance(exc, BrokenProcessPool):
+        return "worker_died"
+    if isinstance(exc, WorkloadSetupError):
+        return "setup"
+    if isinstance(exc, TargetUnreachable):
+        return "unreachable"
+    return "exception"
+
+
+def describe(exc: BaseException, stage: str) -> str:
+    """The reason a run failed, in plain words, for the report and the progress line."""
+    exc = root_cause(exc)
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if isinstance(exc, BrokenProcessPool):
+        return str(exc) or "a pool worker process died abruptly (killed, or it exited)"
+    if isinstance(exc, WrongAnswer):
+        return f"wrong answer: {exc}"
+    if isinstance(exc, TargetUnreachable | WorkloadSetupError):
+        return str(exc)
+    if stage == "startup":
+        return f"the workers did not start: {text}"
+    if stage == "tasks":
+        return f"a task raised {text}"
+    return text
+
+
+def emit_error(out: EventWriter, exc: BaseException, stage: str) -> None:
+    detail = "".join(traceback.format_exception(exc))
+    with contextlib.suppress(OSError, ValueError):
+        out.emit("error", kind=classify(exc), message=describe(exc, stage), detail=detail)
+
+
 def execute(spec: dict[str, Any], out: EventWriter) -> int:
     out.emit("ready", pid=os.getpid(), rss=psutil.Process().memory_info().rss)
-    workload_spec = TypeAdapter(WorkloadSpec).validate_python(spec["workload"])
-    workload = workload_class(workload_spec.kind)(workload_spec, spec["context"])
-    executor = executor_class(spec["executor"])(spec["workers"], spec["start_method"])
-    total = workload.task_count()
-
-    t0 = time.perf_counter()
-    executor.start(workload)
-    out.emit("startup", seconds=time.perf_counter() - t0)
+    stage = "setup"
+    executor = None
     try:
+        workload_spec = TypeAdapter(WorkloadSpec).validate_python(spec["workload"])
+        workload = workload_class(workload_spec.kind)(workload_spec, spec["context"])
+        fault = faults.for_run(spec.get("run_id"))
+        if fault is not None:  # tests only: see lab/faults.py
+            workload = faults.FaultyWorkload(workload, fault)
+        executor = executor_class(spec["executor"])(spec["workers"], spec["start_method"])
+        total = workload.task_count()
+
+        stage = "startup"
+        t0 = time.perf_counter()
+        executor.start(workload)
+        out.emit("startup", seconds=time.perf_counter() - t0)
         phases = [("warmup", i) for i in range(spec["warmups"])]
         phases += [("repeat", i) for i in range(spec["repeats"])]
         for phase, index in phases:
+            stage = "setup"
             workload.before_repeat()
             tally = workload.new_tally()
             sink = ProgressSink(out, tally, phase, index, total)
             cpu0 = cpu_times()
+            stage = "tasks"
             sink.start = start = time.perf_counter()
             executor.run(workload, workload.tasks(), sink)
             wall = time.perf_counter() - start
@@ -107,21 +159,20 @@ def execute(spec: dict[str, Any], out: EventWriter) -> int:
             out.emit(
                 "progress", phase=phase, repeat=index, done=sink.done, total=total, elapsed=wall
             )
-            out.emit("repeat", **_repeat_record(phase, index, wall, cpu0, cpu1, tally.finish()))
-    finally:
-        executor.close()
+            stage = "check"
+            outcome = tally.finish()
+            out.emit("repeat", **_repeat_record(phase, index, wall, cpu0, cpu1, outcome))
+    except BaseException as exc:
+        # Report first: closing a pool can wait on its workers, and the orchestrator stops
+        # the whole runner as soon as it has the reason.
+        emit_error(out, exc, stage)
+        if executor is not None:
+            with contextlib.suppress(Exception):
+                executor.close()
+        return 1
+    executor.close()
     out.emit("done", max_rss=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     return 0
-
-
-def classify(exc: BaseException) -> str:
-    if isinstance(exc, WrongAnswer):
-        return "wrong_answer"
-    if isinstance(exc, BrokenProcessPool):
-        return "worker_died"
-    if isinstance(exc, WorkloadSetupError):
-        return "setup"
-    return "exception"
 
 
 def main() -> int:
@@ -133,13 +184,7 @@ def main() -> int:
         spec = json.loads(sys.stdin.read())
         return execute(spec, out)
     except BaseException as exc:
-        detail = "".join(traceback.format_exception(exc))
-        if isinstance(exc, BrokenProcessPool):
-            message = "a worker process died abruptly (killed, or it exited)"
-        else:
-            message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        with contextlib.suppress(OSError):
-            out.emit("error", kind=classify(exc), message=message, detail=detail)
+        emit_error(out, exc, "setup")
         return 1
 
 

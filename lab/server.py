@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import signal
 import sys
+import threading
 
 from aiohttp import web
 
@@ -49,7 +51,21 @@ def make_app(latency_ms: float, payload_size: int, error_rate: float) -> web.App
     return app
 
 
-async def serve(latency_ms: float, payload_size: int, error_rate: float, port: int) -> None:
+def _stop_at_end_of_stdin(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    """The lab keeps a pipe to our stdin open; when it dies, even by SIGKILL, we follow."""
+
+    def wait() -> None:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stdin.buffer.read()
+        with contextlib.suppress(RuntimeError):  # the loop is already closed
+            loop.call_soon_threadsafe(stop.set)
+
+    threading.Thread(target=wait, name="stdin-watch", daemon=True).start()
+
+
+async def serve(
+    latency_ms: float, payload_size: int, error_rate: float, port: int, with_parent: bool = False
+) -> None:
     runner = web.AppRunner(make_app(latency_ms, payload_size, error_rate), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, HOST, port, backlog=4096)
@@ -60,6 +76,8 @@ async def serve(latency_ms: float, payload_size: int, error_rate: float, port: i
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    if with_parent:
+        _stop_at_end_of_stdin(loop, stop)
     try:
         await stop.wait()
     finally:
@@ -72,8 +90,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--payload-size", type=int, default=1024)
     parser.add_argument("--error-rate", type=float, default=0.0)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument(
+        "--exit-with-parent", action="store_true", help="exit when stdin reaches end of file"
+    )
     args = parser.parse_args(argv)
-    coro = serve(args.latency_ms, args.payload_size, args.error_rate, args.port)
+    coro = serve(
+        args.latency_ms, args.payload_size, args.error_rate, args.port, args.exit_with_parent
+    )
     try:
         import uvloop
 

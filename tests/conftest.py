@@ -1,10 +1,17 @@
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
 import sys
+import tempfile
 import textwrap
-from collections.abc import Callable
+import time
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from lab.loader import LoadedScenario, parse_scenario
@@ -25,3 +32,69 @@ def make_scenario() -> Callable[..., LoadedScenario]:
 @pytest.fixture
 def lab_cmd() -> list[str]:
     return [sys.executable, "-m", "lab"]
+
+
+# --- Fault tests: a private temp folder and a way to find every process the lab started ---
+
+LAB_MARK = "LAB_TEST_MARK"
+
+
+class LabSandbox:
+    """A private TMPDIR and an environment marker inherited by every process the lab starts,
+    so a test can prove afterwards that nothing is left: no file, no process (orphans too)."""
+
+    def __init__(self, tmp: Path, mark: str) -> None:
+        self.tmp = tmp
+        self.mark = mark
+
+    def env(self, **extra: str) -> dict[str, str]:
+        from lab.runner_env import child_env
+
+        env = child_env()
+        env.update(TMPDIR=str(self.tmp), **{LAB_MARK: self.mark}, **extra)
+        return env
+
+    def processes(self) -> list[psutil.Process]:
+        """Live (not zombie) processes carrying this sandbox's marker, wherever they are now."""
+        found = []
+        for proc in psutil.process_iter():
+            if proc.pid == os.getpid():
+                continue
+            try:
+                if proc.environ().get(LAB_MARK) == self.mark and proc.status() != "zombie":
+                    found.append(proc)
+            except psutil.Error:
+                continue
+        return found
+
+    def wait_until_gone(self, timeout: float = 5.0) -> list[psutil.Process]:
+        deadline = time.monotonic() + timeout
+        while (alive := self.processes()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return alive
+
+    def files(self) -> list[str]:
+        return sorted(str(p.relative_to(self.tmp)) for p in self.tmp.rglob("*"))
+
+
+@pytest.fixture
+def lab_sandbox(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LabSandbox]:
+    tmp_path_factory.getbasetemp()  # pytest's own temp root stays outside the sandbox
+    # Short, under /tmp: forkserver puts an AF_UNIX socket in TMPDIR (108-byte path limit).
+    tmp = Path(tempfile.mkdtemp(prefix="lab-t-", dir="/tmp"))
+    box = LabSandbox(tmp, uuid.uuid4().hex)
+    monkeypatch.setenv("TMPDIR", str(tmp))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    monkeypatch.setenv(LAB_MARK, box.mark)
+    yield box
+    alive = box.wait_until_gone()
+    described = [f"{p.pid} {' '.join(p.cmdline())[:80]}" for p in alive if p.is_running()]
+    for proc in alive:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    left = box.files()
+    shutil.rmtree(tmp, ignore_errors=True)
+    assert not described, f"processes of the lab still alive: {described}"
+    assert not left, f"temp files left behind: {left}"

@@ -10,6 +10,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from itertools import islice
 from typing import Any
 
@@ -33,9 +34,18 @@ def run_chunk(fn: Callable[[Any], Any], chunk: list[Any]) -> list[Any]:
     return [fn(task) for task in chunk]
 
 
+class WorkerDied(BrokenProcessPool):
+    """A pool worker process ended while the pool was working; says which and how."""
+
+
+# Past this, a bigger chunk saves no measurable IPC but holds more tasks and results in memory:
+# with at most 2 x workers + 1 chunks in flight, 100,000 tasks never sit in memory at once.
+MAX_CHUNK = 1024
+
+
 def chunk_size(tasks: int, workers: int) -> int:
     """About four chunks per worker: balanced, yet IPC is paid per chunk rather than per task."""
-    return max(1, math.ceil(tasks / (workers * 4)))
+    return max(1, min(MAX_CHUNK, math.ceil(tasks / (workers * 4))))
 
 
 class ProcessExecutor(Executor):
@@ -67,8 +77,36 @@ class ProcessExecutor(Executor):
                     ) from None
         ready.close()
         self.chunk = chunk_size(workload.task_count(), self.workers)
+        # Kept to say which worker died and how if the pool breaks (the pool hides it).
+        self.processes: list[Any] = list((getattr(self.pool, "_processes", None) or {}).values())
+
+    def death_report(self) -> str:
+        """'a pool worker process (pid 12) was killed by SIGKILL (signal 9)', or a guess."""
+        deadline = time.monotonic() + 0.5
+        while True:
+            dead = [(p.pid, p.exitcode) for p in self.processes if p.exitcode is not None]
+            # The pool SIGTERMs the other workers once one has died; the culprit is the rest.
+            culprits = [d for d in dead if d[1] != -15] or dead
+            if culprits or time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
+        if not culprits:
+            return "a pool worker process died abruptly (killed, or it exited)"
+        from lab.processes import describe_exit  # not at import: pool workers import us
+
+        pid, code = culprits[0]
+        own = " on its own" if code is not None and code >= 0 else ""
+        return f"a pool worker process (pid {pid}) {describe_exit(code)}{own}"
 
     def run(self, workload: Workload, tasks: Iterable[Any], sink: ResultSink) -> None:
+        try:
+            self._run(workload, tasks, sink)
+        except WorkerDied:
+            raise
+        except BrokenProcessPool as exc:  # from a result, or from submitting to a broken pool
+            raise WorkerDied(self.death_report()) from exc
+
+    def _run(self, workload: Workload, tasks: Iterable[Any], sink: ResultSink) -> None:
         fn = workload.sync_function
         it = iter(tasks)
         size = self.chunk

@@ -20,6 +20,23 @@ class WorkloadSetupError(Exception):
     """The workload cannot be prepared (no disk space, a folder without files, ...)."""
 
 
+class TargetUnreachable(Exception):
+    """Every task failed to reach its target (refused, timed out): nothing was measured."""
+
+
+class ScenarioContext(dict[str, Any]):
+    """What a `provision()` may yield instead of a plain dict: the same JSON-able context for
+    the runners, plus a watch on what it provisioned (an embedded server, say)."""
+
+    def problem(self) -> str | None:
+        """Why the provisioned resources stopped working, in plain words; None while they work."""
+        return None
+
+    async def recover(self) -> None:
+        """Bring the resources back (restart a server) before the next run, or raise
+        WorkloadSetupError."""
+
+
 @dataclass
 class RepeatOutcome:
     """What one repeat produced, apart from timings."""

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import hashlib
 import os
 import random
 import shutil
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -47,8 +50,17 @@ async def hash_file_async(task: tuple[int, str, str, int]) -> tuple[int, str, in
     return index, digest.hexdigest(), size
 
 
-def _write_corpus(spec: HashingWorkload, folder: Path) -> tuple[list[str], list[str]]:
-    """Deterministic pseudo-random files (same bytes every time), with their reference digests."""
+class _Stopped(Exception):
+    """The corpus writer was asked to stop (the session is being interrupted)."""
+
+
+def _write_corpus(
+    spec: HashingWorkload, folder: Path, stop: threading.Event | None = None
+) -> tuple[list[str], list[str]]:
+    """Deterministic pseudo-random files (same bytes every time), with their reference digests.
+
+    Checks `stop` between blocks, so an interrupted session is not held up by a big corpus.
+    """
     need = spec.files * spec.file_size
     free = shutil.disk_usage(folder).free
     if free < need + DISK_MARGIN:
@@ -66,6 +78,8 @@ def _write_corpus(spec: HashingWorkload, folder: Path) -> tuple[list[str], list[
             with open(path, "wb") as f:
                 left = spec.file_size
                 while left:
+                    if stop is not None and stop.is_set():
+                        raise _Stopped
                     block = rng.randbytes(min(left, _WRITE_BLOCK))
                     f.write(block)
                     reference.update(block)
@@ -74,12 +88,21 @@ def _write_corpus(spec: HashingWorkload, folder: Path) -> tuple[list[str], list[
                 # Dirty pages cannot be evicted, so 'cache: cold' needs them on disk first.
                 os.fsync(f.fileno())
         except OSError as exc:
-            raise WorkloadSetupError(
-                f"cannot write the hashing corpus in {folder}: {exc.strerror}"
-            ) from None
+            raise WorkloadSetupError(_write_failure(exc, folder, i, spec)) from None
         paths.append(str(path))
         digests.append(reference.hexdigest())
     return paths, digests
+
+
+def _write_failure(exc: OSError, folder: Path, index: int, spec: HashingWorkload) -> str:
+    done = format_bytes(index * spec.file_size)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (
+            f"the disk filled up while writing the hashing corpus in {folder.parent} "
+            f"({exc.strerror} after {done} of {format_bytes(spec.files * spec.file_size)}); "
+            "lower files or file_size, or set TMPDIR to a larger disk"
+        )
+    return f"cannot write the hashing corpus in {folder.parent}: {exc.strerror or exc}"
 
 
 def _folder_files(folder: str) -> list[str]:
@@ -99,8 +122,18 @@ async def provision(spec: HashingWorkload, workdir: Path) -> AsyncIterator[dict[
         return
     corpus = workdir / "corpus"
     corpus.mkdir(exist_ok=True)
+    stop = threading.Event()
+    writer = asyncio.ensure_future(asyncio.to_thread(_write_corpus, spec, corpus, stop))
     try:
-        paths, digests = await asyncio.to_thread(_write_corpus, spec, corpus)
+        try:
+            paths, digests = await asyncio.shield(writer)
+        except asyncio.CancelledError:
+            # The thread cannot be cancelled: stop it, and wait, so that no file is written
+            # after the corpus folder has been removed.
+            stop.set()
+            with contextlib.suppress(_Stopped, WorkloadSetupError, OSError):
+                await writer
+            raise
         yield {"files": paths, "digests": digests}
     finally:
         shutil.rmtree(corpus, ignore_errors=True)
