@@ -78,6 +78,14 @@ def _list_builtins() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl+C while loading, before any handler is in place
+        print("interrupted; nothing ran", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -110,9 +118,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     if args.report is not None:
-        from lab.headless import run_headless
+        from lab.headless import report_path_problem, run_headless
         from lab.plan import make_plan
 
+        problem = report_path_problem(args.report)
+        if problem:
+            print(f"{problem}\n\nnothing ran", file=sys.stderr)
+            return 2
         fmt = args.format or format_for_path(args.report)
         return run_headless(
             make_plan(scenarios, quick=args.quick), args.report, fmt, ["concurrency-lab", *argv]

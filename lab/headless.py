@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 import time
+import traceback
 from pathlib import Path
 from typing import TextIO
 
@@ -87,7 +89,7 @@ class Progress:
             tp = (run.summary.get("throughput") or {}).get("value")
             what = f"{wall:.3f} s, {tp:,.1f} {run.unit}/s" if wall and tp else ""
             if run.status != "ok" and run.error:
-                what = f"{run.status}: {run.error.message}"
+                what = run.error.message
             self._line(f"   {event.run_id:<14} {run.status:<9} {what}")
         elif isinstance(event, ScenarioFinished) and event.result.error:
             self._line(f"   scenario failed: {event.result.error}")
@@ -98,27 +100,59 @@ class Progress:
             self.stream.flush()
 
 
-async def run_session(session: LabSession, progress: Progress) -> bool:
-    """Consume the session's events; returns False when interrupted by Ctrl+C."""
+class Interrupt:
+    """Ctrl+C (SIGINT) or SIGTERM: the first cancels the session, which stops the runner in
+    flight and cleans up (well within two seconds); a second is reported; a third quits at
+    once, for a cleanup that hangs."""
+
+    def __init__(self, task: asyncio.Task[object], stream: TextIO) -> None:
+        self.task = task
+        self.stream = stream
+        self.signum: int | None = None
+        self.count = 0
+
+    def __call__(self, signum: int) -> None:
+        self.count += 1
+        if self.count == 1:
+            self.signum = signum
+            self.task.cancel()
+        elif self.count == 2:
+            self.stream.write("\nstopping: cleaning up (Ctrl+C once more to quit at once)\n")
+            self.stream.flush()
+        else:
+            os._exit(128 + signum)
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + (self.signum or signal.SIGINT)
+
+
+async def run_session(session: LabSession, progress: Progress) -> int | None:
+    """Consume the session's events; returns None when it ran to the end, else the exit code
+    of the signal that interrupted it (130 for Ctrl+C, 143 for SIGTERM)."""
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     assert task is not None
-    with contextlib.suppress(NotImplementedError, RuntimeError):
-        loop.add_signal_handler(signal.SIGINT, task.cancel)
-        loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    interrupt = Interrupt(task, progress.stream)
+    handled: list[signal.Signals] = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, interrupt, signum)
+            handled.append(signum)
     try:
         async with contextlib.aclosing(session.events()) as events:
             async for event in events:
                 progress.handle(event)
-        return True
+        return None
     except asyncio.CancelledError:
+        if interrupt.signum is None:
+            raise  # cancelled by someone else: not ours to swallow
         task.uncancel()
-        return False
+        return interrupt.exit_code
     finally:
         progress.close()
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.remove_signal_handler(signal.SIGINT)
-            loop.remove_signal_handler(signal.SIGTERM)
+        for handled_signal in handled:
+            loop.remove_signal_handler(handled_signal)
 
 
 def write_report(report: Report, output: str, fmt: str, stdout: TextIO) -> None:
@@ -128,6 +162,21 @@ def write_report(report: Report, output: str, fmt: str, stdout: TextIO) -> None:
         stdout.flush()
     else:
         write_atomic(Path(output), text)
+
+
+def report_path_problem(output: str) -> str | None:
+    """Why a report cannot be written to output, checked before anything runs; None if it can."""
+    if output == "-":
+        return None
+    path = Path(output).expanduser()
+    folder = path.parent
+    if path.is_dir():
+        return f"cannot write the report to {output}: it is a folder"
+    if not folder.is_dir():
+        return f"cannot write the report to {output}: folder {folder} does not exist"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"cannot write the report to {output}: folder {folder} is not writable"
+    return None
 
 
 def run_headless(
@@ -140,14 +189,52 @@ def run_headless(
     stderr = stderr or sys.stderr
     session = LabSession(plans, command=command)
     progress = Progress(stderr, sum(len(p.runs) for p in plans))
-    completed = asyncio.run(run_session(session, progress))
+    interrupted: int | None = None
+    internal: BaseException | None = None
+    try:
+        interrupted = asyncio.run(run_session(session, progress))
+    except KeyboardInterrupt:  # before the handlers were in place, or after
+        interrupted = EXIT_INTERRUPTED
+    except Exception as exc:  # a bug: still write what completed, then say so
+        internal = exc
     report = session.report
-    write_report(report, output, fmt, sys.stdout)
+    if interrupted is not None or internal is not None:
+        report.interrupted = True
+        for result in report.scenarios:
+            result.finalise(session.usable)
+    written = _write_or_fall_back(report, output, fmt, stderr)
+    if internal is not None:
+        stderr.write(f"internal error: {type(internal).__name__}: {internal}\n")
+        if os.environ.get("LAB_DEBUG"):
+            traceback.print_exception(internal, file=stderr)
+        return EXIT_RUN_FAILED
+    if interrupted is not None:
+        runs = [r for s in report.scenarios for r in s.runs]
+        done = sum(r.status not in ("not_run", "cancelled") for r in runs)
+        stderr.write(
+            f"interrupted: the report keeps the {done} runs that finished; "
+            f"{sum(r.status == 'cancelled' for r in runs)} marked cancelled, "
+            f"{sum(r.status == 'not_run' for r in runs)} marked not_run\n"
+        )
+        return interrupted
+    if not written:
+        return EXIT_RUN_FAILED
+    return EXIT_OK if report.all_ok else EXIT_RUN_FAILED
+
+
+def _write_or_fall_back(report: Report, output: str, fmt: str, stderr: TextIO) -> bool:
+    """Write the report where asked; if that fails (disk full, folder gone), put it on stdout
+    rather than lose it. Returns whether it went where asked."""
+    try:
+        write_report(report, output, fmt, sys.stdout)
+    except OSError as exc:
+        stderr.write(
+            f"cannot write the report to {output}: {exc.strerror or exc}; "
+            "writing it to stdout instead\n"
+        )
+        with contextlib.suppress(OSError):
+            write_report(report, "-", fmt, sys.stdout)
+        return False
     if output != "-":
         stderr.write(f"report written to {output}\n")
-    if not completed:
-        stderr.write(
-            "interrupted: the report holds every completed run; the rest are marked not_run\n"
-        )
-        return EXIT_INTERRUPTED
-    return EXIT_OK if report.all_ok else EXIT_RUN_FAILED
+    return True

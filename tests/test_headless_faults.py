@@ -1,0 +1,200 @@
+"""Headless mode end to end: exit codes after faults, Ctrl+C, SIGTERM, and report paths.
+
+The lab runs as a real `python -m lab --report` process in its own process group, so a test
+can send SIGINT to the group exactly as a terminal does on Ctrl+C.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from lab.faults import ENV as FAULT_ENV
+from tests.conftest import LabSandbox
+
+pytestmark = pytest.mark.slow
+
+SCENARIO = """\
+title: three runs
+workload: {kind: dispatch, tasks: 20, task_us: 2000}
+executors: [serial, threads, processes]
+workers: [2]
+repeats: 2
+warmups: 0
+timeout: 60
+"""
+
+
+class Lab:
+    """A `concurrency-lab` process whose stderr lines are collected as they come."""
+
+    def __init__(self, sandbox: LabSandbox, *args: str, cwd: Path, **env: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "lab", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+            text=True, env=sandbox.env(**env), cwd=cwd, start_new_session=True,
+        )  # fmt: skip
+        self.sandbox = sandbox
+        self.lines: list[str] = []
+        self.stdout = ""
+        assert self.proc.stderr is not None
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line)
+
+    def wait_for(self, text: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while not any(text in line for line in self.lines):
+            assert self.proc.poll() is None, "".join(self.lines)
+            assert time.monotonic() < deadline, f"no {text!r} in {self.lines}"
+            time.sleep(0.05)
+
+    def wait_for_runner(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while not any("lab.runner" in " ".join(p.cmdline()) for p in self.sandbox.processes()):
+            assert time.monotonic() < deadline, "no runner process started"
+            time.sleep(0.05)
+
+    def finish(self, timeout: float = 120) -> int:
+        assert self.proc.stdout is not None
+        self.stdout = self.proc.stdout.read()
+        code = self.proc.wait(timeout)
+        self._reader.join(5)
+        return code
+
+    @property
+    def stderr(self) -> str:
+        return "".join(self.lines)
+
+
+def scenario(tmp: Path, text: str = SCENARIO, name: str = "s.yaml") -> str:
+    path = tmp / name
+    path.write_text(text)
+    return str(path)
+
+
+def statuses(report: dict[str, object]) -> dict[str, str]:
+    runs = report["scenarios"][0]["runs"]  # type: ignore[index]
+    return {r["run_id"]: r["status"] for r in runs}
+
+
+def test_a_failed_run_exits_1_and_keeps_every_result(
+    lab_sandbox: LabSandbox, tmp_path: Path
+) -> None:
+    out = tmp_path / "report.json"
+    lab = Lab(
+        lab_sandbox, "--report", str(out), scenario(tmp_path), cwd=tmp_path,
+        **{FAULT_ENV: "processes-2:kill@5"},
+    )  # fmt: skip
+    assert lab.finish() == 1, lab.stderr
+    report = json.loads(out.read_text())
+    assert statuses(report) == {"serial-1": "ok", "threads-2": "ok", "processes-2": "failed"}
+    runs = report["scenarios"][0]["runs"]
+    assert all(len(r["repeats"]) == 2 for r in runs[:2])
+    assert runs[2]["error"]["kind"] == "worker_died"
+    assert "was killed by SIGKILL (signal 9)" in runs[2]["error"]["message"]
+    assert "processes-2    failed    a pool worker process (pid" in lab.stderr
+    assert "Traceback" not in lab.stderr
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_interrupt_stops_within_two_seconds_with_a_partial_report(
+    lab_sandbox: LabSandbox, tmp_path: Path, signum: int, code: int
+) -> None:
+    out = tmp_path / "report.json"
+    # threads-2 hangs, so it is certainly in flight when the signal comes.
+    lab = Lab(
+        lab_sandbox, "--report", str(out), scenario(tmp_path), cwd=tmp_path,
+        **{FAULT_ENV: "threads-2:hang@0"},
+    )  # fmt: skip
+    lab.wait_for("serial-1")
+    lab.wait_for_runner()
+    sent = time.monotonic()
+    if signum == signal.SIGINT:
+        os.killpg(lab.proc.pid, signum)  # what a terminal does on Ctrl+C
+    else:
+        os.kill(lab.proc.pid, signum)
+    assert lab.proc.wait(10) == code
+    assert time.monotonic() - sent < 2.0
+    assert lab.finish() == code
+    report = json.loads(out.read_text())
+    assert report["interrupted"] is True
+    assert statuses(report) == {
+        "serial-1": "ok",
+        "threads-2": "cancelled",
+        "processes-2": "not_run",
+    }
+    assert len(report["scenarios"][0]["runs"][0]["repeats"]) == 2
+    assert report["scenarios"][0]["runs"][1]["error"]["message"] == (
+        "interrupted before this run finished"
+    )
+    assert lab.stderr.endswith(
+        "interrupted: the report keeps the 1 runs that finished; 1 marked cancelled, "
+        "1 marked not_run\n"
+    )
+    assert "Traceback" not in lab.stderr
+
+
+def test_ctrl_c_while_the_corpus_is_written(lab_sandbox: LabSandbox, tmp_path: Path) -> None:
+    big = """\
+title: big corpus
+workload: {kind: hashing, files: 400, file_size: 1 MiB}
+executors: [serial]
+"""
+    lab = Lab(lab_sandbox, "--report", "-", "--format", "md", scenario(tmp_path, big), cwd=tmp_path)
+    deadline = time.monotonic() + 60
+    while not list(lab_sandbox.tmp.glob("concurrency-lab-*/corpus/file-*")):
+        assert time.monotonic() < deadline and lab.proc.poll() is None, lab.stderr
+        time.sleep(0.02)
+    sent = time.monotonic()
+    os.killpg(lab.proc.pid, signal.SIGINT)
+    assert lab.proc.wait(10) == 130
+    assert time.monotonic() - sent < 2.0
+    assert lab.finish() == 130
+    assert "**Interrupted:** runs marked `not_run` did not run." in lab.stdout
+    assert "| not_run |" in lab.stdout
+    # The fixture checks that the partial corpus is gone and no process is left.
+
+
+def test_bad_report_path_exits_2_before_running(lab_sandbox: LabSandbox, tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "out.json"
+    lab = Lab(lab_sandbox, "--report", str(target), scenario(tmp_path), cwd=tmp_path)
+    assert lab.finish() == 2
+    assert lab.stderr == (
+        f"cannot write the report to {target}: folder {target.parent} does not exist\n"
+        "\nnothing ran\n"
+    )
+    assert lab.stdout == ""
+
+
+def test_report_folder_vanishing_mid_run_falls_back_to_stdout(
+    lab_sandbox: LabSandbox, tmp_path: Path
+) -> None:
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    out = folder / "r.json"
+    lab = Lab(lab_sandbox, "--report", str(out), scenario(tmp_path), cwd=tmp_path)
+    lab.wait_for_runner()
+    shutil.rmtree(folder)
+    assert lab.finish() == 1
+    assert f"cannot write the report to {out}: No such file or directory; writing it to stdout" in (
+        lab.stderr
+    )
+    assert statuses(json.loads(lab.stdout)) == {
+        "serial-1": "ok",
+        "threads-2": "ok",
+        "processes-2": "ok",
+    }
