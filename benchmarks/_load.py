@@ -1,0 +1,56 @@
+"""Shared by the load benchmarks: run one scenario through the lab, collect memory figures."""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from lab.loader import parse_scenario
+from lab.orchestrator import LabSession
+from lab.plan import make_plan
+from lab.units import format_bytes
+
+
+def run_scenario(text: str) -> list[Any]:
+    """Every run of the scenario, as the lab measured it (runner processes, memory sampled
+    from the parent every 100 ms over the runner's whole process tree)."""
+    plans = make_plan([parse_scenario(textwrap.dedent(text), "load.yaml", "load")])
+    session = LabSession(plans)
+
+    async def consume() -> None:
+        async for _ in session.events():
+            pass
+
+    asyncio.run(consume())
+    return session.report.scenarios[0].runs
+
+
+def lab_rss() -> str:
+    """Peak RSS of this process: the orchestrator's side of the lab."""
+    return format_bytes(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+
+
+def row(size: int, run: Any) -> str:
+    wall = (run.summary.get("wall_seconds") or {}).get("median")
+    tp = (run.summary.get("throughput") or {}).get("value")
+    rss = format_bytes(run.peak_rss_bytes) if run.peak_rss_bytes else "–"
+    uss = format_bytes(run.peak_uss_bytes) if run.peak_uss_bytes else "–"
+    idle = format_bytes(run.idle_rss_bytes) if run.idle_rss_bytes else "–"
+    errors = run.summary.get("error_count", 0)
+    status = run.status if run.status == "ok" else f"{run.status}: {run.error.message}"
+    return (
+        f"{size:>9,} {run.run_id:<14} {wall or 0:>8.2f} {tp or 0:>11,.0f} "
+        f"{idle:>11} {rss:>11} {uss:>11} {errors:>6}  {status}"
+    )
+
+
+HEADER = (
+    f"{'tasks':>9} {'run':<14} {'wall s':>8} {'per s':>11} "
+    f"{'idle RSS':>11} {'peak RSS':>11} {'peak USS':>11} {'errors':>6}  status"
+)

@@ -1,0 +1,66 @@
+"""HTTP fan-out at 100,000 requests: memory stays bounded.
+
+Runs the `http` workload against the embedded loopback server through the lab itself
+(a fresh runner process per run, memory of the runner's process tree sampled from the
+parent), at 10,000 and at 100,000 requests side by side. Tasks are generated lazily and
+latencies go into a log-bucketed histogram, so ten times the requests should cost about
+the same peak memory, not ten times as much.
+
+    python benchmarks/load_http_100k.py
+    python benchmarks/load_http_100k.py --sizes 10000,100000 --executors asyncio,threads --workers 64
+
+All traffic goes to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from _load import HEADER, lab_rss, row, run_scenario
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--executors", default="asyncio,threads")
+    parser.add_argument("--workers", type=int, default=64)
+    parser.add_argument("--latency-ms", type=float, default=1.0)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    print(
+        f"HTTP fan-out, embedded server on 127.0.0.1, {args.latency_ms:g} ms latency, 64 B "
+        f"bodies, {args.workers} workers, 1 repeat; Python {sys.version.split()[0]}, "
+        f"{os.cpu_count()} CPUs"
+    )
+    print(HEADER)
+    peaks: dict[str, list[int]] = {}
+    for size in sizes:
+        runs = run_scenario(
+            f"""\
+            title: load
+            workload: {{kind: http, requests: {size}, latency_ms: {args.latency_ms},
+                        payload_size: 64, request_timeout: 30}}
+            executors: [{args.executors}]
+            workers: [{args.workers}]
+            repeats: 1
+            warmups: 0
+            timeout: 3600
+            """
+        )
+        for run in runs:
+            print(row(size, run), flush=True)
+            peaks.setdefault(run.executor, []).append(run.peak_rss_bytes or 0)
+    for executor, values in peaks.items():
+        if len(values) >= 2 and values[0]:
+            print(
+                f"{executor}: peak RSS at {sizes[-1]:,} requests is {values[-1] / values[0]:.2f}x "
+                f"the peak at {sizes[0]:,} ({sizes[-1] / sizes[0]:.0f}x the requests)"
+            )
+    print(f"orchestrator (this process) peak RSS: {lab_rss()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
