@@ -14,9 +14,10 @@ from lab.report.formats import FORMATS, format_for_path
 EPILOG = """\
 exit codes:
   0    every run finished and its results were checked
-  1    at least one run failed, timed out or computed a wrong answer
+  1    at least one run failed, timed out or computed a wrong answer (or the report
+       could not be written where asked: it went to stdout instead)
   2    bad input: a scenario file, a name or an option is wrong (nothing ran)
-  130  interrupted (Ctrl+C); a partial report marks what did not run
+  130  interrupted (Ctrl+C; 143 for SIGTERM); a partial report marks what did not run
 
 examples:
   concurrency-lab                                  open the app on the built-in scenarios
