@@ -246,8 +246,6 @@ SIZE_PATTERN = r"^\s*[0-9]+(\.[0-9]+)?\s*([bB]|[kKmMgG]([iI]?[bB])?)?\s*$"
 
 def _allow_size_strings(schema: dict[str, Any]) -> None:
     """Byte sizes validate as integers in pydantic's schema; files may also write '64 KiB'."""
-    from lab.units import parse_size
-
     for model in (NumericWorkload, HashingWorkload, HttpWorkload, DispatchWorkload):
         props = schema.get("$defs", {}).get(model.__name__, {}).get("properties", {})
         for name, field in model.model_fields.items():

@@ -241,7 +241,9 @@ def test_tasks_are_produced_lazily(executor: str, bound: Any) -> None:
     workload = workload_class("dispatch")(spec, {})
     produced = [0]
     sink = CountingSink(produced)
-    ex = executor_class(executor)(workers, "forkserver")
+    # fork: a forkserver (or spawn's resource tracker) would outlive the test as a child of
+    # pytest, and other tests count the children of pytest.
+    ex = executor_class(executor)(workers, "fork")
     ex.start(workload)
     try:
         ex.run(workload, counted(workload.tasks(), produced), sink)
