@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,17 @@ from lab.executors import REGISTRY, executor_class
 from lab.scenario import WorkloadSpec
 from lab.workloads import provisioner, workload_class
 from lab.workloads.base import RepeatOutcome, WrongAnswer
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _stop_forkserver() -> Iterator[None]:
+    # The in-process pools below start this pytest process's forkserver; stop it afterwards so
+    # later tests that count the lab's child processes see none of it.
+    yield
+    from multiprocessing import forkserver
+
+    forkserver._forkserver._stop()
+
 
 SPECS: dict[str, dict[str, Any]] = {
     "numeric-primes": {"kind": "numeric", "kernel": "primes", "tasks": 6, "size": 300},
