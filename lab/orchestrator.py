@@ -75,6 +75,7 @@ def scenario_result(plan: ScenarioPlan) -> ScenarioResult:
                 start_method=scenario.resolved_start_method()
                 if r.executor == "processes"
                 else None,
+                params=r.overrides,
             )
             for r in plan.runs
         ],
@@ -157,7 +158,7 @@ class LabSession:
     ) -> AsyncIterator[Event]:
         scenario = plan.scenario
         spec = {
-            "workload": scenario.workload.model_dump(mode="json"),
+            "workload": {**scenario.workload.model_dump(mode="json"), **run_plan.overrides},
             "context": context,
             "executor": run_plan.executor,
             "workers": run_plan.workers,

@@ -52,7 +52,7 @@ def fastest(result: ScenarioResult) -> RunResult | None:
     ok = [
         r
         for r in result.runs
-        if r.status == "ok" and r.summary.get("wall_seconds", {}).get("median")
+        if r.status == "ok" and not r.params and r.summary.get("wall_seconds", {}).get("median")
     ]
     return min(ok, key=lambda r: r.summary["wall_seconds"]["median"], default=None)
 
@@ -81,7 +81,15 @@ def run_cells(run: RunResult) -> dict[str, str]:
             else "–"
         ),
         "errors": str(s.get("error_count", 0)) if s.get("error_count") else "0",
+        "params": params_label(run),
     }
+
+
+def params_label(run: RunResult) -> str:
+    """A sweep run's workload overrides, e.g. 'task_us=100'; '' for the scenario's own runs."""
+    return ", ".join(
+        f"{k}={v:g}" if isinstance(v, float | int) else f"{k}={v}" for k, v in run.params.items()
+    )
 
 
 def _md_escape(text: str) -> str:
@@ -120,6 +128,8 @@ def to_markdown(report: Report) -> str:
             "memory",
             "startup",
         ]
+        if any(r.params for r in result.runs):
+            cols.insert(2, "params")
         if latency:
             cols += ["latency", "errors"]
         cols.append("status")
@@ -143,7 +153,7 @@ CSV_COLUMNS = [
     "wall_median_s", "wall_mean_s", "wall_stdev_s", "wall_min_s", "wall_max_s", "wall_mad_s",
     "throughput", "speedup", "efficiency", "cpu_seconds", "cpu_cores", "cpu_utilisation",
     "startup_s", "peak_rss_bytes", "peak_uss_bytes", "latency_p50_s", "latency_p95_s",
-    "latency_p99_s", "error_count", "start_method",
+    "latency_p99_s", "error_count", "start_method", "params",
 ]  # fmt: skip
 
 
@@ -185,6 +195,7 @@ def csv_rows(report: Report) -> list[dict[str, Any]]:
                     "latency_p99_s": lat.get("p99"),
                     "error_count": s.get("error_count", 0),
                     "start_method": run.start_method or "",
+                    "params": params_label(run),
                 }
             )
     return rows

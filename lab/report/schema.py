@@ -105,6 +105,7 @@ _run = {
                 "error_count": {"type": "integer"},
             },
         },
+        "params": {"type": "object"},
     },
 }
 
