@@ -105,6 +105,18 @@ def test_markdown_marks_fastest_and_lists_every_run(
         assert f"| {executor} |" in text or f"**{executor}** (fastest)" in text
 
 
+def test_real_session_has_verdicts(
+    session_events: tuple[Report, list[object]],
+) -> None:
+    report, _ = session_events
+    data = json.loads(render(report, "json"))
+    scenario = data["scenarios"][0]
+    assert scenario["verdicts"]["winner"] in {"serial", "asyncio", "uvloop", "threads", "processes"}
+    assert len(scenario["verdicts"]["explanations"]) == 5
+    assert set(scenario["scaling"]) == {"asyncio", "uvloop", "threads", "processes"}
+    assert len(data["claims"]) == 5
+
+
 def test_csv_has_a_row_per_run(session_events: tuple[Report, list[object]]) -> None:
     report, _ = session_events
     rows = list(csv.DictReader(io.StringIO(render(report, "csv"))))

@@ -12,8 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from lab.report.explain import markdown_claims, markdown_scenario
 from lab.report.model import Report, RunResult, ScenarioResult
 from lab.units import format_bytes
+from lab.verdicts import analyse_report
 
 FORMATS = ("json", "md", "csv")
 
@@ -109,7 +111,9 @@ def to_markdown(report: Report) -> str:
     )
     if report.interrupted:
         out.write("\n**Interrupted:** runs marked `not_run` did not run.\n")
-    for result in report.scenarios:
+    analysis = analyse_report(report)
+    out.write(markdown_claims(analysis))
+    for result, explained in zip(report.scenarios, analysis.scenarios, strict=True):
         out.write(f"\n## {_md_escape(result.title)} (`{result.name}`)\n\n")
         if result.description:
             out.write(f"{_md_escape(result.description)}\n\n")
@@ -145,6 +149,7 @@ def to_markdown(report: Report) -> str:
             out.write("| " + " | ".join(_md_escape(cells[c]) for c in cols) + " |\n")
         for name, reason in result.skipped.items():
             out.write(f"\n- `{name}` skipped: {reason}\n")
+        out.write(markdown_scenario(explained))
     return out.getvalue()
 
 

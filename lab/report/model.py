@@ -270,6 +270,11 @@ class Report:
         )
 
     def to_json(self) -> dict[str, Any]:
+        # Verdicts, claims and fits are derived from the runs (and recomputed on load); the
+        # import is late because lab.report.explain reads this module.
+        from lab.report.explain import analysis_json
+
+        per_scenario, overall = analysis_json(self)
         return {
             "schema": SCHEMA_ID,
             "schema_version": SCHEMA_VERSION,
@@ -278,7 +283,10 @@ class Report:
             "command": self.command,
             "interrupted": self.interrupted,
             "machine": self.machine,
-            "scenarios": [s.to_json() for s in self.scenarios],
+            "scenarios": [
+                s.to_json() | a for s, a in zip(self.scenarios, per_scenario, strict=True)
+            ],
+            **overall,
         }
 
     @classmethod
