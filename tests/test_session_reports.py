@@ -105,7 +105,7 @@ def test_markdown_marks_fastest_and_lists_every_run(
         assert f"| {executor} |" in text or f"**{executor}** (fastest)" in text
 
 
-def test_real_session_has_verdicts(
+def test_real_session_has_verdicts_and_an_offline_html_report(
     session_events: tuple[Report, list[object]],
 ) -> None:
     report, _ = session_events
@@ -115,6 +115,8 @@ def test_real_session_has_verdicts(
     assert len(scenario["verdicts"]["explanations"]) == 5
     assert set(scenario["scaling"]) == {"asyncio", "uvloop", "threads", "processes"}
     assert len(data["claims"]) == 5
+    page = render(report, "html")
+    assert "<svg" in page and "Speedup against workers (tiny)" in page
 
 
 def test_csv_has_a_row_per_run(session_events: tuple[Report, list[object]]) -> None:

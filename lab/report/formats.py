@@ -1,4 +1,4 @@
-"""Render a Report as JSON, Markdown or CSV, and write it atomically."""
+"""Render a Report as JSON, Markdown, CSV or HTML, and write it atomically."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from lab.report.model import Report, RunResult, ScenarioResult
 from lab.units import format_bytes
 from lab.verdicts import analyse_report
 
-FORMATS = ("json", "md", "csv")
+FORMATS = ("json", "md", "csv", "html")
 
 
 def to_json(report: Report) -> str:
@@ -215,7 +215,18 @@ def to_csv(report: Report) -> str:
     return out.getvalue()
 
 
-RENDERERS: dict[str, Callable[[Report], str]] = {"json": to_json, "md": to_markdown, "csv": to_csv}
+def to_html(report: Report) -> str:
+    from lab.report.html import to_html as render_html  # pygal is loaded only for HTML
+
+    return render_html(report)
+
+
+RENDERERS: dict[str, Callable[[Report], str]] = {
+    "json": to_json,
+    "md": to_markdown,
+    "csv": to_csv,
+    "html": to_html,
+}
 
 
 def render(report: Report, fmt: str) -> str:
@@ -224,7 +235,14 @@ def render(report: Report, fmt: str) -> str:
 
 def format_for_path(path: str, default: str = "md") -> str:
     suffix = Path(path).suffix.lower().lstrip(".")
-    aliases = {"markdown": "md", "json": "json", "csv": "csv", "md": "md"}
+    aliases = {
+        "markdown": "md",
+        "json": "json",
+        "csv": "csv",
+        "md": "md",
+        "html": "html",
+        "htm": "html",
+    }
     return aliases.get(suffix, default)
 
 
