@@ -19,6 +19,9 @@ MIN_WALL_FOR_CPU = 0.1
 CPU_BOUND_CORES = 0.7  # the serial run kept at least this much of a core busy
 WAITING_CORES = 0.3  # ... or at most this much: it mostly waited
 
+OTHER_LOAD_NOTE = 0.5  # other processes' busy cores worth mentioning next to a result
+FREE_FOR_PARALLEL = 1.5  # free cores a run needs before it can show parallel CPU work
+
 Character = Literal["cpu", "waits", "mixed", "unknown"]
 
 
@@ -52,6 +55,16 @@ class RunFacts:
     samples: list[float]  # per-repeat throughputs
     latency: dict[str, Any] | None
     errors: dict[str, int]
+    other_cores: float | None = None  # cores other processes kept busy during the run
+
+    def free_cores(self, usable: int) -> float:
+        """The cores this run could have had: usable CPUs less the other load measured."""
+        return usable - (self.other_cores or 0.0)
+
+    def busy_note(self, usable: int) -> str:
+        if self.other_cores is None or self.other_cores < OTHER_LOAD_NOTE:
+            return ""
+        return f"other processes kept {self.other_cores:.1f} of {usable} cores busy"
 
 
 @dataclass
@@ -174,6 +187,11 @@ def run_facts(run: RunResult) -> RunFacts | None:
         samples=[r.throughput for r in run.repeats],
         latency=s.get("latency"),
         errors=dict(s.get("errors") or {}),
+        other_cores=(
+            max(0.0, run.machine_busy_cores - cores)
+            if run.machine_busy_cores is not None and cores is not None
+            else None
+        ),
     )
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -99,6 +101,10 @@ class LabSession:
         self._current: asyncio.subprocess.Process | None = None
         self._cancel_run = False
         self.finished = False
+        try:
+            self._cpu_set = sorted(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            self._cpu_set = []
 
     def cancel_run(self) -> None:
         """Stop the run in progress; the session goes on with the next run."""
@@ -194,6 +200,7 @@ class LabSession:
         deadline = started + scenario.timeout
         phase_index = 0
         finished_cleanly = False
+        busy: list[float] = []  # whole-machine busy cores, to tell other load from ours
         try:
             assert proc.stdin is not None
             proc.stdin.write(json.dumps(spec).encode())
@@ -217,6 +224,8 @@ class LabSession:
                 if item is _EOF:
                     break
                 if isinstance(item, CpuSample):
+                    if run.startup_seconds is not None:  # the warmups and repeats only
+                        busy.append(self._busy_cores(item.per_core))
                     yield item
                     continue
                 kind = item.get("event")
@@ -248,12 +257,18 @@ class LabSession:
             self._current = None
             run.peak_rss_bytes = int(peak["rss"] or 0) or None
             run.peak_uss_bytes = peak["uss"]
+            run.machine_busy_cores = statistics.fmean(busy) if busy else None
             if run.status == "not_run":
                 run.status, run.error = self._final_status(
                     proc.returncode, finished_cleanly, stderr
                 )
         run.summarise(self.usable)
         yield RunFinished(plan.name, run.run_id, run)
+
+    def _busy_cores(self, per_core: tuple[float, ...]) -> float:
+        """Busy cores among the CPUs this process may use (all of them when unknown)."""
+        cpus = [i for i in self._cpu_set if i < len(per_core)] or range(len(per_core))
+        return sum(per_core[i] for i in cpus) / 100
 
     def _final_status(
         self, returncode: int | None, finished_cleanly: bool, stderr: bytearray

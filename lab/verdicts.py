@@ -15,6 +15,7 @@ from typing import Any
 
 from lab.facts import (
     CPU_BOUND_CORES,
+    FREE_FOR_PARALLEL,
     Machine,
     ModelFacts,
     RunFacts,
@@ -206,7 +207,7 @@ def decide_winner(facts: ScenarioFacts) -> Verdict:
         else:
             how = f"{'significant' if sig.significant else 'not significant'}, p={sig.p_value:.2g}"
         text += f", {fmt_x(verdict.margin)} over {rm.executor} ({r.run_id}; {how})"
-    if serial and wm.executor != "serial":
+    if serial and wm.executor != "serial" and verdict.runner_up != "serial":
         text += f", {fmt_x(over_serial)} over serial"
     verdict.text = text
     return verdict
@@ -405,6 +406,27 @@ def rule_gil(m: ModelFacts, f: ScenarioFacts) -> Explanation | None:
     return Explanation("threads", "gil", f"{head}: {what} holds the GIL")
 
 
+def rule_busy_machine(m: ModelFacts, f: ScenarioFacts) -> Explanation | None:
+    """A model that could use several cores did not, and other load left it no free core."""
+    could = m.executor == "processes" or (
+        m.executor == "threads" and (not f.machine.gil or f.kind in GIL_RELEASING_KINDS)
+    )
+    r = m.multi
+    if not could or f.character != "cpu" or r is None or r.cores is None:
+        return None
+    usable = f.machine.usable_cpus
+    if r.cores >= PARALLEL_CORES or r.free_cores(usable) >= FREE_FOR_PARALLEL:
+        return None
+    text = (
+        f"{m.executor}: {fmt_x(r.speedup)} at {_workers(r.workers)} using {r.cores:.2f} cores: "
+        f"{r.busy_note(usable)} during the run, leaving {r.free_cores(usable):.1f} free, "
+        "so this run cannot show parallel CPU work"
+    )
+    if m.executor == "processes":
+        text = _with_costs(text, m)
+    return Explanation(m.executor, "busy_machine", text)
+
+
 def rule_processes_parallel(m: ModelFacts, f: ScenarioFacts) -> Explanation | None:
     r = m.multi
     if m.executor != "processes" or r is None or r.cores is None or r.cores < PARALLEL_CORES:
@@ -441,12 +463,19 @@ RULES: list[Rule] = [
     rule_gain_not_parallel,
     rule_releases_gil,
     rule_gil,
+    rule_busy_machine,
     rule_processes_parallel,
 ]
 
 
-def _suffix(m: ModelFacts) -> str:
+def _suffix(m: ModelFacts, f: ScenarioFacts, rule: str) -> str:
     extra = []
+    multi_rules = ("gil", "event_loop_one_core", "releases_gil", "processes_parallel")
+    r = m.multi if rule in multi_rules else m.best
+    if r is not None and rule != "busy_machine":
+        note = r.busy_note(f.machine.usable_cpus)
+        if note:
+            extra.append(f"{note} during {r.run_id}")
     if m.failures:
         extra.append(f"{len(m.failures)} of {m.planned} runs failed ({'; '.join(m.failures)})")
     errors = m.errors
@@ -464,7 +493,7 @@ def explain(m: ModelFacts, f: ScenarioFacts) -> Explanation:
     else:
         found = rule_undecided(m, f)
     if found.rule != "no_run":
-        found.text += _suffix(m)
+        found.text += _suffix(m, f, found.rule)
     return found
 
 

@@ -45,6 +45,7 @@ def run(
     params: dict[str, Any] | None = None,
     status: str = "ok",
     unit: str = "tasks",
+    busy: float | None = None,
 ) -> RunResult:
     """A run whose median throughput is `throughput` and which kept `cores` cores busy."""
     wall = tasks / throughput
@@ -83,6 +84,7 @@ def run(
         peak_rss_bytes=memory,
         peak_uss_bytes=memory,
         params=dict(params or {}),
+        machine_busy_cores=busy,
     )
     if status != "ok":
         from lab.report.model import RunError

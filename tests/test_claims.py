@@ -106,3 +106,40 @@ def test_merge_refuted_wins_and_not_measured_lists_reasons() -> None:
     assert "confirmed in n" in cost.figures
     waits = merged["io_waits"]
     assert waits.status == "not measured" and "no scenario measured it" in waits.figures
+
+
+def _busy_numeric() -> ScenarioResult:
+    """Other processes keep one of the two cores busy: nothing can show parallel CPU work."""
+    return scenario(
+        "busy",
+        "numeric",
+        [
+            run("serial", 1, 100, busy=2.0),
+            run("threads", 2, 80, cores=0.8, busy=1.9),
+            run("processes", 2, 103, cores=1.03, busy=2.0),
+        ],
+    )
+
+
+def test_a_busy_machine_makes_parallel_cpu_claims_inconclusive_not_refuted() -> None:
+    c = claims_of(_busy_numeric())
+    assert c["processes_cores"].status == "inconclusive"
+    assert "other processes kept 1.0 of 2 cores busy" in c["processes_cores"].figures
+    assert c["threads_cpu"].status == "inconclusive"
+    assert "no run had 2 free cores" in c["threads_cpu"].figures
+
+
+def test_asyncio_memory_refuted_when_its_waits_do_not_overlap() -> None:
+    result = scenario(
+        "w",
+        "http",
+        [
+            run("serial", 1, 90, cores=0.04),
+            run("asyncio", 1, 89, memory=30 * MB),
+            run("asyncio", 32, 100, memory=30 * MB),
+            run("threads", 1, 89, memory=30 * MB),
+            run("threads", 32, 2000, memory=32 * MB),
+        ],
+    )
+    c = claims_of(result)["asyncio_memory"]
+    assert c.status == "refuted" and "did not overlap" in c.figures

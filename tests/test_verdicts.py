@@ -178,3 +178,21 @@ def test_memory_per_worker_is_the_slope() -> None:
     facts = scenario_facts(numeric(), machine())
     per = facts.models["processes"].memory_per_worker
     assert per == pytest.approx(30 * MB, rel=1e-6)
+
+
+def test_busy_machine_rule_explains_a_process_pool_on_one_free_core() -> None:
+    result = scenario(
+        "busy",
+        "numeric",
+        [
+            run("serial", 1, 100, busy=1.1),
+            run("processes", 1, 100, busy=2.0),
+            run("processes", 2, 103, cores=1.03, busy=2.0),
+        ],
+    )
+    e = explained(result)
+    assert e["processes"].rule == "busy_machine"
+    assert "other processes kept 1.0 of 2 cores busy" in e["processes"].text
+    assert "leaving 1.0 free" in e["processes"].text
+    v = verdict_for(scenario_facts(result, machine()))
+    assert v.text.count("over serial") == 1  # the runner-up is serial: said once

@@ -78,6 +78,9 @@ class RunResult:
     peak_uss_bytes: int | None = None
     summary: dict[str, Any] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)  # workload overrides of a sweep run
+    # Whole-machine busy cores (on the usable CPUs) during the warmups and repeats, ours
+    # included: what is left after subtracting the run's own cores is other load.
+    machine_busy_cores: float | None = None
 
     def summarise(self, usable_cpus: int) -> None:
         """Derive the summary from raw repeats (speedup is filled in at the scenario level)."""
@@ -136,6 +139,7 @@ class RunResult:
             "repeats": [r.to_json() for r in self.repeats],
             "summary": self.summary,
             "params": self.params,
+            "machine_busy_cores": self.machine_busy_cores,
         }
 
     @classmethod
@@ -159,6 +163,7 @@ class RunResult:
             peak_uss_bytes=memory.get("peak_uss_bytes"),
             summary=data.get("summary") or {},
             params=data.get("params") or {},
+            machine_busy_cores=data.get("machine_busy_cores"),
         )
 
 

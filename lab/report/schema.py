@@ -106,6 +106,7 @@ _run = {
             },
         },
         "params": {"type": "object"},
+        "machine_busy_cores": _num,
     },
 }
 
