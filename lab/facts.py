@@ -143,14 +143,28 @@ class ScenarioFacts:
         return facts.best if facts else None
 
     @property
-    def character(self) -> Character:
-        """CPU-bound or waiting, from how busy the serial run kept its one core."""
+    def serial_share(self) -> float | None:
+        """How much of the core it could have had the serial run kept busy.
+
+        Normally its cores busy; when other load left less than one core free, the share
+        of what was free, so a CPU-bound run starved by other processes is not mistaken
+        for one that waited.
+        """
         serial = self.serial
         if serial is None or serial.cores is None:
+            return None
+        free = min(1.0, max(0.05, serial.free_cores(self.machine.usable_cpus)))
+        return serial.cores / free
+
+    @property
+    def character(self) -> Character:
+        """CPU-bound or waiting, from how busy the serial run kept its one core."""
+        share = self.serial_share
+        if share is None:
             return "unknown"
-        if serial.cores >= CPU_BOUND_CORES:
+        if share >= CPU_BOUND_CORES:
             return "cpu"
-        if serial.cores <= WAITING_CORES:
+        if share <= WAITING_CORES:
             return "waits"
         return "mixed"
 

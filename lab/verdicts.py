@@ -334,12 +334,11 @@ def rule_gain_not_parallel(m: ModelFacts, f: ScenarioFacts) -> Explanation | Non
     flat = scaling is None or scaling < 1.15
     if not flat or (b.cores is not None and b.cores > ONE_CORE):
         return None
-    serial = f.serial
-    why = (
-        f"; the serial run kept only {serial.cores:.2f} cores busy"
-        if serial and serial.cores is not None and serial.cores < CPU_BOUND_CORES
-        else ""
-    )
+    serial, why = f.serial, ""
+    if serial is not None and serial.busy_note(f.machine.usable_cpus):
+        why = f"; the serial baseline was slowed by other load ({serial.busy_note(f.machine.usable_cpus)})"
+    elif serial is not None and serial.cores is not None and serial.cores < CPU_BOUND_CORES:
+        why = f"; the serial run kept only {serial.cores:.2f} cores busy"
     more_run = m.multi if b.workers == fewest.workers else b
     more = ""
     if more_run is not None and more_run.workers != fewest.workers:

@@ -143,3 +143,14 @@ def test_asyncio_memory_refuted_when_its_waits_do_not_overlap() -> None:
     )
     c = claims_of(result)["asyncio_memory"]
     assert c.status == "refuted" and "did not overlap" in c.figures
+
+
+def test_a_serial_run_starved_by_other_load_still_counts_as_cpu_bound() -> None:
+    result = scenario(
+        "starved",
+        "numeric",
+        [run("serial", 1, 100, cores=0.6, busy=1.9), run("threads", 2, 100, cores=0.6, busy=1.9)],
+    )
+    facts = scenario_facts(result, machine())
+    assert facts.serial_share is not None and facts.serial_share > 0.8
+    assert facts.character == "cpu"
