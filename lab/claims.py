@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from lab.facts import FREE_FOR_PARALLEL, Machine, ModelFacts, RunFacts, ScenarioFacts
 from lab.units import format_bytes
-from lab.verdicts import PURE_PYTHON_KINDS, fmt_rate, fmt_s, fmt_x
+from lab.verdicts import PURE_PYTHON_KINDS, fmt_rate, fmt_s, fmt_x, parallel_gain
 
 Status = Literal["confirmed", "refuted", "inconclusive", "not measured"]
 
@@ -98,19 +98,25 @@ def threads_cpu(facts: ScenarioFacts) -> ClaimResult:
         )
     threads = facts.model("threads")
     runs = [r for r in (threads.runs if threads else []) if r.workers >= 2 and r.speedup]
-    if not runs:
+    if threads is None or not runs:
         return _result(claim, "not measured", "no threads run with 2+ workers", facts, note)
     usable = m.usable_cpus
-    scaled = [r for r in runs if r.speedup >= 1.2 and r.cores is not None and r.cores > 1.2]  # type: ignore[operator]
+    # Gains are over the faster of serial and one thread (a slowed serial run is no reference).
+    gains = {r.run_id: parallel_gain(threads, facts, r) for r in runs}
+    scaled = [
+        r for r in runs
+        if (gains[r.run_id][0] or 0) >= 1.2 and r.cores is not None and r.cores > 1.2
+    ]  # fmt: skip
     fair = [r for r in runs if r.free_cores(usable) >= FREE_FOR_PARALLEL]
-    r = scaled[0] if scaled else max(fair or runs, key=lambda x: x.speedup or 0)
-    text = _run_text("threads", r, usable)
+    r = scaled[0] if scaled else max(fair or runs, key=lambda x: gains[x.run_id][0] or 0)
+    cores = f", {r.cores:.2f} of {usable} cores busy" if r.cores is not None else ""
+    text = f"threads {gains[r.run_id][1]} at {r.workers} workers{cores}"
     procs = facts.model("processes")
     if procs and procs.multi and procs.multi.speedup:
         text += f" (for comparison {_run_text('processes', procs.multi)})"
     if scaled:
         return _result(claim, "refuted", text, facts, note)
-    if fair and all((x.speedup or 0) < 1.2 for x in fair):
+    if fair and all((gains[x.run_id][0] or 0) < 1.2 for x in fair):
         return _result(claim, "confirmed", text, facts, note)
     if not fair:
         busy = r.busy_note(usable)

@@ -374,16 +374,44 @@ def rule_releases_gil(m: ModelFacts, f: ScenarioFacts) -> Explanation | None:
     return Explanation("threads", "releases_gil", text)
 
 
+def single_worker_reference(m: ModelFacts, f: ScenarioFacts) -> tuple[float, str] | None:
+    """The faster of the serial run and the model's own 1-worker run, with its name.
+
+    Gains from workers are measured against it: a serial baseline slowed by other load
+    (or a model faster than serial for reasons other than parallelism) must not pass for
+    parallel speedup.
+    """
+    candidates = []
+    if f.serial is not None:
+        candidates.append((f.serial.throughput, "serial"))
+    one = m.at(1)
+    if one is not None and m.executor != "serial":
+        candidates.append((one.throughput, "one worker"))
+    return max(candidates) if candidates else None
+
+
+def parallel_gain(m: ModelFacts, f: ScenarioFacts, r: RunFacts) -> tuple[float | None, str]:
+    """(gain, text) of run r over the single-worker reference, naming what it is over."""
+    ref = single_worker_reference(m, f)
+    if ref is None:
+        return r.speedup, fmt_x(r.speedup)
+    gain = r.throughput / ref[0]
+    if ref[1] == "serial":
+        return gain, fmt_x(gain)
+    return gain, f"{fmt_x(gain)} over one worker ({fmt_x(r.speedup)} over serial)"
+
+
 def rule_gil(m: ModelFacts, f: ScenarioFacts) -> Explanation | None:
     r = m.multi
     if m.executor not in ("threads", "asyncio", "uvloop") or f.character != "cpu" or r is None:
         return None
-    if f.machine.usable_cpus < 2 or (r.speedup or 0) >= FLAT:
+    gain, gain_text = parallel_gain(m, f, r)
+    if f.machine.usable_cpus < 2 or (gain or 0) >= FLAT:
         return None
     if r.cores is None or r.cores > ONE_CORE:
         return None
     head = (
-        f"{m.executor}: {fmt_x(r.speedup)} at {_workers(r.workers)} while using "
+        f"{m.executor}: {gain_text} at {_workers(r.workers)} while using "
         f"{r.cores:.2f} of {f.machine.usable_cpus} cores"
     )
     if m.executor != "threads":
@@ -459,9 +487,9 @@ RULES: list[Rule] = [
     rule_slower,
     rule_waits,
     rule_single_cpu,
+    rule_gil,
     rule_gain_not_parallel,
     rule_releases_gil,
-    rule_gil,
     rule_busy_machine,
     rule_processes_parallel,
 ]

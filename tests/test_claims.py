@@ -154,3 +154,17 @@ def test_a_serial_run_starved_by_other_load_still_counts_as_cpu_bound() -> None:
     facts = scenario_facts(result, machine())
     assert facts.serial_share is not None and facts.serial_share > 0.8
     assert facts.character == "cpu"
+
+
+def test_threads_cpu_uses_one_thread_as_reference_when_serial_was_slowed() -> None:
+    result = scenario(
+        "slow_serial",
+        "numeric",
+        [
+            run("serial", 1, 60, cores=0.6, busy=2.0),
+            run("threads", 1, 100),
+            run("threads", 2, 98, cores=1.0),
+        ],
+    )
+    c = claims_of(result)["threads_cpu"]
+    assert c.status == "confirmed" and "0.98x over one worker" in c.figures

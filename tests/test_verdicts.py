@@ -196,3 +196,19 @@ def test_busy_machine_rule_explains_a_process_pool_on_one_free_core() -> None:
     assert "leaving 1.0 free" in e["processes"].text
     v = verdict_for(scenario_facts(result, machine()))
     assert v.text.count("over serial") == 1  # the runner-up is serial: said once
+
+
+def test_gains_are_measured_against_the_faster_single_worker_run() -> None:
+    """A serial baseline slowed by other load must not make one busy core look parallel."""
+    result = scenario(
+        "slow_serial",
+        "numeric",
+        [
+            run("serial", 1, 60, cores=0.6, busy=2.0),
+            run("threads", 1, 100),
+            run("threads", 2, 98, cores=1.0),
+        ],
+    )
+    e = explained(result)["threads"]
+    assert e.rule == "gil"
+    assert "0.98x over one worker (1.63x over serial) at 2 workers" in e.text
