@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from lab.cpus import usable_cpus
 from lab.executors import available
 from lab.loader import LoadedScenario
 from lab.scenario import Scenario
+
+# The models a parameter sweep compares (the dispatch task-size sweep's break-even).
+SWEEP_EXECUTORS = ("serial", "threads", "processes")
 
 
 @dataclass(frozen=True)
@@ -15,6 +19,11 @@ class RunPlan:
     run_id: str
     executor: str
     workers: int
+    params: tuple[tuple[str, Any], ...] = ()  # workload overrides for a sweep run
+
+    @property
+    def overrides(self) -> dict[str, Any]:
+        return dict(self.params)
 
 
 @dataclass
@@ -42,7 +51,33 @@ def plan_scenario(
         # Serial has no pool to size: it runs once, as the baseline every speedup is measured against.
         for workers in [1] if executor == "serial" else counts:
             runs.append(RunPlan(f"{executor}-{workers}", executor, workers))
+    runs += _sweep_runs(scenario, counts, skipped, usable or usable_cpus())
     return ScenarioPlan(loaded.name, loaded.source, scenario, runs, skipped, quick)
+
+
+def _sweep_runs(
+    scenario: Scenario, counts: list[int], skipped: dict[str, str], usable: int
+) -> list[RunPlan]:
+    """Extra runs of a workload parameter sweep (dispatch's task_sizes_us).
+
+    Only serial, threads and processes run at the extra points, each pool at one size: the
+    largest planned worker count that fits the usable CPUs. That keeps a sweep to three runs
+    per point, which is what the break-even between a thread and a process pool needs.
+    """
+    sweep = getattr(scenario.workload, "sweep_points", None)
+    points: list[dict[str, Any]] = sweep() if sweep else []
+    fitting = [w for w in counts if w <= usable]
+    pool = max(fitting) if fitting else min(counts)
+    runs = []
+    for point in points:
+        label = ",".join(f"{k}={v:g}" for k, v in point.items())
+        for executor in SWEEP_EXECUTORS:
+            if executor not in scenario.executors or executor in skipped:
+                continue
+            workers = 1 if executor == "serial" else pool
+            params = tuple(sorted(point.items()))
+            runs.append(RunPlan(f"{executor}-{workers}@{label}", executor, workers, params))
+    return runs
 
 
 def make_plan(scenarios: list[LoadedScenario], quick: bool = False) -> list[ScenarioPlan]:

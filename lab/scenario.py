@@ -156,13 +156,24 @@ class DispatchWorkload(_Strict):
     """Near-empty tasks: what each model costs per task and to start its workers."""
 
     kind: Literal["dispatch"]
-    tasks: int = Field(20000, ge=1, le=10_000_000, description="number of tasks")
+    tasks: int = Field(2000, ge=1, le=10_000_000, description="number of tasks")
     task_us: float = Field(
         0.0, ge=0, le=10_000_000, description="microseconds of busy work per task (0: empty)"
     )
+    task_sizes_us: list[Annotated[float, Field(ge=0, le=10_000_000)]] = Field(
+        default_factory=list,
+        max_length=20,
+        description="also run serial, threads and processes at each of these task sizes "
+        "(microseconds) to find where a process pool starts to beat a thread pool",
+    )
 
     def quick(self) -> DispatchWorkload:
-        return self.model_copy(update={"tasks": min(self.tasks, 2000)})
+        return self.model_copy(update={"tasks": min(self.tasks, 500)})
+
+    def sweep_points(self) -> list[dict[str, Any]]:
+        """Workload overrides for the extra runs of the task-size sweep (task_us itself excluded)."""
+        sizes = sorted({s for s in self.task_sizes_us if s != self.task_us})
+        return [{"task_us": s} for s in sizes]
 
 
 WorkloadSpec = Annotated[

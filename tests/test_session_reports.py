@@ -105,6 +105,20 @@ def test_markdown_marks_fastest_and_lists_every_run(
         assert f"| {executor} |" in text or f"**{executor}** (fastest)" in text
 
 
+def test_real_session_has_verdicts_and_an_offline_html_report(
+    session_events: tuple[Report, list[object]],
+) -> None:
+    report, _ = session_events
+    data = json.loads(render(report, "json"))
+    scenario = data["scenarios"][0]
+    assert scenario["verdicts"]["winner"] in {"serial", "asyncio", "uvloop", "threads", "processes"}
+    assert len(scenario["verdicts"]["explanations"]) == 5
+    assert set(scenario["scaling"]) == {"asyncio", "uvloop", "threads", "processes"}
+    assert len(data["claims"]) == 5
+    page = render(report, "html")
+    assert "<svg" in page and "Speedup against workers (tiny)" in page
+
+
 def test_csv_has_a_row_per_run(session_events: tuple[Report, list[object]]) -> None:
     report, _ = session_events
     rows = list(csv.DictReader(io.StringIO(render(report, "csv"))))

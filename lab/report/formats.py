@@ -1,4 +1,4 @@
-"""Render a Report as JSON, Markdown or CSV, and write it atomically."""
+"""Render a Report as JSON, Markdown, CSV or HTML, and write it atomically."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from lab.report.explain import markdown_claims, markdown_scenario
 from lab.report.model import Report, RunResult, ScenarioResult
 from lab.units import format_bytes
+from lab.verdicts import analyse_report
 
-FORMATS = ("json", "md", "csv")
+FORMATS = ("json", "md", "csv", "html")
 
 
 def to_json(report: Report) -> str:
@@ -53,7 +55,7 @@ def fastest(result: ScenarioResult) -> RunResult | None:
     ok = [
         r
         for r in result.runs
-        if r.status == "ok" and r.summary.get("wall_seconds", {}).get("median")
+        if r.status == "ok" and not r.params and r.summary.get("wall_seconds", {}).get("median")
     ]
     return min(ok, key=lambda r: r.summary["wall_seconds"]["median"], default=None)
 
@@ -82,7 +84,15 @@ def run_cells(run: RunResult) -> dict[str, str]:
             else "–"
         ),
         "errors": str(s.get("error_count", 0)) if s.get("error_count") else "0",
+        "params": params_label(run),
     }
+
+
+def params_label(run: RunResult) -> str:
+    """A sweep run's workload overrides, e.g. 'task_us=100'; '' for the scenario's own runs."""
+    return ", ".join(
+        f"{k}={v:g}" if isinstance(v, float | int) else f"{k}={v}" for k, v in run.params.items()
+    )
 
 
 def _md_escape(text: str) -> str:
@@ -102,7 +112,9 @@ def to_markdown(report: Report) -> str:
     )
     if report.interrupted:
         out.write("\n**Interrupted:** runs marked `not_run` did not run.\n")
-    for result in report.scenarios:
+    analysis = analyse_report(report)
+    out.write(markdown_claims(analysis))
+    for result, explained in zip(report.scenarios, analysis.scenarios, strict=True):
         out.write(f"\n## {_md_escape(result.title)} (`{result.name}`)\n\n")
         if result.description:
             out.write(f"{_md_escape(result.description)}\n\n")
@@ -121,6 +133,8 @@ def to_markdown(report: Report) -> str:
             "memory",
             "startup",
         ]
+        if any(r.params for r in result.runs):
+            cols.insert(2, "params")
         if latency:
             cols += ["latency", "errors"]
         cols.append("status")
@@ -136,6 +150,7 @@ def to_markdown(report: Report) -> str:
             out.write("| " + " | ".join(_md_escape(cells[c]) for c in cols) + " |\n")
         for name, reason in result.skipped.items():
             out.write(f"\n- `{name}` skipped: {reason}\n")
+        out.write(markdown_scenario(explained))
     return out.getvalue()
 
 
@@ -144,7 +159,7 @@ CSV_COLUMNS = [
     "wall_median_s", "wall_mean_s", "wall_stdev_s", "wall_min_s", "wall_max_s", "wall_mad_s",
     "throughput", "speedup", "efficiency", "cpu_seconds", "cpu_cores", "cpu_utilisation",
     "startup_s", "peak_rss_bytes", "peak_uss_bytes", "latency_p50_s", "latency_p95_s",
-    "latency_p99_s", "error_count", "start_method",
+    "latency_p99_s", "error_count", "start_method", "params",
 ]  # fmt: skip
 
 
@@ -186,6 +201,7 @@ def csv_rows(report: Report) -> list[dict[str, Any]]:
                     "latency_p99_s": lat.get("p99"),
                     "error_count": s.get("error_count", 0),
                     "start_method": run.start_method or "",
+                    "params": params_label(run),
                 }
             )
     return rows
@@ -200,7 +216,18 @@ def to_csv(report: Report) -> str:
     return out.getvalue()
 
 
-RENDERERS: dict[str, Callable[[Report], str]] = {"json": to_json, "md": to_markdown, "csv": to_csv}
+def to_html(report: Report) -> str:
+    from lab.report.html import to_html as render_html  # pygal is loaded only for HTML
+
+    return render_html(report)
+
+
+RENDERERS: dict[str, Callable[[Report], str]] = {
+    "json": to_json,
+    "md": to_markdown,
+    "csv": to_csv,
+    "html": to_html,
+}
 
 
 def render(report: Report, fmt: str) -> str:
@@ -209,7 +236,14 @@ def render(report: Report, fmt: str) -> str:
 
 def format_for_path(path: str, default: str = "md") -> str:
     suffix = Path(path).suffix.lower().lstrip(".")
-    aliases = {"markdown": "md", "json": "json", "csv": "csv", "md": "md"}
+    aliases = {
+        "markdown": "md",
+        "json": "json",
+        "csv": "csv",
+        "md": "md",
+        "html": "html",
+        "htm": "html",
+    }
     return aliases.get(suffix, default)
 
 

@@ -6,6 +6,7 @@ Runs keep their raw repeat values; summaries are derived from them and can be re
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -76,6 +77,10 @@ class RunResult:
     peak_rss_bytes: int | None = None
     peak_uss_bytes: int | None = None
     summary: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)  # workload overrides of a sweep run
+    # Whole-machine busy cores (on the usable CPUs) during the warmups and repeats, ours
+    # included: what is left after subtracting the run's own cores is other load.
+    machine_busy_cores: float | None = None
 
     def summarise(self, usable_cpus: int) -> None:
         """Derive the summary from raw repeats (speedup is filled in at the scenario level)."""
@@ -133,6 +138,8 @@ class RunResult:
             "warmups": [r.to_json() for r in self.warmups],
             "repeats": [r.to_json() for r in self.repeats],
             "summary": self.summary,
+            "params": self.params,
+            "machine_busy_cores": self.machine_busy_cores,
         }
 
     @classmethod
@@ -155,6 +162,8 @@ class RunResult:
             peak_rss_bytes=memory.get("peak_rss_bytes"),
             peak_uss_bytes=memory.get("peak_uss_bytes"),
             summary=data.get("summary") or {},
+            params=data.get("params") or {},
+            machine_busy_cores=data.get("machine_busy_cores"),
         )
 
 
@@ -175,23 +184,33 @@ class ScenarioResult:
         return next((r for r in self.runs if r.run_id == run_id), None)
 
     def finalise(self, usable_cpus: int) -> None:
-        """Summaries, result agreement across executors, and speedups against serial."""
+        """Summaries, result agreement across executors, and speedups against serial.
+
+        Runs of a sweep (`params`) are compared with the serial run at the same point.
+        """
         for run in self.runs:
             run.summarise(usable_cpus)
-        self._check_agreement()
-        base = next((r for r in self.runs if r.executor == "serial" and r.status == "ok"), None)
-        self.baseline = base.run_id if base else None
-        base_wall = base.summary["wall_seconds"]["median"] if base else None
+        groups: dict[str, list[RunResult]] = {}
         for run in self.runs:
-            wall = run.summary["wall_seconds"]["median"]
-            if base_wall and wall and run.status == "ok":
-                run.summary["speedup"] = base_wall / wall
-                run.summary["efficiency"] = base_wall / wall / run.workers
+            groups.setdefault(json.dumps(run.params, sort_keys=True), []).append(run)
+        self.baseline = None
+        for key, runs in groups.items():
+            self._check_agreement(runs)
+            base = next((r for r in runs if r.executor == "serial" and r.status == "ok"), None)
+            if key == "{}":
+                self.baseline = base.run_id if base else None
+            base_wall = base.summary["wall_seconds"]["median"] if base else None
+            for run in runs:
+                wall = run.summary["wall_seconds"]["median"]
+                if base_wall and wall and run.status == "ok":
+                    run.summary["speedup"] = base_wall / wall
+                    run.summary["efficiency"] = base_wall / wall / run.workers
 
-    def _check_agreement(self) -> None:
+    @staticmethod
+    def _check_agreement(runs: list[RunResult]) -> None:
         """Every executor must compute the same answers; a run that differs is failed."""
         reference: str | None = None
-        for run in sorted(self.runs, key=lambda r: r.executor != "serial"):
+        for run in sorted(runs, key=lambda r: r.executor != "serial"):
             digests = {r.digest for r in [*run.warmups, *run.repeats] if r.digest is not None}
             if run.status != "ok" or not digests:
                 continue
@@ -256,6 +275,11 @@ class Report:
         )
 
     def to_json(self) -> dict[str, Any]:
+        # Verdicts, claims and fits are derived from the runs (and recomputed on load); the
+        # import is late because lab.report.explain reads this module.
+        from lab.report.explain import analysis_json
+
+        per_scenario, overall = analysis_json(self)
         return {
             "schema": SCHEMA_ID,
             "schema_version": SCHEMA_VERSION,
@@ -264,7 +288,10 @@ class Report:
             "command": self.command,
             "interrupted": self.interrupted,
             "machine": self.machine,
-            "scenarios": [s.to_json() for s in self.scenarios],
+            "scenarios": [
+                s.to_json() | a for s, a in zip(self.scenarios, per_scenario, strict=True)
+            ],
+            **overall,
         }
 
     @classmethod

@@ -105,6 +105,76 @@ _run = {
                 "error_count": {"type": "integer"},
             },
         },
+        "params": {"type": "object"},
+        "machine_busy_cores": _num,
+    },
+}
+
+_claim = {
+    "type": "object",
+    "required": ["id", "claim", "status", "figures"],
+    "properties": {
+        "id": {"type": "string"},
+        "claim": {"type": "string"},
+        "status": {"enum": ["confirmed", "refuted", "inconclusive", "not measured"]},
+        "figures": {"type": "string"},
+        "scenarios": {"type": "array", "items": {"type": "string"}},
+        "note": {"type": "string"},
+    },
+}
+
+_fit = {
+    "type": ["object", "null"],
+    "required": ["model", "lam", "sigma", "kappa", "rmse", "peak_workers", "peak_throughput"],
+    "properties": {
+        "model": {"enum": ["amdahl", "usl"]},
+        "lam": {"type": "number"},
+        "sigma": {"type": "number"},
+        "kappa": {"type": "number"},
+        "rmse": {"type": "number"},
+        "peak_workers": _num,
+        "peak_throughput": _num,
+    },
+}
+
+_scaling = {
+    "type": "object",
+    "required": ["executor", "points", "amdahl", "usl", "warnings"],
+    "properties": {
+        "executor": {"type": "string"},
+        "unit": {"type": "string"},
+        "points": {"type": "array", "items": {"type": "array", "items": {"type": "number"}}},
+        "baseline": _num,
+        "amdahl": _fit,
+        "usl": _fit,
+        "warnings": {"type": "array", "items": {"type": "string"}},
+    },
+}
+
+_verdicts = {
+    "type": "object",
+    "required": ["winner", "text", "explanations"],
+    "properties": {
+        "winner": {"type": ["string", "null"]},
+        "winner_run": {"type": ["string", "null"]},
+        "runner_up": {"type": ["string", "null"]},
+        "margin": _num,
+        "over_serial": _num,
+        "significance": {"type": ["object", "null"]},
+        "text": {"type": "string"},
+        "explanations": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["executor", "rule", "text", "decided"],
+                "properties": {
+                    "executor": {"type": "string"},
+                    "rule": {"type": "string"},
+                    "text": {"type": "string"},
+                    "decided": {"type": "boolean"},
+                },
+            },
+        },
     },
 }
 
@@ -133,6 +203,12 @@ _scenario = {
         "error": {"type": ["string", "null"]},
         "baseline": {"type": ["string", "null"]},
         "runs": {"type": "array", "items": _run},
+        # Derived by lab.verdicts from the runs (recomputed when a report is loaded):
+        "verdicts": _verdicts,
+        "claims": {"type": "array", "items": _claim},
+        "scaling": {"type": "object", "additionalProperties": _scaling},
+        "breakeven": {"type": ["object", "null"]},
+        "analysis_error": {"type": "string"},
     },
 }
 
@@ -187,5 +263,8 @@ REPORT_SCHEMA: dict[str, Any] = {
             },
         },
         "scenarios": {"type": "array", "items": _scenario},
+        "claims": {"type": "array", "items": _claim},
+        "claim_notes": {"type": "array", "items": {"type": "string"}},
+        "analysis_error": {"type": "string"},
     },
 }

@@ -436,9 +436,10 @@ class LabApp(App[int]):
             widgets.append(Label(f"{plan.name}: {plan.scenario.title}", classes="run-heading"))
             for name, reason in plan.skipped.items():
                 widgets.append(Label(f"  {name} skipped: {reason}", classes="placeholder"))
-            for run_plan in plan.runs:
+            for position, run_plan in enumerate(plan.runs):
                 key = (index, run_plan.run_id)
-                row = RunRow(self.live.runs[key], f"run-{index}-{run_plan.run_id}")
+                # Sweep run ids hold '@' and '=', which widget ids may not.
+                row = RunRow(self.live.runs[key], f"run-{index}-{position}")
                 self.rows[key] = row
                 widgets.append(row)
         await run_list.mount_all(widgets)

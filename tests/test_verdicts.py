@@ -1,0 +1,214 @@
+"""Verdict rules on synthetic measurements: each rule fires on the facts it is about."""
+
+from __future__ import annotations
+
+import pytest
+
+from lab.facts import Machine, scenario_facts
+from lab.report.model import ScenarioResult
+from lab.verdicts import (
+    Explanation,
+    analyse_scenario,
+    t_two_sided_p,
+    verdict_for,
+    welch_test,
+)
+from tests.synthetic import MB, dispatch, http, machine, numeric, run, scenario
+
+
+def explained(result: ScenarioResult, usable: int = 2, gil: bool = True) -> dict[str, Explanation]:
+    v = verdict_for(scenario_facts(result, machine(usable, gil)))
+    return {e.executor: e for e in v.explanations}
+
+
+def test_t_distribution_p_values() -> None:
+    assert t_two_sided_p(0.0, 10) == pytest.approx(1.0)
+    assert t_two_sided_p(2.0, 10) == pytest.approx(0.07339, abs=1e-4)
+    assert t_two_sided_p(2.228, 10) == pytest.approx(0.05, abs=1e-3)
+    assert t_two_sided_p(12.706, 1) == pytest.approx(0.05, abs=1e-3)
+
+
+def test_welch_test_separates_clear_differences_only() -> None:
+    assert welch_test([10, 10.1, 9.9, 10.05], [20, 20.2, 19.8, 20.1]).significant
+    assert not welch_test([10, 12, 8, 11], [10.5, 12.5, 8.5, 11]).significant
+    lone = welch_test([10], [20, 21])
+    assert lone.p_value is None and not lone.significant
+
+
+def test_winner_margin_and_significance() -> None:
+    v = verdict_for(scenario_facts(numeric(), machine()))
+    assert v.winner == "processes" and v.workers == 4
+    assert v.runner_up == "threads"
+    assert v.margin == pytest.approx(195 / 102, rel=0.01)
+    assert v.over_serial == pytest.approx(1.95, rel=0.01)
+    assert v.significance is not None and v.significance.significant
+    assert "processes wins" in v.text and "1.91x over threads" in v.text
+    assert "1.95x over serial" in v.text and "significant" in v.text
+
+
+def test_gil_rule_names_speedup_workers_and_cores() -> None:
+    e = explained(numeric())["threads"]
+    assert e.rule == "gil" and e.decided
+    assert "1.02x at 2 workers" in e.text and "1.00 of 2 cores" in e.text
+    assert "pure-Python bytecode holds the GIL" in e.text
+
+
+def test_event_loop_rule_for_asyncio_on_cpu_work() -> None:
+    e = explained(numeric())["asyncio"]
+    assert e.rule == "event_loop_one_core"
+    assert "0.98x at 2 workers" in e.text and "one event loop" in e.text
+
+
+def test_processes_rule_names_speedup_startup_and_memory_per_worker() -> None:
+    e = explained(numeric())["processes"]
+    assert e.rule == "processes_parallel"
+    assert "1.95x at 4 workers using 1.95 of 2 cores" in e.text
+    assert "ms to start the pool" in e.text and "+30.0 MiB per worker" in e.text
+
+
+def test_serial_line_says_cpu_bound_or_waiting() -> None:
+    assert explained(numeric())["serial"].rule == "serial_cpu"
+    serial = explained(http())["serial"]
+    assert serial.rule == "serial_waits" and "0.04 cores busy" in serial.text
+
+
+def test_waits_overlap_rule_with_latency() -> None:
+    e = explained(http())["threads"]
+    assert e.rule == "waits_overlap"
+    assert "24.4x at 32 workers" in e.text and "latency p50" in e.text
+    assert explained(http())["processes"].text.endswith("per worker")
+
+
+def test_releases_gil_rule_on_hashing() -> None:
+    result = scenario(
+        "h",
+        "hashing",
+        [
+            run("serial", 1, 400, unit="MB"),
+            run("threads", 1, 400),
+            run("threads", 2, 760, cores=1.9),
+        ],
+        chunk_size=1024 * 1024,
+    )
+    e = explained(result)["threads"]
+    assert e.rule == "releases_gil"
+    assert "1.90x at 2 workers using 1.90 cores" in e.text
+    assert "2048 bytes" in e.text and "1.0 MiB" in e.text
+
+
+def test_no_gil_build_explains_thread_scaling_by_the_missing_gil() -> None:
+    e = explained(numeric(gil=False), gil=False)["threads"]
+    assert e.rule == "releases_gil" and "no GIL" in e.text
+
+
+def test_single_cpu_rule() -> None:
+    result = scenario(
+        "one",
+        "numeric",
+        [run("serial", 1, 100), run("threads", 1, 100), run("threads", 2, 99)],
+        usable=1,
+    )
+    e = explained(result, usable=1)["threads"]
+    assert e.rule == "single_cpu" and "1 CPU" in e.text
+
+
+def test_slower_than_serial_rule_names_per_task_costs() -> None:
+    e = explained(dispatch())["threads"]
+    assert e.rule == "slower_than_serial"
+    assert "µs per task vs" in e.text and "serially" in e.text
+    assert explained(dispatch())["serial"].rule == "serial_unknown"  # repeats too short
+
+
+def test_gain_without_parallelism_is_called_out() -> None:
+    result = scenario(
+        "g",
+        "hashing",
+        [
+            run("serial", 1, 100, cores=0.5),
+            run("threads", 1, 300, cores=1.0),
+            run("threads", 2, 290, cores=1.0),
+        ],
+    )
+    e = explained(result)["threads"]
+    assert e.rule == "gain_not_parallel"
+    assert "3.00x over serial at 1 worker" in e.text and "0.97x from 1 to 2 workers" in e.text
+
+
+def test_a_rule_that_cannot_decide_says_so() -> None:
+    result = scenario(
+        "u",
+        "numeric",
+        [run("serial", 1, 100), run("threads", 1, 100), run("threads", 2, 125, cores=1.25)],
+    )
+    e = explained(result)["threads"]
+    assert e.rule == "undecided" and not e.decided
+    assert "no rule decides" in e.text and "1.25x at 2 workers" in e.text
+
+
+def test_failures_and_errors_are_reported() -> None:
+    result = scenario(
+        "f",
+        "http",
+        [
+            run("serial", 1, 90, cores=0.04),
+            run("threads", 1, 89, cores=0.05, errors={"http_500": 3}),
+            run("threads", 8, 600, cores=0.1, errors={"http_500": 4}),
+            run("processes", 1, 1, status="timeout"),
+        ],
+    )
+    e = explained(result)
+    assert "35 errors across its runs (http_500: 35)" in e["threads"].text
+    assert e["processes"].rule == "no_run" and "timeout" in e["processes"].text
+
+
+def test_analysis_works_on_a_report_loaded_from_json() -> None:
+    from lab.report.model import Report
+    from tests.synthetic import report
+
+    original = report(numeric(), http())
+    loaded = Report.from_json(original.to_json())
+    a = analyse_scenario(loaded.scenarios[0], Machine.from_report(loaded.machine))
+    assert a.verdict.winner == "processes"
+    assert set(a.scaling) == {"asyncio", "threads", "processes"}
+    data = a.to_json()
+    assert {"verdicts", "claims", "scaling", "breakeven"} <= set(data)
+
+
+def test_memory_per_worker_is_the_slope() -> None:
+    facts = scenario_facts(numeric(), machine())
+    per = facts.models["processes"].memory_per_worker
+    assert per == pytest.approx(30 * MB, rel=1e-6)
+
+
+def test_busy_machine_rule_explains_a_process_pool_on_one_free_core() -> None:
+    result = scenario(
+        "busy",
+        "numeric",
+        [
+            run("serial", 1, 100, busy=1.1),
+            run("processes", 1, 100, busy=2.0),
+            run("processes", 2, 103, cores=1.03, busy=2.0),
+        ],
+    )
+    e = explained(result)
+    assert e["processes"].rule == "busy_machine"
+    assert "other processes kept 1.0 of 2 cores busy" in e["processes"].text
+    assert "leaving 1.0 free" in e["processes"].text
+    v = verdict_for(scenario_facts(result, machine()))
+    assert v.text.count("over serial") == 1  # the runner-up is serial: said once
+
+
+def test_gains_are_measured_against_the_faster_single_worker_run() -> None:
+    """A serial baseline slowed by other load must not make one busy core look parallel."""
+    result = scenario(
+        "slow_serial",
+        "numeric",
+        [
+            run("serial", 1, 60, cores=0.6, busy=2.0),
+            run("threads", 1, 100),
+            run("threads", 2, 98, cores=1.0),
+        ],
+    )
+    e = explained(result)["threads"]
+    assert e.rule == "gil"
+    assert "0.98x over one worker (1.63x over serial) at 2 workers" in e.text
