@@ -61,6 +61,7 @@ def scenario_result(plan: ScenarioPlan) -> ScenarioResult:
             "repeats": scenario.repeats,
             "warmups": scenario.warmups,
             "timeout": scenario.timeout,
+            "min_time": scenario.min_time,
             "workers": sorted({r.workers for r in plan.runs}),
             "start_method": scenario.resolved_start_method(),
             "quick": plan.quick,
@@ -164,6 +165,8 @@ class LabSession:
             "start_method": scenario.resolved_start_method(),
             "warmups": scenario.warmups,
             "repeats": scenario.repeats,
+            "min_time": scenario.min_time,  # the runner calibrates passes per repeat
+            "timeout": scenario.timeout,
         }
         phases_total = scenario.warmups + scenario.repeats
         yield RunStarted(

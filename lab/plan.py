@@ -28,9 +28,14 @@ class ScenarioPlan:
 
 
 def plan_scenario(
-    loaded: LoadedScenario, quick: bool = False, usable: int | None = None
+    loaded: LoadedScenario,
+    quick: bool = False,
+    usable: int | None = None,
+    min_time: float | None = None,
 ) -> ScenarioPlan:
     scenario = loaded.scenario.quick() if quick else loaded.scenario
+    if min_time is not None:  # --min-time overrides every scenario's own setting
+        scenario = scenario.model_copy(update={"min_time": min_time})
     counts = scenario.resolved_workers(usable or usable_cpus())
     runs: list[RunPlan] = []
     skipped: dict[str, str] = {}
@@ -45,6 +50,8 @@ def plan_scenario(
     return ScenarioPlan(loaded.name, loaded.source, scenario, runs, skipped, quick)
 
 
-def make_plan(scenarios: list[LoadedScenario], quick: bool = False) -> list[ScenarioPlan]:
+def make_plan(
+    scenarios: list[LoadedScenario], quick: bool = False, min_time: float | None = None
+) -> list[ScenarioPlan]:
     usable = usable_cpus()
-    return [plan_scenario(s, quick, usable) for s in scenarios]
+    return [plan_scenario(s, quick, usable, min_time) for s in scenarios]

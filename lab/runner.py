@@ -7,15 +7,17 @@ writes newline-delimited JSON events on stdout:
   ready    {pid, rss}                                   before any work
   startup  {seconds}                                    pool or loop start-up, timed alone
   progress {phase, repeat, done, total}                 throttled to PROGRESS_HZ
-  repeat   {phase, index, wall_seconds, cpu_user, ...}  one finished warmup or repeat
+  repeat   {phase, index, wall_seconds, cpu_user, ...,  one finished warmup or repeat: per-pass
+            loops}                                      averages over its `loops` passes
   error    {kind, message, detail}                      the run failed
-  done     {max_rss}                                    clean end
+  done     {max_rss, cpu_seconds}                       clean end
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import resource
 import sys
@@ -28,6 +30,7 @@ import psutil
 from pydantic import TypeAdapter
 
 from lab.executors import executor_class
+from lab.histogram import Histogram
 from lab.scenario import WorkloadSpec
 from lab.workloads import workload_class
 from lab.workloads.base import Tally, WorkloadSetupError, WrongAnswer
@@ -86,26 +89,99 @@ def cpu_times() -> tuple[float, float]:
     return user, system
 
 
-def _repeat_record(
-    phase: str,
-    index: int,
-    wall: float,
-    cpu0: tuple[float, float],
-    cpu1: tuple[float, float],
-    outcome: Any,
-) -> dict[str, Any]:
-    return {
-        "phase": phase,
-        "index": index,
-        "wall_seconds": wall,
-        "cpu_user": cpu1[0] - cpu0[0],
-        "cpu_system": cpu1[1] - cpu0[1],
-        "amount": outcome.amount,
-        "tasks": outcome.tasks,
-        "digest": outcome.digest,
-        "errors": outcome.errors,
-        "latency": outcome.latency.to_json() if outcome.latency is not None else None,
-    }
+def total_cpu_seconds() -> float:
+    """All CPU this runner and its descendants used so far, including the reaped ones.
+
+    For the orchestrator's background-load check (lab.noise.BackgroundMeter): forkserver pool
+    workers are reaped by the forkserver, so its children's times count too.
+    """
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
+    total = me.ru_utime + me.ru_stime + reaped.ru_utime + reaped.ru_stime
+    for child in psutil.Process().children(recursive=True):
+        try:
+            c = child.cpu_times()
+        except psutil.Error:
+            continue
+        total += c.user + c.system + c.children_user + c.children_system
+    return total
+
+
+MAX_LOOPS = 100_000
+TIMEOUT_SHARE = 0.5  # calibration never plans more than this share of the run's timeout
+
+
+def calibrate_loops(
+    pass_seconds: float, min_time: float, phases: int, timeout: float, pass_cost: float = 0.0
+) -> int:
+    """Passes over the tasks per warmup or repeat, so that each lasts at least `min_time`.
+
+    Like pyperf's loop calibration: a workload whose tasks take 2 ms in all is run 50 times per
+    repeat at min_time 0.1 s, and the repeat's times are divided by 50. `pass_cost` is the
+    wall time of one pass including the untimed work around it (tallies, page-cache eviction);
+    the remaining `phases` may use at most TIMEOUT_SHARE of the timeout.
+    """
+    if min_time <= 0 or pass_seconds >= min_time:
+        return 1
+    loops = math.ceil(min_time / max(pass_seconds, 1e-9))
+    if timeout > 0:
+        cost = max(pass_seconds, pass_cost, 1e-9)
+        loops = min(loops, int(TIMEOUT_SHARE * timeout / (max(1, phases) * cost)))
+    return max(1, min(MAX_LOOPS, loops))
+
+
+class PassTotals:
+    """Sums over the passes of one warmup or repeat; the record holds per-pass averages."""
+
+    def __init__(self) -> None:
+        self.passes = 0
+        self.wall = 0.0
+        self.cpu_user = 0.0
+        self.cpu_system = 0.0
+        self.amount = 0.0
+        self.tasks = 0
+        self.digest: str | None = None
+        self.errors: dict[str, int] = {}
+        self.latency: Histogram | None = None
+
+    def add(self, wall: float, outcome: Any) -> None:
+        if self.passes and outcome.digest != self.digest:
+            raise WrongAnswer(
+                f"two passes over the same tasks computed different results "
+                f"({outcome.digest} vs {self.digest})"
+            )
+        self.passes += 1
+        self.wall += wall
+        self.amount += outcome.amount
+        self.tasks = outcome.tasks
+        self.digest = outcome.digest
+        for k, v in outcome.errors.items():
+            self.errors[k] = self.errors.get(k, 0) + v
+        if outcome.latency is not None:
+            if self.latency is None:
+                self.latency = Histogram()
+            self.latency.merge(outcome.latency)
+
+    def cpu(self, cpu0: tuple[float, float], cpu1: tuple[float, float]) -> None:
+        # Read once around all the passes: reading it walks the process tree, too slow per pass.
+        self.cpu_user = cpu1[0] - cpu0[0]
+        self.cpu_system = cpu1[1] - cpu0[1]
+
+    def record(self, phase: str, index: int) -> dict[str, Any]:
+        n = max(1, self.passes)
+        return {
+            "phase": phase,
+            "index": index,
+            "wall_seconds": self.wall / n,
+            "cpu_user": self.cpu_user / n,
+            "cpu_system": self.cpu_system / n,
+            "amount": self.amount / n,
+            "tasks": self.tasks,
+            "digest": self.digest,
+            "errors": self.errors,  # totals over all passes
+            "latency": self.latency.to_json() if self.latency is not None else None,
+            "loops": self.passes,
+        }
 
 
 def execute(spec: dict[str, Any], out: EventWriter) -> int:
@@ -114,6 +190,8 @@ def execute(spec: dict[str, Any], out: EventWriter) -> int:
     workload = workload_class(workload_spec.kind)(workload_spec, spec["context"])
     executor = executor_class(spec["executor"])(spec["workers"], spec["start_method"])
     total = workload.task_count()
+    min_time = float(spec.get("min_time") or 0.0)
+    timeout = float(spec.get("timeout") or 0.0)
 
     t0 = time.perf_counter()
     executor.start(workload)
@@ -121,22 +199,49 @@ def execute(spec: dict[str, Any], out: EventWriter) -> int:
     try:
         phases = [("warmup", i) for i in range(spec["warmups"])]
         phases += [("repeat", i) for i in range(spec["repeats"])]
-        for phase, index in phases:
-            workload.before_repeat()
-            tally = workload.new_tally()
-            sink = ProgressSink(out, tally, phase, index, total)
+        # Passes per phase: decided after the run's first pass, revised below.
+        loops: int | None = None if min_time > 0 else 1
+        for number, (phase, index) in enumerate(phases):
+            totals = PassTotals()
+            sink: ProgressSink | None = None
             cpu0 = cpu_times()
-            sink.start = start = time.perf_counter()
-            executor.run(workload, workload.tasks(), sink)
-            wall = time.perf_counter() - start
-            cpu1 = cpu_times()
+            while totals.passes < (loops or 1):
+                began = time.perf_counter()
+                workload.before_repeat()
+                tally = workload.new_tally()
+                if sink is None:
+                    sink = ProgressSink(out, tally, phase, index, total * (loops or 1))
+                sink.add = tally.add
+                start = time.perf_counter()
+                if totals.passes == 0:
+                    sink.start = start
+                executor.run(workload, workload.tasks(), sink)
+                wall = time.perf_counter() - start
+                totals.add(wall, tally.finish())
+                if loops is None:
+                    cost = time.perf_counter() - began
+                    loops = calibrate_loops(wall, min_time, len(phases) - number, timeout, cost)
+                    sink.total = total * loops
+            totals.cpu(cpu0, cpu_times())
+            assert sink is not None
+            # The first pass is often cold (slow), so recalibrate from whole phases: after the
+            # first one and after each warmup. Times stay comparable: they are per pass.
+            if min_time > 0 and (number == 0 or phase == "warmup"):
+                loops = calibrate_loops(
+                    totals.wall / totals.passes, min_time, len(phases) - number - 1, timeout
+                )
             out.emit(
-                "progress", phase=phase, repeat=index, done=sink.done, total=total, elapsed=wall
-            )
-            out.emit("repeat", **_repeat_record(phase, index, wall, cpu0, cpu1, tally.finish()))
+                "progress", phase=phase, repeat=index, done=sink.done, total=sink.total,
+                elapsed=time.perf_counter() - sink.start,
+            )  # fmt: skip
+            out.emit("repeat", **totals.record(phase, index))
     finally:
         executor.close()
-    out.emit("done", max_rss=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    out.emit(
+        "done",
+        max_rss=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        cpu_seconds=total_cpu_seconds(),
+    )
     return 0
 
 

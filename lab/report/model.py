@@ -31,6 +31,7 @@ class RepeatRecord:
     digest: str | None = None
     errors: dict[str, int] = field(default_factory=dict)
     latency: dict[str, Any] | None = None  # Histogram.to_json()
+    loops: int = 1  # passes over the tasks (calibration); times and amounts are per pass
 
     @property
     def cpu_seconds(self) -> float:

@@ -44,6 +44,7 @@ _repeat = {
         "digest": {"type": ["string", "null"]},
         "errors": {"type": "object", "additionalProperties": {"type": "integer"}},
         "latency": {"type": ["object", "null"]},
+        "loops": {"type": "integer", "minimum": 1},
     },
 }
 
