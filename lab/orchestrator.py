@@ -19,6 +19,7 @@ from typing import Any
 
 import psutil
 
+from lab import noise
 from lab.cpus import usable_cpus
 from lab.events import (
     CpuSample,
@@ -109,6 +110,9 @@ class LabSession:
     async def events(self) -> AsyncGenerator[Event, None]:
         """Execute every plan in order. Closing the iterator stops the run in progress."""
         try:
+            # Noise on the machine before the first run (lab.noise): governor, load, swap...
+            facts = await asyncio.to_thread(noise.read_environment)
+            self.report.warnings = noise.environment_warnings(facts)
             for plan, result in zip(self.plans, self.report.scenarios, strict=True):
                 async for event in self._scenario(plan, result):
                     yield event
@@ -132,6 +136,9 @@ class LabSession:
                     for run_plan, run in zip(plan.runs, result.runs, strict=True):
                         async for event in self._run(plan, run_plan, run, context):
                             yield event
+                    result.warnings.extend(
+                        await asyncio.to_thread(noise.scenario_warnings, plan.scenario, context)
+                    )
             except WorkloadSetupError as exc:
                 result.error = str(exc)
                 for run in result.runs:
@@ -174,6 +181,7 @@ class LabSession:
             scenario.warmups, scenario.repeats,
         )  # fmt: skip
         self._cancel_run = False
+        background = noise.BackgroundMeter()  # other programs' CPU use during this run
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "lab.runner",
             stdin=asyncio.subprocess.PIPE,
@@ -239,6 +247,7 @@ class LabSession:
                 elif kind == "done":
                     finished_cleanly = True
                     peak["rss"] = max(int(peak["rss"] or 0), int(item.get("max_rss") or 0))
+                    background.runner_cpu = item.get("cpu_seconds")
         finally:
             if proc.returncode is None:
                 kill_group(proc.pid)
@@ -250,6 +259,7 @@ class LabSession:
             self._current = None
             run.peak_rss_bytes = int(peak["rss"] or 0) or None
             run.peak_uss_bytes = peak["uss"]
+            run.background_cpu_cores = background.stop()
             if run.status == "not_run":
                 run.status, run.error = self._final_status(
                     proc.returncode, finished_cleanly, stderr
