@@ -73,3 +73,14 @@ def test_old_repeat_records_read_as_one_loop() -> None:
          "cpu_system": 0.0, "amount": 3, "tasks": 3}
     )  # fmt: skip
     assert record.loops == 1 and record.to_json()["loops"] == 1
+
+
+def test_cli_min_time_is_checked(capsys: pytest.CaptureFixture[str]) -> None:
+    from lab.cli import build_parser
+
+    assert build_parser().parse_args(["--min-time", "0.5"]).min_time == 0.5
+    assert build_parser().parse_args([]).min_time is None  # each scenario's own
+    with pytest.raises(SystemExit) as exc:
+        build_parser().parse_args(["--min-time", "-1"])
+    assert exc.value.code == 2
+    assert "between 0 and 3600" in capsys.readouterr().err
