@@ -22,6 +22,8 @@ from lab.stats import TEST_DESCRIPTION, TEST_NAME, Comparison, compare_samples
 
 EXIT_OK, EXIT_SLOWER, EXIT_BAD_INPUT = 0, 1, 2
 COMPARE_SCHEMA_ID = "concurrency-lab/compare"
+# Run warnings that mean a difference may come from the machine rather than the code.
+DISTURBING = {"background_load", "high_spread"}
 
 EPILOG = """\
 The first report is the baseline. Runs are matched by scenario, executor and worker count;
@@ -71,6 +73,16 @@ class Matched:
             return "cannot tell: too few repeats"
         return "no significant difference"
 
+    def disturbed(self) -> list[str]:
+        """Noise warnings either run carries: its verdict may reflect the machine, not the code."""
+        codes = {
+            w["code"]
+            for run in (self.a, self.b)
+            for w in run.summary.get("warnings") or []
+            if w["code"] in DISTURBING
+        }
+        return sorted(codes)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "scenario": self.scenario,
@@ -81,6 +93,7 @@ class Matched:
             **self.comparison.to_json(),
             "change": self.change(),
             "verdict": self.verdict(),
+            "disturbed_by": self.disturbed(),
         }
 
 
@@ -325,6 +338,8 @@ def render_markdown(
                 verdict = m.verdict()
                 if c.significant:
                     verdict = f"**{verdict}**"
+                if m.disturbed():
+                    verdict += " ⚠"
                 out.append(
                     f"| {m.scenario} | {m.executor} | {m.workers} | {_time(m.a)} | "
                     f"{_time(m.b)} | {ratio} | {p} | {verdict} |\n"
@@ -336,6 +351,15 @@ def render_markdown(
             f"\n{len(pair.matched)} matched runs: {len(slower)} significantly slower, "
             f"{len(faster)} significantly faster, {same} without a significant difference.\n"
         )
+        disturbed = [m for m in pair.matched if m.disturbed()]
+        if disturbed:
+            out.append(
+                f"\n⚠ {len(disturbed)} of the {len(pair.matched)} matched runs "
+                f"{'was' if len(disturbed) == 1 else 'were'} disturbed: in one report or both, other "
+                "programs kept the CPUs busy while they ran or their repeats varied by more than "
+                "10% (see the reports' warnings). Their differences may come from the machine, "
+                "not from what changed; rerun both on a quiet machine before trusting them.\n"
+            )
         if pair.unmatched:
             out.append("\nNot compared:\n\n")
             for u in pair.unmatched:

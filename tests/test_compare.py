@@ -79,6 +79,7 @@ def test_gate_fails_only_when_significantly_slower_by_more_than_pct(
     code, out, _ = compare(a, b, "--fail-if-slower", "10", capsys=capsys)
     assert code == 1
     assert "**Gate failed**" in out and "s threads-2" in out and "20.0% slower" in out
+    assert "⚠" not in out  # steady repeats, no background load recorded
     assert compare(a, b, "--fail-if-slower", "25", capsys=capsys)[0] == 0  # slower, not by 25%
     assert compare(a, b, capsys=capsys)[0] == 0  # no gate asked for
     assert compare(b, a, "--fail-if-slower", "10", capsys=capsys)[0] == 0  # B is faster
@@ -204,3 +205,16 @@ def test_help_mentions_compare(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         cli_main(["compare", "--help"])
     assert "--fail-if-slower PCT" in capsys.readouterr().out
+
+
+def test_disturbed_runs_are_flagged(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    busy = make_run("serial", 1, [1.2 * w for w in BASE])
+    busy.background_cpu_cores = 1.4  # other programs used 1.4 of the 2 CPUs meanwhile
+    a = write(tmp_path, "a.json", make_report({"s": [make_run("serial", 1, BASE)]}))
+    b = write(tmp_path, "b.json", make_report({"s": [busy]}))
+    code, out, _ = compare(a, b, "--fail-if-slower", "5", capsys=capsys)
+    assert code == 1  # the gate still fails: CI decides what a busy runner is worth
+    assert "**20.0% slower** ⚠" in out
+    assert "1 of the 1 matched runs was disturbed" in out
+    code, out, _ = compare(a, b, "--format", "json", capsys=capsys)
+    assert json.loads(out)["comparisons"][0]["matched"][0]["disturbed_by"] == ["background_load"]
