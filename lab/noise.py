@@ -66,18 +66,26 @@ def read_governors(root: Path = Path("/sys/devices/system/cpu")) -> list[str] | 
 
 
 def read_cpu_busy(seconds: float = LOAD_SAMPLE_SECONDS) -> float | None:
-    """Share (0-1) of the usable CPUs busy over a short sample, averaged across them."""
+    """Share (0-1) of the usable CPUs that other programs kept busy over a short sample.
+
+    The lab's own CPU over the sample (this process, its helpers, an app drawing) is left out.
+    """
+    own = read_lab_cpu_seconds()
     try:
         per_cpu = psutil.cpu_percent(interval=seconds, percpu=True)
     except (OSError, psutil.Error):
         return None
+    after = read_lab_cpu_seconds()
     try:
         ids = [i for i in sorted(os.sched_getaffinity(0)) if i < len(per_cpu)]
     except (AttributeError, OSError):
         ids = list(range(len(per_cpu)))
     if not ids:
         return None
-    return sum(per_cpu[i] for i in ids) / len(ids) / 100
+    busy = sum(per_cpu[i] for i in ids) / len(ids) / 100
+    if own is not None and after is not None and seconds > 0:
+        busy -= (after - own) / seconds / len(ids)
+    return max(0.0, busy)
 
 
 def read_load_average() -> float | None:
