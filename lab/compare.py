@@ -332,7 +332,7 @@ def render_markdown(
             for m in pair.matched:
                 c = m.comparison
                 ratio = f"{c.ratio:.3f}" if c.ratio is not None else "–"
-                if c.ratio_low is not None and c.ratio_high is not None:
+                if c.ratio_low is not None and c.ratio_high is not None and c.can_be_significant:
                     ratio += f" ({c.ratio_low:.3f}–{c.ratio_high:.3f})"
                 p = f"{c.p_value:.3g}" if c.p_value is not None else "–"
                 verdict = m.verdict()

@@ -89,6 +89,8 @@ def test_markdown_ties_and_too_few_repeats() -> None:
     assert "(lowest median)" in text and "(fastest)" not in text
     assert "not significantly faster than serial-1" in text
     assert "no difference can be significant: use at least 4" in text
+    row = next(line for line in text.splitlines() if "threads" in line)
+    assert "(too few repeats to test)" in row and "–" not in row.split("|")[5]
 
 
 def test_warnings_reach_every_format_and_the_schema() -> None:

@@ -93,6 +93,9 @@ def significance_cells(run: RunResult) -> dict[str, str]:
     low, high = test.get("ratio_low"), test.get("ratio_high")
     if not test or low is None or high is None:
         return {"speedup_ci": "", "significance": ""}
+    if not test.get("can_be_significant", True):
+        # Below 4 repeats a side the "interval" is every pairwise ratio at 67% or less.
+        return {"speedup_ci": "", "significance": "(too few repeats to test)"}
     return {
         "speedup_ci": f"({low:.2f}–{high:.2f})",
         "significance": "" if test.get("significant") else "n.s.",
