@@ -123,3 +123,15 @@ def test_warnings_reach_every_format_and_the_schema() -> None:
     assert "the first repeat was the slowest" in rows[0]["warnings"]
     assert rows[1]["speedup_significant"] in ("True", "False")
     assert rows[0]["wall_ci_low_s"] and rows[0]["loops"] == "1"
+
+
+def test_fastest_sentence_warns_when_runs_ran_beside_other_programs() -> None:
+    busy = run("threads-2", SAME_AS_SERIAL, 2)
+    busy.background_cpu_cores = 1.5
+    report = Report(machine={})
+    report.scenarios = [
+        scenario(run("serial-1", SERIAL), run("processes-2", TWICE_AS_FAST, 2), busy)
+    ]
+    text = render(report, "md")
+    assert "is the fastest: significantly faster than every other run" in text
+    assert "Careful: 1 of the runs ran while other programs kept the CPUs busy" in text

@@ -117,10 +117,18 @@ def fastest_sentence(result: ScenarioResult) -> str:
     best = info["run_id"]
     versus: dict[str, dict[str, Any]] = info["versus"]
     tied = [(rid, v) for rid, v in versus.items() if not v.get("significant")]
+    loaded = sorted({w["run_id"] for w in result.all_warnings() if w["code"] == "background_load"})
+    caveat = (
+        f" Careful: {len(loaded)} of the runs ran while other programs kept the CPUs busy, so "
+        "the order may reflect when each run happened rather than the models; the test only "
+        "knows the spread within each run."
+        if loaded
+        else ""
+    )
     if not tied:
         return (
             f"**{best}** is the fastest: significantly faster than every other run "
-            f"({info.get('test', TEST_NAME)})."
+            f"({info.get('test', TEST_NAME)}).{caveat}"
         )
     names = ", ".join(
         f"{rid} ({v['ratio']:.2f}×, p = {v['p_value']:.2g})"
@@ -135,7 +143,7 @@ def fastest_sentence(result: ScenarioResult) -> str:
     )
     if not any(v.get("can_be_significant", True) for _, v in tied):
         text += " With this few repeats no difference can be significant: use at least 4."
-    return text
+    return text + caveat
 
 
 def warnings_markdown(warnings: list[dict[str, str]], heading: str) -> str:
