@@ -19,6 +19,12 @@ exit codes:
   2    bad input: a scenario file, a name or an option is wrong (nothing ran)
   130  interrupted (Ctrl+C; 143 for SIGTERM); a partial report marks what did not run
 
+compare reports (a CI gate):
+  concurrency-lab compare A.json B.json [...] [--fail-if-slower PCT] [--format md|json]
+      side by side per scenario, executor and worker count, with ratios and significance
+      (Mann-Whitney U); exit 1 when a run is significantly slower than A by more than PCT%.
+      `concurrency-lab compare --help` for more.
+
 examples:
   concurrency-lab                                  open the app on the built-in scenarios
   concurrency-lab my_scenarios/                    open the app with your scenarios loaded too
@@ -56,6 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--quick", action="store_true", help="scale every scenario down to a few seconds"
     )
+    parser.add_argument(
+        "--min-time",
+        type=_seconds,
+        metavar="SECONDS",
+        help="calibrate: pass over the tasks as often as it takes for every warmup and repeat to "
+        "last this long (times are per pass); overrides the scenarios' min_time "
+        "(default 0.1, 0 = off)",
+    )
     parser.add_argument("--list", action="store_true", help="list the built-in scenarios and exit")
     parser.add_argument(
         "--check", action="store_true", help="validate the given scenario files without running"
@@ -65,6 +79,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"concurrency-lab {__version__}")
     return parser
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 <= value <= 3600:
+        raise argparse.ArgumentTypeError("must be between 0 and 3600 seconds")
+    return value
 
 
 def _looks_like_target(value: str) -> bool:
@@ -88,6 +112,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["compare"]:
+        from lab.compare import main as compare_main
+
+        return compare_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
 
@@ -128,7 +156,10 @@ def _main(argv: list[str] | None = None) -> int:
             return 2
         fmt = args.format or format_for_path(args.report)
         return run_headless(
-            make_plan(scenarios, quick=args.quick), args.report, fmt, ["concurrency-lab", *argv]
+            make_plan(scenarios, quick=args.quick, min_time=args.min_time),
+            args.report,
+            fmt,
+            ["concurrency-lab", *argv],
         )
 
     from lab.tui.app import run_app

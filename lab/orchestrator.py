@@ -23,6 +23,7 @@ from typing import Any
 
 import psutil
 
+from lab import noise
 from lab.cpus import usable_cpus
 from lab.events import (
     CpuSample,
@@ -74,6 +75,7 @@ def scenario_result(plan: ScenarioPlan) -> ScenarioResult:
             "repeats": scenario.repeats,
             "warmups": scenario.warmups,
             "timeout": scenario.timeout,
+            "min_time": scenario.min_time,
             "workers": sorted({r.workers for r in plan.runs}),
             "start_method": scenario.resolved_start_method(),
             "quick": plan.quick,
@@ -131,6 +133,9 @@ class LabSession:
         `report` keeps every completed run with the rest marked `not_run`.
         """
         try:
+            # Noise on the machine before the first run (lab.noise): governor, load, swap...
+            facts = await asyncio.to_thread(noise.read_environment)
+            self.report.warnings = noise.environment_warnings(facts)
             for plan, result in zip(self.plans, self.report.scenarios, strict=True):
                 async with contextlib.aclosing(self._scenario(plan, result)) as stream:
                     async for event in stream:
@@ -169,6 +174,9 @@ class LabSession:
                         async with contextlib.aclosing(stream) as events:
                             async for event in events:
                                 yield event
+                    result.warnings.extend(
+                        await asyncio.to_thread(noise.scenario_warnings, plan.scenario, context)
+                    )
             result.finalise(self.usable)
             yield ScenarioFinished(plan.name, result)
         finally:
@@ -244,6 +252,8 @@ class LabSession:
             "start_method": scenario.resolved_start_method(),
             "warmups": scenario.warmups,
             "repeats": scenario.repeats,
+            "min_time": scenario.min_time,  # the runner calibrates passes per repeat
+            "timeout": scenario.timeout,
         }
         phases_total = scenario.warmups + scenario.repeats
         yield RunStarted(
@@ -251,6 +261,7 @@ class LabSession:
             scenario.warmups, scenario.repeats,
         )  # fmt: skip
         self._cancel_run = False
+        background = noise.BackgroundMeter()  # other programs' CPU use during this run
         # Whatever the runner and its pool create in the temp folder (forkserver sockets,
         # say) lands in the scenario's folder, which is removed even after a SIGKILL.
         env = child_env()
@@ -345,6 +356,7 @@ class LabSession:
                 elif kind == "done":
                     finished_cleanly = True
                     peak["rss"] = max(int(peak["rss"] or 0), int(item.get("max_rss") or 0))
+                    background.runner_cpu = item.get("cpu_seconds")
         except (asyncio.CancelledError, GeneratorExit):
             interrupted = True
             raise
@@ -357,6 +369,7 @@ class LabSession:
             run.peak_rss_bytes = int(peak["rss"] or 0) or None
             run.peak_uss_bytes = peak["uss"]
             run.machine_busy_cores = statistics.fmean(busy) if busy else None
+            run.background_cpu_cores = background.stop()
             if run.status == "not_run":
                 if interrupted and not finished_cleanly:
                     run.status = "cancelled"

@@ -37,9 +37,14 @@ class ScenarioPlan:
 
 
 def plan_scenario(
-    loaded: LoadedScenario, quick: bool = False, usable: int | None = None
+    loaded: LoadedScenario,
+    quick: bool = False,
+    usable: int | None = None,
+    min_time: float | None = None,
 ) -> ScenarioPlan:
     scenario = loaded.scenario.quick() if quick else loaded.scenario
+    if min_time is not None:  # --min-time overrides every scenario's own setting
+        scenario = scenario.model_copy(update={"min_time": min_time})
     counts = scenario.resolved_workers(usable or usable_cpus())
     runs: list[RunPlan] = []
     skipped: dict[str, str] = {}
@@ -80,6 +85,8 @@ def _sweep_runs(
     return runs
 
 
-def make_plan(scenarios: list[LoadedScenario], quick: bool = False) -> list[ScenarioPlan]:
+def make_plan(
+    scenarios: list[LoadedScenario], quick: bool = False, min_time: float | None = None
+) -> list[ScenarioPlan]:
     usable = usable_cpus()
-    return [plan_scenario(s, quick, usable) for s in scenarios]
+    return [plan_scenario(s, quick, usable, min_time) for s in scenarios]

@@ -7,9 +7,10 @@ writes newline-delimited JSON events on stdout:
   ready    {pid, rss}                                   before any work
   startup  {seconds}                                    pool or loop start-up, timed alone
   progress {phase, repeat, done, total, elapsed}        throttled to about 15 Hz
-  repeat   {phase, index, wall_seconds, cpu_user, ...}  one finished warmup or repeat
+  repeat   {phase, index, wall_seconds, cpu_user, ...,  one finished warmup or repeat: per-pass
+            loops}                                      averages over its `loops` passes
   error    {kind, message, detail}                      the run failed (sent before cleanup)
-  done     {max_rss}                                    clean end
+  done     {max_rss, cpu_seconds}                       clean end
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import psutil
 from pydantic import TypeAdapter
 
 from lab import faults
+from lab.calibration import PassTotals, calibrate_loops
 from lab.executors import executor_class
 from lab.progress import ProgressSink
 from lab.scenario import WorkloadSpec
@@ -61,26 +63,38 @@ def cpu_times() -> tuple[float, float]:
     return user, system
 
 
-def _repeat_record(
-    phase: str,
-    index: int,
-    wall: float,
-    cpu0: tuple[float, float],
-    cpu1: tuple[float, float],
-    outcome: Any,
-) -> dict[str, Any]:
-    return {
-        "phase": phase,
-        "index": index,
-        "wall_seconds": wall,
-        "cpu_user": cpu1[0] - cpu0[0],
-        "cpu_system": cpu1[1] - cpu0[1],
-        "amount": outcome.amount,
-        "tasks": outcome.tasks,
-        "digest": outcome.digest,
-        "errors": outcome.errors,
-        "latency": outcome.latency.to_json() if outcome.latency is not None else None,
-    }
+def total_cpu_seconds() -> float:
+    """All CPU this runner and its descendants used so far, including the reaped ones.
+
+    For the orchestrator's background-load check (lab.noise.BackgroundMeter): forkserver pool
+    workers are reaped by the forkserver, so its children's times count too.
+    """
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
+    total = me.ru_utime + me.ru_stime + reaped.ru_utime + reaped.ru_stime
+    for child in psutil.Process().children(recursive=True):
+        try:
+            c = child.cpu_times()
+        except psutil.Error:
+            continue
+        total += c.user + c.system + c.children_user + c.children_system
+    return total
+
+
+def peak_rss() -> int:
+    """This process's own RSS high-water mark.
+
+    Not getrusage's ru_maxrss: Linux carries the parent's peak over fork and exec, so every
+    runner would report at least the orchestrator's size.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 def root_cause(exc: BaseException) -> BaseException:
@@ -138,6 +152,8 @@ def execute(spec: dict[str, Any], out: EventWriter) -> int:
             workload = faults.FaultyWorkload(workload, fault)
         executor = executor_class(spec["executor"])(spec["workers"], spec["start_method"])
         total = workload.task_count()
+        min_time = float(spec.get("min_time") or 0.0)
+        timeout = float(spec.get("timeout") or 0.0)
 
         stage = "startup"
         t0 = time.perf_counter()
@@ -145,23 +161,45 @@ def execute(spec: dict[str, Any], out: EventWriter) -> int:
         out.emit("startup", seconds=time.perf_counter() - t0)
         phases = [("warmup", i) for i in range(spec["warmups"])]
         phases += [("repeat", i) for i in range(spec["repeats"])]
-        for phase, index in phases:
-            stage = "setup"
-            workload.before_repeat()
-            tally = workload.new_tally()
-            sink = ProgressSink(out, tally, phase, index, total)
+        # Passes per phase: decided after the run's first pass, revised below.
+        loops: int | None = None if min_time > 0 else 1
+        for number, (phase, index) in enumerate(phases):
+            totals = PassTotals()
+            sink: ProgressSink | None = None
             cpu0 = cpu_times()
-            stage = "tasks"
-            sink.start = start = time.perf_counter()
-            executor.run(workload, workload.tasks(), sink)
-            wall = time.perf_counter() - start
-            cpu1 = cpu_times()
+            while totals.passes < (loops or 1):
+                stage = "setup"
+                began = time.perf_counter()
+                workload.before_repeat()
+                tally = workload.new_tally()
+                if sink is None:
+                    sink = ProgressSink(out, tally, phase, index, total * (loops or 1))
+                sink.tally = tally
+                stage = "tasks"
+                start = time.perf_counter()
+                if totals.passes == 0:
+                    sink.start = start
+                executor.run(workload, workload.tasks(), sink)
+                wall = time.perf_counter() - start
+                stage = "check"
+                totals.add(wall, tally.finish())
+                if loops is None:
+                    cost = time.perf_counter() - began
+                    loops = calibrate_loops(wall, min_time, len(phases) - number, timeout, cost)
+                    sink.total = total * loops
+            totals.cpu(cpu0, cpu_times())
+            assert sink is not None
+            # The first pass is often cold (slow), so recalibrate from whole phases: after the
+            # first one and after each warmup. Times stay comparable: they are per pass.
+            if min_time > 0 and (number == 0 or phase == "warmup"):
+                loops = calibrate_loops(
+                    totals.wall / totals.passes, min_time, len(phases) - number - 1, timeout
+                )
             out.emit(
-                "progress", phase=phase, repeat=index, done=sink.done, total=total, elapsed=wall
-            )
-            stage = "check"
-            outcome = tally.finish()
-            out.emit("repeat", **_repeat_record(phase, index, wall, cpu0, cpu1, outcome))
+                "progress", phase=phase, repeat=index, done=sink.done, total=sink.total,
+                elapsed=time.perf_counter() - sink.start,
+            )  # fmt: skip
+            out.emit("repeat", **totals.record(phase, index))
     except BaseException as exc:
         # Report first: closing a pool can wait on its workers, and the orchestrator stops
         # the whole runner as soon as it has the reason.
@@ -171,7 +209,7 @@ def execute(spec: dict[str, Any], out: EventWriter) -> int:
                 executor.close()
         return 1
     executor.close()
-    out.emit("done", max_rss=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    out.emit("done", max_rss=peak_rss(), cpu_seconds=total_cpu_seconds())
     return 0
 
 

@@ -34,6 +34,9 @@ HASH_ALGORITHMS = tuple(
 
 ByteSize = Annotated[int, BeforeValidator(parse_size)]
 
+# Like pyperf's default: a repeat shorter than 0.1 s is mostly scheduler and timer noise.
+DEFAULT_MIN_TIME = 0.1
+
 # A hard ceiling keeps a typo (workers: 100000) from forking the machine to death.
 MAX_WORKERS = 1024
 
@@ -218,6 +221,14 @@ class Scenario(_Strict):
     repeats: int = Field(5, ge=1, le=1000, description="measured repeats per run")
     warmups: int = Field(1, ge=0, le=100, description="unmeasured repeats before the measured ones")
     timeout: float = Field(120.0, gt=0, le=86_400, description="seconds allowed for one run")
+    min_time: float = Field(
+        DEFAULT_MIN_TIME,
+        ge=0,
+        le=3600,
+        description="calibration: each warmup and repeat passes over the tasks as many times as "
+        "it takes to last at least this many seconds (times are then reported per pass); "
+        "0 turns calibration off",
+    )
     start_method: Literal["fork", "forkserver", "spawn"] | None = Field(
         None, description="process pool start method; default: forkserver on Linux, spawn elsewhere"
     )

@@ -13,8 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from lab.noise import group_notices
 from lab.report.explain import markdown_claims, markdown_scenario
 from lab.report.model import Report, RunResult, ScenarioResult
+from lab.stats import TEST_DESCRIPTION, TEST_NAME
 from lab.units import format_bytes
 from lab.verdicts import analyse_report
 
@@ -85,6 +87,7 @@ def run_cells(run: RunResult) -> dict[str, str]:
         ),
         "errors": str(s.get("error_count", 0)) if s.get("error_count") else "0",
         "params": params_label(run),
+        **significance_cells(run),
     }
 
 
@@ -93,6 +96,119 @@ def params_label(run: RunResult) -> str:
     return ", ".join(
         f"{k}={v:g}" if isinstance(v, float | int) else f"{k}={v}" for k, v in run.params.items()
     )
+
+
+def significance_cells(run: RunResult) -> dict[str, str]:
+    """The speedup's 95% interval and whether it differs significantly from the baseline."""
+    test = run.summary.get("versus_baseline") or {}
+    low, high = test.get("ratio_low"), test.get("ratio_high")
+    if not test or low is None or high is None:
+        return {"speedup_ci": "", "significance": ""}
+    if not test.get("can_be_significant", True):
+        # Below 4 repeats a side the "interval" is every pairwise ratio at 67% or less.
+        return {"speedup_ci": "", "significance": "(too few repeats to test)"}
+    return {
+        "speedup_ci": f"({low:.2f}–{high:.2f})",
+        "significance": "" if test.get("significant") else "n.s.",
+    }
+
+
+def speedup_with_uncertainty(run: RunResult) -> str:
+    """`3.91× (3.80–4.02)`, with `n.s.` when not significantly different from the baseline."""
+    cells = run_cells(run)
+    text = " ".join(c for c in (cells["speedup"], cells["speedup_ci"], cells["significance"]) if c)
+    return text
+
+
+def fastest_sentence(result: ScenarioResult) -> str:
+    """Says "A is faster than B" only where the test says so."""
+    info = result.fastest
+    if not info or not info.get("versus"):
+        return ""
+    best = info["run_id"]
+    versus: dict[str, dict[str, Any]] = info["versus"]
+    tied = [(rid, v) for rid, v in versus.items() if not v.get("significant")]
+    loaded = sorted({w["run_id"] for w in result.all_warnings() if w["code"] == "background_load"})
+    caveat = (
+        f" Careful: {len(loaded)} of the runs ran while other programs kept the CPUs busy, so "
+        "the order may reflect when each run happened rather than the models; the test only "
+        "knows the spread within each run."
+        if loaded
+        else ""
+    )
+    if not tied:
+        return (
+            f"**{best}** is the fastest: significantly faster than every other run "
+            f"({info.get('test', TEST_NAME)}).{caveat}"
+        )
+    names = ", ".join(
+        f"{rid} ({v['ratio']:.2f}×, p = {v['p_value']:.2g})"
+        if v.get("ratio") and v.get("p_value") is not None
+        else rid
+        for rid, v in tied[:6]
+    )
+    more = f" and {len(tied) - 6} more" if len(tied) > 6 else ""
+    text = (
+        f"**{best}** has the lowest median time, but it is not significantly faster than "
+        f"{names}{more}: treat those as tied ({info.get('test', TEST_NAME)})."
+    )
+    if not any(v.get("can_be_significant", True) for _, v in tied):
+        text += " With this few repeats no difference can be significant: use at least 4."
+    return text + caveat
+
+
+def warnings_markdown(warnings: list[dict[str, str]], heading: str) -> str:
+    if not warnings:
+        return ""
+    lines = "".join(f"- ⚠ {_md_escape(w['message'])}\n" for w in warnings)
+    return f"\n**{heading}**\n\n{lines}"
+
+
+def machine_markdown(m: dict[str, Any]) -> str:
+    """The machine facts most likely to explain a difference between two reports."""
+    py = m.get("python") or {}
+    libs = m.get("libraries") or {}
+    freq = m.get("cpu_frequency_mhz") or {}
+    caches = m.get("cpu_caches") or {}
+    loop = m.get("event_loop") or {}
+    flags = [k for k in ("pgo", "lto", "debug") if py.get(k)]
+    rows = [
+        ("CPU", f"{m.get('cpu_model', '?')} ({m.get('architecture', '?')})"),
+        ("frequency", ", ".join(f"{k} {v:.0f} MHz" for k, v in freq.items()) or "–"),
+        ("governor", m.get("cpu_governor") or "–"),
+        ("caches", " ".join(f"{k} {v}" for k, v in caches.items()) or "–"),
+        (
+            "CPUs",
+            f"{m.get('cpus_logical', '?')} logical, {m.get('cpus_physical', '?')} physical, "
+            f"{m.get('cpus_usable', '?')} usable (affinity {m.get('cpus_affinity', '?')}, "
+            f"quota {m.get('cpu_quota') or 'none'})",
+        ),
+        (
+            "memory",
+            f"{format_bytes(m.get('memory_total_bytes') or 0)}, swap used "
+            f"{format_bytes(m.get('swap_used_bytes') or 0)}, cgroup limit "
+            f"{format_bytes(m['cgroup_memory_limit_bytes']) if m.get('cgroup_memory_limit_bytes') else 'none'}",
+        ),
+        ("system", f"{m.get('os', '?')}; container: {m.get('container') or 'none'}"),
+        (
+            "Python",
+            f"{py.get('implementation', '')} {py.get('version', '')}, "
+            f"GIL {'on' if py.get('gil_enabled', True) else 'off'}"
+            f"{', ' + '/'.join(flags) if flags else ''}, {py.get('compiler', '')}",
+        ),
+        (
+            "concurrency",
+            f"start method {m.get('multiprocessing_start_method', '?')}, "
+            f"event loop {loop.get('asyncio_default', '?')}",
+        ),
+        (
+            "libraries",
+            ", ".join(f"{k} {v}" for k, v in libs.items() if k in ("aiohttp", "uvloop", "textual"))
+            or "–",
+        ),
+    ]
+    body = "".join(f"| {k} | {_md_escape(str(v))} |\n" for k, v in rows)
+    return f"\n## Machine\n\n| fact | value |\n|---|---|\n{body}"
 
 
 def _md_escape(text: str) -> str:
@@ -112,6 +228,7 @@ def to_markdown(report: Report) -> str:
     )
     if report.interrupted:
         out.write("\n**Interrupted:** runs marked `not_run` did not run.\n")
+    out.write(warnings_markdown(report.warnings, "Warnings about the machine"))
     analysis = analyse_report(report)
     out.write(markdown_claims(analysis))
     for result, explained in zip(report.scenarios, analysis.scenarios, strict=True):
@@ -138,19 +255,37 @@ def to_markdown(report: Report) -> str:
         if latency:
             cols += ["latency", "errors"]
         cols.append("status")
-        headers = {"latency": "latency p50/p95/p99", "time": "time (median ±MAD)"}
+        headers = {
+            "latency": "latency p50/p95/p99",
+            "time": "time (median ±MAD)",
+            "speedup": "speedup (95% CI)",
+        }
         out.write("| " + " | ".join(headers.get(c, c) for c in cols) + " |\n")
         out.write("|" + "|".join("---" for _ in cols) + "|\n")
         for run in result.runs:
             cells = run_cells(run)
+            cells["speedup"] = speedup_with_uncertainty(run)
             if best is run:
-                cells["executor"] = f"**{cells['executor']}** (fastest)"
+                sure = bool(result.fastest and result.fastest.get("significant_against_all"))
+                mark = "(fastest)" if sure else "(lowest median)"
+                cells["executor"] = f"**{cells['executor']}** {mark}"
             if run.error:
                 cells["status"] = f"{run.status}: {run.error.message}"
             out.write("| " + " | ".join(_md_escape(cells[c]) for c in cols) + " |\n")
         for name, reason in result.skipped.items():
             out.write(f"\n- `{name}` skipped: {reason}\n")
+        sentence = fastest_sentence(result)
+        if sentence:
+            out.write(f"\n{sentence}\n")
+        out.write(warnings_markdown(group_notices(result.all_warnings()), "Warnings"))
         out.write(markdown_scenario(explained))
+    out.write(machine_markdown(m))
+    out.write(
+        "\n## How to read these numbers\n\n"
+        "Times are medians of the measured repeats, ± the median absolute deviation in percent. "
+        "Speedups are against the serial run, with a 95% confidence interval; `n.s.` means not "
+        f"significantly different from serial. {TEST_DESCRIPTION}\n"
+    )
     return out.getvalue()
 
 
@@ -160,6 +295,8 @@ CSV_COLUMNS = [
     "throughput", "speedup", "efficiency", "cpu_seconds", "cpu_cores", "cpu_utilisation",
     "startup_s", "peak_rss_bytes", "peak_uss_bytes", "latency_p50_s", "latency_p95_s",
     "latency_p99_s", "error_count", "start_method", "params",
+    "wall_ci_low_s", "wall_ci_high_s", "wall_ci_confidence", "outliers", "loops",
+    "speedup_ci_low", "speedup_ci_high", "speedup_p", "speedup_significant", "warnings",
 ]  # fmt: skip
 
 
@@ -202,9 +339,27 @@ def csv_rows(report: Report) -> list[dict[str, Any]]:
                     "error_count": s.get("error_count", 0),
                     "start_method": run.start_method or "",
                     "params": params_label(run),
+                    **_statistics_columns(s),
                 }
             )
     return rows
+
+
+def _statistics_columns(s: dict[str, Any]) -> dict[str, Any]:
+    wall = s.get("wall_seconds") or {}
+    test = s.get("versus_baseline") or {}
+    return {
+        "wall_ci_low_s": wall.get("ci_low"),
+        "wall_ci_high_s": wall.get("ci_high"),
+        "wall_ci_confidence": wall.get("ci_confidence"),
+        "outliers": " ".join(str(i) for i in s.get("outliers") or []),
+        "loops": s.get("loops"),
+        "speedup_ci_low": test.get("ratio_low"),
+        "speedup_ci_high": test.get("ratio_high"),
+        "speedup_p": test.get("p_value"),
+        "speedup_significant": test.get("significant"),
+        "warnings": " | ".join(w["message"] for w in s.get("warnings") or []),
+    }
 
 
 def to_csv(report: Report) -> str:

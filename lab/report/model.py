@@ -12,7 +12,8 @@ from typing import Any, Literal
 
 from lab import __version__
 from lab.histogram import Histogram
-from lab.stats import describe
+from lab.noise import Notice, run_warnings
+from lab.stats import TEST_NAME, compare_samples, describe, outliers
 
 SCHEMA_ID = "concurrency-lab/report"
 SCHEMA_VERSION = 1
@@ -32,6 +33,7 @@ class RepeatRecord:
     digest: str | None = None
     errors: dict[str, int] = field(default_factory=dict)
     latency: dict[str, Any] | None = None  # Histogram.to_json()
+    loops: int = 1  # passes over the tasks (calibration); times and amounts are per pass
 
     @property
     def cpu_seconds(self) -> float:
@@ -76,6 +78,7 @@ class RunResult:
     idle_rss_bytes: int | None = None
     peak_rss_bytes: int | None = None
     peak_uss_bytes: int | None = None
+    background_cpu_cores: float | None = None  # other programs' CPU use during the run
     summary: dict[str, Any] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)  # workload overrides of a sweep run
     # Whole-machine busy cores (on the usable CPUs) during the warmups and repeats, ours
@@ -117,6 +120,18 @@ class RunResult:
             "latency": latency.summary() if latency.count else None,
             "errors": errors,
             "error_count": sum(errors.values()),
+            **self._noise(walls, usable_cpus),
+        }
+
+    def _noise(self, walls: list[float], usable: int) -> dict[str, Any]:
+        """Outliers, passes per repeat and the run's noise warnings (lab.noise)."""
+        loops = max((r.loops for r in self.repeats), default=1)
+        return {
+            "outliers": outliers(walls),
+            "loops": loops,
+            "warnings": run_warnings(
+                self.run_id, walls, loops, len(self.warmups), self.background_cpu_cores, usable
+            ),
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -137,6 +152,7 @@ class RunResult:
             },
             "warmups": [r.to_json() for r in self.warmups],
             "repeats": [r.to_json() for r in self.repeats],
+            "background_cpu_cores": self.background_cpu_cores,
             "summary": self.summary,
             "params": self.params,
             "machine_busy_cores": self.machine_busy_cores,
@@ -161,10 +177,15 @@ class RunResult:
             idle_rss_bytes=memory.get("idle_rss_bytes"),
             peak_rss_bytes=memory.get("peak_rss_bytes"),
             peak_uss_bytes=memory.get("peak_uss_bytes"),
+            background_cpu_cores=data.get("background_cpu_cores"),
             summary=data.get("summary") or {},
             params=data.get("params") or {},
             machine_busy_cores=data.get("machine_busy_cores"),
         )
+
+
+def _walls(run: RunResult) -> list[float]:
+    return [r.wall_seconds for r in run.repeats]
 
 
 @dataclass
@@ -179,6 +200,8 @@ class ScenarioResult:
     skipped: dict[str, str] = field(default_factory=dict)
     error: str | None = None  # the scenario could not be set up at all
     baseline: str | None = None  # run_id every speedup is measured against
+    warnings: list[Notice] = field(default_factory=list)  # scenario-level (lab.noise)
+    fastest: dict[str, Any] | None = None  # the fastest run against every other (significance)
 
     def run(self, run_id: str) -> RunResult | None:
         return next((r for r in self.runs if r.run_id == run_id), None)
@@ -205,6 +228,43 @@ class ScenarioResult:
                 if base_wall and wall and run.status == "ok":
                     run.summary["speedup"] = base_wall / wall
                     run.summary["efficiency"] = base_wall / wall / run.workers
+                    if run is not base:
+                        assert base is not None
+                        run.summary["versus_baseline"] = compare_samples(
+                            _walls(base), _walls(run)
+                        ).to_json()
+        self.fastest = self._fastest()
+
+    def _fastest(self) -> dict[str, Any] | None:
+        """The run with the lowest median time, tested against every other finished run.
+
+        Each entry's `ratio` is the other run's median over the fastest's (how many times
+        faster the fastest is), `significant` whether the Mann-Whitney test says so.
+        """
+        # Sweep runs (params) did other work: they never compete with the scenario's own runs.
+        ok = [r for r in self.runs if r.status == "ok" and r.repeats and not r.params]
+        if not ok:
+            return None
+        best = min(ok, key=lambda r: r.summary["wall_seconds"]["median"])
+        versus = {
+            r.run_id: compare_samples(_walls(r), _walls(best)).to_json()
+            for r in ok
+            if r is not best
+        }
+        return {
+            "run_id": best.run_id,
+            "test": TEST_NAME,
+            "significant_against_all": bool(versus)
+            and all(v["significant"] for v in versus.values()),
+            "versus": versus,
+        }
+
+    def all_warnings(self) -> list[Notice]:
+        """Scenario-level warnings, then each run's."""
+        found = list(self.warnings)
+        for run in self.runs:
+            found.extend(run.summary.get("warnings") or [])
+        return found
 
     @staticmethod
     def _check_agreement(runs: list[RunResult]) -> None:
@@ -238,6 +298,8 @@ class ScenarioResult:
             "skipped": self.skipped,
             "error": self.error,
             "baseline": self.baseline,
+            "warnings": self.warnings,
+            "fastest": self.fastest,
             "runs": [r.to_json() for r in self.runs],
         }
 
@@ -254,6 +316,8 @@ class ScenarioResult:
             skipped=data.get("skipped") or {},
             error=data.get("error"),
             baseline=data.get("baseline"),
+            warnings=data.get("warnings") or [],
+            fastest=data.get("fastest"),
         )
 
 
@@ -267,6 +331,7 @@ class Report:
     lab_version: str = __version__
     command: list[str] = field(default_factory=list)
     interrupted: bool = False
+    warnings: list[Notice] = field(default_factory=list)  # about the machine (lab.noise)
 
     @property
     def all_ok(self) -> bool:
@@ -288,6 +353,7 @@ class Report:
             "command": self.command,
             "interrupted": self.interrupted,
             "machine": self.machine,
+            "warnings": self.warnings,
             "scenarios": [
                 s.to_json() | a for s, a in zip(self.scenarios, per_scenario, strict=True)
             ],
@@ -303,4 +369,12 @@ class Report:
             lab_version=data.get("lab_version", ""),
             command=data.get("command") or [],
             interrupted=bool(data.get("interrupted")),
+            warnings=data.get("warnings") or [],
         )
+
+    def all_warnings(self) -> list[Notice]:
+        """Every warning: the machine's, then each scenario's and its runs'."""
+        found = list(self.warnings)
+        for result in self.scenarios:
+            found.extend(result.all_warnings())
+        return found

@@ -15,6 +15,37 @@ _describe = {
     "properties": {
         "n": {"type": "integer"},
         **{k: _num for k in ("median", "mean", "stdev", "min", "max", "mad")},
+        # 95% CI of the median from order statistics; ci_confidence is what it really reaches.
+        **{k: _num for k in ("ci_low", "ci_high", "ci_confidence", "relative_spread")},
+    },
+}
+
+_notice = {
+    "type": "object",
+    "required": ["code", "message"],
+    "properties": {
+        "code": {"type": "string"},
+        "message": {"type": "string"},
+        "run_id": {"type": "string"},
+    },
+}
+_notices = {"type": "array", "items": _notice}
+
+# lab.stats.Comparison.to_json(): sample a against sample b, ratio = median(a) / median(b).
+_comparison = {
+    "type": "object",
+    "required": ["ratio", "ratio_low", "ratio_high", "p_value", "significant"],
+    "properties": {
+        "ratio": _num,
+        "ratio_low": _num,
+        "ratio_high": _num,
+        "ratio_confidence": _num,
+        "p_value": _num,
+        "method": {"type": ["string", "null"]},
+        "significant": {"type": "boolean"},
+        "can_be_significant": {"type": "boolean"},
+        "n_a": {"type": "integer"},
+        "n_b": {"type": "integer"},
     },
 }
 
@@ -44,6 +75,7 @@ _repeat = {
         "digest": {"type": ["string", "null"]},
         "errors": {"type": "object", "additionalProperties": {"type": "integer"}},
         "latency": {"type": ["object", "null"]},
+        "loops": {"type": "integer", "minimum": 1},
     },
 }
 
@@ -85,6 +117,8 @@ _run = {
             "type": "object",
             "properties": {"idle_rss_bytes": _int, "peak_rss_bytes": _int, "peak_uss_bytes": _int},
         },
+        # CPU cores other programs kept busy while the run executed (lab.noise.BackgroundMeter)
+        "background_cpu_cores": _num,
         "warmups": {"type": "array", "items": _repeat},
         "repeats": {"type": "array", "items": _repeat},
         "summary": {
@@ -103,6 +137,11 @@ _run = {
                 "latency": {"type": ["object", "null"]},
                 "errors": {"type": "object", "additionalProperties": {"type": "integer"}},
                 "error_count": {"type": "integer"},
+                "outliers": {"type": "array", "items": {"type": "integer"}},
+                "loops": {"type": "integer"},
+                "warnings": _notices,
+                # baseline (a) against this run (b): ratio is the speedup
+                "versus_baseline": _comparison,
             },
         },
         "params": {"type": "object"},
@@ -194,6 +233,7 @@ _scenario = {
                 "repeats": {"type": "integer"},
                 "warmups": {"type": "integer"},
                 "timeout": {"type": "number"},
+                "min_time": {"type": "number"},
                 "workers": {"type": "array", "items": {"type": "integer"}},
                 "start_method": {"type": ["string", "null"]},
                 "quick": {"type": "boolean"},
@@ -202,6 +242,18 @@ _scenario = {
         "skipped": {"type": "object", "additionalProperties": {"type": "string"}},
         "error": {"type": ["string", "null"]},
         "baseline": {"type": ["string", "null"]},
+        "warnings": _notices,
+        "fastest": {
+            "type": ["object", "null"],
+            "required": ["run_id", "versus"],
+            "properties": {
+                "run_id": {"type": "string"},
+                "test": {"type": "string"},
+                "significant_against_all": {"type": "boolean"},
+                # other run (a) against the fastest (b): ratio is how many times faster it is
+                "versus": {"type": "object", "additionalProperties": _comparison},
+            },
+        },
         "runs": {"type": "array", "items": _run},
         # Derived by lab.verdicts from the runs (recomputed when a report is loaded):
         "verdicts": _verdicts,
@@ -233,6 +285,7 @@ REPORT_SCHEMA: dict[str, Any] = {
         "lab_version": {"type": "string"},
         "command": {"type": "array", "items": {"type": "string"}},
         "interrupted": {"type": "boolean"},
+        "warnings": _notices,
         "machine": {
             "type": "object",
             "required": [
@@ -250,6 +303,14 @@ REPORT_SCHEMA: dict[str, Any] = {
                 "cpus_physical": _int,
                 "cpus_usable": {"type": "integer", "minimum": 1},
                 "memory_total_bytes": {"type": "integer"},
+                "cpu_frequency_mhz": {"type": ["object", "null"]},
+                "cpu_governor": {"type": ["string", "null"]},
+                "cpu_caches": {"type": ["object", "null"]},
+                "swap_used_bytes": _int,
+                "container": {"type": ["string", "null"]},
+                "cgroup_memory_limit_bytes": _int,
+                "event_loop": {"type": "object"},
+                "timer": {"type": "object"},
                 "os": {"type": "string"},
                 "python": {
                     "type": "object",

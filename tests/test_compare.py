@@ -1,0 +1,220 @@
+"""`concurrency-lab compare` on synthetic reports: matching, significance, the gate, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lab.cli import main as cli_main
+from lab.compare import compare_reports, load_report
+from lab.report.formats import render
+from lab.report.model import RepeatRecord, Report, RunError, RunResult, ScenarioResult
+
+BASE = [1.00, 1.02, 0.98, 1.01, 0.99]
+NOISY_SAME = [1.01, 0.97, 1.03, 1.0, 0.985]
+
+
+def make_run(executor: str, workers: int, walls: list[float], status: str = "ok") -> RunResult:
+    run = RunResult(f"{executor}-{workers}", executor, workers, "tasks", 10, status=status)  # type: ignore[arg-type]
+    if status != "ok":
+        run.error = RunError("timeout", "the run did not finish within its 60 s timeout")
+    run.repeats = [
+        RepeatRecord("repeat", i, w, w, 0.0, 10, 10, digest="d") for i, w in enumerate(walls)
+    ]
+    return run
+
+
+def make_report(
+    scenarios: dict[str, list[RunResult]], tasks: int = 10, python: str = "3.11.7"
+) -> Report:
+    report = Report(
+        machine={"cpu_model": "Test CPU", "cpus_usable": 2, "python": {"version": python}},
+        created="2026-01-01T00:00:00+00:00",
+    )
+    for name, runs in scenarios.items():
+        result = ScenarioResult(
+            name=name, source=f"{name}.yaml", title=name, description="",
+            workload={"kind": "numeric", "tasks": tasks}, runs=runs,
+            settings={"repeats": 5, "warmups": 1, "timeout": 60, "workers": [1, 2]},
+        )  # fmt: skip
+        result.finalise(2)
+        report.scenarios.append(result)
+    return report
+
+
+def write(tmp_path: Path, name: str, report: Report) -> str:
+    path = tmp_path / name
+    path.write_text(render(report, "json"))
+    return str(path)
+
+
+def compare(*args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = cli_main(["compare", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_same_numbers_twice_show_no_significant_difference(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a = write(tmp_path, "a.json", make_report({"s": [make_run("serial", 1, BASE)]}))
+    b = write(tmp_path, "b.json", make_report({"s": [make_run("serial", 1, NOISY_SAME)]}))
+    code, out, _ = compare(a, b, "--fail-if-slower", "5", capsys=capsys)
+    assert code == 0
+    assert "| s | serial | 1 | 1.00 s ±1% | 1.00 s ±2% |" in out
+    assert "no significant difference" in out and "**Gate passed**" in out
+    assert "Same machine and software" in out
+    assert "Mann-Whitney U" in out
+
+
+def test_gate_fails_only_when_significantly_slower_by_more_than_pct(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    slower = [1.2 * w for w in BASE]
+    a = write(tmp_path, "a.json", make_report({"s": [make_run("threads", 2, BASE)]}))
+    b = write(tmp_path, "b.json", make_report({"s": [make_run("threads", 2, slower)]}))
+    code, out, _ = compare(a, b, "--fail-if-slower", "10", capsys=capsys)
+    assert code == 1
+    assert "**Gate failed**" in out and "s threads-2" in out and "20.0% slower" in out
+    assert "⚠" not in out  # steady repeats, no background load recorded
+    assert compare(a, b, "--fail-if-slower", "25", capsys=capsys)[0] == 0  # slower, not by 25%
+    assert compare(a, b, capsys=capsys)[0] == 0  # no gate asked for
+    assert compare(b, a, "--fail-if-slower", "10", capsys=capsys)[0] == 0  # B is faster
+
+
+def test_too_few_repeats_can_never_fail_the_gate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a = write(tmp_path, "a.json", make_report({"s": [make_run("serial", 1, [1.0, 1.01])]}))
+    b = write(tmp_path, "b.json", make_report({"s": [make_run("serial", 1, [2.0, 2.01])]}))
+    code, out, _ = compare(a, b, "--fail-if-slower", "5", capsys=capsys)
+    assert code == 0
+    assert "cannot tell: too few repeats" in out
+
+
+def test_unmatched_runs_are_listed_with_a_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a = make_report(
+        {
+            "s": [make_run("serial", 1, BASE), make_run("threads", 2, BASE),
+                  make_run("processes", 2, BASE)],
+            "only_a": [make_run("serial", 1, BASE)],
+            "sized": [make_run("serial", 1, BASE)],
+        }
+    )  # fmt: skip
+    b = make_report(
+        {
+            "s": [make_run("serial", 1, BASE), make_run("threads", 4, BASE),
+                  make_run("processes", 2, BASE, status="timeout")],
+            "only_b": [make_run("serial", 1, BASE)],
+        },
+        python="3.12.1",
+    )  # fmt: skip
+    b_sized = make_report({"sized": [make_run("serial", 1, BASE)]}, tasks=99)
+    b.scenarios.append(b_sized.scenarios[0])
+    pair = compare_reports(a, b, "a.json", "b.json")
+    assert [m.key for m in pair.matched] == ["s serial-1"]
+    reasons = {(u.scenario, u.run): u.reason for u in pair.unmatched}
+    assert reasons == {
+        ("s", "threads-2"): "only in a.json",
+        ("s", "threads-4"): "only in b.json",
+        ("s", "processes-2"): "timeout: the run did not finish within its 60 s timeout in b.json",
+        ("only_a", "*"): "scenario only in a.json",
+        ("only_b", "*"): "scenario only in b.json",
+        ("sized", "serial-1"): "the workload differs (tasks 10 vs 99)",
+    }
+    assert "Python 3.11.7 → 3.12.1" in pair.differences
+
+    code, out, _ = compare(
+        write(tmp_path, "a.json", a), write(tmp_path, "b.json", b), capsys=capsys
+    )
+    assert code == 0
+    assert "Not compared:" in out and "- `only_b`: scenario only in" in out
+    assert "What differs: Python 3.11.7 → 3.12.1" in out
+
+
+def test_json_output_and_three_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a = write(tmp_path, "a.json", make_report({"s": [make_run("serial", 1, BASE)]}))
+    b = write(tmp_path, "b.json", make_report({"s": [make_run("serial", 1, NOISY_SAME)]}))
+    c = write(
+        tmp_path, "c.json", make_report({"s": [make_run("serial", 1, [2 * w for w in BASE])]})
+    )
+    code, out, _ = compare(a, b, c, "--format", "json", "--fail-if-slower", "50", capsys=capsys)
+    assert code == 1
+    data: dict[str, Any] = json.loads(out)
+    assert data["schema"] == "concurrency-lab/compare" and data["failed"] is True
+    assert [p["path"] for p in data["reports"]] == [a, b, c]
+    first, second = data["comparisons"]
+    assert first["report"] == b and first["regressions"] == []
+    assert second["regressions"] == ["s serial-1"]
+    row = second["matched"][0]
+    assert row["significant"] and row["ratio"] == pytest.approx(2.0)
+    assert row["ratio_low"] <= 2.0 <= row["ratio_high"]
+    assert row["a"]["median"] == 1.0 and row["b"]["median"] == 2.0
+    assert row["verdict"] == "100.0% slower"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "cannot read it"),
+        ("{not json", "not JSON"),
+        ('{"schema": "something-else"}', "not a concurrency-lab report"),
+        ('{"schema": "concurrency-lab/report", "schema_version": 9}', "schema version 9"),
+    ],
+)
+def test_bad_input_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None, message: str
+) -> None:
+    good = write(tmp_path, "good.json", make_report({"s": [make_run("serial", 1, BASE)]}))
+    bad = tmp_path / "bad.json"
+    if content is not None:
+        bad.write_text(content)
+    code, out, err = compare(good, str(bad), capsys=capsys)
+    assert code == 2 and out == ""
+    assert message in err and "bad.json" in err
+
+
+def test_needs_two_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = write(tmp_path, "good.json", make_report({"s": [make_run("serial", 1, BASE)]}))
+    code, _, err = compare(good, capsys=capsys)
+    assert code == 2 and "at least two reports" in err
+
+
+def test_load_report_recomputes_statistics(tmp_path: Path) -> None:
+    path = tmp_path / "old.json"
+    data = json.loads(render(make_report({"s": [make_run("serial", 1, BASE)]}), "json"))
+    for run in data["scenarios"][0]["runs"]:  # a report written before these statistics
+        run["summary"]["wall_seconds"] = {
+            k: run["summary"]["wall_seconds"][k]
+            for k in ("n", "median", "mean", "stdev", "min", "max", "mad")
+        }
+    path.write_text(json.dumps(data))
+    report = load_report(str(path))
+    assert report.scenarios[0].runs[0].summary["wall_seconds"]["ci_low"] == 0.98
+
+
+def test_help_mentions_compare(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli_main(["--help"])
+    assert "concurrency-lab compare A.json B.json" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        cli_main(["compare", "--help"])
+    assert "--fail-if-slower PCT" in capsys.readouterr().out
+
+
+def test_disturbed_runs_are_flagged(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    busy = make_run("serial", 1, [1.2 * w for w in BASE])
+    busy.background_cpu_cores = 1.4  # other programs used 1.4 of the 2 CPUs meanwhile
+    a = write(tmp_path, "a.json", make_report({"s": [make_run("serial", 1, BASE)]}))
+    b = write(tmp_path, "b.json", make_report({"s": [busy]}))
+    code, out, _ = compare(a, b, "--fail-if-slower", "5", capsys=capsys)
+    assert code == 1  # the gate still fails: CI decides what a busy runner is worth
+    assert "**20.0% slower** ⚠" in out
+    assert "1 of the 1 matched runs was disturbed" in out
+    code, out, _ = compare(a, b, "--format", "json", capsys=capsys)
+    assert json.loads(out)["comparisons"][0]["matched"][0]["disturbed_by"] == ["background_load"]
