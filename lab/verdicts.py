@@ -7,12 +7,11 @@ so instead of guessing. The app and the report renderers call `analyse_scenario(
 
 from __future__ import annotations
 
-import math
-import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from lab import stats
 from lab.facts import (
     CPU_BOUND_CORES,
     FREE_FOR_PARALLEL,
@@ -39,8 +38,8 @@ HASHLIB_GIL_MIN = 2048
 
 
 # -- significance -----------------------------------------------------------------------------
-# A local Welch's t-test on the per-repeat throughputs, as pyperf compares benchmarks. It is
-# isolated here so that the statistics module's test can replace it in one place.
+# The same test as everywhere else in the report (lab.stats): Mann-Whitney U, rank-based, so it
+# reads per-repeat throughputs and per-repeat times alike.
 
 
 @dataclass
@@ -51,65 +50,16 @@ class Significance:
     note: str = ""
 
 
-def _betacf(a: float, b: float, x: float) -> float:
-    """Continued fraction of the incomplete beta function (modified Lentz)."""
-    tiny = 1e-300
-    c, d = 1.0, 1.0 - (a + b) * x / (a + 1)
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    h = d
-    for m in range(1, 300):
-        m2 = 2 * m
-        aa = m * (b - m) * x / ((a + m2 - 1) * (a + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c if abs(c) > tiny else 1.0 + aa / tiny
-        h *= d * c
-        aa = -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c if abs(c) > tiny else 1.0 + aa / tiny
-        delta = d * c
-        h *= delta
-        if abs(delta - 1.0) < 1e-12:
-            break
-    return h
-
-
-def _betainc(a: float, b: float, x: float) -> float:
-    """Regularised incomplete beta I_x(a, b)."""
-    if x <= 0:
-        return 0.0
-    if x >= 1:
-        return 1.0
-    ln = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
-    front = math.exp(ln)
-    if x < (a + 1) / (a + b + 2):
-        return front * _betacf(a, b, x) / a
-    return 1.0 - front * _betacf(b, a, 1 - x) / b
-
-
-def t_two_sided_p(t: float, df: float) -> float:
-    """Two-sided p-value of Student's t with df degrees of freedom."""
-    return _betainc(df / 2, 0.5, df / (df + t * t))
-
-
-def welch_test(a: Sequence[float], b: Sequence[float]) -> Significance:
-    method = "Welch's t-test on per-repeat throughput"
-    if len(a) < 2 or len(b) < 2:
+def compare_samples(a: Sequence[float], b: Sequence[float]) -> Significance:
+    c = stats.compare_samples(a, b)
+    method = c.method or stats.TEST_NAME
+    if c.p_value is None:
         return Significance(None, False, method, "fewer than 2 repeats: cannot tell")
-    ma, mb = statistics.fmean(a), statistics.fmean(b)
-    va, vb = statistics.variance(a) / len(a), statistics.variance(b) / len(b)
-    if va + vb == 0:
-        same = ma == mb
-        return Significance(1.0 if same else 0.0, not same, method, "no spread in the repeats")
-    t = (ma - mb) / math.sqrt(va + vb)
-    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-    p = t_two_sided_p(t, df)
-    return Significance(p, p < SIGNIFICANCE_LEVEL, method)
-
-
-# The one call site: swap `welch_test` for the statistics module's test here.
-compare_samples: Callable[[Sequence[float], Sequence[float]], Significance] = welch_test
+    if not c.can_be_significant:
+        return Significance(
+            c.p_value, False, method, "too few repeats to test (at least 4 a side are needed)"
+        )
+    return Significance(c.p_value, c.significant, method)
 
 
 # -- formatting --------------------------------------------------------------------------------
