@@ -201,11 +201,7 @@ def run_facts(run: RunResult) -> RunFacts | None:
         samples=[r.throughput for r in run.repeats],
         latency=s.get("latency"),
         errors=dict(s.get("errors") or {}),
-        other_cores=(
-            max(0.0, run.machine_busy_cores - cores)
-            if run.machine_busy_cores is not None and cores is not None
-            else None
-        ),
+        other_cores=run.background_cpu_cores,
     )
 
 

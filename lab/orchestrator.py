@@ -9,10 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import shutil
 import signal
-import statistics
 import sys
 import tempfile
 import time
@@ -114,10 +112,6 @@ class LabSession:
         self._current: asyncio.subprocess.Process | None = None
         self._cancel_run = False
         self.finished = False
-        try:
-            self._cpu_set = sorted(os.sched_getaffinity(0))
-        except (AttributeError, OSError):
-            self._cpu_set = []
 
     def cancel_run(self) -> None:
         """Stop the run in progress; the session goes on with the next run."""
@@ -305,7 +299,6 @@ class LabSession:
         finished_cleanly = False
         interrupted = False
         last: dict[str, Any] = {}
-        busy: list[float] = []  # whole-machine busy cores, to tell other load from ours
         try:
             assert proc.stdin is not None
             proc.stdin.write(json.dumps(spec).encode())
@@ -328,8 +321,6 @@ class LabSession:
                 if item is _EOF:
                     break
                 if isinstance(item, CpuSample):
-                    if run.startup_seconds is not None:  # the warmups and repeats only
-                        busy.append(self._busy_cores(item.per_core))
                     yield item
                     continue
                 if isinstance(item, _Problem):
@@ -368,7 +359,6 @@ class LabSession:
             self._current = None
             run.peak_rss_bytes = int(peak["rss"] or 0) or None
             run.peak_uss_bytes = peak["uss"]
-            run.machine_busy_cores = statistics.fmean(busy) if busy else None
             run.background_cpu_cores = background.stop()
             if run.status == "not_run":
                 if interrupted and not finished_cleanly:
@@ -427,11 +417,6 @@ class LabSession:
             f"the run did not finish within its {scenario.timeout:g} s timeout (stuck {where}); "
             "it was stopped"
         )
-
-    def _busy_cores(self, per_core: tuple[float, ...]) -> float:
-        """Busy cores among the CPUs this process may use (all of them when unknown)."""
-        cpus = [i for i in self._cpu_set if i < len(per_core)] or range(len(per_core))
-        return sum(per_core[i] for i in cpus) / 100
 
     def _final_status(
         self, returncode: int | None, finished_cleanly: bool, stderr: bytearray

@@ -84,7 +84,8 @@ def run(
         peak_rss_bytes=memory,
         peak_uss_bytes=memory,
         params=dict(params or {}),
-        machine_busy_cores=busy,
+        # `busy` is the whole machine's busy cores, this run's own included.
+        background_cpu_cores=max(0.0, busy - cores) if busy is not None else None,
     )
     if status != "ok":
         from lab.report.model import RunError

@@ -81,9 +81,6 @@ class RunResult:
     background_cpu_cores: float | None = None  # other programs' CPU use during the run
     summary: dict[str, Any] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)  # workload overrides of a sweep run
-    # Whole-machine busy cores (on the usable CPUs) during the warmups and repeats, ours
-    # included: what is left after subtracting the run's own cores is other load.
-    machine_busy_cores: float | None = None
 
     def summarise(self, usable_cpus: int) -> None:
         """Derive the summary from raw repeats (speedup is filled in at the scenario level)."""
@@ -155,7 +152,6 @@ class RunResult:
             "background_cpu_cores": self.background_cpu_cores,
             "summary": self.summary,
             "params": self.params,
-            "machine_busy_cores": self.machine_busy_cores,
         }
 
     @classmethod
@@ -180,7 +176,6 @@ class RunResult:
             background_cpu_cores=data.get("background_cpu_cores"),
             summary=data.get("summary") or {},
             params=data.get("params") or {},
-            machine_busy_cores=data.get("machine_busy_cores"),
         )
 
 

@@ -145,7 +145,6 @@ _run = {
             },
         },
         "params": {"type": "object"},
-        "machine_busy_cores": _num,
     },
 }
 
