@@ -185,8 +185,10 @@ def run_facts(run: RunResult) -> RunFacts | None:
         return None
     # Cores from all repeats together: CPU clocks tick every few ms, so one short repeat
     # cannot say how many cores it used, but the sum over repeats can.
-    total_wall = sum(r.wall_seconds for r in run.repeats)
-    total_cpu = sum(r.cpu_seconds for r in run.repeats)
+    # Records hold per-pass averages; CPU was read around all `loops` passes, so the time it was
+    # measured over is wall x loops.
+    total_wall = sum(r.wall_seconds * r.loops for r in run.repeats)
+    total_cpu = sum(r.cpu_seconds * r.loops for r in run.repeats)
     cores = total_cpu / total_wall if total_wall >= MIN_WALL_FOR_CPU else None
     return RunFacts(
         run_id=run.run_id,

@@ -206,3 +206,19 @@ def test_gains_are_measured_against_the_faster_single_worker_run() -> None:
     e = explained(result)["threads"]
     assert e.rule == "gil"
     assert "0.98x over one worker (1.63x over serial) at 2 workers" in e.text
+
+
+def test_cpu_use_counts_every_calibrated_pass() -> None:
+    # 200 µs per pass is too short to time CPU alone, but 1,000 passes were measured together.
+    from lab.facts import run_facts
+    from lab.report.model import RepeatRecord
+
+    short = run("serial", 1, 100, cores=1.0, tasks=1)
+    for r in short.repeats:
+        r.wall_seconds, r.cpu_user, r.loops = 0.0002, 0.0002, 1000
+    short.summarise(usable_cpus=2)
+    facts = run_facts(short)
+    assert facts is not None and facts.cores == pytest.approx(1.0)
+    short.repeats = [RepeatRecord("repeat", 0, 0.0002, 0.0002, 0.0, 1, 1)]
+    short.summarise(usable_cpus=2)
+    assert run_facts(short).cores is None  # type: ignore[union-attr]
