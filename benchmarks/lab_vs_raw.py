@@ -5,7 +5,8 @@ tasks (a) the way a runner process does — the lab's Executor, its result tally
 every answer) and its throttled progress — and (b) straight through the raw primitive:
 a list comprehension, `asyncio.gather` under a semaphore, `ThreadPoolExecutor.map`,
 `ProcessPoolExecutor.map` (same chunksize as the lab). Lab and raw repeats alternate, so drift
-on a noisy machine hits both alike. It prints median times and the ratio of throughputs
+on a noisy machine hits both alike; a pass shorter than 0.1 s is repeated and averaged (for
+both), as the lab's min_time calibration does. It prints median times and the ratio of throughputs
 lab/raw (1.00 = no overhead; above 1 the lab is faster than the naive primitive).
 
     python benchmarks/lab_vs_raw.py                 # all built-ins, 5 alternating repeats
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import statistics
 import sys
 import tempfile
@@ -35,6 +37,8 @@ from lab.loader import load_builtins
 from lab.progress import ProgressSink
 from lab.workloads import provisioner, workload_class
 from lab.workloads.base import Workload
+
+MIN_TIME = 0.1  # seconds, the lab's default min_time
 
 
 class _Discard:
@@ -152,15 +156,24 @@ def bench_pair(
     lab_times, raw_times = [], []
     try:
         lab_repeat(lab_ex, workload)  # warmup both
-        raw.repeat()
+        # Like the lab's min_time calibration: a pass shorter than MIN_TIME is repeated and
+        # averaged, for lab and raw alike, so timer and scheduler noise do not decide the ratio.
+        loops = max(1, math.ceil(MIN_TIME / max(raw.repeat(), 1e-9)))
+
+        def lab_avg() -> float:
+            return sum(lab_repeat(lab_ex, workload) for _ in range(loops)) / loops
+
+        def raw_avg() -> float:
+            return sum(raw.repeat() for _ in range(loops)) / loops
+
         for i in range(repeats):
             # Alternate which goes first so neither always inherits the other's cache state.
             if i % 2:
-                raw_times.append(raw.repeat())
-                lab_times.append(lab_repeat(lab_ex, workload))
+                raw_times.append(raw_avg())
+                lab_times.append(lab_avg())
             else:
-                lab_times.append(lab_repeat(lab_ex, workload))
-                raw_times.append(raw.repeat())
+                lab_times.append(lab_avg())
+                raw_times.append(raw_avg())
     finally:
         lab_ex.close()
         raw.close()
