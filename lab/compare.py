@@ -19,6 +19,7 @@ from typing import Any
 
 from lab.report.model import SCHEMA_ID, SCHEMA_VERSION, Report, RunResult, ScenarioResult
 from lab.stats import TEST_DESCRIPTION, TEST_NAME, Comparison, compare_samples
+from lab.units import format_seconds
 
 EXIT_OK, EXIT_SLOWER, EXIT_BAD_INPUT = 0, 1, 2
 COMPARE_SCHEMA_ID = "concurrency-lab/compare"
@@ -279,21 +280,11 @@ def compare_reports(a: Report, b: Report, a_name: str = "A", b_name: str = "B") 
 # --- rendering ----------------------------------------------------------------------------------
 
 
-def _seconds(s: float | None) -> str:
-    if s is None:
-        return "–"
-    if s >= 1:
-        return f"{s:.2f} s"
-    if s >= 1e-3:
-        return f"{s * 1e3:.1f} ms"
-    return f"{s * 1e6:.0f} µs"
-
-
 def _time(run: RunResult) -> str:
     wall = run.summary.get("wall_seconds") or {}
     median, mad = wall.get("median"), wall.get("mad")
     spread = f" ±{100 * mad / median:.0f}%" if median and mad is not None else ""
-    return _seconds(median) + spread
+    return format_seconds(median) + spread
 
 
 def _describe_report(label: str, name: str, report: Report) -> str:

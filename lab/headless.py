@@ -24,6 +24,7 @@ from lab.orchestrator import LabSession
 from lab.plan import ScenarioPlan
 from lab.report.formats import render, write_atomic
 from lab.report.model import Report
+from lab.units import format_seconds
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -87,7 +88,7 @@ class Progress:
             run = event.result
             wall = (run.summary.get("wall_seconds") or {}).get("median")
             tp = (run.summary.get("throughput") or {}).get("value")
-            what = f"{wall:.3f} s, {tp:,.1f} {run.unit}/s" if wall and tp else ""
+            what = f"{format_seconds(wall)}, {tp:,.1f} {run.unit}/s" if wall and tp else ""
             if run.status != "ok" and run.error:
                 what = run.error.message
             self._line(f"   {event.run_id:<14} {run.status:<9} {what}")

@@ -17,7 +17,7 @@ from lab.noise import group_notices
 from lab.report.explain import markdown_claims, markdown_scenario
 from lab.report.model import Report, RunResult, ScenarioResult
 from lab.stats import TEST_DESCRIPTION, TEST_NAME
-from lab.units import format_bytes
+from lab.units import format_bytes, format_seconds
 from lab.verdicts import analyse_report
 
 FORMATS = ("json", "md", "csv", "html")
@@ -25,16 +25,6 @@ FORMATS = ("json", "md", "csv", "html")
 
 def to_json(report: Report) -> str:
     return json.dumps(report.to_json(), indent=2, allow_nan=False) + "\n"
-
-
-def _fmt_seconds(s: float | None) -> str:
-    if s is None:
-        return "–"
-    if s >= 1:
-        return f"{s:.2f} s"
-    if s >= 1e-3:
-        return f"{s * 1e3:.1f} ms"
-    return f"{s * 1e6:.0f} µs"
 
 
 def _fmt_number(x: float | None, digits: int = 3) -> str:
@@ -73,15 +63,15 @@ def run_cells(run: RunResult) -> dict[str, str]:
         "executor": run.executor,
         "workers": str(run.workers),
         "status": run.status if run.status != "ok" else "ok",
-        "time": (_fmt_seconds(wall) + _spread(run)) if wall else "–",
+        "time": (format_seconds(wall) + _spread(run)) if wall else "–",
         "throughput": f"{_fmt_number(tp)} {run.unit}/s" if tp else "–",
         "speedup": f"{s['speedup']:.2f}×" if s.get("speedup") else "–",
         "efficiency": f"{100 * s['efficiency']:.0f}%" if s.get("efficiency") else "–",
         "cpu": f"{s['cpu_cores']:.2f} cores" if s.get("cpu_cores") is not None else "–",
         "memory": format_bytes(mem) if mem else "–",
-        "startup": _fmt_seconds(run.startup_seconds) if run.startup_seconds is not None else "–",
+        "startup": format_seconds(run.startup_seconds) if run.startup_seconds is not None else "–",
         "latency": (
-            f"{_fmt_seconds(lat.get('p50'))} / {_fmt_seconds(lat.get('p95'))} / {_fmt_seconds(lat.get('p99'))}"
+            f"{format_seconds(lat.get('p50'))} / {format_seconds(lat.get('p95'))} / {format_seconds(lat.get('p99'))}"
             if lat
             else "–"
         ),
