@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import time
 from collections.abc import AsyncIterator
@@ -11,17 +12,19 @@ from typing import Any
 
 import psutil
 import pytest
+from rich.console import Console
 from textual.widgets import Input, Label, OptionList, ProgressBar
 
 from lab.events import ScenarioStarted
 from lab.loader import LoadedScenario, load_builtins, parse_scenario
 from lab.orchestrator import scenario_result
-from lab.report.formats import run_cells
+from lab.report.formats import run_cells, speedup_with_uncertainty
 from lab.report.model import Report
 from lab.tui.app import LabApp
+from lab.tui.results import speedup_text
 from lab.tui.screens import DetailsScreen, ExportScreen, HelpScreen
 from lab.tui.widgets import CpuMeters, ResultsGrid, RunRow, SpeedupChart
-from tests.tui_fixtures import MACHINE, make_app, with_results
+from tests.tui_fixtures import MACHINE, fitted_result, make_app, sweep_result, with_results
 
 EXECUTORS = ("serial", "asyncio", "uvloop", "threads", "processes")
 
@@ -68,6 +71,13 @@ def app_with(*extra: LoadedScenario) -> LabApp:
     return LabApp(
         [*builtins, *extra], machine=MACHINE, loop_name="test loop", selected=len(builtins)
     )
+
+
+def rendered(widget: Any, width: int = 80) -> str:
+    """A widget's content as plain text, wrapped at `width`."""
+    console = Console(width=width, file=io.StringIO(), color_system=None, record=True)
+    console.print(widget.content)  # a Static's own renderable (rich Text, Table or Group)
+    return " ".join(console.export_text().split())
 
 
 async def wait_for(condition: Any, pilot: Any, timeout: float = 60.0) -> None:
@@ -190,7 +200,9 @@ async def test_run_to_completion_fills_bars_grid_chart_and_exports(tmp_path: Pat
         # One engine, one set of numbers: the grid shows what the report holds.
         for run in runs:
             assert grid.get_cell(run.run_id, "time").value.text == run_cells(run)["time"]
-            assert grid.get_cell(run.run_id, "speedup").value.text == run_cells(run)["speedup"]
+            shown = grid.get_cell(run.run_id, "speedup").value.text
+            assert shown == speedup_text(run_cells(run))
+            assert shown.startswith(run_cells(run)["speedup"])
         assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.json.")]
 
 
@@ -375,3 +387,41 @@ async def test_resize_to_80x24_keeps_everything_reachable() -> None:
         assert grid.region.height > 5 and grid.region.width == 80
         await pilot.press("1")
         assert app.query_one("#scenario-list").region.width > 10
+
+
+async def test_run_details_give_the_speedup_interval_and_the_run_warnings() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        result = fitted_result()
+        with_results(app, result=result)
+        await pilot.press("3")
+        grid = app.query_one(ResultsGrid)
+        grid.move_cursor(row=grid.get_row_index("threads-4"))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DetailsScreen)
+        body = rendered(app.screen.query_one("#details-body"), 200)
+        run = result.run("threads-4")
+        assert run is not None
+        assert speedup_with_uncertainty(run) in body and "p = " in body
+        for notice in run.summary["warnings"]:
+            assert notice["message"] in body
+
+
+async def test_sweep_runs_are_told_apart() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        result = sweep_result()
+        with_results(app, "dispatch_overhead", result)
+        await pilot.press("3")
+        await pilot.pause()
+        grid = app.query_one(ResultsGrid)
+        assert grid.row_count == len(result.runs)
+        assert "params" in [str(c.value) for c in grid.columns]
+        assert grid.get_cell("threads-2@task_us=100", "params").value.text == "task_us=100"
+        assert grid.get_cell("threads-2", "params").value.text == ""
+        # Sweep runs did other work: they never hold a column's best mark.
+        for column in ("time", "throughput", "speedup"):
+            for run in result.runs:
+                if run.params:
+                    assert not grid.get_cell(run.run_id, column).value.best

@@ -14,8 +14,15 @@ from lab.report.formats import run_cells
 from lab.report.model import RunResult
 from lab.tui.knobs import apply_knobs, values_of
 from lab.tui.live import LiveState, describe
-from lab.tui.results import best_runs, columns_for, grid_cells, preview, speedup_series
-from tests.tui_fixtures import finished_result
+from lab.tui.results import (
+    best_runs,
+    columns_for,
+    grid_cells,
+    preview,
+    speedup_series,
+    speedup_text,
+)
+from tests.tui_fixtures import finished_result, fitted_result, sweep_result
 
 
 def builtin(name: str):  # type: ignore[no-untyped-def]
@@ -95,6 +102,7 @@ def test_grid_cells_are_the_report_cells_and_best_is_marked() -> None:
     cells = grid_cells(result)
     for run in result.runs:
         expected = run_cells(run)
+        expected["speedup"] = speedup_text(expected)
         for column, _ in columns_for(result):
             if column != "status":
                 assert cells[run.run_id][column].text == expected[column]
@@ -117,3 +125,29 @@ def test_preview_leaves_the_session_result_untouched() -> None:
     series = speedup_series(shown)
     assert set(series) == {"serial", "asyncio", "uvloop", "threads", "processes"}
     assert [w for w, _ in series["processes"]] == [1, 2]
+
+
+def test_speedup_cell_carries_interval_and_significance() -> None:
+    base = {"speedup": "1.82×", "speedup_ci": "", "significance": ""}
+    assert speedup_text(base) == "1.82×"  # the baseline itself
+    assert speedup_text({**base, "speedup_ci": "(1.77–1.87)"}) == "1.82× (1.77–1.87)"
+    assert speedup_text({**base, "speedup_ci": "(0.95–1.01)", "significance": "n.s."}) == (
+        "1.82× (0.95–1.01) n.s."
+    )
+    assert speedup_text({**base, "significance": "(too few repeats to test)"}) == (
+        "1.82× (<4 repeats)"
+    )
+    assert speedup_text({**base, "speedup": "–"}) == "–"
+    cells = grid_cells(fitted_result())
+    assert cells["processes-4"]["speedup"].text.startswith("3.29× (")
+
+
+def test_sweep_runs_get_their_own_column_and_never_compete() -> None:
+    result = sweep_result()
+    assert [c for c, _ in columns_for(result)][:3] == ["executor", "workers", "params"]
+    assert "params" not in dict(columns_for(fitted_result()))
+    marks = best_runs(result)
+    assert all("@" not in run_id for ids in marks.values() for run_id in ids)
+    series = speedup_series(result)
+    assert all(w in (1, 2) for points in series.values() for w, _ in points)
+    assert len(series["threads"]) == 2  # not one point per task size

@@ -12,7 +12,13 @@ from typing import Any
 
 import pytest
 
-from tests.tui_fixtures import make_app, with_live_runs, with_results
+from tests.tui_fixtures import (
+    fitted_result,
+    make_app,
+    sweep_result,
+    with_live_runs,
+    with_results,
+)
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 
@@ -50,8 +56,10 @@ def test_run_screen(snap_compare: Any, size: tuple[int, int]) -> None:
 
 @pytest.mark.parametrize("size", SIZES)
 def test_results_grid(snap_compare: Any, size: tuple[int, int]) -> None:
+    """1, 2 and 4 workers with 5 repeats: every speedup with its interval."""
+
     async def results(pilot: Any) -> None:
-        with_results(pilot.app)
+        with_results(pilot.app, result=fitted_result())
         await pilot.press("3")
 
     assert snap_compare(make_app(), run_before=results, terminal_size=size)
@@ -64,6 +72,17 @@ def test_speedup_chart(snap_compare: Any, size: tuple[int, int]) -> None:
         await pilot.press("g")
 
     assert snap_compare(make_app(), run_before=chart, terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_sweep_grid(snap_compare: Any, size: tuple[int, int]) -> None:
+    """Runs of the task-size sweep have their own column and never hold a best mark."""
+
+    async def sweep(pilot: Any) -> None:
+        with_results(pilot.app, "dispatch_overhead", sweep_result())
+        await pilot.press("3")
+
+    assert snap_compare(make_app(), run_before=sweep, terminal_size=size)
 
 
 @pytest.mark.parametrize("size", SIZES)

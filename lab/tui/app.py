@@ -52,6 +52,7 @@ from lab.loader import LoadedScenario
 from lab.machine import machine_facts
 from lab.orchestrator import LabSession
 from lab.plan import ScenarioPlan, plan_scenario
+from lab.report.formats import run_cells, speedup_with_uncertainty
 from lab.report.model import Report, RunResult, ScenarioResult
 from lab.scenario import Scenario
 from lab.tui.knobs import apply_knobs
@@ -92,14 +93,33 @@ def run_details(scenario: str, run: RunResult) -> str:
     ]
     if run.error:
         lines.append(f"error      {run.error.kind}: {run.error.message}")
+    if run.params:
+        lines.append(
+            f"sweep      {run_cells(run)['params']}: a task-size sweep run; its speedup is "
+            "against the serial run at this size"
+        )
     if run.startup_seconds is not None:
         lines.append(f"start-up   {run.startup_seconds:.4f} s")
+    if run.summary.get("speedup"):
+        lines.append(f"speedup    {speedup_with_uncertainty(run)}")
+        test = run.summary.get("versus_baseline") or {}
+        if test.get("p_value") is not None:
+            verdict = "significant" if test.get("significant") else "not significant"
+            lines.append(
+                f"           against serial: p = {test['p_value']:.2g} ({verdict}; "
+                f"{test.get('method', 'Mann-Whitney U')}, {test.get('n_a')} and "
+                f"{test.get('n_b')} repeats)"
+            )
+        if test and not test.get("can_be_significant", True):
+            lines.append("           fewer than 4 repeats a side: no difference can be significant")
     for record in run.repeats:
         lines.append(
             f"repeat {record.index + 1:<3} {record.wall_seconds:.4f} s wall, "
             f"{record.cpu_seconds:.4f} s CPU, {record.tasks} tasks"
             + (f", errors {record.errors}" if record.errors else "")
         )
+    for notice in run.summary.get("warnings") or []:
+        lines += ["", f"⚠ {notice['message']}"]
     if run.error and run.error.detail:
         lines += ["", "detail (the runner's stderr or traceback):", run.error.detail.rstrip()]
     return "\n".join(lines)

@@ -18,9 +18,10 @@ from lab.report.model import RunResult, ScenarioResult
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("executor", "executor"),
     ("workers", "workers"),
+    ("params", "sweep"),
     ("time", "time (median ±MAD)"),
     ("throughput", "throughput"),
-    ("speedup", "speedup"),
+    ("speedup", "speedup (95% CI)"),
     ("efficiency", "efficiency"),
     ("cpu", "cpu"),
     ("memory", "memory"),
@@ -45,8 +46,27 @@ BEST_MARK = " *"
 
 
 def columns_for(result: ScenarioResult) -> list[tuple[str, str]]:
+    """The report's columns for this scenario: latency for HTTP, `sweep` when it has sweep runs."""
     http = result.workload.get("kind") == "http"
-    return [c for c in COLUMNS if http or c[0] not in LATENCY_COLUMNS]
+    sweep = any(r.params for r in result.runs)
+    return [
+        c for c in COLUMNS if (http or c[0] not in LATENCY_COLUMNS) and (sweep or c[0] != "params")
+    ]
+
+
+def speedup_text(cells: dict[str, str]) -> str:
+    """The speedup with its 95% interval, compactly: `1.82× (1.80–1.85)`, `n.s.` when not
+    significantly different from the baseline, `(<4 repeats)` when no test could say."""
+    text = cells["speedup"]
+    if text == "–":
+        return text
+    if cells["speedup_ci"]:
+        text += f" {cells['speedup_ci']}"
+    if cells["significance"] == "n.s.":
+        text += " n.s."
+    elif cells["significance"]:
+        text += " (<4 repeats)"
+    return text
 
 
 def sort_value(run: RunResult, column: str) -> Any:
@@ -55,6 +75,7 @@ def sort_value(run: RunResult, column: str) -> Any:
     values: dict[str, Any] = {
         "executor": run.executor,
         "workers": run.workers,
+        "params": run_cells(run)["params"] if run.params else None,
         "time": (s.get("wall_seconds") or {}).get("median"),
         "throughput": (s.get("throughput") or {}).get("value"),
         "speedup": s.get("speedup"),
@@ -73,10 +94,11 @@ def best_runs(result: ScenarioResult) -> dict[str, set[str]]:
     """Per column, the run_ids holding the best value among finished runs.
 
     Nothing is marked when fewer than two runs have a value or all values are equal. The
-    baseline is left out of speedup and efficiency: it is 1.00x and 100% by definition.
+    baseline is left out of speedup and efficiency: it is 1.00x and 100% by definition. Runs
+    of a sweep (`params`) did other work, so they never compete with the scenario's own runs.
     """
     marks: dict[str, set[str]] = {}
-    ok = [r for r in result.runs if r.status == "ok"]
+    ok = [r for r in result.runs if r.status == "ok" and not r.params]
     for column, pick in BEST.items():
         relative = column in ("speedup", "efficiency")
         values = {
@@ -108,6 +130,7 @@ def grid_cells(
     rows: dict[str, dict[str, CellValue]] = {}
     for run in result.runs:
         cells = run_cells(run)
+        cells["speedup"] = speedup_text(cells)
         if live_status and run.run_id in live_status:
             cells["status"] = live_status[run.run_id]
         elif run.error and run.status != "ok":
@@ -131,11 +154,11 @@ def preview(result: ScenarioResult, usable_cpus: int) -> ScenarioResult:
 
 
 def speedup_series(result: ScenarioResult) -> dict[str, list[tuple[int, float]]]:
-    """Executor -> [(workers, speedup)] over finished runs, sorted by workers."""
+    """Executor -> [(workers, speedup)] over the scenario's own finished runs (no sweep runs)."""
     series: dict[str, list[tuple[int, float]]] = {}
     for run in result.runs:
         speedup = run.summary.get("speedup")
-        if run.status == "ok" and speedup:
+        if run.status == "ok" and speedup and not run.params:
             series.setdefault(run.executor, []).append((run.workers, float(speedup)))
     for points in series.values():
         points.sort()
