@@ -21,9 +21,10 @@ from lab.orchestrator import scenario_result
 from lab.report.formats import run_cells, speedup_with_uncertainty
 from lab.report.model import Report
 from lab.tui.app import LabApp
-from lab.tui.results import speedup_text
+from lab.tui.results import chart_lines, speedup_text
 from lab.tui.screens import DetailsScreen, ExportScreen, HelpScreen
 from lab.tui.widgets import CpuMeters, ResultsGrid, RunRow, SpeedupChart
+from lab.verdicts import analyse_scenario
 from tests.tui_fixtures import MACHINE, fitted_result, make_app, sweep_result, with_results
 
 EXECUTORS = ("serial", "asyncio", "uvloop", "threads", "processes")
@@ -180,10 +181,14 @@ async def test_run_to_completion_fills_bars_grid_chart_and_exports(tmp_path: Pat
             shown = grid.get_cell(run.run_id, "time").value.text
             assert shown == cells["time"]
 
-        # The chart: one line per executor with a speedup.
+        # The chart: measured points and fitted curves from the engine's analysis.
         await pilot.press("g")
         await pilot.pause()
         assert app.query_one(SpeedupChart).display
+        analysis = analyse_scenario(result, app.machine)
+        lines = chart_lines(analysis)
+        assert {line.executor for line in lines} == set(EXECUTORS) - {"serial"}
+        assert all(line.law == "Amdahl" and line.curve for line in lines)  # workers 1 and 2
 
         # Export through the dialog, then read the report back.
         target = tmp_path / "out.json"
@@ -425,3 +430,6 @@ async def test_sweep_runs_are_told_apart() -> None:
             for run in result.runs:
                 if run.params:
                     assert not grid.get_cell(run.run_id, column).value.best
+        # The chart draws the scenario's own matrix only.
+        lines = chart_lines(analyse_scenario(result, MACHINE))
+        assert all(w in (1.0, 2.0) for line in lines for w, _ in line.measured)

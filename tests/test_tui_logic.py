@@ -16,13 +16,15 @@ from lab.tui.knobs import apply_knobs, values_of
 from lab.tui.live import LiveState, describe
 from lab.tui.results import (
     best_runs,
+    chart_lines,
     columns_for,
     grid_cells,
     preview,
     speedup_series,
     speedup_text,
 )
-from tests.tui_fixtures import finished_result, fitted_result, sweep_result
+from lab.verdicts import analyse_scenario
+from tests.tui_fixtures import MACHINE, finished_result, fitted_result, sweep_result
 
 
 def builtin(name: str):  # type: ignore[no-untyped-def]
@@ -140,6 +142,26 @@ def test_speedup_cell_carries_interval_and_significance() -> None:
     assert speedup_text({**base, "speedup": "–"}) == "–"
     cells = grid_cells(fitted_result())
     assert cells["processes-4"]["speedup"].text.startswith("3.29× (")
+
+
+def test_chart_lines_are_the_engines_fits_over_its_points() -> None:
+    result = fitted_result()
+    analysis = analyse_scenario(result, MACHINE)
+    lines = {line.executor: line for line in chart_lines(analysis)}
+    assert set(lines) == {"asyncio", "uvloop", "threads", "processes"}  # serial has no fit
+    for name, line in lines.items():
+        fit = analysis.scaling[name]
+        assert line.law == "USL"  # 3 worker counts
+        assert line.measured == [(n, x / fit.baseline) for n, x in fit.points]
+        assert line.curve == fit.curve("usl", upto=4.0)
+        assert line.curve[0][0] == 1.0 and line.curve[-1][0] == 4.0
+    # The measured speedups are the grid's (throughput against wall time: the same ratio).
+    speedups = dict(speedup_series(result)["processes"])
+    for workers, speedup in lines["processes"].measured:
+        assert abs(speedups[int(workers)] - speedup) < 1e-9
+    # Two worker counts: Amdahl only.
+    two = chart_lines(analyse_scenario(finished_result(), MACHINE))
+    assert {line.law for line in two} == {"Amdahl"}
 
 
 def test_sweep_runs_get_their_own_column_and_never_compete() -> None:

@@ -67,8 +67,10 @@ def test_results_grid(snap_compare: Any, size: tuple[int, int]) -> None:
 
 @pytest.mark.parametrize("size", SIZES)
 def test_speedup_chart(snap_compare: Any, size: tuple[int, int]) -> None:
+    """Measured points in capitals, the fitted USL curves in lowercase."""
+
     async def chart(pilot: Any) -> None:
-        with_results(pilot.app)
+        with_results(pilot.app, result=fitted_result())
         await pilot.press("g")
 
     assert snap_compare(make_app(), run_before=chart, terminal_size=size)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import os
 import signal
 import traceback
@@ -68,6 +69,7 @@ from lab.tui.widgets import (
     SystemPanel,
     scenario_text,
 )
+from lab.verdicts import ScenarioAnalysis, analyse_scenario
 
 REFRESH_SECONDS = 0.1  # repaint live progress at most 10 times a second
 TABS = ("scenarios", "run", "results", "system")
@@ -167,6 +169,7 @@ class LabApp(App[int]):
         self.interrupted: set[int] = set()
         self.results_key: int | None = None  # the scenario whose results are shown
         self.failures: list[tuple[str, str]] = []  # (title, details), latest last
+        self._analyses: dict[int, tuple[Any, ScenarioAnalysis | None]] = {}
         # The session in flight.
         self.session: LabSession | None = None
         self.plan_keys: list[int] = []
@@ -677,15 +680,50 @@ class LabApp(App[int]):
     def _show_chart(self) -> None:
         if self._main.query_one("#results-switcher", ContentSwitcher).current != "chart":
             return
-        result, _ = self._shown_result()
+        result, live_status = self._shown_result()
         chart = self._main.query_one(SpeedupChart)
+        analysis = None
+        if result is not None and self.results_key is not None:
+            analysis = self._analysis(self.results_key, result, live=bool(live_status))
         signature = (
             self.results_key,
-            tuple((r.run_id, r.summary.get("speedup")) for r in result.runs) if result else (),
+            tuple((r.run_id, r.status, r.summary.get("speedup")) for r in result.runs)
+            if result
+            else (),
+            analysis is None,
         )
         if signature != self._chart_key:
             self._chart_key = signature
-            chart.show(result)
+            chart.show(result, analysis)
+
+    def _analysis(
+        self, key: int, result: ScenarioResult, live: bool = False
+    ) -> ScenarioAnalysis | None:
+        """The engine's analysis of a result, recomputed only when its runs have changed.
+
+        While a scenario runs, only its finished runs are analysed: the queued ones have not
+        failed, they have not run yet.
+        """
+        if live:
+            result = copy.copy(result)
+            result.runs = [r for r in result.runs if r.status != "not_run"]
+        signature = tuple(
+            (r.run_id, r.status, (r.summary.get("wall_seconds") or {}).get("median"))
+            for r in result.runs
+        )
+        cached = self._analyses.get(key)
+        if cached is not None and cached[0] == signature:
+            return cached[1]
+        analysis: ScenarioAnalysis | None
+        try:
+            analysis = analyse_scenario(result, self.machine)
+        except Exception as exc:  # derived text: a bug here must never take the results away
+            self._record_failure(
+                f"{result.name}: the analysis failed", "".join(traceback.format_exception(exc))
+            )
+            analysis = None
+        self._analyses[key] = (signature, analysis)
+        return analysis
 
     # ------------------------------------------------------------ export
 

@@ -1,7 +1,8 @@
 """What the results grid and the speedup chart show, from the engine's own results.
 
 The cells are `lab.report.formats.run_cells`, the same text the Markdown report prints, so
-the app and `--report` show one set of numbers. No Textual here.
+the app and `--report` show one set of numbers; the chart's measured points and fitted curves
+are `lab.scaling`'s, from `lab.verdicts.analyse_scenario`. No Textual here.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from lab.report.formats import run_cells
 from lab.report.model import RunResult, ScenarioResult
+from lab.verdicts import ScenarioAnalysis
 
 # (key, header) in the report's column order; latency and errors only for HTTP workloads.
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -163,3 +165,34 @@ def speedup_series(result: ScenarioResult) -> dict[str, list[tuple[int, float]]]
     for points in series.values():
         points.sort()
     return series
+
+
+@dataclass(frozen=True)
+class ChartLine:
+    """One executor on the speedup chart: measured points and, where fitted, the law's curve."""
+
+    executor: str
+    measured: list[tuple[float, float]]  # (workers, speedup)
+    curve: list[tuple[float, float]]  # the fitted law, from 1 worker to the largest count
+    law: str  # "USL", "Amdahl" or "" (too few worker counts to fit)
+
+
+def chart_lines(analysis: ScenarioAnalysis) -> list[ChartLine]:
+    """Each pool executor's measured speedups and fitted curve (lab.scaling), in report order.
+
+    Speedups are throughputs over the serial baseline, as in the HTML report's chart; an
+    executor without a serial baseline has no speedup and is left out.
+    """
+    fits = analysis.scaling
+    top = max((n for f in fits.values() for n, _ in f.points), default=1.0)
+    lines = []
+    for name, fit in fits.items():
+        if not fit.points or not fit.baseline:
+            continue
+        measured = [(n, x / fit.baseline) for n, x in fit.points]
+        law = "usl" if fit.usl else "amdahl" if fit.amdahl else ""
+        curve = [(n, y) for n, y in fit.curve(law, upto=max(top, 2))] if law else []
+        lines.append(
+            ChartLine(name, measured, curve, {"usl": "USL", "amdahl": "Amdahl"}.get(law, ""))
+        )
+    return lines

@@ -45,8 +45,8 @@ Run        one progress bar per run (executor x workers) with its phase,
 Results    a row per run with the report's columns; * marks the best
            value of a column. s sorts by the cursor's column (again to
            reverse); enter shows a run's details. g: the chart of
-           speedup against workers, one line per executor, drawn with
-           its letter (s a u t p).
+           speedup against workers: measured points in capitals
+           (A U T P), the fitted scaling law in lowercase.
 System     CPU model, usable cores, memory, Python build, GIL, loops.
 
 Every run executes in its own runner process; the app only draws.

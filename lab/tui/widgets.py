@@ -23,8 +23,16 @@ from lab.report.model import ScenarioResult
 from lab.scenario import EXECUTOR_NAMES, Scenario
 from lab.tui.knobs import KnobValues, field_help, size_fields, values_of
 from lab.tui.live import RunState, describe
-from lab.tui.results import BEST_MARK, CellValue, columns_for, grid_cells, speedup_series
+from lab.tui.results import (
+    BEST_MARK,
+    CellValue,
+    chart_lines,
+    columns_for,
+    grid_cells,
+    speedup_series,
+)
 from lab.units import format_bytes
+from lab.verdicts import ScenarioAnalysis
 
 # One letter per executor: the chart's markers, readable without colour.
 MARKERS = {"serial": "s", "asyncio": "a", "uvloop": "u", "threads": "t", "processes": "p"}
@@ -376,34 +384,45 @@ class ResultsGrid(DataTable[SortCell]):
 
 
 class SpeedupChart(PlotextPlot):
-    """Speedup against worker count, one line per executor (letters mark the executors)."""
+    """Speedup against worker count per executor: measured points in capitals (`P`), the
+    fitted scaling law (USL, else Amdahl) as a line of its lowercase letter (`p`).
 
-    def show(self, result: ScenarioResult | None) -> None:
+    Letters tell the executors and measured from fitted apart without colour.
+    """
+
+    def show(self, result: ScenarioResult | None, analysis: ScenarioAnalysis | None) -> None:
         plt = self.plt
         plt.clear_data()
-        plt.title("speedup vs workers (higher is better)")
+        plt.title("speedup vs workers: CAPITALS measured, lowercase fitted")
         plt.xlabel("workers")
-        series = speedup_series(result) if result else {}
-        counts = sorted({w for points in series.values() for w, _ in points} | {1})
-        if series:
-            low, high = counts[0], counts[-1]
+        lines = chart_lines(analysis) if analysis else []
+        serial = speedup_series(result).get("serial") if result else None
+        counts = sorted({int(n) for line in lines for n, _ in line.measured} | {1})
+        low, high = counts[0], max(counts[-1], 2)
+        if lines or serial:
             plt.plot([low, high], [low, high], marker="·", color="gray", label="ideal (= workers)")
-            for executor in EXECUTOR_NAMES:
-                points = series.get(executor)
-                if not points:
-                    continue
-                marker = MARKERS.get(executor, executor[0])
-                colour = COLOURS.get(executor, "white")
-                if executor == "serial":
-                    speed = points[0][1]
-                    plt.plot(
-                        [low, high], [speed, speed], marker=marker, color=colour,
-                        label=f"{marker} serial (baseline)",
-                    )  # fmt: skip
-                    continue
-                xs = [w for w, _ in points]
-                ys = [s for _, s in points]
-                plt.plot(xs, ys, marker=marker, color=colour, label=f"{marker} {executor}")
+        if serial:
+            plt.plot(
+                [low, high], [serial[0][1]] * 2, marker="s", color=COLOURS["serial"],
+                label="serial (baseline)",
+            )  # fmt: skip
+        for line in lines:  # the fitted curves first: the measured capitals are drawn over them
+            marker = MARKERS.get(line.executor, line.executor[0])
+            colour = COLOURS.get(line.executor, "white")
+            if line.curve:
+                plt.plot(
+                    [n for n, _ in line.curve], [y for _, y in line.curve], marker=marker,
+                    color=colour, label=f"{line.executor} ({line.law} fit)",
+                )  # fmt: skip
+        for line in lines:
+            marker = MARKERS.get(line.executor, line.executor[0])
+            colour = COLOURS.get(line.executor, "white")
+            plt.scatter(
+                [n for n, _ in line.measured], [y for _, y in line.measured],
+                marker=marker.upper(), color=colour,
+                label=None if line.curve else f"{line.executor} (too few counts to fit)",
+            )  # fmt: skip
+        if lines or serial:
             plt.xticks([float(c) for c in counts], [str(c) for c in counts])
         self.refresh()
 
