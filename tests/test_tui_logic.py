@@ -12,6 +12,7 @@ from lab.loader import load_builtins
 from lab.plan import RunPlan, ScenarioPlan
 from lab.report.formats import run_cells
 from lab.report.model import RunResult
+from lab.tui.analysis import scenario_notices, warnings_body
 from lab.tui.knobs import apply_knobs, values_of
 from lab.tui.live import LiveState, describe
 from lab.tui.results import (
@@ -24,7 +25,13 @@ from lab.tui.results import (
     speedup_text,
 )
 from lab.verdicts import analyse_scenario
-from tests.tui_fixtures import MACHINE, finished_result, fitted_result, sweep_result
+from tests.tui_fixtures import (
+    MACHINE,
+    MACHINE_WARNINGS,
+    finished_result,
+    fitted_result,
+    sweep_result,
+)
 
 
 def builtin(name: str):  # type: ignore[no-untyped-def]
@@ -173,3 +180,15 @@ def test_sweep_runs_get_their_own_column_and_never_compete() -> None:
     series = speedup_series(result)
     assert all(w in (1, 2) for points in series.values() for w, _ in points)
     assert len(series["threads"]) == 2  # not one point per task size
+
+
+def test_warnings_machine_first_then_the_runs_folded() -> None:
+    result = fitted_result()
+    notices = scenario_notices(result, MACHINE_WARNINGS)
+    codes = [n["code"] for n in notices]
+    assert codes[: len(MACHINE_WARNINGS)] == [n["code"] for n in MACHINE_WARNINGS]
+    assert {"slow_first_repeat", "high_spread"} <= set(codes)
+    body = warnings_body(result, [], machine_known=False)
+    assert "not read yet" in body and "threads-4" in body
+    quiet = warnings_body(finished_result(), [], machine_known=True)
+    assert "none: governor" in quiet and "none: the repeats were steady" in quiet

@@ -9,6 +9,7 @@ from typing import Any
 
 from lab.events import CpuSample, RunFinished, RunProgress, RunStarted, ScenarioStarted
 from lab.loader import LoadedScenario, load_builtins
+from lab.noise import EnvironmentFacts, Notice, environment_warnings
 from lab.plan import RunPlan, ScenarioPlan
 from lab.report.model import RepeatRecord, RunResult, ScenarioResult
 from lab.tui.app import LabApp
@@ -76,6 +77,13 @@ NOISY_WALLS = {
     "threads-4": [3.10, 2.30, 2.31, 2.30, 2.32],
     "processes-4": [0.62, 0.50, 0.75, 0.58, 0.70],
 }
+# The machine's warnings, as lab.noise words them for these facts.
+MACHINE_WARNINGS = environment_warnings(
+    EnvironmentFacts(
+        governors=["powersave"], cpu_busy=0.35, load_average=1.4, logical_cpus=4, usable_cpus=4
+    )
+)
+
 # Dispatch with a task-size sweep (wall seconds for 2000 tasks, no CPU figures needed).
 SWEEP_MAIN = [
     ("serial", 1, 0.0010, 0.0010, 20, 0.000001),
@@ -179,11 +187,16 @@ def builtin_index(name: str) -> int:
 
 
 def with_results(
-    app: LabApp, name: str = "numeric_crunching", result: ScenarioResult | None = None
+    app: LabApp,
+    name: str = "numeric_crunching",
+    result: ScenarioResult | None = None,
+    machine_warnings: list[Notice] | None = None,
 ) -> None:
     """Show a finished result on the Results tab, as if a session had just produced it."""
     index = builtin_index(name)
     app.results[index] = result or finished_result(name)
+    if machine_warnings is not None:
+        app.machine_warnings[index] = machine_warnings
     app.results_key = index
     app._show_results()
 

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.geometry import Size
 from textual.widget import Widget
 from textual.widgets import Button, DataTable, Input, Label, ProgressBar, SelectionList, Static
 from textual_plotext import PlotextPlot
 
 from lab.loader import LoadedScenario
+from lab.noise import Notice
 from lab.plan import plan_scenario
 from lab.report.model import ScenarioResult
 from lab.scenario import EXECUTOR_NAMES, Scenario
@@ -298,7 +300,8 @@ HIGH_FIRST = {"throughput", "speedup", "efficiency"}
 class ResultsGrid(DataTable[SortCell]):
     """A row per executor x workers; cells change in place, rows are never rebuilt mid-run."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("s", "sort_column", "Sort")]
+    # Not in the footer (full at 80 columns): the legend under the grid names it.
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("s", "sort_column", "Sort", show=False)]
 
     def __init__(self, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="cell", zebra_stripes=True)
@@ -427,6 +430,25 @@ class SpeedupChart(PlotextPlot):
         self.refresh()
 
 
+class AnalysisView(VerticalScroll):
+    """The verdict, one line per model, the claims, the fits and the warnings; scrolls."""
+
+    DEFAULT_CSS = "AnalysisView Static { width: 1fr; padding: 0 1; }"
+
+    def compose(self) -> ComposeResult:
+        yield Static(
+            Text(
+                "The verdict, a line per model, the claims and the scaling fits appear here "
+                "once a scenario has run.",
+                style="dim",
+            ),
+            id="analysis-body",
+        )
+
+    def show(self, renderable: RenderableType) -> None:
+        self.query_one("#analysis-body", Static).update(renderable)
+
+
 # ---------------------------------------------------------------- system
 
 
@@ -472,6 +494,27 @@ def system_table(machine: dict[str, Any], loop: str) -> Table:
     return table
 
 
+def machine_warnings_text(warnings: Sequence[Notice] | None) -> Text:
+    """The machine's noise warnings, as read when the latest session started."""
+    text = Text()
+    text.append("Warnings about the machine", style="bold")
+    if warnings is None:
+        text.append("\nnot read yet: each session reads them before its first run", style="dim")
+        return text
+    if not warnings:
+        text.append(
+            "\nnone when the last session started: governor, load, usable CPUs and swap "
+            "looked fine",
+            style="dim",
+        )
+        return text
+    for notice in warnings:
+        text.append(f"\n⚠ {notice['message']}")
+    return text
+
+
 class SystemPanel(Static):
-    def show(self, machine: dict[str, Any], loop: str) -> None:
-        self.update(system_table(machine, loop))
+    def show(
+        self, machine: dict[str, Any], loop: str, warnings: Sequence[Notice] | None = None
+    ) -> None:
+        self.update(Group(system_table(machine, loop), Text(), machine_warnings_text(warnings)))
