@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import time
 from collections.abc import AsyncIterator
@@ -11,17 +12,37 @@ from typing import Any
 
 import psutil
 import pytest
+from rich.console import Console
 from textual.widgets import Input, Label, OptionList, ProgressBar
 
 from lab.events import ScenarioStarted
 from lab.loader import LoadedScenario, load_builtins, parse_scenario
+from lab.noise import group_notices
 from lab.orchestrator import scenario_result
-from lab.report.formats import run_cells
+from lab.report.explain import scaling_rows
+from lab.report.formats import run_cells, speedup_with_uncertainty
 from lab.report.model import Report
+from lab.tui.analysis import STATUS
 from lab.tui.app import LabApp
+from lab.tui.results import chart_lines, speedup_text
 from lab.tui.screens import DetailsScreen, ExportScreen, HelpScreen
-from lab.tui.widgets import CpuMeters, ResultsGrid, RunRow, SpeedupChart
-from tests.tui_fixtures import MACHINE, make_app, with_results
+from lab.tui.widgets import (
+    AnalysisView,
+    CpuMeters,
+    ResultsGrid,
+    RunRow,
+    SpeedupChart,
+    SystemPanel,
+)
+from lab.verdicts import analyse_scenario
+from tests.tui_fixtures import (
+    MACHINE,
+    MACHINE_WARNINGS,
+    fitted_result,
+    make_app,
+    sweep_result,
+    with_results,
+)
 
 EXECUTORS = ("serial", "asyncio", "uvloop", "threads", "processes")
 
@@ -68,6 +89,13 @@ def app_with(*extra: LoadedScenario) -> LabApp:
     return LabApp(
         [*builtins, *extra], machine=MACHINE, loop_name="test loop", selected=len(builtins)
     )
+
+
+def rendered(widget: Any, width: int = 80) -> str:
+    """A widget's content as plain text, wrapped at `width`."""
+    console = Console(width=width, file=io.StringIO(), color_system=None, record=True)
+    console.print(widget.content)  # a Static's own renderable (rich Text, Table or Group)
+    return " ".join(console.export_text().split())
 
 
 async def wait_for(condition: Any, pilot: Any, timeout: float = 60.0) -> None:
@@ -170,10 +198,28 @@ async def test_run_to_completion_fills_bars_grid_chart_and_exports(tmp_path: Pat
             shown = grid.get_cell(run.run_id, "time").value.text
             assert shown == cells["time"]
 
-        # The chart: one line per executor with a speedup.
+        # Under the grid, the engine's verdict for this very result.
+        analysis = analyse_scenario(result, app.machine)
+        assert analysis.verdict.text in rendered(app.query_one("#results-verdict"))
+        # The chart: measured points and fitted curves from the same analysis.
         await pilot.press("g")
         await pilot.pause()
         assert app.query_one(SpeedupChart).display
+        lines = chart_lines(analysis)
+        assert {line.executor for line in lines} == set(EXECUTORS) - {"serial"}
+        assert all(line.law == "Amdahl" and line.curve for line in lines)  # workers 1 and 2
+        # v: the verdict, a line per model and the claims, reachable by keyboard.
+        await pilot.press("v")
+        await pilot.pause()
+        view = app.query_one(AnalysisView)
+        assert view.has_focus
+        text = rendered(view.query_one("#analysis-body"), 200)
+        for explanation in analysis.verdict.explanations:
+            assert explanation.text in text
+        for claim in analysis.claims:
+            assert claim.claim in text
+        await pilot.press("v")  # back to the chart
+        assert app.query_one("#results-switcher").current == "chart"
 
         # Export through the dialog, then read the report back.
         target = tmp_path / "out.json"
@@ -190,8 +236,19 @@ async def test_run_to_completion_fills_bars_grid_chart_and_exports(tmp_path: Pat
         # One engine, one set of numbers: the grid shows what the report holds.
         for run in runs:
             assert grid.get_cell(run.run_id, "time").value.text == run_cells(run)["time"]
-            assert grid.get_cell(run.run_id, "speedup").value.text == run_cells(run)["speedup"]
+            shown = grid.get_cell(run.run_id, "speedup").value.text
+            assert shown == speedup_text(run_cells(run))
+            assert shown.startswith(run_cells(run)["speedup"])
+        # The report carries the machine warnings the session read, as the app shows them.
+        assert back.warnings == app.machine_warnings[app.selected]
         assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.json.")]
+        # The System tab lists the machine warnings the session read (or says there were none).
+        system = rendered(app.query_one(SystemPanel), 200)
+        assert "Warnings about the machine" in system
+        for notice in back.warnings:
+            assert notice["message"] in system
+        if not back.warnings:
+            assert "none when the last session started" in system
 
 
 @pytest.mark.slow
@@ -203,6 +260,8 @@ async def test_cancel_mid_run_leaves_no_child_process() -> None:
         await wait_for(lambda: app.live.runs[key].state == "repeat", pilot)
         await wait_for(lambda: len(descendants()) >= 3, pilot, 20)  # runner, forkserver, pool
         pids = {p.pid for p in descendants()}
+        shown = {b.binding.action for b in app.active_bindings.values() if b.binding.show}
+        assert "cancel_run" in shown and "run_selected" not in shown
         await pilot.press("c")
         await wait_for(lambda: finished(app), pilot, 30)
         assert app.live.runs[key].state == "cancelled"
@@ -330,21 +389,30 @@ async def test_keys_are_in_footer_and_command_palette() -> None:
         for action in (
             "run_selected",
             "run_all",
-            "cancel_run",
             "export",
             "toggle_view",
+            "toggle_verdicts",
             "help",
             "quit",
         ):
             assert action in shown
+        assert "cancel_run" not in shown  # only while a run is in flight: the footer is full
+        # Every key in the footer fits at 80 columns, the grid focused included.
+        with_results(app)
+        await pilot.press("3")
+        await pilot.pause()
+        footer = app.query_one("Footer")
+        keys = [k for k in footer.query("FooterKey") if not k.has_class("-command-palette")]
+        palette = footer.query_one(".-command-palette")
+        assert keys and all(k.region.right <= palette.region.x for k in keys)
+        assert {k.action for k in keys} >= {"toggle_verdicts", "quit", "help"}
         titles = {c.title for c in app.get_system_commands(app.screen)}
         for title in (
             "Run selected scenario", "Run all scenarios", "Cancel run", "Export report",
-            "Switch grid/chart", "Help", "Quit",
+            "Switch grid/chart", "Show verdicts and claims", "Read warnings", "Help", "Quit",
         ):  # fmt: skip
             assert title in titles
         # The palette runs the same actions: switch to the chart by name.
-        with_results(app)
         await pilot.press("ctrl+p")
         await pilot.press(*"switch grid")
         await pilot.pause(0.3)
@@ -375,3 +443,109 @@ async def test_resize_to_80x24_keeps_everything_reachable() -> None:
         assert grid.region.height > 5 and grid.region.width == 80
         await pilot.press("1")
         assert app.query_one("#scenario-list").region.width > 10
+
+
+async def test_verdict_claims_fits_and_warnings_are_reachable_by_keyboard() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        result = fitted_result()
+        with_results(app, result=result, machine_warnings=MACHINE_WARNINGS)
+        await pilot.press("3")
+        await pilot.pause()
+        analysis = analyse_scenario(result, MACHINE)
+        # Under the grid: the verdict, and how many warnings there are.
+        assert analysis.verdict.text in rendered(app.query_one("#results-verdict"))
+        grouped = group_notices(result.all_warnings())
+        count = len(MACHINE_WARNINGS) + len(grouped)
+        assert f"{count} warnings: w" in rendered(app.query_one("#results-legend"))
+        # The speedup column carries its interval, as the report does.
+        grid = app.query_one(ResultsGrid)
+        assert grid.get_cell("processes-4", "speedup").value.text.startswith("3.29× (")
+        assert "n.s." in grid.get_cell("uvloop-2", "speedup").value.text
+
+        # v: everything the lab concludes, in one scrolling view.
+        await pilot.press("v")
+        await pilot.pause()
+        view = app.query_one(AnalysisView)
+        assert view.has_focus and not app.query_one("#results-verdict").display
+        text = rendered(view.query_one("#analysis-body"), 200)
+        assert analysis.verdict.text in text
+        for explanation in analysis.verdict.explanations:
+            assert explanation.text in text
+        for claim in analysis.claims:
+            assert f"{STATUS[claim.status][0]} {claim.claim}" in text
+            assert claim.figures in text
+        for row in scaling_rows(analysis.scaling):
+            assert row["sigma"] in text and row["kappa"] in text
+        assert "the sweep stopped before the peak" in text
+        for notice in [*MACHINE_WARNINGS, *grouped]:
+            assert notice["message"] in text
+        # It scrolls by keyboard: the warnings are at the bottom.
+        await pilot.press("end")
+        await pilot.pause()
+        assert view.scroll_y == view.max_scroll_y > 0
+
+        # w: the warnings alone, in plain sentences, the machine's first.
+        await pilot.press("w")
+        await pilot.pause()
+        assert isinstance(app.screen, DetailsScreen)
+        body = rendered(app.screen.query_one("#details-body"), 200)
+        messages = [n["message"] for n in [*MACHINE_WARNINGS, *grouped]]
+        positions = [body.index(m) for m in messages]
+        assert positions == sorted(positions)
+        await pilot.press("escape")
+        # v again: back to the view it came from; g from there goes to the chart.
+        await pilot.press("v")
+        assert app.query_one("#results-switcher").current == "grid"
+        await pilot.press("g")
+        assert app.query_one("#results-switcher").current == "chart"
+
+
+async def test_run_details_give_the_speedup_interval_and_the_run_warnings() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        result = fitted_result()
+        with_results(app, result=result)
+        await pilot.press("3")
+        grid = app.query_one(ResultsGrid)
+        grid.move_cursor(row=grid.get_row_index("threads-4"))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DetailsScreen)
+        body = rendered(app.screen.query_one("#details-body"), 200)
+        run = result.run("threads-4")
+        assert run is not None
+        assert speedup_with_uncertainty(run) in body and "p = " in body
+        for notice in run.summary["warnings"]:
+            assert notice["message"] in body
+
+
+async def test_sweep_runs_are_told_apart_and_the_break_even_shown() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        result = sweep_result()
+        with_results(app, "dispatch_overhead", result, [])
+        await pilot.press("3")
+        await pilot.pause()
+        grid = app.query_one(ResultsGrid)
+        assert grid.row_count == len(result.runs)
+        assert "params" in [str(c.value) for c in grid.columns]
+        assert grid.get_cell("threads-2@task_us=100", "params").value.text == "task_us=100"
+        assert grid.get_cell("threads-2", "params").value.text == ""
+        # Sweep runs did other work: they never hold a column's best mark.
+        for column in ("time", "throughput", "speedup"):
+            for run in result.runs:
+                if run.params:
+                    assert not grid.get_cell(run.run_id, column).value.best
+        await pilot.press("v")
+        await pilot.pause()
+        text = rendered(app.query_one("#analysis-body"), 200)
+        analysis = analyse_scenario(result, MACHINE)
+        assert analysis.breakeven is not None
+        assert analysis.breakeven.text in text
+        assert "Task-size sweep" in text
+        # The chart draws the scenario's own matrix only.
+        await pilot.press("g")
+        await pilot.pause()
+        lines = chart_lines(analysis)
+        assert all(w in (1.0, 2.0) for line in lines for w, _ in line.measured)

@@ -12,10 +12,26 @@ from lab.loader import load_builtins
 from lab.plan import RunPlan, ScenarioPlan
 from lab.report.formats import run_cells
 from lab.report.model import RunResult
+from lab.tui.analysis import scenario_notices, warnings_body
 from lab.tui.knobs import apply_knobs, values_of
 from lab.tui.live import LiveState, describe
-from lab.tui.results import best_runs, columns_for, grid_cells, preview, speedup_series
-from tests.tui_fixtures import finished_result
+from lab.tui.results import (
+    best_runs,
+    chart_lines,
+    columns_for,
+    grid_cells,
+    preview,
+    speedup_series,
+    speedup_text,
+)
+from lab.verdicts import analyse_scenario
+from tests.tui_fixtures import (
+    MACHINE,
+    MACHINE_WARNINGS,
+    finished_result,
+    fitted_result,
+    sweep_result,
+)
 
 
 def builtin(name: str):  # type: ignore[no-untyped-def]
@@ -95,6 +111,7 @@ def test_grid_cells_are_the_report_cells_and_best_is_marked() -> None:
     cells = grid_cells(result)
     for run in result.runs:
         expected = run_cells(run)
+        expected["speedup"] = speedup_text(expected)
         for column, _ in columns_for(result):
             if column != "status":
                 assert cells[run.run_id][column].text == expected[column]
@@ -117,3 +134,61 @@ def test_preview_leaves_the_session_result_untouched() -> None:
     series = speedup_series(shown)
     assert set(series) == {"serial", "asyncio", "uvloop", "threads", "processes"}
     assert [w for w, _ in series["processes"]] == [1, 2]
+
+
+def test_speedup_cell_carries_interval_and_significance() -> None:
+    base = {"speedup": "1.82×", "speedup_ci": "", "significance": ""}
+    assert speedup_text(base) == "1.82×"  # the baseline itself
+    assert speedup_text({**base, "speedup_ci": "(1.77–1.87)"}) == "1.82× (1.77–1.87)"
+    assert speedup_text({**base, "speedup_ci": "(0.95–1.01)", "significance": "n.s."}) == (
+        "1.82× (0.95–1.01) n.s."
+    )
+    assert speedup_text({**base, "significance": "(too few repeats to test)"}) == (
+        "1.82× (<4 repeats)"
+    )
+    assert speedup_text({**base, "speedup": "–"}) == "–"
+    cells = grid_cells(fitted_result())
+    assert cells["processes-4"]["speedup"].text.startswith("3.29× (")
+
+
+def test_chart_lines_are_the_engines_fits_over_its_points() -> None:
+    result = fitted_result()
+    analysis = analyse_scenario(result, MACHINE)
+    lines = {line.executor: line for line in chart_lines(analysis)}
+    assert set(lines) == {"asyncio", "uvloop", "threads", "processes"}  # serial has no fit
+    for name, line in lines.items():
+        fit = analysis.scaling[name]
+        assert line.law == "USL"  # 3 worker counts
+        assert line.measured == [(n, x / fit.baseline) for n, x in fit.points]
+        assert line.curve == fit.curve("usl", upto=4.0)
+        assert line.curve[0][0] == 1.0 and line.curve[-1][0] == 4.0
+    # The measured speedups are the grid's (throughput against wall time: the same ratio).
+    speedups = dict(speedup_series(result)["processes"])
+    for workers, speedup in lines["processes"].measured:
+        assert abs(speedups[int(workers)] - speedup) < 1e-9
+    # Two worker counts: Amdahl only.
+    two = chart_lines(analyse_scenario(finished_result(), MACHINE))
+    assert {line.law for line in two} == {"Amdahl"}
+
+
+def test_sweep_runs_get_their_own_column_and_never_compete() -> None:
+    result = sweep_result()
+    assert [c for c, _ in columns_for(result)][:3] == ["executor", "workers", "params"]
+    assert "params" not in dict(columns_for(fitted_result()))
+    marks = best_runs(result)
+    assert all("@" not in run_id for ids in marks.values() for run_id in ids)
+    series = speedup_series(result)
+    assert all(w in (1, 2) for points in series.values() for w, _ in points)
+    assert len(series["threads"]) == 2  # not one point per task size
+
+
+def test_warnings_machine_first_then_the_runs_folded() -> None:
+    result = fitted_result()
+    notices = scenario_notices(result, MACHINE_WARNINGS)
+    codes = [n["code"] for n in notices]
+    assert codes[: len(MACHINE_WARNINGS)] == [n["code"] for n in MACHINE_WARNINGS]
+    assert {"slow_first_repeat", "high_spread"} <= set(codes)
+    body = warnings_body(result, [], machine_known=False)
+    assert "not read yet" in body and "threads-4" in body
+    quiet = warnings_body(finished_result(), [], machine_known=True)
+    assert "none: governor" in quiet and "none: the repeats were steady" in quiet

@@ -12,7 +12,14 @@ from typing import Any
 
 import pytest
 
-from tests.tui_fixtures import make_app, with_live_runs, with_results
+from tests.tui_fixtures import (
+    MACHINE_WARNINGS,
+    fitted_result,
+    make_app,
+    sweep_result,
+    with_live_runs,
+    with_results,
+)
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 
@@ -48,10 +55,17 @@ def test_run_screen(snap_compare: Any, size: tuple[int, int]) -> None:
     assert snap_compare(make_app(), run_before=live, terminal_size=size)
 
 
+def fitted(app: Any) -> None:
+    """numeric_crunching at 1, 2 and 4 workers, 5 repeats, noisy runs and machine warnings."""
+    with_results(app, result=fitted_result(), machine_warnings=MACHINE_WARNINGS)
+
+
 @pytest.mark.parametrize("size", SIZES)
 def test_results_grid(snap_compare: Any, size: tuple[int, int]) -> None:
+    """Speedups with their intervals; the verdict and the warning count under the grid."""
+
     async def results(pilot: Any) -> None:
-        with_results(pilot.app)
+        fitted(pilot.app)
         await pilot.press("3")
 
     assert snap_compare(make_app(), run_before=results, terminal_size=size)
@@ -59,11 +73,49 @@ def test_results_grid(snap_compare: Any, size: tuple[int, int]) -> None:
 
 @pytest.mark.parametrize("size", SIZES)
 def test_speedup_chart(snap_compare: Any, size: tuple[int, int]) -> None:
+    """Measured points in capitals, the fitted USL curves in lowercase."""
+
     async def chart(pilot: Any) -> None:
-        with_results(pilot.app)
+        fitted(pilot.app)
         await pilot.press("g")
 
     assert snap_compare(make_app(), run_before=chart, terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_verdicts_view(snap_compare: Any, size: tuple[int, int]) -> None:
+    async def verdicts(pilot: Any) -> None:
+        fitted(pilot.app)
+        await pilot.press("v")
+
+    assert snap_compare(make_app(), run_before=verdicts, terminal_size=size)
+
+
+def test_warnings_view(snap_compare: Any) -> None:
+    async def warnings(pilot: Any) -> None:
+        fitted(pilot.app)
+        await pilot.press("3", "w")
+
+    assert snap_compare(make_app(), run_before=warnings, terminal_size=(80, 24))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_sweep_grid(snap_compare: Any, size: tuple[int, int]) -> None:
+    """Runs of the task-size sweep have their own column and never hold a best mark."""
+
+    async def sweep(pilot: Any) -> None:
+        with_results(pilot.app, "dispatch_overhead", sweep_result(), [])
+        await pilot.press("3")
+
+    assert snap_compare(make_app(), run_before=sweep, terminal_size=size)
+
+
+def test_break_even(snap_compare: Any) -> None:
+    async def break_even(pilot: Any) -> None:
+        with_results(pilot.app, "dispatch_overhead", sweep_result(), [])
+        await pilot.press("v", "end")
+
+    assert snap_compare(make_app(), run_before=break_even, terminal_size=(80, 24))
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -9,6 +9,7 @@ from typing import Any
 
 from lab.events import CpuSample, RunFinished, RunProgress, RunStarted, ScenarioStarted
 from lab.loader import LoadedScenario, load_builtins
+from lab.noise import EnvironmentFacts, Notice, environment_warnings
 from lab.plan import RunPlan, ScenarioPlan
 from lab.report.model import RepeatRecord, RunResult, ScenarioResult
 from lab.tui.app import LabApp
@@ -55,38 +56,126 @@ RUNS = [
 ]
 
 
-def finished_result(name: str = "numeric_crunching") -> ScenarioResult:
-    """A finished numeric scenario with fixed numbers, finalised by the engine's own code."""
+# A numeric run on 4 CPUs at 1, 2 and 4 workers with 5 repeats: speedup intervals, USL fits.
+FITTED_RUNS = [
+    ("serial", 1, 2.00, 2.00, 20, 0.000001),
+    ("asyncio", 1, 2.05, 2.05, 21, 0.0003),
+    ("asyncio", 2, 2.06, 2.06, 21, 0.0003),
+    ("asyncio", 4, 2.07, 2.07, 21, 0.0003),
+    ("uvloop", 1, 2.04, 2.04, 22, 0.004),
+    ("uvloop", 2, 2.03, 2.03, 22, 0.004),
+    ("uvloop", 4, 2.05, 2.05, 22, 0.004),
+    ("threads", 1, 2.10, 2.10, 21, 0.001),
+    ("threads", 2, 2.20, 2.30, 22, 0.002),
+    ("threads", 4, 2.30, 2.40, 23, 0.003),
+    ("processes", 1, 2.15, 2.10, 45, 0.21),
+    ("processes", 2, 1.10, 2.15, 70, 0.40),
+    ("processes", 4, 0.62, 2.30, 120, 0.55),
+]
+# Repeat times that set off noise warnings: a cold first repeat, and repeats that vary a lot.
+NOISY_WALLS = {
+    "threads-4": [3.10, 2.30, 2.31, 2.30, 2.32],
+    "processes-4": [0.62, 0.50, 0.75, 0.58, 0.70],
+}
+# The machine's warnings, as lab.noise words them for these facts.
+MACHINE_WARNINGS = environment_warnings(
+    EnvironmentFacts(
+        governors=["powersave"], cpu_busy=0.35, load_average=1.4, logical_cpus=4, usable_cpus=4
+    )
+)
+
+# Dispatch with a task-size sweep (wall seconds for 2000 tasks, no CPU figures needed).
+SWEEP_MAIN = [
+    ("serial", 1, 0.0010, 0.0010, 20, 0.000001),
+    ("asyncio", 1, 0.0060, 0.0060, 21, 0.0003),
+    ("asyncio", 2, 0.0062, 0.0062, 21, 0.0003),
+    ("threads", 1, 0.0500, 0.0500, 21, 0.001),
+    ("threads", 2, 0.0600, 0.0700, 22, 0.002),
+    ("processes", 1, 0.0400, 0.0100, 45, 0.21),
+    ("processes", 2, 0.0300, 0.0100, 70, 0.30),
+]
+SWEEP_SIZES = {  # task_us -> (serial, threads-2, processes-2) wall seconds
+    25: (0.052, 0.110, 0.045),
+    100: (0.202, 0.260, 0.120),
+    300: (0.602, 0.660, 0.320),
+}
+
+
+def _result(
+    name: str,
+    workload: dict[str, Any],
+    runs_spec: list[tuple[Any, ...]],
+    repeats: int = 3,
+    walls: dict[str, list[float]] | None = None,
+    title: str = "Numeric crunching (pure-Python prime counting)",
+    usable: int = 4,
+) -> ScenarioResult:
+    """A finished scenario with fixed numbers, finalised by the engine's own code."""
+    tasks = int(workload.get("tasks", 64))
     runs = []
-    for executor, workers, wall, cpu, rss, startup in RUNS:
-        repeats = [
-            RepeatRecord("repeat", i, wall * (1 + 0.01 * i), cpu, 0.0, 64, 64, "d1")
-            for i in range(3)
+    for executor, workers, wall, cpu, rss, startup, *rest in runs_spec:
+        params: dict[str, Any] = rest[0] if rest else {}
+        label = ",".join(f"{k}={v:g}" for k, v in params.items())
+        run_id = f"{executor}-{workers}" + (f"@{label}" if label else "")
+        times = (walls or {}).get(run_id) or [wall * (1 + 0.01 * i) for i in range(repeats)]
+        records = [
+            RepeatRecord("repeat", i, t, cpu * t / wall, 0.0, tasks, tasks, "d1")
+            for i, t in enumerate(times)
         ]
         runs.append(
             RunResult(
-                run_id=f"{executor}-{workers}",
+                run_id=run_id,
                 executor=executor,
                 workers=workers,
                 unit="tasks",
-                tasks=64,
+                tasks=tasks,
                 status="ok",
                 startup_seconds=startup,
-                repeats=repeats,
+                repeats=records,
                 peak_rss_bytes=rss * 1024**2,
+                params=params,
             )
         )
     result = ScenarioResult(
         name=name,
         source=f"builtin:{name}",
-        title="Numeric crunching (pure-Python prime counting)",
+        title=title,
         description="fixed numbers for tests",
-        workload={"kind": "numeric", "kernel": "primes", "tasks": 64, "size": 2000},
-        settings={"repeats": 3, "warmups": 0, "workers": [1, 2]},
+        workload=workload,
+        settings={"repeats": repeats, "warmups": 0, "workers": sorted({r.workers for r in runs})},
         runs=runs,
     )
-    result.finalise(4)
+    result.finalise(usable)
     return result
+
+
+NUMERIC = {"kind": "numeric", "kernel": "primes", "tasks": 64, "size": 2000}
+
+
+def finished_result(name: str = "numeric_crunching") -> ScenarioResult:
+    """A finished numeric scenario with fixed numbers: 3 repeats at 1 and 2 workers."""
+    return _result(name, NUMERIC, RUNS)
+
+
+def fitted_result() -> ScenarioResult:
+    """numeric_crunching at 1, 2 and 4 workers, 5 repeats, two noisy runs."""
+    return _result("numeric_crunching", NUMERIC, FITTED_RUNS, repeats=5, walls=NOISY_WALLS)
+
+
+def sweep_result() -> ScenarioResult:
+    """dispatch_overhead with its task-size sweep: run ids like `threads-2@task_us=100`."""
+    spec: list[tuple[Any, ...]] = list(SWEEP_MAIN)
+    for size, (serial, threads, processes) in SWEEP_SIZES.items():
+        params = {"task_us": size}
+        spec += [
+            ("serial", 1, serial, serial, 20, 0.000001, params),
+            ("threads", 2, threads, serial, 22, 0.002, params),
+            ("processes", 2, processes, serial, 70, 0.30, params),
+        ]
+    workload = {"kind": "dispatch", "tasks": 2000, "task_us": 0.0, "task_sizes_us": [25, 100, 300]}
+    return _result(
+        "dispatch_overhead", workload, spec, repeats=5, title="Dispatch overhead (near-empty tasks)"
+    )
 
 
 def make_app(**kwargs: Any) -> LabApp:
@@ -97,9 +186,17 @@ def builtin_index(name: str) -> int:
     return [s.name for s in load_builtins()].index(name)
 
 
-def with_results(app: LabApp, name: str = "numeric_crunching") -> None:
+def with_results(
+    app: LabApp,
+    name: str = "numeric_crunching",
+    result: ScenarioResult | None = None,
+    machine_warnings: list[Notice] | None = None,
+) -> None:
+    """Show a finished result on the Results tab, as if a session had just produced it."""
     index = builtin_index(name)
-    app.results[index] = finished_result(name)
+    app.results[index] = result or finished_result(name)
+    if machine_warnings is not None:
+        app.machine_warnings[index] = machine_warnings
     app.results_key = index
     app._show_results()
 

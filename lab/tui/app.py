@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import os
 import signal
 import traceback
@@ -41,6 +42,7 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 from textual.worker import Worker
 
+from lab.claims import ClaimResult, machine_notes, merge_claims
 from lab.events import (
     Event,
     RunFinished,
@@ -48,17 +50,28 @@ from lab.events import (
     ScenarioFinished,
     ScenarioStarted,
 )
+from lab.facts import Machine
 from lab.loader import LoadedScenario
 from lab.machine import machine_facts
+from lab.noise import Notice
 from lab.orchestrator import LabSession
 from lab.plan import ScenarioPlan, plan_scenario
+from lab.report.formats import run_cells, speedup_with_uncertainty
 from lab.report.model import Report, RunResult, ScenarioResult
 from lab.scenario import Scenario
+from lab.tui.analysis import (
+    analysis_view,
+    scenario_notices,
+    verdict_line,
+    warnings_body,
+    warnings_hint,
+)
 from lab.tui.knobs import apply_knobs
 from lab.tui.live import LiveState, RunKey
 from lab.tui.results import preview
 from lab.tui.screens import DetailsScreen, ExportScreen, HelpScreen
 from lab.tui.widgets import (
+    AnalysisView,
     CpuMeters,
     KnobsForm,
     ResultsGrid,
@@ -67,9 +80,15 @@ from lab.tui.widgets import (
     SystemPanel,
     scenario_text,
 )
+from lab.verdicts import ScenarioAnalysis, analyse_scenario
 
 REFRESH_SECONDS = 0.1  # repaint live progress at most 10 times a second
 TABS = ("scenarios", "run", "results", "system")
+LEGENDS = {  # the keys of each view on the Results tab
+    "grid": "* best · s sort · enter run details · [ ] other scenario",
+    "chart": "CAPITALS measured, lowercase fitted · [ ] other scenario",
+    "verdicts": "↑↓ pgup pgdn scroll · v back · [ ] other scenario",
+}
 
 
 def describe_loop() -> str:
@@ -92,14 +111,33 @@ def run_details(scenario: str, run: RunResult) -> str:
     ]
     if run.error:
         lines.append(f"error      {run.error.kind}: {run.error.message}")
+    if run.params:
+        lines.append(
+            f"sweep      {run_cells(run)['params']}: a task-size sweep run; its speedup is "
+            "against the serial run at this size"
+        )
     if run.startup_seconds is not None:
         lines.append(f"start-up   {run.startup_seconds:.4f} s")
+    if run.summary.get("speedup"):
+        lines.append(f"speedup    {speedup_with_uncertainty(run)}")
+        test = run.summary.get("versus_baseline") or {}
+        if test.get("p_value") is not None:
+            verdict = "significant" if test.get("significant") else "not significant"
+            lines.append(
+                f"           against serial: p = {test['p_value']:.2g} ({verdict}; "
+                f"{test.get('method', 'Mann-Whitney U')}, {test.get('n_a')} and "
+                f"{test.get('n_b')} repeats)"
+            )
+        if test and not test.get("can_be_significant", True):
+            lines.append("           fewer than 4 repeats a side: no difference can be significant")
     for record in run.repeats:
         lines.append(
             f"repeat {record.index + 1:<3} {record.wall_seconds:.4f} s wall, "
             f"{record.cpu_seconds:.4f} s CPU, {record.tasks} tasks"
             + (f", errors {record.errors}" if record.errors else "")
         )
+    for notice in run.summary.get("warnings") or []:
+        lines += ["", f"⚠ {notice['message']}"]
     if run.error and run.error.detail:
         lines += ["", "detail (the runner's stderr or traceback):", run.error.detail.rstrip()]
     return "\n".join(lines)
@@ -119,9 +157,11 @@ class LabApp(App[int]):
         Binding("x", "stop_all", "Stop all", show=False),
         Binding("e", "export", "Export"),
         Binding("g", "toggle_view", "Grid/Chart"),
+        Binding("v", "toggle_verdicts", "Verdicts"),
         Binding("question_mark,f1", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
         Binding("d", "details", "Details", show=False),
+        Binding("w", "warnings", "Warnings", show=False),
         Binding("left_square_bracket", "cycle_results(-1)", "Previous results", show=False),
         Binding("right_square_bracket", "cycle_results(1)", "Next results", show=False),
         *[Binding(str(i + 1), f"show_tab('{tab}')", tab, show=False) for i, tab in enumerate(TABS)],
@@ -147,6 +187,10 @@ class LabApp(App[int]):
         self.interrupted: set[int] = set()
         self.results_key: int | None = None  # the scenario whose results are shown
         self.failures: list[tuple[str, str]] = []  # (title, details), latest last
+        # The machine's noise warnings, as the session that produced each result read them.
+        self.machine_warnings: dict[int, list[Notice]] = {}
+        self._analyses: dict[int, tuple[Any, ScenarioAnalysis | None]] = {}
+        self._last_view = "grid"  # the view v goes back to
         # The session in flight.
         self.session: LabSession | None = None
         self.plan_keys: list[int] = []
@@ -192,13 +236,12 @@ class LabApp(App[int]):
                 with ContentSwitcher(initial="grid", id="results-switcher"):
                     yield ResultsGrid(id="grid")
                     yield SpeedupChart(id="chart")
-                yield Label(
-                    "* best in column · s sort · enter details · g chart · [ ] other scenario",
-                    id="results-legend",
-                )
+                    yield AnalysisView(id="verdicts")
+                yield Static(id="results-verdict")
+                yield Label(self._legend("grid", None), id="results-legend")
             with TabPane("System", id="system"), VerticalScroll(id="system-scroll"):
                 yield SystemPanel(id="system-panel")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self._main = self.screen  # the app's one screen; modals come and go above it
@@ -208,6 +251,7 @@ class LabApp(App[int]):
         if not self.is_headless:
             self._quit_on_signals()
         self._main.query_one("#cpu-box").border_title = "CPU per core"
+        self._main.query_one("#results-verdict").display = False  # until there are results
         self._main.query_one(SystemPanel).show(self.machine, self.loop_name or describe_loop())
         if self.scenarios:
             self._main.query_one("#scenario-list", OptionList).highlighted = self.selected
@@ -282,10 +326,11 @@ class LabApp(App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if isinstance(self.screen, ModalScreen) and action not in ("quit",):
             return False
+        # Keys that cannot act now leave the footer, which must hold the rest at 80 columns.
         if action in ("run_selected", "run_all"):
-            return None if self.running else True
+            return not self.running
         if action in ("cancel_run", "stop_all"):
-            return True if self.running else None
+            return self.running
         return True
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
@@ -296,6 +341,12 @@ class LabApp(App[int]):
             ("Stop all", "stop the whole session (x)", "stop_all"),
             ("Export report", "write the latest results as json, md or csv (e)", "export"),
             ("Switch grid/chart", "results as a grid or a speedup chart (g)", "toggle_view"),
+            (
+                "Show verdicts and claims",
+                "why each model did as it did, the claims, the scaling fits (v)",
+                "toggle_verdicts",
+            ),
+            ("Read warnings", "the noise warnings of the results shown (w)", "warnings"),
             ("Failure details", "details of the latest failure (d)", "details"),
             ("Help", "keys and views (?)", "help"),
         ]
@@ -339,23 +390,36 @@ class LabApp(App[int]):
         focus = {
             "scenarios": "#scenario-list",
             "run": "#run-list",
-            "results": "#grid",
+            "results": f"#{self._view}",
             "system": "#system-scroll",
         }[tab]
-        if (
-            tab == "results"
-            and self._main.query_one("#results-switcher", ContentSwitcher).current == "chart"
-        ):
-            focus = "#chart"
         with contextlib.suppress(Exception):
             self._main.query_one(focus).focus()
 
-    def action_toggle_view(self) -> None:
-        switcher = self._main.query_one("#results-switcher", ContentSwitcher)
-        switcher.current = "chart" if switcher.current == "grid" else "grid"
+    @property
+    def _view(self) -> str:
+        """The Results tab's view: grid, chart or verdicts."""
+        return self._main.query_one("#results-switcher", ContentSwitcher).current or "grid"
+
+    def _set_view(self, view: str) -> None:
+        if view != "verdicts":
+            self._last_view = view
+        self._main.query_one("#results-switcher", ContentSwitcher).current = view
         self.action_show_tab("results")
-        if switcher.current == "chart":
-            self._show_chart()
+        self._show_results()
+
+    def action_toggle_view(self) -> None:
+        self._set_view("chart" if self._view == "grid" else "grid")
+
+    def action_toggle_verdicts(self) -> None:
+        self._set_view(self._last_view if self._view == "verdicts" else "verdicts")
+
+    def action_warnings(self) -> None:
+        result, _ = self._shown_result()
+        known = self.results_key in self.machine_warnings or self.session is not None
+        title = f"Warnings: {result.name}" if result else "Warnings"
+        body = warnings_body(result, self._machine_warnings_shown(), known)
+        self.push_screen(DetailsScreen(title, body))
 
     def action_cycle_results(self, step: int) -> None:
         keys = sorted(self.results)
@@ -473,6 +537,8 @@ class LabApp(App[int]):
         self.live.apply(event)
         if isinstance(event, ScenarioStarted):
             self.results_key = self.plan_keys[self.live.scenario]
+            if self.session is not None:  # read before the first run
+                self._show_machine_warnings(self.session.report.warnings)
             self._show_results()
         elif isinstance(event, RunStarted):
             self._show_results()
@@ -493,6 +559,8 @@ class LabApp(App[int]):
         elif isinstance(event, ScenarioFinished):
             key = self.plan_keys[self.live.scenario]
             self.results[key] = event.result
+            if self.session is not None:
+                self.machine_warnings[key] = list(self.session.report.warnings)
             self.interrupted.discard(key)
             self._show_results()
             if event.result.error:
@@ -510,6 +578,7 @@ class LabApp(App[int]):
             key = self.plan_keys[index]
             if index == self.live.scenario and not completed:
                 self.results[key] = session.report.scenarios[index]
+                self.machine_warnings[key] = list(session.report.warnings)
                 self.interrupted.add(key)
         for run in self.live.runs.values():
             if not run.finished:
@@ -642,7 +711,12 @@ class LabApp(App[int]):
         result, live_status = self._shown_result()
         title = self._main.query_one("#results-title", Label)
         grid = self._main.query_one(ResultsGrid)
+        view = self._view
+        strip = self._main.query_one("#results-verdict", Static)
+        strip.display = view != "verdicts" and result is not None
+        legend = self._main.query_one("#results-legend", Label)
         if result is None:
+            legend.update(self._legend(view, None))
             return
         assert self.results_key is not None
         note = ""
@@ -652,20 +726,105 @@ class LabApp(App[int]):
             note = " (interrupted)"
         title.update(Text.assemble((result.name, "bold"), f"{note}: {result.title}"))
         grid.show(self.results_key, result, live_status)
-        self._show_chart()
+        analysis = self._analysis(self.results_key, result, live=bool(live_status))
+        notices = scenario_notices(result, self._machine_warnings_shown())
+        strip.update(verdict_line(analysis, running=bool(live_status)))
+        legend.update(self._legend(view, len(notices)))
+        if view == "chart":
+            self._show_chart(result, analysis)
+        elif view == "verdicts":
+            self._show_verdicts(result, analysis, notices, bool(live_status))
 
-    def _show_chart(self) -> None:
-        if self._main.query_one("#results-switcher", ContentSwitcher).current != "chart":
-            return
-        result, _ = self._shown_result()
+    @staticmethod
+    def _legend(view: str, warnings: int | None) -> Text:
+        """The keys of the view, after the warning count (None: no results shown)."""
+        hint = warnings_hint(warnings)
+        return Text.assemble(hint, " · " if hint else "", LEGENDS[view])
+
+    def _analysis(
+        self, key: int, result: ScenarioResult, live: bool = False
+    ) -> ScenarioAnalysis | None:
+        """The engine's analysis of a result, recomputed only when its runs have changed.
+
+        While a scenario runs, only its finished runs are analysed: the queued ones have not
+        failed, they have not run yet.
+        """
+        if live:
+            result = copy.copy(result)
+            result.runs = [r for r in result.runs if r.status != "not_run"]
+        signature = tuple(
+            (r.run_id, r.status, (r.summary.get("wall_seconds") or {}).get("median"))
+            for r in result.runs
+        )
+        cached = self._analyses.get(key)
+        if cached is not None and cached[0] == signature:
+            return cached[1]
+        analysis: ScenarioAnalysis | None
+        try:
+            analysis = analyse_scenario(result, self.machine)
+        except Exception as exc:  # derived text: a bug here must never take the results away
+            self._record_failure(
+                f"{result.name}: the analysis failed", "".join(traceback.format_exception(exc))
+            )
+            analysis = None
+        self._analyses[key] = (signature, analysis)
+        return analysis
+
+    def _machine_warnings_shown(self) -> list[Notice]:
+        """The machine warnings that go with the results shown."""
+        session = self.session
+        if session is not None and self.results_key in self.plan_keys[: self.live.scenario + 1]:
+            return list(session.report.warnings)
+        return (
+            self.machine_warnings.get(self.results_key, []) if self.results_key is not None else []
+        )
+
+    def _show_machine_warnings(self, warnings: list[Notice]) -> None:
+        self._main.query_one(SystemPanel).show(
+            self.machine, self.loop_name or describe_loop(), warnings
+        )
+
+    def _show_chart(self, result: ScenarioResult, analysis: ScenarioAnalysis | None) -> None:
         chart = self._main.query_one(SpeedupChart)
         signature = (
             self.results_key,
-            tuple((r.run_id, r.summary.get("speedup")) for r in result.runs) if result else (),
+            tuple((r.run_id, r.status, r.summary.get("speedup")) for r in result.runs),
+            analysis is None,
         )
         if signature != self._chart_key:
             self._chart_key = signature
-            chart.show(result)
+            chart.show(result, analysis)
+
+    def _show_verdicts(
+        self,
+        result: ScenarioResult,
+        analysis: ScenarioAnalysis | None,
+        notices: list[Notice],
+        running: bool,
+    ) -> None:
+        view = self._main.query_one(AnalysisView)
+        if analysis is None:
+            view.show(Text(f"The analysis of {result.name} failed: d shows why.", style="bold"))
+            return
+        analysed = [
+            (self.results[k].name, a)
+            for k in sorted(self.results)
+            if (a := self._analysis(k, self.results[k])) is not None
+        ]
+        merged: list[ClaimResult] = []
+        if len(analysed) > 1:  # the report's headline table, over every scenario with results
+            merged = merge_claims([(name, a.claims) for name, a in analysed])
+        view.show(
+            analysis_view(
+                result,
+                analysis,
+                notices=notices,
+                notes=machine_notes(Machine.from_report(self.machine)),
+                merged=merged,
+                merged_from=len(analysed),
+                running=running,
+            )
+        )
 
     # ------------------------------------------------------------ export
 
@@ -674,11 +833,15 @@ class LabApp(App[int]):
         keys = [i for i in range(len(self.scenarios)) if i in self.results]
         if not keys:
             return None
+        warnings: list[Notice] = []
+        for i in keys:  # each session's machine warnings, once
+            warnings += [w for w in self.machine_warnings.get(i, []) if w not in warnings]
         return Report(
             machine=self.machine,
             scenarios=[self.results[i] for i in keys],
             command=["concurrency-lab", "(app)"],
             interrupted=any(i in self.interrupted for i in keys),
+            warnings=warnings,
         )
 
 

@@ -1,7 +1,8 @@
 """What the results grid and the speedup chart show, from the engine's own results.
 
 The cells are `lab.report.formats.run_cells`, the same text the Markdown report prints, so
-the app and `--report` show one set of numbers. No Textual here.
+the app and `--report` show one set of numbers; the chart's measured points and fitted curves
+are `lab.scaling`'s, from `lab.verdicts.analyse_scenario`. No Textual here.
 """
 
 from __future__ import annotations
@@ -13,14 +14,16 @@ from typing import Any
 
 from lab.report.formats import run_cells
 from lab.report.model import RunResult, ScenarioResult
+from lab.verdicts import ScenarioAnalysis
 
 # (key, header) in the report's column order; latency and errors only for HTTP workloads.
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("executor", "executor"),
     ("workers", "workers"),
+    ("params", "sweep"),
     ("time", "time (median ±MAD)"),
     ("throughput", "throughput"),
-    ("speedup", "speedup"),
+    ("speedup", "speedup (95% CI)"),
     ("efficiency", "efficiency"),
     ("cpu", "cpu"),
     ("memory", "memory"),
@@ -45,8 +48,27 @@ BEST_MARK = " *"
 
 
 def columns_for(result: ScenarioResult) -> list[tuple[str, str]]:
+    """The report's columns for this scenario: latency for HTTP, `sweep` when it has sweep runs."""
     http = result.workload.get("kind") == "http"
-    return [c for c in COLUMNS if http or c[0] not in LATENCY_COLUMNS]
+    sweep = any(r.params for r in result.runs)
+    return [
+        c for c in COLUMNS if (http or c[0] not in LATENCY_COLUMNS) and (sweep or c[0] != "params")
+    ]
+
+
+def speedup_text(cells: dict[str, str]) -> str:
+    """The speedup with its 95% interval, compactly: `1.82× (1.80–1.85)`, `n.s.` when not
+    significantly different from the baseline, `(<4 repeats)` when no test could say."""
+    text = cells["speedup"]
+    if text == "–":
+        return text
+    if cells["speedup_ci"]:
+        text += f" {cells['speedup_ci']}"
+    if cells["significance"] == "n.s.":
+        text += " n.s."
+    elif cells["significance"]:
+        text += " (<4 repeats)"
+    return text
 
 
 def sort_value(run: RunResult, column: str) -> Any:
@@ -55,6 +77,7 @@ def sort_value(run: RunResult, column: str) -> Any:
     values: dict[str, Any] = {
         "executor": run.executor,
         "workers": run.workers,
+        "params": run_cells(run)["params"] if run.params else None,
         "time": (s.get("wall_seconds") or {}).get("median"),
         "throughput": (s.get("throughput") or {}).get("value"),
         "speedup": s.get("speedup"),
@@ -73,10 +96,11 @@ def best_runs(result: ScenarioResult) -> dict[str, set[str]]:
     """Per column, the run_ids holding the best value among finished runs.
 
     Nothing is marked when fewer than two runs have a value or all values are equal. The
-    baseline is left out of speedup and efficiency: it is 1.00x and 100% by definition.
+    baseline is left out of speedup and efficiency: it is 1.00x and 100% by definition. Runs
+    of a sweep (`params`) did other work, so they never compete with the scenario's own runs.
     """
     marks: dict[str, set[str]] = {}
-    ok = [r for r in result.runs if r.status == "ok"]
+    ok = [r for r in result.runs if r.status == "ok" and not r.params]
     for column, pick in BEST.items():
         relative = column in ("speedup", "efficiency")
         values = {
@@ -108,6 +132,7 @@ def grid_cells(
     rows: dict[str, dict[str, CellValue]] = {}
     for run in result.runs:
         cells = run_cells(run)
+        cells["speedup"] = speedup_text(cells)
         if live_status and run.run_id in live_status:
             cells["status"] = live_status[run.run_id]
         elif run.error and run.status != "ok":
@@ -131,12 +156,43 @@ def preview(result: ScenarioResult, usable_cpus: int) -> ScenarioResult:
 
 
 def speedup_series(result: ScenarioResult) -> dict[str, list[tuple[int, float]]]:
-    """Executor -> [(workers, speedup)] over finished runs, sorted by workers."""
+    """Executor -> [(workers, speedup)] over the scenario's own finished runs (no sweep runs)."""
     series: dict[str, list[tuple[int, float]]] = {}
     for run in result.runs:
         speedup = run.summary.get("speedup")
-        if run.status == "ok" and speedup:
+        if run.status == "ok" and speedup and not run.params:
             series.setdefault(run.executor, []).append((run.workers, float(speedup)))
     for points in series.values():
         points.sort()
     return series
+
+
+@dataclass(frozen=True)
+class ChartLine:
+    """One executor on the speedup chart: measured points and, where fitted, the law's curve."""
+
+    executor: str
+    measured: list[tuple[float, float]]  # (workers, speedup)
+    curve: list[tuple[float, float]]  # the fitted law, from 1 worker to the largest count
+    law: str  # "USL", "Amdahl" or "" (too few worker counts to fit)
+
+
+def chart_lines(analysis: ScenarioAnalysis) -> list[ChartLine]:
+    """Each pool executor's measured speedups and fitted curve (lab.scaling), in report order.
+
+    Speedups are throughputs over the serial baseline, as in the HTML report's chart; an
+    executor without a serial baseline has no speedup and is left out.
+    """
+    fits = analysis.scaling
+    top = max((n for f in fits.values() for n, _ in f.points), default=1.0)
+    lines = []
+    for name, fit in fits.items():
+        if not fit.points or not fit.baseline:
+            continue
+        measured = [(n, x / fit.baseline) for n, x in fit.points]
+        law = "usl" if fit.usl else "amdahl" if fit.amdahl else ""
+        curve = [(n, y) for n, y in fit.curve(law, upto=max(top, 2))] if law else []
+        lines.append(
+            ChartLine(name, measured, curve, {"usl": "USL", "amdahl": "Amdahl"}.get(law, ""))
+        )
+    return lines

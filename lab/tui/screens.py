@@ -19,12 +19,14 @@ HELP = """\
 asyncio, threads or processes: which wins for this workload, here?
 
 Keys
-  r        run the selected scenario, with the knobs as set in the form
+  r        run the selected scenario, with the knobs in the form
   a        run all scenarios
-  c        cancel the run in flight (the session goes on with the next)
+  c        cancel the run in flight (the session goes on)
   x        stop the whole session
   e        export a report of the latest results: json, md or csv
   g        switch the results between the grid and the chart
+  v        the verdict, why, the claims, the fits (v again: back)
+  w        the noise warnings of the results shown, in full
   [ ]      previous / next scenario's results
   d        details of the latest failure
   1 2 3 4  go to Scenarios, Run, Results, System
@@ -34,20 +36,29 @@ Keys
   tab      next list, form field or grid (shift+tab: previous)
   escape   leave the form (back to the scenario list)
 
-Scenarios  pick one with up/down. Its description, parameters and plan
-           are shown, then the knobs: executors (space toggles), worker
-           counts, workload size, repeats, warmups. They are checked as
-           you type by the rules of the YAML files; a problem is named
-           under its field.
-Run        one progress bar per run (executor x workers) with its phase,
-           ETA and live throughput; ▶ marks the current run. Below it,
-           per-core CPU use, sampled four times a second during a run.
+Scenarios  pick one with up/down. Its description, parameters and
+           plan are shown, then the knobs: executors (space
+           toggles), worker counts, workload size, repeats, warmups.
+           They are checked as you type by the rules of the YAML
+           files; a problem is named under its field.
+Run        one progress bar per run (executor x workers) with its
+           phase, ETA and live throughput; ▶ marks the current run.
+           Below it, per-core CPU use, sampled four times a second.
 Results    a row per run with the report's columns; * marks the best
-           value of a column. s sorts by the cursor's column (again to
-           reverse); enter shows a run's details. g: the chart of
-           speedup against workers, one line per executor, drawn with
-           its letter (s a u t p).
-System     CPU model, usable cores, memory, Python build, GIL, loops.
+           value of a column. Speedups carry their 95% interval,
+           n.s. when not significantly different from serial. Runs
+           of a task-size sweep show their size in the sweep column.
+           s sorts by the cursor's column (again to reverse); enter
+           shows a run's details. Below: the verdict and the number
+           of warnings.
+           g: speedup against workers per executor, measured points
+           in capitals (A U T P), the fitted scaling law (USL, or
+           Amdahl with two worker counts) in lowercase; s is serial.
+           v: the verdict, a line per model, the claims this
+           scenario decides, the Amdahl/USL fits, the break-even of
+           a task-size sweep, the warnings.
+System     CPU model, usable cores, memory, Python build, GIL, loops,
+           and the machine's warnings as the last session read them.
 
 Every run executes in its own runner process; the app only draws.
 """

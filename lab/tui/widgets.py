@@ -3,28 +3,38 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.geometry import Size
 from textual.widget import Widget
 from textual.widgets import Button, DataTable, Input, Label, ProgressBar, SelectionList, Static
 from textual_plotext import PlotextPlot
 
 from lab.loader import LoadedScenario
+from lab.noise import Notice
 from lab.plan import plan_scenario
 from lab.report.model import ScenarioResult
 from lab.scenario import EXECUTOR_NAMES, Scenario
 from lab.tui.knobs import KnobValues, field_help, size_fields, values_of
 from lab.tui.live import RunState, describe
-from lab.tui.results import BEST_MARK, CellValue, columns_for, grid_cells, speedup_series
+from lab.tui.results import (
+    BEST_MARK,
+    CellValue,
+    chart_lines,
+    columns_for,
+    grid_cells,
+    speedup_series,
+)
 from lab.units import format_bytes
+from lab.verdicts import ScenarioAnalysis
 
 # One letter per executor: the chart's markers, readable without colour.
 MARKERS = {"serial": "s", "asyncio": "a", "uvloop": "u", "threads": "t", "processes": "p"}
@@ -290,7 +300,8 @@ HIGH_FIRST = {"throughput", "speedup", "efficiency"}
 class ResultsGrid(DataTable[SortCell]):
     """A row per executor x workers; cells change in place, rows are never rebuilt mid-run."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("s", "sort_column", "Sort")]
+    # Not in the footer (full at 80 columns): the legend under the grid names it.
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("s", "sort_column", "Sort", show=False)]
 
     def __init__(self, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="cell", zebra_stripes=True)
@@ -376,36 +387,66 @@ class ResultsGrid(DataTable[SortCell]):
 
 
 class SpeedupChart(PlotextPlot):
-    """Speedup against worker count, one line per executor (letters mark the executors)."""
+    """Speedup against worker count per executor: measured points in capitals (`P`), the
+    fitted scaling law (USL, else Amdahl) as a line of its lowercase letter (`p`).
 
-    def show(self, result: ScenarioResult | None) -> None:
+    Letters tell the executors and measured from fitted apart without colour.
+    """
+
+    def show(self, result: ScenarioResult | None, analysis: ScenarioAnalysis | None) -> None:
         plt = self.plt
         plt.clear_data()
-        plt.title("speedup vs workers (higher is better)")
+        plt.title("speedup vs workers: CAPITALS measured, lowercase fitted")
         plt.xlabel("workers")
-        series = speedup_series(result) if result else {}
-        counts = sorted({w for points in series.values() for w, _ in points} | {1})
-        if series:
-            low, high = counts[0], counts[-1]
+        lines = chart_lines(analysis) if analysis else []
+        serial = speedup_series(result).get("serial") if result else None
+        counts = sorted({int(n) for line in lines for n, _ in line.measured} | {1})
+        low, high = counts[0], max(counts[-1], 2)
+        if lines or serial:
             plt.plot([low, high], [low, high], marker="·", color="gray", label="ideal (= workers)")
-            for executor in EXECUTOR_NAMES:
-                points = series.get(executor)
-                if not points:
-                    continue
-                marker = MARKERS.get(executor, executor[0])
-                colour = COLOURS.get(executor, "white")
-                if executor == "serial":
-                    speed = points[0][1]
-                    plt.plot(
-                        [low, high], [speed, speed], marker=marker, color=colour,
-                        label=f"{marker} serial (baseline)",
-                    )  # fmt: skip
-                    continue
-                xs = [w for w, _ in points]
-                ys = [s for _, s in points]
-                plt.plot(xs, ys, marker=marker, color=colour, label=f"{marker} {executor}")
+        if serial:
+            plt.plot(
+                [low, high], [serial[0][1]] * 2, marker="s", color=COLOURS["serial"],
+                label="serial (baseline)",
+            )  # fmt: skip
+        for line in lines:  # the fitted curves first: the measured capitals are drawn over them
+            marker = MARKERS.get(line.executor, line.executor[0])
+            colour = COLOURS.get(line.executor, "white")
+            if line.curve:
+                plt.plot(
+                    [n for n, _ in line.curve], [y for _, y in line.curve], marker=marker,
+                    color=colour, label=f"{line.executor} ({line.law} fit)",
+                )  # fmt: skip
+        for line in lines:
+            marker = MARKERS.get(line.executor, line.executor[0])
+            colour = COLOURS.get(line.executor, "white")
+            plt.scatter(
+                [n for n, _ in line.measured], [y for _, y in line.measured],
+                marker=marker.upper(), color=colour,
+                label=None if line.curve else f"{line.executor} (too few counts to fit)",
+            )  # fmt: skip
+        if lines or serial:
             plt.xticks([float(c) for c in counts], [str(c) for c in counts])
         self.refresh()
+
+
+class AnalysisView(VerticalScroll):
+    """The verdict, one line per model, the claims, the fits and the warnings; scrolls."""
+
+    DEFAULT_CSS = "AnalysisView Static { width: 1fr; padding: 0 1; }"
+
+    def compose(self) -> ComposeResult:
+        yield Static(
+            Text(
+                "The verdict, a line per model, the claims and the scaling fits appear here "
+                "once a scenario has run.",
+                style="dim",
+            ),
+            id="analysis-body",
+        )
+
+    def show(self, renderable: RenderableType) -> None:
+        self.query_one("#analysis-body", Static).update(renderable)
 
 
 # ---------------------------------------------------------------- system
@@ -453,6 +494,27 @@ def system_table(machine: dict[str, Any], loop: str) -> Table:
     return table
 
 
+def machine_warnings_text(warnings: Sequence[Notice] | None) -> Text:
+    """The machine's noise warnings, as read when the latest session started."""
+    text = Text()
+    text.append("Warnings about the machine", style="bold")
+    if warnings is None:
+        text.append("\nnot read yet: each session reads them before its first run", style="dim")
+        return text
+    if not warnings:
+        text.append(
+            "\nnone when the last session started: governor, load, usable CPUs and swap "
+            "looked fine",
+            style="dim",
+        )
+        return text
+    for notice in warnings:
+        text.append(f"\n⚠ {notice['message']}")
+    return text
+
+
 class SystemPanel(Static):
-    def show(self, machine: dict[str, Any], loop: str) -> None:
-        self.update(system_table(machine, loop))
+    def show(
+        self, machine: dict[str, Any], loop: str, warnings: Sequence[Notice] | None = None
+    ) -> None:
+        self.update(Group(system_table(machine, loop), Text(), machine_warnings_text(warnings)))
