@@ -85,9 +85,13 @@ class ProcessExecutor(Executor):
         deadline = time.monotonic() + 0.5
         while True:
             dead = [(p.pid, p.exitcode) for p in self.processes if p.exitcode is not None]
-            # The pool SIGTERMs the other workers once one has died; the culprit is the rest.
-            culprits = [d for d in dead if d[1] != -15] or dead
-            if culprits or time.monotonic() > deadline:
+            # The pool SIGTERMs the other workers once one has died, and one of those can be
+            # reaped first: wait for a death that is not that SIGTERM before settling for one.
+            culprits = [d for d in dead if d[1] != -15]
+            if culprits:
+                break
+            if time.monotonic() > deadline:
+                culprits = dead
                 break
             time.sleep(0.02)
         if not culprits:
