@@ -6,6 +6,7 @@ import asyncio
 import resource
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -54,3 +55,20 @@ HEADER = (
     f"{'tasks':>9} {'run':<14} {'wall s':>8} {'per s':>11} "
     f"{'idle RSS':>11} {'peak RSS':>11} {'peak USS':>11} {'errors':>6}  status"
 )
+
+
+def sweep_sizes(sizes: list[int], scenario_for: Callable[[int], str], noun: str) -> None:
+    """Run the scenario at each size, print a row per run, then how peak RSS grew per run."""
+    print(HEADER)
+    peaks: dict[str, list[int]] = {}
+    for size in sizes:
+        for run in run_scenario(scenario_for(size)):
+            print(row(size, run), flush=True)
+            peaks.setdefault(run.run_id, []).append(run.peak_rss_bytes or 0)
+    for run_id, values in peaks.items():
+        if len(values) >= 2 and values[0]:
+            print(
+                f"{run_id}: peak RSS at {sizes[-1]:,} {noun} is {values[-1] / values[0]:.2f}x "
+                f"the peak at {sizes[0]:,} ({sizes[-1] / sizes[0]:.0f}x the {noun})"
+            )
+    print(f"orchestrator (this process) peak RSS: {lab_rss()}")

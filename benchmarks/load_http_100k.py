@@ -18,7 +18,7 @@ import argparse
 import os
 import sys
 
-from _load import HEADER, lab_rss, row, run_scenario
+from _load import sweep_sizes
 
 
 def main() -> int:
@@ -34,10 +34,9 @@ def main() -> int:
         f"bodies, {args.workers} workers, 1 repeat; Python {sys.version.split()[0]}, "
         f"{os.cpu_count()} CPUs"
     )
-    print(HEADER)
-    peaks: dict[str, list[int]] = {}
-    for size in sizes:
-        runs = run_scenario(
+    sweep_sizes(
+        sizes,
+        lambda size: (
             f"""\
             title: load
             workload: {{kind: http, requests: {size}, latency_ms: {args.latency_ms},
@@ -48,17 +47,9 @@ def main() -> int:
             warmups: 0
             timeout: 3600
             """
-        )
-        for run in runs:
-            print(row(size, run), flush=True)
-            peaks.setdefault(run.executor, []).append(run.peak_rss_bytes or 0)
-    for executor, values in peaks.items():
-        if len(values) >= 2 and values[0]:
-            print(
-                f"{executor}: peak RSS at {sizes[-1]:,} requests is {values[-1] / values[0]:.2f}x "
-                f"the peak at {sizes[0]:,} ({sizes[-1] / sizes[0]:.0f}x the requests)"
-            )
-    print(f"orchestrator (this process) peak RSS: {lab_rss()}")
+        ),
+        "requests",
+    )
     return 0
 
 

@@ -16,7 +16,7 @@ import argparse
 import os
 import sys
 
-from _load import HEADER, lab_rss, row, run_scenario
+from _load import sweep_sizes
 
 
 def main() -> int:
@@ -32,10 +32,9 @@ def main() -> int:
         f"{args.start_method}, 1 warmup + 3 repeats; Python {sys.version.split()[0]}, "
         f"{os.cpu_count()} CPUs"
     )
-    print(HEADER)
-    peaks: dict[str, list[int]] = {}
-    for size in sizes:
-        runs = run_scenario(
+    sweep_sizes(
+        sizes,
+        lambda size: (
             f"""\
             title: load
             workload: {{kind: dispatch, tasks: {size}, task_us: {args.task_us}}}
@@ -46,17 +45,9 @@ def main() -> int:
             timeout: 3600
             start_method: {args.start_method}
             """
-        )
-        for run in runs:
-            print(row(size, run), flush=True)
-            peaks.setdefault(run.run_id, []).append(run.peak_rss_bytes or 0)
-    for run_id, values in peaks.items():
-        if len(values) >= 2 and values[0]:
-            print(
-                f"{run_id}: peak RSS at {sizes[-1]:,} tasks is {values[-1] / values[0]:.2f}x "
-                f"the peak at {sizes[0]:,} ({sizes[-1] / sizes[0]:.0f}x the tasks)"
-            )
-    print(f"orchestrator (this process) peak RSS: {lab_rss()}")
+        ),
+        "tasks",
+    )
     return 0
 
 
