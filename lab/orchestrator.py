@@ -348,6 +348,8 @@ class LabSession:
                 elif kind == "done":
                     finished_cleanly = True
                     peak["rss"] = max(int(peak["rss"] or 0), int(item.get("max_rss") or 0))
+                    if item.get("uss") is not None:
+                        peak["uss"] = max(int(peak["uss"] or 0), int(item["uss"]))
                     background.runner_cpu = item.get("cpu_seconds")
         except (asyncio.CancelledError, GeneratorExit):
             interrupted = True

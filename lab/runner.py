@@ -10,7 +10,7 @@ writes newline-delimited JSON events on stdout:
   repeat   {phase, index, wall_seconds, cpu_user, ...,  one finished warmup or repeat: per-pass
             loops}                                      averages over its `loops` passes
   error    {kind, message, detail}                      the run failed (sent before cleanup)
-  done     {max_rss, cpu_seconds}                       clean end
+  done     {max_rss, cpu_seconds, uss}                  clean end (uss: tree, pool still up)
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from pydantic import TypeAdapter
 from lab import faults
 from lab.calibration import PassTotals, calibrate_loops
 from lab.executors import executor_class
+from lab.processes import tree_memory
 from lab.progress import ProgressSink
 from lab.scenario import WorkloadSpec
 from lab.workloads import workload_class
@@ -208,8 +209,11 @@ def execute(spec: dict[str, Any], out: EventWriter) -> int:
             with contextlib.suppress(Exception):
                 executor.close()
         return 1
+    # The parent samples USS only a few times a second, which a short run can slip between;
+    # this reading, with the pool still up and outside any timed region, covers such runs.
+    _, uss = tree_memory(os.getpid(), with_uss=True)
     executor.close()
-    out.emit("done", max_rss=peak_rss(), cpu_seconds=total_cpu_seconds())
+    out.emit("done", max_rss=peak_rss(), cpu_seconds=total_cpu_seconds(), uss=uss)
     return 0
 
 
