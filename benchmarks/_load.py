@@ -12,10 +12,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lab.loader import parse_scenario
-from lab.orchestrator import LabSession
-from lab.plan import make_plan
-from lab.units import format_bytes
+from lab.core.units import format_bytes
+from lab.engine.plan import make_plan
+from lab.engine.session import LabSession
+from lab.scenario.loader import parse_scenario
 
 
 def run_scenario(text: str) -> list[Any]:

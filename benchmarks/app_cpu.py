@@ -21,10 +21,10 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lab.events import RunProgress
-from lab.loader import load_builtins, parse_scenario
-from lab.orchestrator import LabSession
-from lab.plan import make_plan
+from lab.engine.events import RunProgress
+from lab.engine.plan import make_plan
+from lab.engine.session import LabSession
+from lab.scenario.loader import load_builtins, parse_scenario
 from lab.tui.app import LabApp
 
 SCENARIO = """\

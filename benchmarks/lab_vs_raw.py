@@ -30,13 +30,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lab.cpus import usable_cpus
-from lab.executors import executor_class
-from lab.executors.processes import chunk_size
-from lab.loader import load_builtins
-from lab.progress import ProgressSink
-from lab.workloads import provisioner, workload_class
-from lab.workloads.base import Workload
+from lab.core.cpus import usable_cpus
+from lab.engine.executors import executor_class
+from lab.engine.executors.processes import chunk_size
+from lab.engine.progress import ProgressSink
+from lab.engine.workloads import provisioner, workload_class
+from lab.engine.workloads.base import Workload
+from lab.scenario.loader import load_builtins
 
 MIN_TIME = 0.1  # seconds, the lab's default min_time
 

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from lab import __version__
-from lab.loader import LoadedScenario, ScenarioError, builtin_paths, load_builtins, resolve
 from lab.report.formats import FORMATS, format_for_path
+from lab.scenario.loader import LoadedScenario, ScenarioError, builtin_paths, load_builtins, resolve
 
 EPILOG = """\
 exit codes:
@@ -120,7 +120,7 @@ def _main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.schema:
-        from lab.scenario import scenario_json_schema
+        from lab.scenario.spec import scenario_json_schema
 
         print(json.dumps(scenario_json_schema(), indent=2))
         return 0
@@ -147,8 +147,8 @@ def _main(argv: list[str] | None = None) -> int:
         return 2
 
     if args.report is not None:
+        from lab.engine.plan import make_plan
         from lab.headless import report_path_problem, run_headless
-        from lab.plan import make_plan
 
         problem = report_path_problem(args.report)
         if problem:

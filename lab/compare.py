@@ -2,7 +2,7 @@
 
 The first report is the baseline; every other report is compared with it run by run, matched
 on (scenario, executor, workers). For each matched run: both medians, the time ratio B/A with
-its 95% interval and a two-sided Mann-Whitney U test on the repeat times (lab.stats). Runs
+its 95% interval and a two-sided Mann-Whitney U test on the repeat times (lab.core.stats). Runs
 that cannot be compared (only in one report, failed, or a workload with other settings) are
 listed with the reason, never dropped. `--fail-if-slower PCT` exits 1 when any matched run is
 significantly slower than the baseline by more than PCT percent.
@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lab.report.model import SCHEMA_ID, SCHEMA_VERSION, Report, RunResult, ScenarioResult
-from lab.stats import TEST_DESCRIPTION, TEST_NAME, Comparison, compare_samples
-from lab.units import format_seconds
+from lab.analysis.summarise import finalise_scenario
+from lab.core.stats import TEST_DESCRIPTION, TEST_NAME, Comparison, compare_samples
+from lab.core.units import format_seconds
+from lab.results.model import SCHEMA_ID, SCHEMA_VERSION, Report, RunResult, ScenarioResult
 
 EXIT_OK, EXIT_SLOWER, EXIT_BAD_INPUT = 0, 1, 2
 COMPARE_SCHEMA_ID = "concurrency-lab/compare"
@@ -174,7 +175,7 @@ def load_report(path: str) -> Report:
         raise CompareError(f"{path}: a malformed report ({type(exc).__name__}: {exc})") from None
     # Summaries are derived data: recompute them so older reports get today's statistics.
     for result in report.scenarios:
-        result.finalise(int(report.machine.get("cpus_usable") or 1))
+        finalise_scenario(result, int(report.machine.get("cpus_usable") or 1))
     return report
 
 

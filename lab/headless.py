@@ -12,7 +12,9 @@ import traceback
 from pathlib import Path
 from typing import TextIO
 
-from lab.events import (
+from lab.analysis.summarise import finalise_scenario
+from lab.core.units import format_eta, format_seconds
+from lab.engine.events import (
     Event,
     RunFinished,
     RunProgress,
@@ -20,11 +22,11 @@ from lab.events import (
     ScenarioFinished,
     ScenarioStarted,
 )
-from lab.orchestrator import LabSession
-from lab.plan import ScenarioPlan
-from lab.report.formats import render, write_atomic
-from lab.report.model import Report
-from lab.units import format_seconds
+from lab.engine.plan import ScenarioPlan
+from lab.engine.session import LabSession
+from lab.report.formats import render
+from lab.report.write import write_atomic
+from lab.results.model import Report
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -32,13 +34,6 @@ EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 def _bar(fraction: float, width: int = 20) -> str:
     filled = round(fraction * width)
     return "█" * filled + "░" * (width - filled)
-
-
-def _eta(seconds: float | None) -> str:
-    if seconds is None:
-        return "ETA –"
-    seconds = int(seconds + 0.5)
-    return f"ETA {seconds // 60}:{seconds % 60:02d}" if seconds >= 60 else f"ETA {seconds}s"
 
 
 class Progress:
@@ -81,7 +76,7 @@ class Progress:
             eta = elapsed * (1 - overall) / overall if overall > 0.02 else None
             self._status(
                 f"[{self.runs_done + 1}/{self.total_runs}] {event.run_id:<14} {phase:<9} "
-                f"{_bar(event.fraction)} {100 * event.fraction:3.0f}%  total {_eta(eta)}"
+                f"{_bar(event.fraction)} {100 * event.fraction:3.0f}%  total {format_eta(eta)}"
             )
         elif isinstance(event, RunFinished):
             self.runs_done += 1
@@ -202,7 +197,7 @@ def run_headless(
     if interrupted is not None or internal is not None:
         report.interrupted = True
         for result in report.scenarios:
-            result.finalise(session.usable)
+            finalise_scenario(result, session.usable)
     written = _write_or_fall_back(report, output, fmt, stderr)
     if internal is not None:
         stderr.write(f"internal error: {type(internal).__name__}: {internal}\n")

@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from lab.loader import LoadedScenario, parse_scenario
+from lab.scenario.loader import LoadedScenario, parse_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,7 +48,7 @@ class LabSandbox:
         self.mark = mark
 
     def env(self, **extra: str) -> dict[str, str]:
-        from lab.runner_env import child_env
+        from lab.engine.system.child_env import child_env
 
         env = child_env()
         env.update(TMPDIR=str(self.tmp), **{LAB_MARK: self.mark}, **extra)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from lab.histogram import Histogram
-from lab.report.model import RepeatRecord, Report, RunResult, ScenarioResult
+from lab.analysis.summarise import finalise_scenario
+from lab.core.histogram import Histogram
+from lab.results.model import RepeatRecord, Report, RunResult, ScenarioResult
 
 MB = 1024 * 1024
 
@@ -88,7 +89,7 @@ def run(
         background_cpu_cores=max(0.0, busy - cores) if busy is not None else None,
     )
     if status != "ok":
-        from lab.report.model import RunError
+        from lab.results.model import RunError
 
         result.error = RunError(status, f"the run {status}")
     return result
@@ -110,7 +111,7 @@ def scenario(
         settings={"repeats": 5, "warmups": 0, "timeout": 60, "workers": [1, 2, 4]},
         runs=runs,
     )
-    result.finalise(usable)
+    finalise_scenario(result, usable)
     return result
 
 

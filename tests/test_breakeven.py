@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lab.breakeven import breakeven, find_crossing
+from lab.analysis.breakeven import breakeven, find_crossing
 from tests.synthetic import TASKS, run, scenario, sweep_runs
 
 

@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 import pytest
 
-from lab.calibration import calibrate_loops
-from lab.loader import LoadedScenario
-from lab.plan import make_plan
-from lab.report.model import RepeatRecord
+from lab.engine.calibration import calibrate_loops
+from lab.engine.plan import make_plan
+from lab.results.model import RepeatRecord
+from lab.scenario.loader import LoadedScenario
 from tests.test_runner_protocol import run_runner, spec
 
 
@@ -61,7 +61,7 @@ def test_scenario_min_time_field_and_cli_override(
     assert make_plan([loaded], min_time=0)[0].scenario.min_time == 0
     default = make_scenario("title: x\nworkload: {kind: dispatch}\n")
     assert default.scenario.min_time == 0.1
-    from lab.loader import ScenarioError
+    from lab.scenario.loader import ScenarioError
 
     with pytest.raises(ScenarioError):
         make_scenario("title: x\nworkload: {kind: dispatch}\nmin_time: -1\n")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from lab.claims import CLAIMS, ClaimResult, machine_notes, merge_claims, scenario_claims
-from lab.facts import Machine, scenario_facts
-from lab.report.model import ScenarioResult
-from lab.verdicts import analyse_report
+from lab.analysis.analyse import analyse_report
+from lab.analysis.claims import CLAIMS, ClaimResult, machine_notes, merge_claims, scenario_claims
+from lab.analysis.facts import Machine, scenario_facts
+from lab.results.model import ScenarioResult
 from tests.synthetic import MB, dispatch, http, machine, numeric, report, run, scenario
 
 

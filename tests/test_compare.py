@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
+from lab.analysis.summarise import finalise_scenario
 from lab.cli import main as cli_main
 from lab.compare import compare_reports, load_report
 from lab.report.formats import render
-from lab.report.model import RepeatRecord, Report, RunError, RunResult, ScenarioResult
+from lab.results.model import RepeatRecord, Report, RunError, RunResult, ScenarioResult
 
 BASE = [1.00, 1.02, 0.98, 1.01, 0.99]
 NOISY_SAME = [1.01, 0.97, 1.03, 1.0, 0.985]
@@ -40,7 +41,7 @@ def make_report(
             workload={"kind": "numeric", "tasks": tasks}, runs=runs,
             settings={"repeats": 5, "warmups": 1, "timeout": 60, "workers": [1, 2]},
         )  # fmt: skip
-        result.finalise(2)
+        finalise_scenario(result, 2)
         report.scenarios.append(result)
     return report
 

@@ -26,15 +26,15 @@ import psutil
 import pytest
 from pydantic import TypeAdapter
 
-from lab.events import Event, RunProgress
-from lab.faults import ENV as FAULT_ENV
-from lab.loader import parse_scenario
-from lab.orchestrator import LabSession
-from lab.plan import make_plan
-from lab.report.model import Report, RunResult
-from lab.scenario import WorkloadSpec
-from lab.workloads import provisioner
-from lab.workloads.base import WorkloadSetupError
+from lab.engine.events import Event, RunProgress
+from lab.engine.faults import ENV as FAULT_ENV
+from lab.engine.plan import make_plan
+from lab.engine.session import LabSession
+from lab.engine.workloads import provisioner
+from lab.engine.workloads.base import WorkloadSetupError
+from lab.results.model import Report, RunResult
+from lab.scenario.loader import parse_scenario
+from lab.scenario.spec import WorkloadSpec
 from tests.conftest import LabSandbox
 
 pytestmark = pytest.mark.slow
@@ -158,7 +158,7 @@ async def test_runner_killed_from_outside(lab_sandbox: LabSandbox) -> None:
 
     def kill_runner(event: Event, session: LabSession) -> None:
         if not killed and isinstance(event, RunProgress) and event.run_id == "threads-2":
-            for runner in descendants("lab.runner"):
+            for runner in descendants("lab.engine.runner"):
                 killed.append(runner.pid)
                 runner.kill()
 
@@ -217,7 +217,7 @@ async def test_embedded_server_dies_mid_run(lab_sandbox: LabSandbox) -> None:
         if killed or not isinstance(event, RunProgress) or event.run_id != "threads-8":
             return
         if event.phase == "repeat" and event.done > 0:
-            for server in descendants("lab.server"):
+            for server in descendants("lab.engine.server"):
                 killed.append(server.pid)
                 server.kill()
 
@@ -274,7 +274,7 @@ def test_runner_fails_a_run_where_no_request_got_an_answer(lab_sandbox: LabSandb
         "repeats": 1,
     }
     out = subprocess.run(
-        [sys.executable, "-m", "lab.runner"],
+        [sys.executable, "-m", "lab.engine.runner"],
         input=json.dumps(spec), capture_output=True, text=True, env=lab_sandbox.env(), timeout=60,
     )  # fmt: skip
     assert out.returncode == 1
@@ -305,7 +305,7 @@ async def test_not_enough_free_space_for_the_corpus(
         usage = real(path)
         return usage._replace(free=50 * 1024 * 1024)  # 50 MiB: less than the 64 MiB margin
 
-    monkeypatch.setattr("lab.workloads.hashing.shutil.disk_usage", small_disk)
+    monkeypatch.setattr("lab.engine.workloads.hashing.shutil.disk_usage", small_disk)
     report = await run(HASHING, only(DISPATCH, "serial-1"))
     first = report.scenarios[0]
     assert first.error is not None
@@ -326,7 +326,7 @@ async def test_disk_full_while_writing_the_corpus(
     real = tempfile.mkdtemp
     made = [str(workdir)]
     monkeypatch.setattr(
-        "lab.orchestrator.tempfile.mkdtemp", lambda **kw: made.pop() if made else real(**kw)
+        "lab.engine.session.tempfile.mkdtemp", lambda **kw: made.pop() if made else real(**kw)
     )
     report = await run(HASHING, only(DISPATCH, "serial-1"))
     first = report.scenarios[0]
@@ -398,7 +398,7 @@ async def test_closing_the_stream_stops_the_run_in_flight(lab_sandbox: LabSandbo
     by_id = runs(session.report)
     assert session.report.interrupted
     assert [r.status for r in by_id.values()] == ["ok", "ok", "cancelled"]
-    assert not descendants("lab.runner")
+    assert not descendants("lab.engine.runner")
 
 
 async def test_cancel_run_goes_on_with_the_next(lab_sandbox: LabSandbox) -> None:

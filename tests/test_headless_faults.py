@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.faults import ENV as FAULT_ENV
+from lab.engine.faults import ENV as FAULT_ENV
 from tests.conftest import LabSandbox
 
 pytestmark = pytest.mark.slow
@@ -64,7 +64,9 @@ class Lab:
 
     def wait_for_runner(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
-        while not any("lab.runner" in " ".join(p.cmdline()) for p in self.sandbox.processes()):
+        while not any(
+            "lab.engine.runner" in " ".join(p.cmdline()) for p in self.sandbox.processes()
+        ):
             assert time.monotonic() < deadline, "no runner process started"
             time.sleep(0.05)
 

@@ -12,7 +12,7 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from lab.loader import LINE_LIMIT, ScenarioError, parse_scenario
+from lab.scenario.loader import LINE_LIMIT, ScenarioError, parse_scenario
 from tests.test_bad_input import fits_one_screen
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from lab import noise
-from lab.machine import cgroup_memory_limit, cpu_caches, machine_facts
+from lab.analysis import noise
+from lab.engine.system import probes
+from lab.engine.system.machine import cgroup_memory_limit, cpu_caches, machine_facts
 
 QUIET = noise.EnvironmentFacts(
     governors=["performance", "performance"],
@@ -64,13 +65,13 @@ def test_thresholds() -> None:
 
 
 def test_read_environment_uses_the_readers(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(noise, "read_governors", lambda: ["schedutil"])
-    monkeypatch.setattr(noise, "read_cpu_busy", lambda seconds: 0.5)
-    monkeypatch.setattr(noise, "read_load_average", lambda: 3.0)
-    monkeypatch.setattr(noise, "read_logical_cpus", lambda: 4)
-    monkeypatch.setattr(noise, "read_usable_cpus", lambda: 4)
-    monkeypatch.setattr(noise, "read_swap_used", lambda: 0)
-    found = noise.environment_warnings(noise.read_environment())
+    monkeypatch.setattr(probes, "read_governors", lambda: ["schedutil"])
+    monkeypatch.setattr(probes, "read_cpu_busy", lambda seconds: 0.5)
+    monkeypatch.setattr(probes, "read_load_average", lambda: 3.0)
+    monkeypatch.setattr(probes, "read_logical_cpus", lambda: 4)
+    monkeypatch.setattr(probes, "read_usable_cpus", lambda: 4)
+    monkeypatch.setattr(probes, "read_swap_used", lambda: 0)
+    found = noise.environment_warnings(probes.read_environment())
     assert codes(found) == ["cpu_governor", "machine_busy"]
 
 
@@ -79,9 +80,9 @@ def test_read_governors_from_sysfs(tmp_path: Path) -> None:
         folder = tmp_path / f"cpu{i}" / "cpufreq"
         folder.mkdir(parents=True)
         (folder / "scaling_governor").write_text(governor + "\n")
-    found = noise.read_governors(tmp_path)
+    found = probes.read_governors(tmp_path)
     assert found is None or set(found) <= {"powersave", "performance"}
-    assert noise.read_governors(tmp_path / "missing") is None
+    assert probes.read_governors(tmp_path / "missing") is None
 
 
 def test_page_cache_warning() -> None:
@@ -96,13 +97,13 @@ def test_page_cache_warning() -> None:
 def test_read_page_cache_fraction_on_a_real_file(tmp_path: Path) -> None:
     path = tmp_path / "f.bin"
     path.write_bytes(b"x" * 100_000)
-    found = noise.read_page_cache_fraction([str(path)])
+    found = probes.read_page_cache_fraction([str(path)])
     if found is None:  # not Linux, or mincore unavailable: the lab stays silent
         return
     fraction, size = found
     assert 0.0 <= fraction <= 1.0 and size == 100_000
-    assert noise.read_page_cache_fraction([]) is None
-    assert noise.read_page_cache_fraction([str(tmp_path / "missing")]) is None
+    assert probes.read_page_cache_fraction([]) is None
+    assert probes.read_page_cache_fraction([str(tmp_path / "missing")]) is None
 
 
 class _Spec:
@@ -111,16 +112,16 @@ class _Spec:
 
 
 def test_scenario_warnings_only_for_a_warm_hashing_corpus(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(noise, "read_page_cache_fraction", lambda paths: (0.97, 1 << 20))
+    monkeypatch.setattr(probes, "read_page_cache_fraction", lambda paths: (0.97, 1 << 20))
     warm = _Spec(workload=_Spec(kind="hashing", cache="warm"))
     cold = _Spec(workload=_Spec(kind="hashing", cache="cold"))
     numeric = _Spec(workload=_Spec(kind="numeric"))
     context = {"files": ["a", "b"]}
-    assert codes(noise.scenario_warnings(warm, context)) == ["page_cache"]
-    assert noise.scenario_warnings(cold, context) == []
-    assert noise.scenario_warnings(numeric, {}) == []
-    monkeypatch.setattr(noise, "read_page_cache_fraction", lambda paths: None)
-    assert noise.scenario_warnings(warm, context) == []
+    assert codes(probes.scenario_warnings(warm, context)) == ["page_cache"]
+    assert probes.scenario_warnings(cold, context) == []
+    assert probes.scenario_warnings(numeric, {}) == []
+    monkeypatch.setattr(probes, "read_page_cache_fraction", lambda paths: None)
+    assert probes.scenario_warnings(warm, context) == []
 
 
 def test_run_warnings_steady_run_is_quiet() -> None:
@@ -211,15 +212,15 @@ def test_group_notices_folds_runs_sharing_a_kind() -> None:
 def test_background_meter(monkeypatch: pytest.MonkeyPatch) -> None:
     busy = iter([100.0, 110.0])  # the machine: 10 CPU-seconds busy over the run
     lab = iter([5.0, 6.0])  # this process and its helpers: 1
-    monkeypatch.setattr(noise, "read_busy_cpu_seconds", lambda: next(busy))
-    monkeypatch.setattr(noise, "read_lab_cpu_seconds", lambda: next(lab))
+    monkeypatch.setattr(probes, "read_busy_cpu_seconds", lambda: next(busy))
+    monkeypatch.setattr(probes, "read_lab_cpu_seconds", lambda: next(lab))
     clock = iter([0.0, 4.0])
-    meter = noise.BackgroundMeter(clock=lambda: next(clock))
+    meter = probes.BackgroundMeter(clock=lambda: next(clock))
     meter.runner_cpu = 5.0  # the runner and its workers: 5
     assert meter.stop() == pytest.approx((10 - 1 - 5) / 4)
-    monkeypatch.setattr(noise, "read_busy_cpu_seconds", lambda: None)
-    monkeypatch.setattr(noise, "read_lab_cpu_seconds", lambda: 1.0)
-    assert noise.BackgroundMeter().stop() is None  # unreadable, or the runner never said
+    monkeypatch.setattr(probes, "read_busy_cpu_seconds", lambda: None)
+    monkeypatch.setattr(probes, "read_lab_cpu_seconds", lambda: 1.0)
+    assert probes.BackgroundMeter().stop() is None  # unreadable, or the runner never said
 
 
 def test_background_load_warning() -> None:

@@ -8,9 +8,10 @@ import json
 
 import jsonschema
 
+from lab.analysis.summarise import finalise_scenario, summarise_run
 from lab.report.formats import render
-from lab.report.model import RepeatRecord, Report, RunResult, ScenarioResult
-from lab.report.schema import REPORT_SCHEMA
+from lab.results.model import RepeatRecord, Report, RunResult, ScenarioResult
+from lab.results.schema import REPORT_SCHEMA
 
 
 def run(run_id: str, walls: list[float], workers: int = 1) -> RunResult:
@@ -28,7 +29,7 @@ def scenario(*runs: RunResult) -> ScenarioResult:
         workload={"kind": "numeric", "tasks": 10}, runs=list(runs),
         settings={"repeats": 5, "warmups": 0, "timeout": 60, "workers": [1, 2], "min_time": 0.1},
     )  # fmt: skip
-    result.finalise(usable_cpus=2)
+    finalise_scenario(result, 2)
     return result
 
 
@@ -39,7 +40,7 @@ SAME_AS_SERIAL = [1.01, 0.97, 1.03, 1.0, 0.99]
 
 def test_summary_carries_interval_outliers_and_warnings() -> None:
     r = run("threads-2", [1.0, 1.01, 0.99, 1.02, 1.7], workers=2)
-    r.summarise(usable_cpus=2)
+    summarise_run(r, 2)
     wall = r.summary["wall_seconds"]
     assert wall["median"] == 1.01 and wall["ci_low"] == 0.99 and wall["ci_high"] == 1.7
     assert wall["ci_confidence"] == 1 - 2 / 32

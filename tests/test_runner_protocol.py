@@ -7,12 +7,12 @@ import subprocess
 import sys
 from typing import Any
 
-from lab.runner_env import child_env
+from lab.engine.system.child_env import child_env
 
 
 def run_runner(spec: dict[str, Any]) -> tuple[int, list[dict[str, Any]], str]:
     proc = subprocess.run(
-        [sys.executable, "-m", "lab.runner"],
+        [sys.executable, "-m", "lab.engine.runner"],
         input=json.dumps(spec),
         capture_output=True,
         text=True,

@@ -23,14 +23,14 @@ import psutil
 import pytest
 from pydantic import TypeAdapter
 
-from lab.executors import executor_class
-from lab.executors.processes import MAX_CHUNK
-from lab.histogram import Histogram
-from lab.report import formats
-from lab.report.formats import write_atomic
-from lab.scenario import WorkloadSpec
-from lab.workloads import workload_class
-from lab.workloads.http import EmbeddedServer
+from lab.core.histogram import Histogram
+from lab.engine.executors import executor_class
+from lab.engine.executors.processes import MAX_CHUNK
+from lab.engine.workloads import workload_class
+from lab.engine.workloads.http import EmbeddedServer
+from lab.report import write as report_write
+from lab.report.write import write_atomic
+from lab.scenario.spec import WorkloadSpec
 from tests.conftest import LabSandbox
 
 # --- The embedded server ---------------------------------------------------------------------
@@ -73,7 +73,7 @@ def test_embedded_server_exits_when_the_lab_is_killed(lab_sandbox: LabSandbox) -
     """Even a SIGKILLed lab cannot clean up; the server notices its stdin close and exits."""
     code = (
         "import asyncio, time\n"
-        "from lab.workloads.http import EmbeddedServer\n"
+        "from lab.engine.workloads.http import EmbeddedServer\n"
         "async def main():\n"
         "    server = EmbeddedServer(0, 16, 0)\n"
         "    print(await server.start(), flush=True)\n"
@@ -85,7 +85,7 @@ def test_embedded_server_exits_when_the_lab_is_killed(lab_sandbox: LabSandbox) -
     )
     assert lab.stdout is not None
     assert lab.stdout.readline().startswith("http://127.0.0.1:")
-    servers = [p for p in lab_sandbox.processes() if "lab.server" in " ".join(p.cmdline())]
+    servers = [p for p in lab_sandbox.processes() if "lab.engine.server" in " ".join(p.cmdline())]
     assert len(servers) == 1
     lab.kill()
     lab.wait()
@@ -164,7 +164,7 @@ def test_failed_write_keeps_the_old_report_and_no_temp_file(
     def fail(fd: int) -> None:
         raise failure
 
-    monkeypatch.setattr(formats.os, "fsync", fail)
+    monkeypatch.setattr(report_write.os, "fsync", fail)
     with pytest.raises(type(failure)):
         write_atomic(target, "new report that never lands\n")
     assert target.read_text() == "old report\n"
@@ -175,7 +175,7 @@ def test_temp_file_is_beside_the_report(tmp_path: Path, monkeypatch: pytest.Monk
     renames: list[tuple[str, str]] = []
     real = os.replace
     monkeypatch.setattr(
-        formats.os, "replace", lambda a, b: (renames.append((str(a), str(b))), real(a, b))
+        report_write.os, "replace", lambda a, b: (renames.append((str(a), str(b))), real(a, b))
     )
     write_atomic(tmp_path / "r.csv", "x\n")
     ((src, dst),) = renames

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lab.scaling import amdahl, fit, fit_scenario, usl
+from lab.analysis.scaling import amdahl, fit, fit_scenario, usl
 from tests.synthetic import run, scenario
 
 WORKERS = (1, 2, 4, 8, 16, 32, 64)

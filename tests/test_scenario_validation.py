@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from lab.loader import ScenarioError, builtin_paths, load_builtins, parse_scenario, resolve
-from lab.scenario import EXECUTOR_NAMES, scenario_json_schema
+from lab.scenario.loader import ScenarioError, builtin_paths, load_builtins, parse_scenario, resolve
+from lab.scenario.spec import EXECUTOR_NAMES, scenario_json_schema
 
 
 def problems(text: str) -> list[str]:

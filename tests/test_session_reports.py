@@ -10,7 +10,7 @@ from collections.abc import Callable
 import jsonschema
 import pytest
 
-from lab.events import (
+from lab.engine.events import (
     CpuSample,
     RepeatFinished,
     RunFinished,
@@ -19,12 +19,13 @@ from lab.events import (
     ScenarioFinished,
     SessionFinished,
 )
-from lab.loader import LoadedScenario
-from lab.orchestrator import LabSession
-from lab.plan import make_plan
-from lab.report.formats import CSV_COLUMNS, render
-from lab.report.model import Report
-from lab.report.schema import REPORT_SCHEMA
+from lab.engine.plan import make_plan
+from lab.engine.session import LabSession
+from lab.report.csvfile import CSV_COLUMNS
+from lab.report.formats import render
+from lab.results.model import Report
+from lab.results.schema import REPORT_SCHEMA
+from lab.scenario.loader import LoadedScenario
 
 pytestmark = pytest.mark.slow
 
@@ -43,7 +44,7 @@ def session_events() -> tuple[Report, list[object]]:
     import asyncio
     import textwrap
 
-    from lab.loader import parse_scenario
+    from lab.scenario.loader import parse_scenario
 
     loaded = parse_scenario(textwrap.dedent(SCENARIO), "tiny.yaml", "tiny")
     session = LabSession(make_plan([loaded]))

@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from lab import stats
+from lab.core import stats
 
 
 def brute_force_p(a: list[float], b: list[float]) -> float:

@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from lab.loader import LoadedScenario, load_builtins
-from lab.plan import plan_scenario
+from lab.engine.plan import plan_scenario
+from lab.scenario.loader import LoadedScenario, load_builtins
 from tests.synthetic import scenario, sweep_runs
 
 

@@ -15,13 +15,14 @@ import pytest
 from rich.console import Console
 from textual.widgets import Input, Label, OptionList, ProgressBar
 
-from lab.events import ScenarioStarted
-from lab.loader import LoadedScenario, load_builtins, parse_scenario
-from lab.noise import group_notices
-from lab.orchestrator import scenario_result
+from lab.analysis.analyse import analyse_scenario
+from lab.analysis.noise import group_notices
+from lab.engine.events import ScenarioStarted
+from lab.engine.session import scenario_result
+from lab.report.cells import run_cells, speedup_with_uncertainty
 from lab.report.explain import scaling_rows
-from lab.report.formats import run_cells, speedup_with_uncertainty
-from lab.report.model import Report
+from lab.results.model import Report
+from lab.scenario.loader import LoadedScenario, load_builtins, parse_scenario
 from lab.tui.analysis import STATUS
 from lab.tui.app import LabApp
 from lab.tui.results import chart_lines, speedup_text
@@ -34,7 +35,6 @@ from lab.tui.widgets import (
     SpeedupChart,
     SystemPanel,
 )
-from lab.verdicts import analyse_scenario
 from tests.tui_fixtures import (
     MACHINE,
     MACHINE_WARNINGS,
@@ -159,7 +159,7 @@ async def test_scenario_list_shows_description_and_validates_knobs() -> None:
 
 async def test_loads_a_scenario_file(tmp_path: Path) -> None:
     from lab.cli import app_scenarios
-    from lab.loader import resolve
+    from lab.scenario.loader import resolve
 
     path = tmp_path / "tiny.yaml"
     path.write_text(TINY)

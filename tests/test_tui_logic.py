@@ -7,11 +7,12 @@ import dataclasses
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lab.events import CpuSample, RunFinished, RunProgress, RunStarted, ScenarioStarted
-from lab.loader import load_builtins
-from lab.plan import RunPlan, ScenarioPlan
-from lab.report.formats import run_cells
-from lab.report.model import RunResult
+from lab.analysis.analyse import analyse_scenario
+from lab.engine.events import CpuSample, RunFinished, RunProgress, RunStarted, ScenarioStarted
+from lab.engine.plan import RunPlan, ScenarioPlan
+from lab.report.cells import run_cells
+from lab.results.model import RunResult
+from lab.scenario.loader import load_builtins
 from lab.tui.analysis import scenario_notices, warnings_body
 from lab.tui.knobs import apply_knobs, values_of
 from lab.tui.live import LiveState, describe
@@ -24,7 +25,6 @@ from lab.tui.results import (
     speedup_series,
     speedup_text,
 )
-from lab.verdicts import analyse_scenario
 from tests.tui_fixtures import (
     MACHINE,
     MACHINE_WARNINGS,

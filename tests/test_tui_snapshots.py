@@ -27,7 +27,7 @@ SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40"
 @pytest.fixture(autouse=True)
 def two_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
     """'cpus' in the built-ins' worker lists resolves to this machine's CPUs: pin it."""
-    monkeypatch.setattr("lab.plan.usable_cpus", lambda: 2)
+    monkeypatch.setattr("lab.engine.plan.usable_cpus", lambda: 2)
 
 
 @pytest.mark.parametrize("size", SIZES)

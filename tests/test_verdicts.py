@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from lab.facts import Machine, scenario_facts
-from lab.report.model import ScenarioResult
-from lab.verdicts import (
-    Explanation,
-    analyse_scenario,
-    compare_samples,
-    verdict_for,
-)
+from lab.analysis.analyse import analyse_scenario
+from lab.analysis.facts import Machine, scenario_facts
+from lab.analysis.rules import Explanation
+from lab.analysis.summarise import summarise_run
+from lab.analysis.verdicts import compare_samples, verdict_for
+from lab.results.model import ScenarioResult
 from tests.synthetic import MB, dispatch, http, machine, numeric, run, scenario
 
 
@@ -156,7 +154,7 @@ def test_failures_and_errors_are_reported() -> None:
 
 
 def test_analysis_works_on_a_report_loaded_from_json() -> None:
-    from lab.report.model import Report
+    from lab.results.model import Report
     from tests.synthetic import report
 
     original = report(numeric(), http())
@@ -210,15 +208,15 @@ def test_gains_are_measured_against_the_faster_single_worker_run() -> None:
 
 def test_cpu_use_counts_every_calibrated_pass() -> None:
     # 200 µs per pass is too short to time CPU alone, but 1,000 passes were measured together.
-    from lab.facts import run_facts
-    from lab.report.model import RepeatRecord
+    from lab.analysis.facts import run_facts
+    from lab.results.model import RepeatRecord
 
     short = run("serial", 1, 100, cores=1.0, tasks=1)
     for r in short.repeats:
         r.wall_seconds, r.cpu_user, r.loops = 0.0002, 0.0002, 1000
-    short.summarise(usable_cpus=2)
+    summarise_run(short, 2)
     facts = run_facts(short)
     assert facts is not None and facts.cores == pytest.approx(1.0)
     short.repeats = [RepeatRecord("repeat", 0, 0.0002, 0.0002, 0.0, 1, 1)]
-    short.summarise(usable_cpus=2)
+    summarise_run(short, 2)
     assert run_facts(short).cores is None  # type: ignore[union-attr]

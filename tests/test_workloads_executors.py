@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
-from lab.executors import REGISTRY, executor_class
-from lab.scenario import WorkloadSpec
-from lab.workloads import provisioner, workload_class
-from lab.workloads.base import RepeatOutcome, WrongAnswer
+from lab.engine.executors import REGISTRY, executor_class
+from lab.engine.workloads import provisioner, workload_class
+from lab.engine.workloads.base import RepeatOutcome, WrongAnswer
+from lab.scenario.spec import WorkloadSpec
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -135,11 +135,11 @@ def test_pool_workers_import_only_light_modules() -> None:
     import subprocess
     import sys
 
-    from lab.runner_env import child_env
+    from lab.engine.system.child_env import child_env
 
     code = (
         "import sys\n"
-        "import lab.workloads.numeric, lab.workloads.hashing, lab.workloads.http, lab.workloads.dispatch\n"
+        "import lab.engine.workloads.numeric, lab.engine.workloads.hashing, lab.engine.workloads.http, lab.engine.workloads.dispatch\n"
         "print(sorted(m for m in ('pydantic', 'aiohttp', 'yaml', 'textual') if m in sys.modules))\n"
     )
     out = subprocess.run(

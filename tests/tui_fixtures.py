@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from lab.events import CpuSample, RunFinished, RunProgress, RunStarted, ScenarioStarted
-from lab.loader import LoadedScenario, load_builtins
-from lab.noise import EnvironmentFacts, Notice, environment_warnings
-from lab.plan import RunPlan, ScenarioPlan
-from lab.report.model import RepeatRecord, RunResult, ScenarioResult
+from lab.analysis.noise import EnvironmentFacts, environment_warnings
+from lab.analysis.summarise import finalise_scenario
+from lab.engine.events import CpuSample, RunFinished, RunProgress, RunStarted, ScenarioStarted
+from lab.engine.plan import RunPlan, ScenarioPlan
+from lab.results.model import RepeatRecord, RunResult, ScenarioResult
+from lab.results.notices import Notice
+from lab.scenario.loader import LoadedScenario, load_builtins
 from lab.tui.app import LabApp
 from lab.tui.live import LiveState
 
@@ -77,7 +79,7 @@ NOISY_WALLS = {
     "threads-4": [3.10, 2.30, 2.31, 2.30, 2.32],
     "processes-4": [0.62, 0.50, 0.75, 0.58, 0.70],
 }
-# The machine's warnings, as lab.noise words them for these facts.
+# The machine's warnings, as lab.analysis.noise words them for these facts.
 MACHINE_WARNINGS = environment_warnings(
     EnvironmentFacts(
         governors=["powersave"], cpu_busy=0.35, load_average=1.4, logical_cpus=4, usable_cpus=4
@@ -145,7 +147,7 @@ def _result(
         settings={"repeats": repeats, "warmups": 0, "workers": sorted({r.workers for r in runs})},
         runs=runs,
     )
-    result.finalise(usable)
+    finalise_scenario(result, usable)
     return result
 
 

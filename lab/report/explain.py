@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from typing import Any
 
-from lab.report.model import Report
-from lab.scaling import ScalingFit
-from lab.verdicts import ReportAnalysis, ScenarioAnalysis, analyse_report, fmt_rate, fmt_s
+from lab.analysis.analyse import ReportAnalysis, ScenarioAnalysis
+from lab.analysis.scaling import ScalingFit
+from lab.core.units import format_number, format_rate, format_seconds
+from lab.report.cells import md_escape
 
 STATUS_MARK = {
     "confirmed": "✅ confirmed",
@@ -19,35 +19,6 @@ STATUS_MARK = {
     "inconclusive": "❔ inconclusive",
     "not measured": "– not measured",
 }
-
-
-def analysis_json(report: Report) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Per-scenario keys (verdicts, claims, scaling, breakeven) and report-level keys.
-
-    The analysis is derived data: a bug in it must never cost the user the measurements, so
-    a failure is recorded in the report instead of raised.
-    """
-    try:
-        analysis = analyse_report(report)
-    except Exception as exc:  # pragma: no cover - defensive
-        error = f"{type(exc).__name__}: {exc}"
-        return [{"analysis_error": error} for _ in report.scenarios], {"analysis_error": error}
-    return [a.to_json() for a in analysis.scenarios], {
-        "claims": [c.to_json() for c in analysis.claims],
-        "claim_notes": analysis.notes,
-    }
-
-
-def _num(x: float | None, digits: int = 3) -> str:
-    if x is None:
-        return "–"
-    if x == 0:
-        return "0"
-    if abs(x) >= 1000:
-        return f"{x:,.0f}"
-    if abs(x) < 1e-3:
-        return f"{x:.1e}"
-    return f"{x:.{digits}g}"
 
 
 def scaling_rows(fits: dict[str, ScalingFit]) -> list[dict[str, str]]:
@@ -58,18 +29,18 @@ def scaling_rows(fits: dict[str, ScalingFit]) -> list[dict[str, str]]:
         unit = fit.unit
         peak = "–"
         if u and u.peak_workers is not None:
-            peak = f"{u.peak_workers:.1f} workers, {fmt_rate(u.peak_throughput or 0, unit)}"
+            peak = f"{u.peak_workers:.1f} workers, {format_rate(u.peak_throughput or 0, unit)}"
         elif u and u.peak_throughput is not None:
-            peak = f"none (ceiling {fmt_rate(u.peak_throughput, unit)})"
+            peak = f"none (ceiling {format_rate(u.peak_throughput, unit)})"
         elif u:
             peak = "none (no ceiling measured)"
         rows.append(
             {
                 "executor": name,
                 "points": str(len(fit.points)),
-                "serial_fraction": _num(a.sigma) if a else "–",
-                "sigma": _num(u.sigma) if u else "–",
-                "kappa": _num(u.kappa) if u else "–",
+                "serial_fraction": format_number(a.sigma) if a else "–",
+                "sigma": format_number(u.sigma) if u else "–",
+                "kappa": format_number(u.kappa) if u else "–",
                 "peak": peak,
                 "error": f"{100 * u.rmse:.1f}%" if u else f"{100 * a.rmse:.1f}%" if a else "–",
             }
@@ -106,12 +77,13 @@ def breakeven_rows(analysis: ScenarioAnalysis) -> list[dict[str, str]]:
         rows.append(
             {
                 "task": f"{p.task_us:g} µs",
-                "serial": fmt_s(p.serial_wall),
-                "threads": fmt_s(p.threads_wall) + (f" ({p.threads_run})" if p.threads_run else ""),
-                "threads_start": fmt_s(p.threads_startup),
-                "processes": fmt_s(p.processes_wall)
+                "serial": format_seconds(p.serial_wall),
+                "threads": format_seconds(p.threads_wall)
+                + (f" ({p.threads_run})" if p.threads_run else ""),
+                "threads_start": format_seconds(p.threads_startup),
+                "processes": format_seconds(p.processes_wall)
                 + (f" ({p.processes_run})" if p.processes_run else ""),
-                "processes_start": fmt_s(p.processes_startup),
+                "processes_start": format_seconds(p.processes_startup),
             }
         )
     return rows
@@ -136,48 +108,46 @@ def _md_table(
         out.write("| " + " | ".join(esc(row[k]) for k in headers) + " |\n")
 
 
-def _esc(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def markdown_claims(analysis: ReportAnalysis) -> str:
     out = io.StringIO()
     out.write("\n## Classic claims, on this machine\n\n")
     for note in analysis.notes:
-        out.write(f"> **Note:** {_esc(note)}\n\n")
+        out.write(f"> **Note:** {md_escape(note)}\n\n")
     out.write("| claim | on this machine | deciding figures |\n|---|---|---|\n")
     for c in analysis.claims:
         figures = c.figures + (f" ({c.note})" if c.note else "")
-        out.write(f"| {_esc(c.claim)} | {STATUS_MARK[c.status]} | {_esc(figures)} |\n")
+        out.write(f"| {md_escape(c.claim)} | {STATUS_MARK[c.status]} | {md_escape(figures)} |\n")
     return out.getvalue()
 
 
 def markdown_scenario(analysis: ScenarioAnalysis) -> str:
     out = io.StringIO()
     v = analysis.verdict
-    out.write(f"\n**Verdict:** {_esc(v.text)}.\n\n")
+    out.write(f"\n**Verdict:** {md_escape(v.text)}.\n\n")
     for e in v.explanations:
         mark = "" if e.decided else " *(undecided)*"
-        out.write(f"- {_esc(e.text)}{mark}\n")
+        out.write(f"- {md_escape(e.text)}{mark}\n")
     if analysis.scaling:
         out.write("\n**Scaling** (Amdahl and USL fitted to throughput against workers)\n\n")
-        _md_table(out, SCALING_HEADERS, scaling_rows(analysis.scaling), _esc)
+        _md_table(out, SCALING_HEADERS, scaling_rows(analysis.scaling), md_escape)
         warnings = grouped_warnings(analysis.scaling)
         if warnings:
             out.write("\n")
             for w in warnings:
-                out.write(f"- ⚠ {_esc(w)}\n")
+                out.write(f"- ⚠ {md_escape(w)}\n")
     be = analysis.breakeven
     if be is not None:
-        out.write(f"\n**Break-even** (task-size sweep): {_esc(be.text)}.\n\n")
-        _md_table(out, BREAKEVEN_HEADERS, breakeven_rows(analysis), _esc)
+        out.write(f"\n**Break-even** (task-size sweep): {md_escape(be.text)}.\n\n")
+        _md_table(out, BREAKEVEN_HEADERS, breakeven_rows(analysis), md_escape)
         for w in be.warnings:
-            out.write(f"\n- ⚠ {_esc(w)}\n")
+            out.write(f"\n- ⚠ {md_escape(w)}\n")
     decided = [c for c in analysis.claims if c.status != "not measured"]
     if decided:
         out.write(
             "\n**Claims this scenario decides**\n\n| claim | here | figures |\n|---|---|---|\n"
         )
         for c in decided:
-            out.write(f"| {_esc(c.claim)} | {STATUS_MARK[c.status]} | {_esc(c.figures)} |\n")
+            out.write(
+                f"| {md_escape(c.claim)} | {STATUS_MARK[c.status]} | {md_escape(c.figures)} |\n"
+            )
     return out.getvalue()

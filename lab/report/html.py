@@ -11,7 +11,10 @@ import html
 import re
 from typing import Any
 
-from lab.histogram import Histogram
+from lab.analysis.analyse import ScenarioAnalysis, analyse_report
+from lab.core.histogram import Histogram
+from lab.core.units import format_bytes
+from lab.report.cells import fastest, params_label, run_cells
 from lab.report.explain import (
     BREAKEVEN_HEADERS,
     SCALING_HEADERS,
@@ -20,10 +23,7 @@ from lab.report.explain import (
     grouped_warnings,
     scaling_rows,
 )
-from lab.report.formats import fastest, params_label, run_cells
-from lab.report.model import Report, RunResult, ScenarioResult
-from lab.units import format_bytes
-from lab.verdicts import ScenarioAnalysis, analyse_report
+from lab.results.model import Report, RunResult, ScenarioResult
 
 COLORS = {
     "serial": "#6b7280",

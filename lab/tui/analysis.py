@@ -1,7 +1,7 @@
 """What the lab concludes about a scenario, as text for the app: verdict, claims, fits, warnings.
 
-Everything comes from `lab.verdicts.analyse_scenario` (and `lab.report.explain` for the fit and
-break-even tables, `lab.noise.group_notices` for the warnings): the app says what the report
+Everything comes from `lab.analysis.verdicts.analyse_scenario` (and `lab.report.explain` for the fit and
+break-even tables, `lab.analysis.noise.group_notices` for the warnings): the app says what the report
 says, laid out for a terminal. Every state is in words or marks, never only in colour. No
 Textual here.
 """
@@ -14,11 +14,13 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from lab.claims import ClaimResult
-from lab.noise import Notice, group_notices
+from lab.analysis.analyse import ScenarioAnalysis
+from lab.analysis.claims import ClaimResult
+from lab.analysis.noise import group_notices
+from lab.core.units import format_seconds
 from lab.report.explain import grouped_warnings, scaling_rows
-from lab.report.model import ScenarioResult
-from lab.verdicts import ScenarioAnalysis, fmt_s
+from lab.results.model import ScenarioResult
+from lab.results.notices import Notice
 
 # Marks that read without colour (no emoji: their width varies across terminals).
 STATUS = {
@@ -167,11 +169,11 @@ def analysis_view(
         sizes = [
             {
                 "task": f"{p.task_us:g} µs",
-                "serial": fmt_s(p.serial_wall),
-                "threads": fmt_s(p.threads_wall),
-                "threads_start": fmt_s(p.threads_startup),
-                "processes": fmt_s(p.processes_wall),
-                "processes_start": fmt_s(p.processes_startup),
+                "serial": format_seconds(p.serial_wall),
+                "threads": format_seconds(p.threads_wall),
+                "threads_start": format_seconds(p.threads_startup),
+                "processes": format_seconds(p.processes_wall),
+                "processes_start": format_seconds(p.processes_startup),
             }
             for p in be.points
         ]

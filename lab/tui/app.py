@@ -1,6 +1,6 @@
 """The Textual app: pick a scenario, adjust its knobs, watch the runs live, read the results.
 
-The runs execute in runner processes driven by `lab.orchestrator.LabSession`; the app consumes
+The runs execute in runner processes driven by `lab.engine.session.LabSession`; the app consumes
 the session's event stream in an async worker on its own loop and only renders. Progress is
 folded into `LiveState` as it arrives and painted by a 10 Hz timer, so the app's work is
 bounded by the screen, not by how fast runners report.
@@ -42,23 +42,24 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 from textual.worker import Worker
 
-from lab.claims import ClaimResult, machine_notes, merge_claims
-from lab.events import (
+from lab.analysis.analyse import ScenarioAnalysis, analyse_scenario
+from lab.analysis.claims import ClaimResult, machine_notes, merge_claims
+from lab.analysis.facts import Machine
+from lab.engine.events import (
     Event,
     RunFinished,
     RunStarted,
     ScenarioFinished,
     ScenarioStarted,
 )
-from lab.facts import Machine
-from lab.loader import LoadedScenario
-from lab.machine import machine_facts
-from lab.noise import Notice
-from lab.orchestrator import LabSession
-from lab.plan import ScenarioPlan, plan_scenario
-from lab.report.formats import run_cells, speedup_with_uncertainty
-from lab.report.model import Report, RunResult, ScenarioResult
-from lab.scenario import Scenario
+from lab.engine.plan import ScenarioPlan, plan_scenario
+from lab.engine.session import LabSession
+from lab.engine.system.machine import machine_facts
+from lab.report.cells import run_cells, speedup_with_uncertainty
+from lab.results.model import Report, RunResult, ScenarioResult
+from lab.results.notices import Notice
+from lab.scenario.loader import LoadedScenario
+from lab.scenario.spec import Scenario
 from lab.tui.analysis import (
     analysis_view,
     scenario_notices,
@@ -80,7 +81,6 @@ from lab.tui.widgets import (
     SystemPanel,
     scenario_text,
 )
-from lab.verdicts import ScenarioAnalysis, analyse_scenario
 
 REFRESH_SECONDS = 0.1  # repaint live progress at most 10 times a second
 TABS = ("scenarios", "run", "results", "system")

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from lab.scenario import EXECUTOR_NAMES, Scenario
+from lab.scenario.spec import EXECUTOR_NAMES, Scenario
 
 # The workload fields that set "how much work", per workload kind (two per kind).
 SIZE_KNOBS: dict[str, tuple[str, str]] = {

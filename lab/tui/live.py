@@ -9,8 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from lab.events import CpuSample, Event, RunFinished, RunProgress, RunStarted, ScenarioStarted
-from lab.plan import ScenarioPlan
+from lab.core.units import format_eta, format_rate
+from lab.engine.events import (
+    CpuSample,
+    Event,
+    RunFinished,
+    RunProgress,
+    RunStarted,
+    ScenarioStarted,
+)
+from lab.engine.plan import ScenarioPlan
 
 RunKey = tuple[int, str]  # (index of the scenario in the session's plan, run_id)
 
@@ -35,21 +43,6 @@ class RunState:
         return self.state in ("ok", "failed", "timeout", "cancelled", "not_run")
 
 
-def format_eta(seconds: float | None) -> str:
-    if seconds is None:
-        return "ETA –"
-    whole = int(seconds + 0.5)
-    return f"ETA {whole // 60}:{whole % 60:02d}" if whole >= 60 else f"ETA {whole}s"
-
-
-def format_rate(rate: float | None) -> str:
-    if rate is None:
-        return ""
-    if rate >= 1000:
-        return f"{rate:,.0f} tasks/s"
-    return f"{rate:.3g} tasks/s"
-
-
 def describe(run: RunState) -> str:
     """The one-line status shown beside a run's progress bar."""
     if run.state == "queued":
@@ -59,7 +52,7 @@ def describe(run: RunState) -> str:
     if run.state in ("warmup", "repeat"):
         total = run.warmups if run.state == "warmup" else run.repeats
         parts = [f"{run.state} {run.repeat + 1}/{max(total, 1)}", format_eta(run.eta_seconds)]
-        rate = format_rate(run.throughput)
+        rate = format_rate(run.throughput, "tasks") if run.throughput is not None else ""
         if rate:
             parts.append(rate)
         return "  ".join(parts)

@@ -2,7 +2,7 @@
 
 The cells are `lab.report.formats.run_cells`, the same text the Markdown report prints, so
 the app and `--report` show one set of numbers; the chart's measured points and fitted curves
-are `lab.scaling`'s, from `lab.verdicts.analyse_scenario`. No Textual here.
+are `lab.analysis.scaling`'s, from `lab.analysis.verdicts.analyse_scenario`. No Textual here.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from lab.report.formats import run_cells
-from lab.report.model import RunResult, ScenarioResult
-from lab.verdicts import ScenarioAnalysis
+from lab.analysis.analyse import ScenarioAnalysis
+from lab.analysis.summarise import finalise_scenario
+from lab.report.cells import run_cells
+from lab.results.model import RunResult, ScenarioResult
 
 # (key, header) in the report's column order; latency and errors only for HTTP workloads.
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -151,7 +152,7 @@ def preview(result: ScenarioResult, usable_cpus: int) -> ScenarioResult:
     """
     shown = copy.copy(result)
     shown.runs = [copy.copy(r) for r in result.runs]
-    shown.finalise(usable_cpus)
+    finalise_scenario(shown, usable_cpus)
     return shown
 
 
@@ -178,7 +179,7 @@ class ChartLine:
 
 
 def chart_lines(analysis: ScenarioAnalysis) -> list[ChartLine]:
-    """Each pool executor's measured speedups and fitted curve (lab.scaling), in report order.
+    """Each pool executor's measured speedups and fitted curve (lab.analysis.scaling), in report order.
 
     Speedups are throughputs over the serial baseline, as in the HTML report's chart; an
     executor without a serial baseline has no speedup and is left out.

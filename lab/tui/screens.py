@@ -12,8 +12,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from lab.report.formats import FORMATS, format_for_path, render, write_atomic
-from lab.report.model import Report
+from lab.report.formats import FORMATS, format_for_path, render
+from lab.report.write import write_atomic
+from lab.results.model import Report
 
 HELP = """\
 asyncio, threads or processes: which wins for this workload, here?

@@ -18,11 +18,13 @@ from textual.widget import Widget
 from textual.widgets import Button, DataTable, Input, Label, ProgressBar, SelectionList, Static
 from textual_plotext import PlotextPlot
 
-from lab.loader import LoadedScenario
-from lab.noise import Notice
-from lab.plan import plan_scenario
-from lab.report.model import ScenarioResult
-from lab.scenario import EXECUTOR_NAMES, Scenario
+from lab.analysis.analyse import ScenarioAnalysis
+from lab.core.units import format_bytes
+from lab.engine.plan import plan_scenario
+from lab.results.model import ScenarioResult
+from lab.results.notices import Notice
+from lab.scenario.loader import LoadedScenario
+from lab.scenario.spec import EXECUTOR_NAMES, Scenario
 from lab.tui.knobs import KnobValues, field_help, size_fields, values_of
 from lab.tui.live import RunState, describe
 from lab.tui.results import (
@@ -33,8 +35,6 @@ from lab.tui.results import (
     grid_cells,
     speedup_series,
 )
-from lab.units import format_bytes
-from lab.verdicts import ScenarioAnalysis
 
 # One letter per executor: the chart's markers, readable without colour.
 MARKERS = {"serial": "s", "asyncio": "a", "uvloop": "u", "threads": "t", "processes": "p"}

@@ -1,0 +1,66 @@
+"""The whole analysis of a report: verdicts, claims, scaling fits and break-even per scenario.
+
+The app and the report renderers call `analyse_scenario()` and `analyse_report()` and get
+plain dataclasses (with `to_json()`) back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from lab.analysis.breakeven import BreakEven, breakeven
+from lab.analysis.claims import ClaimResult, machine_notes, merge_claims, scenario_claims
+from lab.analysis.facts import Machine, scenario_facts
+from lab.analysis.scaling import ScalingFit, fit_scenario
+from lab.analysis.verdicts import Verdict, verdict_for
+from lab.results.model import Report, ScenarioResult
+
+
+@dataclass
+class ScenarioAnalysis:
+    """Everything the lab concludes about one scenario, as plain data."""
+
+    name: str
+    verdict: Verdict
+    claims: list[ClaimResult]
+    scaling: dict[str, ScalingFit]  # by executor
+    breakeven: BreakEven | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "verdicts": self.verdict.to_json(),
+            "claims": [c.to_json() for c in self.claims],
+            "scaling": {k: v.to_json() for k, v in self.scaling.items()},
+            "breakeven": self.breakeven.to_json() if self.breakeven else None,
+        }
+
+
+@dataclass
+class ReportAnalysis:
+    machine: Machine
+    scenarios: list[ScenarioAnalysis]
+    claims: list[ClaimResult]  # merged across scenarios
+    notes: list[str]  # how this machine changes what can be shown
+
+
+def analyse_scenario(result: ScenarioResult, machine: dict[str, Any] | Machine) -> ScenarioAnalysis:
+    facts = scenario_facts(result, machine)
+    return ScenarioAnalysis(
+        name=result.name,
+        verdict=verdict_for(facts),
+        claims=scenario_claims(facts),
+        scaling=fit_scenario(result),
+        breakeven=breakeven(result),
+    )
+
+
+def analyse_report(report: Report) -> ReportAnalysis:
+    machine = Machine.from_report(report.machine)
+    scenarios = [analyse_scenario(s, machine) for s in report.scenarios]
+    return ReportAnalysis(
+        machine=machine,
+        scenarios=scenarios,
+        claims=merge_claims([(a.name, a.claims) for a in scenarios]),
+        notes=machine_notes(machine),
+    )

@@ -1,0 +1,202 @@
+"""The task-size break-even: from how much work per task does a process pool beat a thread pool?
+
+Read from a scenario whose runs sweep `task_us` (the dispatch workload's `task_sizes_us`).
+Two answers, because both matter when choosing:
+
+- steady: pools already running, wall time of a batch only (per-task hand-off vs parallelism);
+- batch: one batch of the scenario's tasks from a cold start, pool start-up included.
+
+Between measured sizes the crossing is interpolated linearly; past the largest size it is
+extrapolated from the last two (and says so).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from lab.core.units import format_seconds
+from lab.results.model import RunResult, ScenarioResult
+
+PARAM = "task_us"
+CrossingKind = Literal["crossing", "always", "extrapolated", "never"]
+
+
+@dataclass
+class SizePoint:
+    task_us: float
+    serial_wall: float | None
+    threads_run: str | None
+    threads_wall: float | None
+    threads_startup: float | None  # median over the sizes, for this run's worker count
+    processes_run: str | None
+    processes_wall: float | None
+    processes_startup: float | None
+
+    def total(self, executor: str, with_startup: bool) -> float | None:
+        wall = getattr(self, f"{executor}_wall")
+        startup = getattr(self, f"{executor}_startup") or 0.0
+        if wall is None:
+            return None
+        return float(wall + (startup if with_startup else 0.0))
+
+
+@dataclass
+class Crossing:
+    basis: Literal["steady", "batch"]
+    kind: CrossingKind
+    task_us: float | None  # where processes start to beat threads
+    text: str
+
+
+@dataclass
+class BreakEven:
+    tasks: int
+    points: list[SizePoint]
+    steady: Crossing
+    batch: Crossing
+    text: str
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _size(run: RunResult, result: ScenarioResult) -> float | None:
+    value = run.params.get(PARAM, result.workload.get(PARAM))
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _wall(run: RunResult) -> float | None:
+    w = (run.summary.get("wall_seconds") or {}).get("median")
+    return float(w) if run.status == "ok" and w else None
+
+
+def find_crossing(
+    sizes: Sequence[float], diffs: Sequence[float]
+) -> tuple[CrossingKind, float | None]:
+    """Where diff (processes − threads time) turns negative and stays so.
+
+    Inside the measured range the crossing is interpolated between the two sizes around it;
+    past the largest size it is extrapolated from a least-squares line through every
+    difference (timings are noisy, start-up most of all).
+    """
+    if all(d <= 0 for d in diffs):
+        return "always", sizes[0]
+    if diffs[-1] <= 0:
+        i = max(k for k in range(1, len(diffs)) if diffs[k - 1] > 0 and diffs[k] <= 0)
+        s0, s1, d0, d1 = sizes[i - 1], sizes[i], diffs[i - 1], diffs[i]
+        return "crossing", s0 + d0 * (s1 - s0) / (d0 - d1)
+    if len(diffs) >= 2:
+        ms, md = statistics.fmean(sizes), statistics.fmean(diffs)
+        sxx = sum((x - ms) ** 2 for x in sizes)
+        slope = sum((x - ms) * (d - md) for x, d in zip(sizes, diffs, strict=True)) / sxx
+        if slope < 0:
+            return "extrapolated", ms - md / slope
+    return "never", None
+
+
+def _us(value: float) -> str:
+    return f"{value:,.0f} µs" if value >= 10 else f"{value:.2g} µs"
+
+
+def _crossing(basis: Literal["steady", "batch"], points: list[SizePoint], tasks: int) -> Crossing:
+    with_startup = basis == "batch"
+    usable = [
+        p for p in points
+        if p.total("threads", with_startup) is not None
+        and p.total("processes", with_startup) is not None
+    ]  # fmt: skip
+    where = (
+        "once both pools are running"
+        if basis == "steady"
+        else f"for one batch of {tasks} tasks from a cold start (pool start-up included)"
+    )
+    if len(usable) < 2:
+        return Crossing(basis, "never", None, f"{where}: fewer than 2 task sizes measured")
+    sizes = [p.task_us for p in usable]
+    total: Callable[[SizePoint, str], float] = lambda p, e: p.total(e, with_startup) or 0.0  # noqa: E731
+    diffs = [total(p, "processes") - total(p, "threads") for p in usable]
+    kind, at = find_crossing(sizes, diffs)
+    first, last = usable[0], usable[-1]
+    if kind == "always":
+        text = (
+            f"{where}, processes beat threads at every task size measured, from "
+            f"{_us(first.task_us)} ({format_seconds(total(first, 'processes'))} vs "
+            f"{format_seconds(total(first, 'threads'))})"
+        )
+    elif kind == "crossing":
+        assert at is not None
+        text = (
+            f"{where}, processes beat threads from about {_us(at)} of work per task "
+            f"(measured {_us(sizes[0])} to {_us(sizes[-1])})"
+        )
+    elif kind == "extrapolated":
+        assert at is not None
+        text = (
+            f"{where}, threads still win at {_us(last.task_us)} "
+            f"({format_seconds(total(last, 'threads'))} vs {format_seconds(total(last, 'processes'))}); "
+            f"extrapolating, processes would win from about {_us(at)} per task"
+        )
+    else:
+        text = (
+            f"{where}, threads win at every task size measured up to {_us(last.task_us)}, "
+            "and the gap is not closing"
+        )
+    return Crossing(basis, kind, at, text)
+
+
+def breakeven(result: ScenarioResult) -> BreakEven | None:
+    """None unless the scenario measured threads and processes at two or more task sizes."""
+    if PARAM not in result.workload:
+        return None
+    by_size: dict[float, list[RunResult]] = {}
+    for run in result.runs:
+        size = _size(run, result)
+        if size is not None:
+            by_size.setdefault(size, []).append(run)
+    if len(by_size) < 2:
+        return None
+    # Start-up does not depend on the task size, but it is the noisiest figure (a process
+    # pool's varies by 2x under load): use the median per (executor, workers) over all sizes.
+    startups: dict[tuple[str, int], list[float]] = {}
+    for run in result.runs:
+        if run.status == "ok" and run.startup_seconds is not None:
+            startups.setdefault((run.executor, run.workers), []).append(run.startup_seconds)
+
+    def startup(run: RunResult | None) -> float | None:
+        values = startups.get((run.executor, run.workers)) if run else None
+        return statistics.median(values) if values else None
+
+    pool = {r.executor: r.workers for r in result.runs if r.params}
+    points = []
+    for size in sorted(by_size):
+        runs = by_size[size]
+
+        def best(executor: str, runs: list[RunResult] = runs) -> RunResult | None:
+            """The run at the sweep's pool size, so every size compares like with like."""
+            ok = [r for r in runs if r.executor == executor and _wall(r)]
+            same = [r for r in ok if r.workers == pool.get(executor)]
+            return min(same or ok, key=lambda r: _wall(r) or 0.0, default=None)
+
+        t, p, s = best("threads"), best("processes"), best("serial")
+        points.append(
+            SizePoint(
+                size,
+                _wall(s) if s else None,
+                t.run_id if t else None,
+                _wall(t) if t else None,
+                startup(t),
+                p.run_id if p else None,
+                _wall(p) if p else None,
+                startup(p),
+            )
+        )
+    tasks = max((r.tasks for r in result.runs), default=0)
+    steady, batch = _crossing("steady", points, tasks), _crossing("batch", points, tasks)
+    out = BreakEven(tasks, points, steady, batch, f"{batch.text}; {steady.text}")
+    if sum(1 for p in points if p.threads_wall and p.processes_wall) < 3:
+        out.warnings.append("fewer than 3 task sizes with both pools: a rough break-even")
+    return out

@@ -1,0 +1,360 @@
+"""The classic claims about Python concurrency, each confirmed or refuted by this run's figures.
+
+A scenario decides the claims its measurements bear on and marks the others "not measured"
+with the reason; `merge_claims` combines scenarios into one table for the report. A claim is
+a general statement, so one scenario that refutes it refutes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from lab.analysis.facts import Machine, ModelFacts, RunFacts, ScenarioFacts, parallel_gain
+from lab.analysis.thresholds import (
+    CLEAR_GAIN,
+    CPU_WORK_KINDS,
+    FLAT,
+    FREE_FOR_PARALLEL,
+    GAIN,
+    MANY_CORES,
+    MANY_WAITS,
+    MEMORY_NOISE,
+    ONE_CORE,
+    PURE_PYTHON_KINDS,
+)
+from lab.core.units import format_bytes, format_rate, format_ratio, format_seconds
+
+Status = Literal["confirmed", "refuted", "inconclusive", "not measured"]
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    text: str
+
+
+CLAIMS = (
+    Claim("threads_cpu", "threads do not speed up CPU-bound pure-Python code"),
+    Claim("io_waits", "threads and asyncio speed up I/O waits"),
+    Claim("processes_cores", "processes use several cores for CPU-bound code"),
+    Claim("processes_cost", "processes cost more than threads to start, to feed and in memory"),
+    Claim("asyncio_memory", "asyncio handles many concurrent waits with less memory than threads"),
+)
+
+
+@dataclass
+class ClaimResult:
+    id: str
+    claim: str
+    status: Status
+    figures: str  # the figures that decide it, or why it could not be decided
+    scenarios: list[str] = field(default_factory=list)  # where the deciding figures come from
+    note: str = ""  # how this machine or build changes the expectation
+
+    @property
+    def decided(self) -> bool:
+        return self.status in ("confirmed", "refuted")
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _result(
+    claim: Claim, status: Status, figures: str, facts: ScenarioFacts, note: str = ""
+) -> ClaimResult:
+    where = [facts.name] if status != "not measured" else []
+    return ClaimResult(claim.id, claim.text, status, figures, where, note)
+
+
+def _not_cpu_bound(facts: ScenarioFacts) -> str:
+    serial = facts.serial
+    if serial is None:
+        return "no serial run to tell CPU-bound work from waiting"
+    if serial.cores is None:
+        return f"repeats too short ({format_seconds(serial.wall)}) to measure CPU use"
+    return f"the serial run kept {serial.cores:.2f} cores busy: not CPU-bound"
+
+
+def _run_text(executor: str, r: RunFacts, usable: int | None = None) -> str:
+    cores = f", {r.cores:.2f}{f' of {usable}' if usable else ''} cores busy" if r.cores else ""
+    return f"{executor} {format_ratio(r.speedup)} at {r.workers} workers{cores}"
+
+
+def threads_cpu(facts: ScenarioFacts) -> ClaimResult:
+    claim = CLAIMS[0]
+    m = facts.machine
+    note = (
+        ""
+        if m.gil
+        else "this Python build has no GIL: threads are expected to scale, i.e. to refute this"
+    )
+    if facts.kind not in PURE_PYTHON_KINDS:
+        return _result(claim, "not measured", "needs a pure-Python CPU workload", facts, note)
+    if facts.character != "cpu":
+        return _result(claim, "not measured", _not_cpu_bound(facts), facts, note)
+    if m.usable_cpus < 2:
+        return _result(
+            claim,
+            "not measured",
+            "1 usable CPU: nothing can run in parallel, so the GIL cannot be told apart "
+            "from the lack of cores",
+            facts,
+            note,
+        )
+    threads = facts.model("threads")
+    runs = [r for r in (threads.runs if threads else []) if r.workers >= 2 and r.speedup]
+    if threads is None or not runs:
+        return _result(claim, "not measured", "no threads run with 2+ workers", facts, note)
+    usable = m.usable_cpus
+    # Gains are over the faster of serial and one thread (a slowed serial run is no reference).
+    gains = {r.run_id: parallel_gain(threads, facts, r) for r in runs}
+    scaled = [
+        r for r in runs
+        if (gains[r.run_id][0] or 0) >= FLAT and r.cores is not None and r.cores > ONE_CORE
+    ]  # fmt: skip
+    fair = [r for r in runs if r.free_cores(usable) >= FREE_FOR_PARALLEL]
+    r = scaled[0] if scaled else max(fair or runs, key=lambda x: gains[x.run_id][0] or 0)
+    cores = f", {r.cores:.2f} of {usable} cores busy" if r.cores is not None else ""
+    text = f"threads {gains[r.run_id][1]} at {r.workers} workers{cores}"
+    procs = facts.model("processes")
+    if procs and procs.multi and procs.multi.speedup:
+        text += f" (for comparison {_run_text('processes', procs.multi)})"
+    if scaled:
+        return _result(claim, "refuted", text, facts, note)
+    if fair and all((gains[x.run_id][0] or 0) < FLAT for x in fair):
+        return _result(claim, "confirmed", text, facts, note)
+    if not fair:
+        busy = r.busy_note(usable)
+        return _result(
+            claim, "inconclusive", f"{text}: {busy}, so no run had 2 free cores", facts, note
+        )
+    return _result(claim, "inconclusive", text + ": a gain, but not from more cores", facts, note)
+
+
+def io_waits(facts: ScenarioFacts) -> ClaimResult:
+    claim = CLAIMS[1]
+    if facts.character != "waits":
+        why = (
+            _not_cpu_bound(facts)
+            if facts.character == "unknown"
+            else "needs a workload that mostly waits (the serial run kept "
+            f"{facts.serial.cores:.2f} cores busy)"  # type: ignore[union-attr]
+        )
+        return _result(claim, "not measured", why, facts)
+    serial = facts.serial
+    assert serial is not None and serial.cores is not None
+    parts, verdicts = [f"serial kept {serial.cores:.2f} cores busy"], []  # 1: yes 0: ? -1: no
+    for name in ("threads", "asyncio"):
+        model = facts.model(name) or (facts.model("uvloop") if name == "asyncio" else None)
+        b = model.best if model else None
+        if model is None or b is None or b.speedup is None:
+            parts.append(f"{name} not run")
+            continue
+        parts.append(f"{model.executor} {format_ratio(b.speedup)} at {b.workers} workers")
+        verdicts.append(1 if b.speedup >= CLEAR_GAIN else -1 if b.speedup < FLAT else 0)
+    text = ", ".join(parts)
+    if not verdicts:
+        return _result(claim, "not measured", "neither threads nor asyncio ran", facts)
+    if -1 in verdicts:
+        return _result(claim, "refuted", text, facts)
+    if 0 in verdicts:
+        return _result(claim, "inconclusive", text, facts)
+    return _result(claim, "confirmed", text, facts)
+
+
+def processes_cores(facts: ScenarioFacts) -> ClaimResult:
+    claim = CLAIMS[2]
+    m = facts.machine
+    if facts.kind not in CPU_WORK_KINDS:
+        return _result(claim, "not measured", "needs tasks with real CPU work", facts)
+    if facts.character != "cpu":
+        return _result(claim, "not measured", _not_cpu_bound(facts), facts)
+    if m.usable_cpus < 2:
+        return _result(
+            claim, "not measured", "1 usable CPU: there are not several cores to use", facts
+        )
+    procs = facts.model("processes")
+    runs = [r for r in (procs.runs if procs else []) if r.workers >= 2 and r.cores is not None]
+    if not runs:
+        return _result(claim, "not measured", "no processes run with 2+ workers", facts)
+    usable = m.usable_cpus
+    serial = facts.serial
+    tail = f" (serial {serial.cores:.2f} cores)" if serial and serial.cores is not None else ""
+    used = [r for r in runs if r.cores >= MANY_CORES and (r.speedup or 0) >= GAIN]  # type: ignore[operator]
+    if used:
+        r = max(used, key=lambda x: x.cores or 0)
+        return _result(claim, "confirmed", _run_text("processes", r, usable) + tail, facts)
+    fair = [r for r in runs if r.free_cores(usable) >= FREE_FOR_PARALLEL]
+    r = max(fair or runs, key=lambda x: x.cores or 0)
+    text = _run_text("processes", r, usable) + tail
+    if fair and all((x.cores or 0) < ONE_CORE for x in fair):
+        return _result(claim, "refuted", text, facts)
+    if not fair:
+        text += f": {r.busy_note(usable)}, so no run had 2 free cores"
+    return _result(claim, "inconclusive", text, facts)
+
+
+def _common_workers(a: ModelFacts, b: ModelFacts) -> list[int]:
+    return sorted({r.workers for r in a.runs} & {r.workers for r in b.runs})
+
+
+def processes_cost(facts: ScenarioFacts) -> ClaimResult:
+    claim = CLAIMS[3]
+    threads, procs = facts.model("threads"), facts.model("processes")
+    if threads is None or procs is None:
+        return _result(claim, "not measured", "needs both threads and processes runs", facts)
+    common = _common_workers(threads, procs)
+    if not common:
+        return _result(claim, "not measured", "threads and processes share no worker count", facts)
+    parts: list[str] = []
+    outcomes: list[bool] = []
+
+    # Start-up at every shared worker count (the figures quoted: the largest).
+    pairs = [
+        (w, p.startup, t.startup)
+        for w in common
+        if (p := procs.at(w)) and (t := threads.at(w))
+        and p.startup is not None and t.startup is not None
+    ]  # fmt: skip
+    if pairs:
+        w, p_start, t_start = pairs[-1]
+        more = all(p > t for _, p, t in pairs)  # type: ignore[operator]
+        outcomes.append(more)
+        parts.append(
+            f"start {'✓' if more else '✗'} {format_seconds(p_start)} vs {format_seconds(t_start)} at {w} workers"
+            + ("" if more else " (processes not slower at every worker count measured)")
+        )
+
+    if facts.kind == "dispatch" and facts.workload.get("task_us", 0) <= 10:
+        w = common[0]
+        p, t = procs.at(w), threads.at(w)
+        if p and t and p.per_task and t.per_task:
+            more = p.per_task > t.per_task
+            outcomes.append(more)
+            how = (
+                ""
+                if more
+                else "; the pool ships tasks in chunks, so pickling and IPC are paid per chunk"
+            )
+            parts.append(
+                f"feed {'✓' if more else '✗'} {format_seconds(p.per_task)} vs {format_seconds(t.per_task)} "
+                f"per near-empty task at {w} worker{'s' if w != 1 else ''}{how}"
+            )
+
+    w = common[-1]
+    p, t = procs.at(w), threads.at(w)
+    if p and t and p.memory and t.memory:
+        more = p.memory > t.memory
+        outcomes.append(more)
+        parts.append(
+            f"memory {'✓' if more else '✗'} {format_bytes(p.memory)} vs "
+            f"{format_bytes(t.memory)} at {w} workers"
+        )
+    if not outcomes:
+        return _result(claim, "not measured", "no start-up or memory figures", facts)
+    if facts.kind != "dispatch":
+        parts.append("feed not measured here (needs near-empty tasks)")
+    text = "processes vs threads: " + "; ".join(parts)
+    return _result(claim, "confirmed" if all(outcomes) else "refuted", text, facts)
+
+
+def asyncio_memory(facts: ScenarioFacts) -> ClaimResult:
+    claim = CLAIMS[4]
+    if facts.character != "waits":
+        return _result(claim, "not measured", "needs a workload that mostly waits", facts)
+    aio = facts.model("asyncio") or facts.model("uvloop")
+    threads = facts.model("threads")
+    if aio is None or threads is None:
+        return _result(claim, "not measured", "needs both asyncio and threads runs", facts)
+    common = [w for w in _common_workers(aio, threads) if w >= MANY_WAITS]
+    if not common:
+        return _result(
+            claim,
+            "not measured",
+            f"asyncio and threads share no worker count of {MANY_WAITS} or more",
+            facts,
+        )
+    w = common[-1]
+    a, t = aio.at(w), threads.at(w)
+    a0, t0 = aio.fewest, threads.fewest
+    assert a and t and a0 and t0
+    if not (a.memory and t.memory and a0.memory and t0.memory) or a0.workers >= w:
+        return _result(claim, "not measured", "memory was not measured", facts)
+    # Extra memory over each model's own smallest run: the cost of the concurrent waits,
+    # without the libraries each model imports (aiohttp vs http.client).
+    da, dt = a.memory - a0.memory, t.memory - t0.memory
+    text = (
+        f"{w} concurrent waits: {aio.executor} {_signed(da)} over {a0.workers} "
+        f"(peak {format_bytes(a.memory)}), threads {_signed(dt)} over {t0.workers} "
+        f"(peak {format_bytes(t.memory)}); {aio.executor} {format_rate(a.throughput, aio.unit)} "
+        f"vs threads {format_rate(t.throughput, threads.unit)}"
+    )
+    # "Handles" the waits: they overlapped, at least a quarter of the ideal gain from workers.
+    gain = a.throughput / a0.throughput
+    handles = gain >= max(CLEAR_GAIN, (w / a0.workers) / 4)
+    text += f"; {aio.executor} {format_ratio(gain)} faster at {w} than at {a0.workers}"
+    if not handles:
+        return _result(claim, "refuted", text + ": its waits did not overlap", facts)
+    if abs(da - dt) < MEMORY_NOISE:
+        return _result(claim, "inconclusive", text + ": difference within noise", facts)
+    return _result(claim, "confirmed" if da < dt else "refuted", text, facts)
+
+
+def _signed(count: int) -> str:
+    return ("+" if count >= 0 else "−") + format_bytes(abs(count))
+
+
+EVALUATORS: tuple[Callable[[ScenarioFacts], ClaimResult], ...] = (
+    threads_cpu,
+    io_waits,
+    processes_cores,
+    processes_cost,
+    asyncio_memory,
+)
+
+
+def scenario_claims(facts: ScenarioFacts) -> list[ClaimResult]:
+    return [evaluate(facts) for evaluate in EVALUATORS]
+
+
+def merge_claims(per_scenario: Sequence[tuple[str, Sequence[ClaimResult]]]) -> list[ClaimResult]:
+    """One row per claim: refuted if any scenario refutes it, confirmed if some confirm."""
+    merged = []
+    for i, claim in enumerate(CLAIMS):
+        rows = [(name, results[i]) for name, results in per_scenario if len(results) > i]
+        note = next((r.note for _, r in rows if r.note), "")
+        order: list[Status] = ["refuted", "confirmed", "inconclusive"]
+        status: Status = next(
+            (s for s in order if any(r.status == s for _, r in rows)), "not measured"
+        )
+        if status == "not measured":
+            reasons = sorted({f"{name}: {r.figures}" for name, r in rows})
+            figures = "no scenario measured it (" + "; ".join(reasons) + ")" if reasons else ""
+            merged.append(ClaimResult(claim.id, claim.text, status, figures, [], note))
+            continue
+        deciding = [(name, r) for name, r in rows if r.status == status]
+        figures = "; ".join(f"{name}: {r.figures}" for name, r in deciding)
+        others = [(name, r.status) for name, r in rows if r.status in order and r.status != status]
+        if others:
+            figures += "; but " + ", ".join(f"{s} in {name}" for name, s in others)
+        merged.append(
+            ClaimResult(claim.id, claim.text, status, figures, [n for n, _ in deciding], note)
+        )
+    return merged
+
+
+def machine_notes(machine: Machine) -> list[str]:
+    notes = []
+    if machine.usable_cpus < 2:
+        notes.append(
+            "this machine lets the lab use 1 CPU: claims about CPU work in parallel "
+            "cannot be measured here"
+        )
+    if not machine.gil:
+        notes.append(
+            "this Python build has no GIL (free-threaded): threads can run Python bytecode "
+            "in parallel, so the GIL claim is expected to be refuted"
+        )
+    return notes

@@ -1,0 +1,264 @@
+"""Measured facts per concurrency model, the evidence that verdicts and claims are decided on.
+
+Everything is derived from a `ScenarioResult` (live, or loaded from a JSON report) and the
+report's machine facts; nothing here knows which scenario it is looking at.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from lab.analysis.thresholds import (
+    CPU_BOUND_CORES,
+    MIN_WALL_FOR_CPU,
+    OTHER_LOAD_NOTE,
+    WAITING_CORES,
+)
+from lab.core.units import format_ratio
+from lab.results.model import RunResult, ScenarioResult
+
+Character = Literal["cpu", "waits", "mixed", "unknown"]
+
+
+@dataclass
+class Machine:
+    usable_cpus: int
+    gil: bool
+
+    @classmethod
+    def from_report(cls, machine: dict[str, Any]) -> Machine:
+        python = machine.get("python") or {}
+        return cls(
+            usable_cpus=int(machine.get("cpus_usable") or 1),
+            gil=bool(python.get("gil_enabled", True)),
+        )
+
+
+@dataclass
+class RunFacts:
+    """One run's figures, as the rules read them."""
+
+    run_id: str
+    workers: int
+    throughput: float
+    speedup: float | None
+    wall: float
+    cores: float | None  # None when the repeat was too short to measure CPU
+    startup: float | None
+    memory: int | None  # peak USS where the OS gives it, else peak RSS
+    per_task: float | None  # seconds of wall per task
+    samples: list[float]  # per-repeat throughputs
+    latency: dict[str, Any] | None
+    errors: dict[str, int]
+    other_cores: float | None = None  # cores other processes kept busy during the run
+
+    def free_cores(self, usable: int) -> float:
+        """The cores this run could have had: usable CPUs less the other load measured."""
+        return usable - (self.other_cores or 0.0)
+
+    def busy_note(self, usable: int) -> str:
+        if self.other_cores is None or self.other_cores < OTHER_LOAD_NOTE:
+            return ""
+        return f"other processes kept {self.other_cores:.1f} of {usable} cores busy"
+
+
+@dataclass
+class ModelFacts:
+    """What one executor did across its runs of the scenario's own matrix."""
+
+    executor: str
+    unit: str
+    runs: list[RunFacts]  # ok runs, by workers
+    failures: list[str] = field(default_factory=list)  # "processes-32: timeout"
+    planned: int = 0
+
+    @property
+    def best(self) -> RunFacts | None:
+        return max(self.runs, key=lambda r: r.throughput, default=None)
+
+    @property
+    def multi(self) -> RunFacts | None:
+        """The best run with two or more workers (the one that can show parallelism)."""
+        return max(
+            (r for r in self.runs if r.workers >= 2), key=lambda r: r.throughput, default=None
+        )
+
+    @property
+    def fewest(self) -> RunFacts | None:
+        return min(self.runs, key=lambda r: r.workers, default=None)
+
+    def at(self, workers: int) -> RunFacts | None:
+        return next((r for r in self.runs if r.workers == workers), None)
+
+    @property
+    def scaling(self) -> float | None:
+        """Best throughput over the throughput at the fewest workers: the gain from workers."""
+        best, fewest = self.best, self.fewest
+        if not best or not fewest or best.workers == fewest.workers or not fewest.throughput:
+            return None
+        return best.throughput / fewest.throughput
+
+    @property
+    def startup(self) -> float | None:
+        values = [r.startup for r in self.runs if r.startup is not None]
+        return statistics.median(values) if values else None
+
+    @property
+    def memory_per_worker(self) -> float | None:
+        """Least-squares slope of peak memory against workers (bytes per extra worker)."""
+        pts = [(r.workers, r.memory) for r in self.runs if r.memory]
+        if len({w for w, _ in pts}) < 2:
+            return None
+        mw = statistics.fmean(w for w, _ in pts)
+        mm = statistics.fmean(m for _, m in pts)  # type: ignore[misc]
+        sxx = sum((w - mw) ** 2 for w, _ in pts)
+        sxy = sum((w - mw) * (m - mm) for w, m in pts)  # type: ignore[operator]
+        return sxy / sxx
+
+    @property
+    def errors(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.runs:
+            for k, v in r.errors.items():
+                out[k] = out.get(k, 0) + v
+        return out
+
+
+@dataclass
+class ScenarioFacts:
+    name: str
+    kind: str
+    workload: dict[str, Any]
+    machine: Machine
+    models: dict[str, ModelFacts]  # by executor, in report order
+
+    @property
+    def serial(self) -> RunFacts | None:
+        facts = self.models.get("serial")
+        return facts.best if facts else None
+
+    @property
+    def serial_share(self) -> float | None:
+        """How much of the core it could have had the serial run kept busy.
+
+        Normally its cores busy; when other load left less than one core free, the share
+        of what was free, so a CPU-bound run starved by other processes is not mistaken
+        for one that waited.
+        """
+        serial = self.serial
+        if serial is None or serial.cores is None:
+            return None
+        free = min(1.0, max(0.05, serial.free_cores(self.machine.usable_cpus)))
+        return serial.cores / free
+
+    @property
+    def character(self) -> Character:
+        """CPU-bound or waiting, from how busy the serial run kept its one core."""
+        share = self.serial_share
+        if share is None:
+            return "unknown"
+        if share >= CPU_BOUND_CORES:
+            return "cpu"
+        if share <= WAITING_CORES:
+            return "waits"
+        return "mixed"
+
+    def model(self, executor: str) -> ModelFacts | None:
+        facts = self.models.get(executor)
+        return facts if facts and facts.runs else None
+
+
+def memory_of(run: RunResult) -> int | None:
+    return run.peak_uss_bytes or run.peak_rss_bytes
+
+
+def run_facts(run: RunResult) -> RunFacts | None:
+    s = run.summary
+    tp = (s.get("throughput") or {}).get("value")
+    wall = (s.get("wall_seconds") or {}).get("median")
+    if run.status != "ok" or not tp or not wall:
+        return None
+    # Cores from all repeats together: CPU clocks tick every few ms, so one short repeat
+    # cannot say how many cores it used, but the sum over repeats can.
+    # Records hold per-pass averages; CPU was read around all `loops` passes, so the time it was
+    # measured over is wall x loops.
+    total_wall = sum(r.wall_seconds * r.loops for r in run.repeats)
+    total_cpu = sum(r.cpu_seconds * r.loops for r in run.repeats)
+    cores = total_cpu / total_wall if total_wall >= MIN_WALL_FOR_CPU else None
+    return RunFacts(
+        run_id=run.run_id,
+        workers=run.workers,
+        throughput=float(tp),
+        speedup=s.get("speedup"),
+        wall=float(wall),
+        cores=cores,
+        startup=run.startup_seconds,
+        memory=memory_of(run),
+        per_task=wall / run.tasks if run.tasks else None,
+        samples=[r.throughput for r in run.repeats],
+        latency=s.get("latency"),
+        errors=dict(s.get("errors") or {}),
+        other_cores=run.background_cpu_cores,
+    )
+
+
+def model_facts(executor: str, runs: Sequence[RunResult]) -> ModelFacts:
+    mine = [r for r in runs if r.executor == executor]
+    facts = ModelFacts(executor, mine[0].unit if mine else "", [], planned=len(mine))
+    for run in mine:
+        f = run_facts(run)
+        if f is not None:
+            facts.runs.append(f)
+        elif run.status != "ok":
+            why = run.error.message if run.error else run.status
+            facts.failures.append(f"{run.run_id}: {run.status} ({why})")
+    facts.runs.sort(key=lambda r: r.workers)
+    return facts
+
+
+def scenario_facts(
+    result: ScenarioResult,
+    machine: dict[str, Any] | Machine,
+    runs: Sequence[RunResult] | None = None,
+) -> ScenarioFacts:
+    """Facts about `runs` (default: the scenario's own matrix, sweep runs left out)."""
+    chosen = list(runs) if runs is not None else [r for r in result.runs if not r.params]
+    m = machine if isinstance(machine, Machine) else Machine.from_report(machine)
+    executors = dict.fromkeys(r.executor for r in chosen)
+    return ScenarioFacts(
+        name=result.name,
+        kind=str(result.workload.get("kind", "")),
+        workload=result.workload,
+        machine=m,
+        models={e: model_facts(e, chosen) for e in executors},
+    )
+
+
+def single_worker_reference(m: ModelFacts, f: ScenarioFacts) -> tuple[float, str] | None:
+    """The faster of the serial run and the model's own 1-worker run, with its name.
+
+    Gains from workers are measured against it: a serial baseline slowed by other load
+    (or a model faster than serial for reasons other than parallelism) must not pass for
+    parallel speedup.
+    """
+    candidates = []
+    if f.serial is not None:
+        candidates.append((f.serial.throughput, "serial"))
+    one = m.at(1)
+    if one is not None and m.executor != "serial":
+        candidates.append((one.throughput, "one worker"))
+    return max(candidates) if candidates else None
+
+
+def parallel_gain(m: ModelFacts, f: ScenarioFacts, r: RunFacts) -> tuple[float | None, str]:
+    """(gain, text) of run r over the single-worker reference, naming what it is over."""
+    ref = single_worker_reference(m, f)
+    if ref is None:
+        return r.speedup, format_ratio(r.speedup)
+    gain = r.throughput / ref[0]
+    if ref[1] == "serial":
+        return gain, format_ratio(gain)
+    return gain, f"{format_ratio(gain)} over one worker ({format_ratio(r.speedup)} over serial)"

@@ -1,0 +1,135 @@
+"""Summaries of measured runs: statistics, agreement of answers, speedups, noise warnings.
+
+The engine calls `finalise_scenario` when a scenario ends (and the app on a copy while it
+runs); a report loaded from JSON keeps the summaries it was saved with.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from lab.analysis.noise import run_warnings
+from lab.core.histogram import Histogram
+from lab.core.stats import TEST_NAME, compare_samples, describe, outliers
+from lab.results.model import RunError, RunResult, ScenarioResult
+
+
+def _walls(run: RunResult) -> list[float]:
+    return [r.wall_seconds for r in run.repeats]
+
+
+def summarise_run(run: RunResult, usable_cpus: int) -> None:
+    """Derive the summary from raw repeats (speedup is filled in at the scenario level)."""
+    walls = _walls(run)
+    wall = describe(walls)
+    throughputs = [r.throughput for r in run.repeats]
+    cpu = [r.cpu_seconds for r in run.repeats]
+    median_wall = wall["median"]
+    amount = run.repeats[0].amount if run.repeats else None
+    cpu_median = describe(cpu)["median"]
+    cores = (
+        cpu_median / median_wall if run.repeats and median_wall and cpu_median is not None else None
+    )
+    latency = Histogram()
+    errors: dict[str, int] = {}
+    for r in run.repeats:
+        if r.latency:
+            latency.merge(Histogram.from_json(r.latency))
+        for k, v in r.errors.items():
+            errors[k] = errors.get(k, 0) + v
+    loops = max((r.loops for r in run.repeats), default=1)
+    run.summary = {
+        "wall_seconds": wall,
+        "throughput": {
+            **describe(throughputs),
+            "value": amount / median_wall if amount is not None and median_wall else None,
+            "unit": f"{run.unit}/s",
+        },
+        "cpu_seconds": describe(cpu),
+        "cpu_cores": cores,
+        "cpu_utilisation": cores / usable_cpus if cores is not None else None,
+        "speedup": None,
+        "efficiency": None,
+        "latency": latency.summary() if latency.count else None,
+        "errors": errors,
+        "error_count": sum(errors.values()),
+        "outliers": outliers(walls),
+        "loops": loops,
+        "warnings": run_warnings(
+            run.run_id, walls, loops, len(run.warmups), run.background_cpu_cores, usable_cpus
+        ),
+    }
+
+
+def finalise_scenario(result: ScenarioResult, usable_cpus: int) -> None:
+    """Summaries, result agreement across executors, and speedups against serial.
+
+    Runs of a sweep (`params`) are compared with the serial run at the same point.
+    """
+    for run in result.runs:
+        summarise_run(run, usable_cpus)
+    groups: dict[str, list[RunResult]] = {}
+    for run in result.runs:
+        groups.setdefault(json.dumps(run.params, sort_keys=True), []).append(run)
+    result.baseline = None
+    for key, runs in groups.items():
+        check_agreement(runs)
+        base = next((r for r in runs if r.executor == "serial" and r.status == "ok"), None)
+        if key == "{}":
+            result.baseline = base.run_id if base else None
+        base_wall = base.summary["wall_seconds"]["median"] if base else None
+        for run in runs:
+            wall = run.summary["wall_seconds"]["median"]
+            if base_wall and wall and run.status == "ok":
+                run.summary["speedup"] = base_wall / wall
+                run.summary["efficiency"] = base_wall / wall / run.workers
+                if run is not base:
+                    assert base is not None
+                    run.summary["versus_baseline"] = compare_samples(
+                        _walls(base), _walls(run)
+                    ).to_json()
+    result.fastest = fastest_run(result)
+
+
+def fastest_run(result: ScenarioResult) -> dict[str, Any] | None:
+    """The run with the lowest median time, tested against every other finished run.
+
+    Each entry's `ratio` is the other run's median over the fastest's (how many times
+    faster the fastest is), `significant` whether the Mann-Whitney test says so.
+    """
+    # Sweep runs (params) did other work: they never compete with the scenario's own runs.
+    ok = [r for r in result.runs if r.status == "ok" and r.repeats and not r.params]
+    if not ok:
+        return None
+    best = min(ok, key=lambda r: r.summary["wall_seconds"]["median"])
+    versus = {
+        r.run_id: compare_samples(_walls(r), _walls(best)).to_json() for r in ok if r is not best
+    }
+    return {
+        "run_id": best.run_id,
+        "test": TEST_NAME,
+        "significant_against_all": bool(versus) and all(v["significant"] for v in versus.values()),
+        "versus": versus,
+    }
+
+
+def check_agreement(runs: list[RunResult]) -> None:
+    """Every executor must compute the same answers; a run that differs is failed."""
+    reference: str | None = None
+    for run in sorted(runs, key=lambda r: r.executor != "serial"):
+        digests = {r.digest for r in [*run.warmups, *run.repeats] if r.digest is not None}
+        if run.status != "ok" or not digests:
+            continue
+        if len(digests) > 1:
+            run.status = "failed"
+            run.error = RunError("mismatch", "repeats of this run computed different results")
+            continue
+        digest = digests.pop()
+        if reference is None:
+            reference = digest
+        elif digest != reference:
+            run.status = "failed"
+            run.error = RunError(
+                "mismatch", f"results differ from the other executors ({digest} vs {reference})"
+            )

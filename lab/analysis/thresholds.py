@@ -1,0 +1,33 @@
+"""Every number the rules judge by, named once: verdicts, claims, facts and noise read them here."""
+
+from __future__ import annotations
+
+SIGNIFICANCE_LEVEL = 0.05
+
+# Speedups (a run's throughput over the single-worker reference).
+GAIN = 1.3  # a speedup at least this big is a gain worth explaining
+FLAT = 1.2  # below this, "about the same as serial"
+SLOWER = 0.8  # below this, clearly slower than serial
+CLEAR_GAIN = 1.5  # a gain nobody would call noise ("speeds up I/O waits")
+
+# Cores kept busy by a run.
+PARALLEL_CORES = 1.3  # more than one core busy
+ONE_CORE = 1.2  # at most about one core busy
+MANY_CORES = 1.5  # "uses several cores"
+
+# CPU time is read with a clock that ticks every few ms: over less wall time than this (all
+# repeats together), "cores used" is noise.
+MIN_WALL_FOR_CPU = 0.1
+CPU_BOUND_CORES = 0.7  # the serial run kept at least this much of a core busy
+WAITING_CORES = 0.3  # ... or at most this much: it mostly waited
+OTHER_LOAD_NOTE = 0.5  # other processes' busy cores worth mentioning next to a result
+FREE_FOR_PARALLEL = 1.5  # free cores a run needs before it can show parallel CPU work
+
+MANY_WAITS = 8  # "many concurrent waits": at least this many in flight
+MEMORY_NOISE = 256 * 1024  # smaller memory differences are within sampling noise
+
+# What the lab knows about its workload kinds' code (not about their results):
+PURE_PYTHON_KINDS = {"numeric"}  # CPU work in Python bytecode: holds the GIL
+GIL_RELEASING_KINDS = {"hashing"}  # hashlib drops the GIL for buffers of 2048 bytes or more
+CPU_WORK_KINDS = {"numeric", "hashing"}  # tasks with real CPU work in each (not dispatch)
+HASHLIB_GIL_MIN = 2048

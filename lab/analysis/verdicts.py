@@ -1,0 +1,108 @@
+"""Verdicts: which model won a scenario, by how much, and why, decided by rules over facts.
+
+Every sentence is assembled from measured figures (lab.analysis.facts); a rule that cannot decide says
+so instead of guessing. The app and the report renderers call `analyse_scenario()` and
+`analyse_report()` and get plain dataclasses (with `to_json()`) back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from lab.analysis.facts import ScenarioFacts
+from lab.analysis.rules import Explanation, explain, workers_text
+from lab.core import stats
+from lab.core.units import (
+    format_rate,
+    format_ratio,
+)
+
+# -- significance -----------------------------------------------------------------------------
+# The same test as everywhere else in the report (lab.core.stats): Mann-Whitney U, rank-based, so it
+# reads per-repeat throughputs and per-repeat times alike.
+
+
+@dataclass
+class Significance:
+    p_value: float | None
+    significant: bool
+    method: str
+    note: str = ""
+
+
+def compare_samples(a: Sequence[float], b: Sequence[float]) -> Significance:
+    c = stats.compare_samples(a, b)
+    method = c.method or stats.TEST_NAME
+    if c.p_value is None:
+        return Significance(None, False, method, "fewer than 2 repeats: cannot tell")
+    if not c.can_be_significant:
+        return Significance(
+            c.p_value, False, method, "too few repeats to test (at least 4 a side are needed)"
+        )
+    return Significance(c.p_value, c.significant, method)
+
+
+# -- verdicts ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Verdict:
+    winner: str | None
+    winner_run: str | None
+    workers: int | None
+    throughput: float | None
+    unit: str
+    runner_up: str | None
+    runner_up_run: str | None
+    margin: float | None  # winner's throughput over the runner-up's
+    over_serial: float | None
+    significance: Significance | None
+    text: str
+    explanations: list[Explanation] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def decide_winner(facts: ScenarioFacts) -> Verdict:
+    bests = [(m, m.best) for m in facts.models.values() if m.best is not None]
+    ranked = sorted(bests, key=lambda mb: mb[1].throughput, reverse=True)  # type: ignore[union-attr]
+    if not ranked:
+        return Verdict(None, None, None, None, "", None, None, None, None, None, "no run succeeded")
+    (wm, w), rest = ranked[0], ranked[1:]
+    assert w is not None
+    serial = facts.serial
+    over_serial = w.throughput / serial.throughput if serial else None
+    verdict = Verdict(
+        wm.executor, w.run_id, w.workers, w.throughput, wm.unit,
+        None, None, None, over_serial, None, "",
+    )  # fmt: skip
+    text = f"{wm.executor} wins: {format_rate(w.throughput, wm.unit)} at {workers_text(w.workers)}"
+    if rest:
+        rm, r = rest[0]
+        assert r is not None
+        verdict.runner_up, verdict.runner_up_run = rm.executor, r.run_id
+        verdict.margin = w.throughput / r.throughput
+        verdict.significance = sig = compare_samples(w.samples, r.samples)
+        if sig.p_value is None:
+            how = sig.note
+        else:
+            how = f"{'significant' if sig.significant else 'not significant'}, p={sig.p_value:.2g}"
+        text += f", {format_ratio(verdict.margin)} over {rm.executor} ({r.run_id}; {how})"
+    if serial and wm.executor != "serial" and verdict.runner_up != "serial":
+        text += f", {format_ratio(over_serial)} over serial"
+    verdict.text = text
+    return verdict
+
+
+# -- explanation rules -------------------------------------------------------------------------
+# A rule reads the facts and returns a sentence, or None to pass. The first rule that
+# decides wins; the last one always answers and says that nothing decided.
+
+
+def verdict_for(facts: ScenarioFacts) -> Verdict:
+    verdict = decide_winner(facts)
+    verdict.explanations = [explain(m, facts) for m in facts.models.values()]
+    return verdict

@@ -1,0 +1,34 @@
+"""Executor registry: name -> module. Adding a concurrency model means adding one module here."""
+
+from __future__ import annotations
+
+import importlib
+
+from lab.engine.executors.base import Executor
+from lab.scenario.spec import EXECUTOR_NAMES
+
+REGISTRY: dict[str, tuple[str, str]] = {
+    "serial": ("lab.engine.executors.serial", "SerialExecutor"),
+    "asyncio": ("lab.engine.executors.asyncio_loop", "AsyncioExecutor"),
+    "uvloop": ("lab.engine.executors.uvloop_loop", "UvloopExecutor"),
+    "threads": ("lab.engine.executors.threads", "ThreadExecutor"),
+    "processes": ("lab.engine.executors.processes", "ProcessExecutor"),
+}
+
+assert tuple(REGISTRY) == EXECUTOR_NAMES, "every executor name needs a module, in order"
+
+
+def executor_class(name: str) -> type[Executor]:
+    module, cls = REGISTRY[name]
+    found: type[Executor] = getattr(importlib.import_module(module), cls)
+    return found
+
+
+def available(name: str) -> str | None:
+    """None when the executor can run here, else the reason it cannot (uvloop on Windows)."""
+    if name == "uvloop":
+        try:
+            import uvloop  # noqa: F401
+        except ImportError:
+            return "uvloop is not installed (it does not exist on Windows)"
+    return None

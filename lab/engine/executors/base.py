@@ -1,0 +1,46 @@
+"""The shared scheduler layer: one interface, one module per concurrency model."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from typing import Any, ClassVar, Protocol
+
+from lab.engine.workloads.base import Workload
+
+
+class ResultSink(Protocol):
+    """Where results go: a Tally, or the runner's ProgressSink wrapping one."""
+
+    def add(self, result: Any) -> None: ...
+
+    def add_many(self, results: Iterable[Any]) -> Any: ...
+
+
+class Executor(ABC):
+    """Runs a workload's tasks with `workers` as the pool size or concurrency bound.
+
+    Lifecycle inside a runner process: `start` once (timed as start-up), `run` once per
+    warmup and repeat (timed), `close` once. `run` hands every task result to `sink.add` (or a
+    batch to `sink.add_many`) in the calling thread, in any order, so tallies need no locks.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+
+    def __init__(self, workers: int, start_method: str) -> None:
+        self.workers = workers
+        self.start_method = start_method
+
+    @abstractmethod
+    def start(self, workload: Workload) -> None: ...
+
+    @abstractmethod
+    def run(self, workload: Workload, tasks: Iterable[Any], sink: ResultSink) -> None: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def window(self) -> int:
+        """Tasks in flight at once: enough to keep every worker busy, few enough to bound memory."""
+        return max(16 * self.workers, 256)

@@ -1,0 +1,19 @@
+"""asyncio on uvloop (libuv), where it is installed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from lab.engine.executors.asyncio_loop import AsyncioExecutor
+
+
+class UvloopExecutor(AsyncioExecutor):
+    name = "uvloop"
+    description = "asyncio on uvloop"
+
+    def loop_factory(self) -> Callable[[], asyncio.AbstractEventLoop] | None:
+        import uvloop
+
+        factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+        return factory

@@ -1,0 +1,122 @@
+"""Test-only fault injection, so tests can provoke real faults inside runner processes.
+
+Set ``LAB_FAULT=<run_id>:<mode>[@<task>]`` in the environment of the lab (or of one runner):
+when the run with that id (``*`` for every run) reaches task number ``task`` (default 0) of
+any warmup or repeat, the task
+
+- ``raise``: raises an exception;
+- ``hang``:  sleeps for an hour (past any sensible run timeout);
+- ``exit``:  ends its process with ``os._exit(3)`` (a pool worker, or the runner itself
+  for serial/threads/asyncio);
+- ``kill``:  sends SIGKILL to its own process.
+
+This is not a workload kind and not part of the scenario schema: users cannot reach it from
+a scenario file, and without the variable the runner never wraps a workload.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from lab.engine.workloads.base import Tally, Workload
+
+ENV = "LAB_FAULT"
+MODES = ("raise", "hang", "exit", "kill")
+HANG_SECONDS = 3600.0
+
+
+class InjectedFault(RuntimeError):
+    """Raised by a task when LAB_FAULT asks for it."""
+
+
+@dataclass(frozen=True)
+class Fault:
+    run_id: str
+    mode: str
+    task: int = 0
+
+
+def parse(value: str) -> Fault:
+    run_id, _, rest = value.rpartition(":")
+    mode, _, task = rest.partition("@")
+    if not run_id or mode not in MODES:
+        raise ValueError(f"{ENV}={value!r}: expected <run_id>:<{'|'.join(MODES)}>[@<task>]")
+    return Fault(run_id, mode, int(task or 0))
+
+
+def for_run(run_id: str | None, environ: dict[str, str] | None = None) -> Fault | None:
+    value = (os.environ if environ is None else environ).get(ENV)
+    if not value:
+        return None
+    fault = parse(value)
+    return fault if fault.run_id in ("*", run_id) else None
+
+
+def _trigger(mode: str, index: int) -> None:
+    if mode == "raise":
+        raise InjectedFault(f"injected fault: task {index} raised")
+    if mode == "hang":
+        time.sleep(HANG_SECONDS)
+    elif mode == "exit":
+        os._exit(3)
+    elif mode == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def faulty_call(fn: Callable[[Any], Any], mode: str, at: int, numbered: tuple[int, Any]) -> Any:
+    """Module level, so a process pool can pickle it (with functools.partial)."""
+    index, task = numbered
+    if index == at:
+        _trigger(mode, index)
+    return fn(task)
+
+
+class FaultyWorkload(Workload):
+    """Wraps a workload: numbers its tasks and makes task `fault.task` misbehave."""
+
+    def __init__(self, inner: Workload, fault: Fault) -> None:
+        super().__init__(inner.spec, inner.context)
+        self.inner = inner
+        self.fault = fault
+        self.kind = inner.kind  # type: ignore[misc]
+        self.unit = inner.unit  # type: ignore[misc]
+
+    def task_count(self) -> int:
+        return self.inner.task_count()
+
+    def tasks(self) -> Iterator[tuple[int, Any]]:
+        return enumerate(self.inner.tasks())
+
+    @property
+    def sync_function(self) -> Callable[[Any], Any]:
+        return partial(faulty_call, self.inner.sync_function, self.fault.mode, self.fault.task)
+
+    async def run_async(self, task: Any) -> Any:
+        index, inner_task = task
+        if index == self.fault.task:
+            if self.fault.mode == "hang":
+                await asyncio.sleep(HANG_SECONDS)
+            _trigger(self.fault.mode, index)
+        return await self.inner.run_async(inner_task)
+
+    def new_tally(self) -> Tally:
+        return self.inner.new_tally()
+
+    @asynccontextmanager
+    async def async_session(self, concurrency: int) -> AsyncIterator[None]:
+        async with self.inner.async_session(concurrency):
+            yield
+
+    def before_repeat(self) -> None:
+        self.inner.before_repeat()
+
+
+__all__ = ["ENV", "Fault", "FaultyWorkload", "InjectedFault", "for_run", "parse"]

@@ -1,0 +1,92 @@
+"""Expand scenarios into plans: the matrix of runs (executor x worker count) to execute."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from lab.core.cpus import usable_cpus
+from lab.engine.executors import available
+from lab.scenario.loader import LoadedScenario
+from lab.scenario.spec import Scenario
+
+# The models a parameter sweep compares (the dispatch task-size sweep's break-even).
+SWEEP_EXECUTORS = ("serial", "threads", "processes")
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    run_id: str
+    executor: str
+    workers: int
+    params: tuple[tuple[str, Any], ...] = ()  # workload overrides for a sweep run
+
+    @property
+    def overrides(self) -> dict[str, Any]:
+        return dict(self.params)
+
+
+@dataclass
+class ScenarioPlan:
+    name: str
+    source: str
+    scenario: Scenario  # as it will run (already scaled down under --quick)
+    runs: list[RunPlan]
+    skipped: dict[str, str] = field(default_factory=dict)  # executor -> why it cannot run here
+    quick: bool = False
+
+
+def plan_scenario(
+    loaded: LoadedScenario,
+    quick: bool = False,
+    usable: int | None = None,
+    min_time: float | None = None,
+) -> ScenarioPlan:
+    scenario = loaded.scenario.quick() if quick else loaded.scenario
+    if min_time is not None:  # --min-time overrides every scenario's own setting
+        scenario = scenario.model_copy(update={"min_time": min_time})
+    counts = scenario.resolved_workers(usable or usable_cpus())
+    runs: list[RunPlan] = []
+    skipped: dict[str, str] = {}
+    for executor in scenario.executors:
+        reason = available(executor)
+        if reason:
+            skipped[executor] = reason
+            continue
+        # Serial has no pool to size: it runs once, as the baseline every speedup is measured against.
+        for workers in [1] if executor == "serial" else counts:
+            runs.append(RunPlan(f"{executor}-{workers}", executor, workers))
+    runs += _sweep_runs(scenario, counts, skipped, usable or usable_cpus())
+    return ScenarioPlan(loaded.name, loaded.source, scenario, runs, skipped, quick)
+
+
+def _sweep_runs(
+    scenario: Scenario, counts: list[int], skipped: dict[str, str], usable: int
+) -> list[RunPlan]:
+    """Extra runs of a workload parameter sweep (dispatch's task_sizes_us).
+
+    Only serial, threads and processes run at the extra points, each pool at one size: the
+    largest planned worker count that fits the usable CPUs. That keeps a sweep to three runs
+    per point, which is what the break-even between a thread and a process pool needs.
+    """
+    sweep = getattr(scenario.workload, "sweep_points", None)
+    points: list[dict[str, Any]] = sweep() if sweep else []
+    fitting = [w for w in counts if w <= usable]
+    pool = max(fitting) if fitting else min(counts)
+    runs = []
+    for point in points:
+        label = ",".join(f"{k}={v:g}" for k, v in point.items())
+        for executor in SWEEP_EXECUTORS:
+            if executor not in scenario.executors or executor in skipped:
+                continue
+            workers = 1 if executor == "serial" else pool
+            params = tuple(sorted(point.items()))
+            runs.append(RunPlan(f"{executor}-{workers}@{label}", executor, workers, params))
+    return runs
+
+
+def make_plan(
+    scenarios: list[LoadedScenario], quick: bool = False, min_time: float | None = None
+) -> list[ScenarioPlan]:
+    usable = usable_cpus()
+    return [plan_scenario(s, quick, usable, min_time) for s in scenarios]

@@ -1,0 +1,111 @@
+"""What every workload provides. Workloads know nothing of executors, runners or the UI."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from lab.core.histogram import Histogram
+
+
+class WrongAnswer(Exception):
+    """A task returned a result that does not match the reference: the run is invalid."""
+
+
+class WorkloadSetupError(Exception):
+    """The workload cannot be prepared (no disk space, a folder without files, ...)."""
+
+
+class TargetUnreachable(Exception):
+    """Every task failed to reach its target (refused, timed out): nothing was measured."""
+
+
+class ScenarioContext(dict[str, Any]):
+    """What a `provision()` may yield instead of a plain dict: the same JSON-able context for
+    the runners, plus a watch on what it provisioned (an embedded server, say)."""
+
+    def problem(self) -> str | None:
+        """Why the provisioned resources stopped working, in plain words; None while they work."""
+        return None
+
+    async def recover(self) -> None:
+        """Bring the resources back (restart a server) before the next run, or raise
+        WorkloadSetupError."""
+
+
+@dataclass
+class RepeatOutcome:
+    """What one repeat produced, apart from timings."""
+
+    amount: float  # in the workload's unit, for throughput
+    tasks: int
+    digest: str | None = None  # identical across executors when they computed the same thing
+    errors: dict[str, int] = field(default_factory=dict)
+    latency: Histogram | None = None
+
+
+class Tally(ABC):
+    """Collects task results of one repeat, checking each one as it arrives."""
+
+    @abstractmethod
+    def add(self, result: Any) -> None: ...
+
+    def add_many(self, results: Iterable[Any]) -> int:
+        """Add a batch (a process pool's chunk, say); returns how many were added."""
+        n = 0
+        for result in results:
+            self.add(result)
+            n += 1
+        return n
+
+    @abstractmethod
+    def finish(self) -> RepeatOutcome: ...
+
+
+class Workload(ABC):
+    """A workload as run inside a runner process.
+
+    `sync_function` must be a module-level function (processes pickle it by name); `run_async`
+    is the coroutine form used by the asyncio executors.
+    """
+
+    kind: ClassVar[str]
+    unit: ClassVar[str]  # what throughput counts: "tasks", "MB", "requests"
+
+    def __init__(self, spec: Any, context: dict[str, Any]) -> None:
+        self.spec = spec
+        self.context = context
+
+    @abstractmethod
+    def task_count(self) -> int: ...
+
+    @abstractmethod
+    def tasks(self) -> Iterator[Any]:
+        """Picklable task specs, produced lazily so huge task counts stay in bounded memory."""
+
+    @property
+    @abstractmethod
+    def sync_function(self) -> Callable[[Any], Any]: ...
+
+    @abstractmethod
+    async def run_async(self, task: Any) -> Any: ...
+
+    @abstractmethod
+    def new_tally(self) -> Tally: ...
+
+    @asynccontextmanager
+    async def async_session(self, concurrency: int) -> AsyncIterator[None]:
+        """Resources shared by all coroutines of a run (an HTTP session, say)."""
+        yield
+
+    def before_repeat(self) -> None:  # noqa: B027 - optional hook, most workloads need nothing
+        """Called outside the timed region before each repeat (cache eviction, say)."""
+
+
+@asynccontextmanager
+async def no_resources(spec: Any, workdir: Path) -> AsyncIterator[dict[str, Any]]:
+    yield {}

@@ -1,0 +1,125 @@
+"""Cells shared by every format and the app: one run's figures as text, the fastest run, escaping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lab.core.stats import TEST_NAME
+from lab.core.units import format_bytes, format_number, format_seconds
+from lab.results.model import RunResult, ScenarioResult
+
+
+def _spread(run: RunResult) -> str:
+    wall = run.summary.get("wall_seconds") or {}
+    median, mad = wall.get("median"), wall.get("mad")
+    if not median or mad is None or wall.get("n", 0) < 2:
+        return ""
+    return f" ±{100 * mad / median:.0f}%"
+
+
+def fastest(result: ScenarioResult) -> RunResult | None:
+    ok = [
+        r
+        for r in result.runs
+        if r.status == "ok" and not r.params and r.summary.get("wall_seconds", {}).get("median")
+    ]
+    return min(ok, key=lambda r: r.summary["wall_seconds"]["median"], default=None)
+
+
+def run_cells(run: RunResult) -> dict[str, str]:
+    """The report's columns for one run, formatted for people (Markdown and the app)."""
+    s = run.summary
+    wall = (s.get("wall_seconds") or {}).get("median")
+    tp = (s.get("throughput") or {}).get("value")
+    lat = s.get("latency") or {}
+    mem = run.peak_uss_bytes or run.peak_rss_bytes
+    return {
+        "executor": run.executor,
+        "workers": str(run.workers),
+        "status": run.status if run.status != "ok" else "ok",
+        "time": (format_seconds(wall) + _spread(run)) if wall else "–",
+        "throughput": f"{format_number(tp)} {run.unit}/s" if tp else "–",
+        "speedup": f"{s['speedup']:.2f}×" if s.get("speedup") else "–",
+        "efficiency": f"{100 * s['efficiency']:.0f}%" if s.get("efficiency") else "–",
+        "cpu": f"{s['cpu_cores']:.2f} cores" if s.get("cpu_cores") is not None else "–",
+        "memory": format_bytes(mem) if mem else "–",
+        "startup": format_seconds(run.startup_seconds) if run.startup_seconds is not None else "–",
+        "latency": (
+            f"{format_seconds(lat.get('p50'))} / {format_seconds(lat.get('p95'))} / {format_seconds(lat.get('p99'))}"
+            if lat
+            else "–"
+        ),
+        "errors": str(s.get("error_count", 0)) if s.get("error_count") else "0",
+        "params": params_label(run),
+        **significance_cells(run),
+    }
+
+
+def params_label(run: RunResult) -> str:
+    """A sweep run's workload overrides, e.g. 'task_us=100'; '' for the scenario's own runs."""
+    return ", ".join(
+        f"{k}={v:g}" if isinstance(v, float | int) else f"{k}={v}" for k, v in run.params.items()
+    )
+
+
+def significance_cells(run: RunResult) -> dict[str, str]:
+    """The speedup's 95% interval and whether it differs significantly from the baseline."""
+    test = run.summary.get("versus_baseline") or {}
+    low, high = test.get("ratio_low"), test.get("ratio_high")
+    if not test or low is None or high is None:
+        return {"speedup_ci": "", "significance": ""}
+    if not test.get("can_be_significant", True):
+        # Below 4 repeats a side the "interval" is every pairwise ratio at 67% or less.
+        return {"speedup_ci": "", "significance": "(too few repeats to test)"}
+    return {
+        "speedup_ci": f"({low:.2f}–{high:.2f})",
+        "significance": "" if test.get("significant") else "n.s.",
+    }
+
+
+def speedup_with_uncertainty(run: RunResult) -> str:
+    """`3.91× (3.80–4.02)`, with `n.s.` when not significantly different from the baseline."""
+    cells = run_cells(run)
+    text = " ".join(c for c in (cells["speedup"], cells["speedup_ci"], cells["significance"]) if c)
+    return text
+
+
+def fastest_sentence(result: ScenarioResult) -> str:
+    """Says "A is faster than B" only where the test says so."""
+    info = result.fastest
+    if not info or not info.get("versus"):
+        return ""
+    best = info["run_id"]
+    versus: dict[str, dict[str, Any]] = info["versus"]
+    tied = [(rid, v) for rid, v in versus.items() if not v.get("significant")]
+    loaded = sorted({w["run_id"] for w in result.all_warnings() if w["code"] == "background_load"})
+    caveat = (
+        f" Careful: {len(loaded)} of the runs ran while other programs kept the CPUs busy, so "
+        "the order may reflect when each run happened rather than the models; the test only "
+        "knows the spread within each run."
+        if loaded
+        else ""
+    )
+    if not tied:
+        return (
+            f"**{best}** is the fastest: significantly faster than every other run "
+            f"({info.get('test', TEST_NAME)}).{caveat}"
+        )
+    names = ", ".join(
+        f"{rid} ({v['ratio']:.2f}×, p = {v['p_value']:.2g})"
+        if v.get("ratio") and v.get("p_value") is not None
+        else rid
+        for rid, v in tied[:6]
+    )
+    more = f" and {len(tied) - 6} more" if len(tied) > 6 else ""
+    text = (
+        f"**{best}** has the lowest median time, but it is not significantly faster than "
+        f"{names}{more}: treat those as tied ({info.get('test', TEST_NAME)})."
+    )
+    if not any(v.get("can_be_significant", True) for _, v in tied):
+        text += " With this few repeats no difference can be significant: use at least 4."
+    return text + caveat
+
+
+def md_escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")

@@ -1,0 +1,149 @@
+"""The Markdown report."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from lab.analysis.analyse import analyse_report
+from lab.analysis.noise import group_notices
+from lab.core.stats import TEST_DESCRIPTION
+from lab.core.units import format_bytes
+from lab.report.cells import (
+    fastest,
+    fastest_sentence,
+    md_escape,
+    run_cells,
+    speedup_with_uncertainty,
+)
+from lab.report.explain import markdown_claims, markdown_scenario
+from lab.results.model import Report
+from lab.results.notices import Notice
+
+
+def warnings_markdown(warnings: list[Notice], heading: str) -> str:
+    if not warnings:
+        return ""
+    lines = "".join(f"- ⚠ {md_escape(w['message'])}\n" for w in warnings)
+    return f"\n**{heading}**\n\n{lines}"
+
+
+def machine_markdown(m: dict[str, Any]) -> str:
+    """The machine facts most likely to explain a difference between two reports."""
+    py = m.get("python") or {}
+    libs = m.get("libraries") or {}
+    freq = m.get("cpu_frequency_mhz") or {}
+    caches = m.get("cpu_caches") or {}
+    loop = m.get("event_loop") or {}
+    flags = [k for k in ("pgo", "lto", "debug") if py.get(k)]
+    rows = [
+        ("CPU", f"{m.get('cpu_model', '?')} ({m.get('architecture', '?')})"),
+        ("frequency", ", ".join(f"{k} {v:.0f} MHz" for k, v in freq.items()) or "–"),
+        ("governor", m.get("cpu_governor") or "–"),
+        ("caches", " ".join(f"{k} {v}" for k, v in caches.items()) or "–"),
+        (
+            "CPUs",
+            f"{m.get('cpus_logical', '?')} logical, {m.get('cpus_physical', '?')} physical, "
+            f"{m.get('cpus_usable', '?')} usable (affinity {m.get('cpus_affinity', '?')}, "
+            f"quota {m.get('cpu_quota') or 'none'})",
+        ),
+        (
+            "memory",
+            f"{format_bytes(m.get('memory_total_bytes') or 0)}, swap used "
+            f"{format_bytes(m.get('swap_used_bytes') or 0)}, cgroup limit "
+            f"{format_bytes(m['cgroup_memory_limit_bytes']) if m.get('cgroup_memory_limit_bytes') else 'none'}",
+        ),
+        ("system", f"{m.get('os', '?')}; container: {m.get('container') or 'none'}"),
+        (
+            "Python",
+            f"{py.get('implementation', '')} {py.get('version', '')}, "
+            f"GIL {'on' if py.get('gil_enabled', True) else 'off'}"
+            f"{', ' + '/'.join(flags) if flags else ''}, {py.get('compiler', '')}",
+        ),
+        (
+            "concurrency",
+            f"start method {m.get('multiprocessing_start_method', '?')}, "
+            f"event loop {loop.get('asyncio_default', '?')}",
+        ),
+        (
+            "libraries",
+            ", ".join(f"{k} {v}" for k, v in libs.items() if k in ("aiohttp", "uvloop", "textual"))
+            or "–",
+        ),
+    ]
+    body = "".join(f"| {k} | {md_escape(str(v))} |\n" for k, v in rows)
+    return f"\n## Machine\n\n| fact | value |\n|---|---|\n{body}"
+
+
+def to_markdown(report: Report) -> str:
+    m = report.machine
+    py = m.get("python", {})
+    out = io.StringIO()
+    out.write("# concurrency-lab report\n\n")
+    out.write(
+        f"{m.get('cpu_model', '?')} · {m.get('cpus_usable', '?')} usable of "
+        f"{m.get('cpus_logical', '?')} logical CPUs · {format_bytes(m.get('memory_total_bytes') or 0)} · "
+        f"{py.get('implementation', '')} {py.get('version', '')}"
+        f"{'' if py.get('gil_enabled', True) else ' (free-threaded, no GIL)'} · {report.created}\n"
+    )
+    if report.interrupted:
+        out.write("\n**Interrupted:** runs marked `not_run` did not run.\n")
+    out.write(warnings_markdown(report.warnings, "Warnings about the machine"))
+    analysis = analyse_report(report)
+    out.write(markdown_claims(analysis))
+    for result, explained in zip(report.scenarios, analysis.scenarios, strict=True):
+        out.write(f"\n## {md_escape(result.title)} (`{result.name}`)\n\n")
+        if result.description:
+            out.write(f"{md_escape(result.description)}\n\n")
+        if result.error:
+            out.write(f"**Scenario failed:** {md_escape(result.error)}\n\n")
+        best = fastest(result)
+        latency = any(r.summary.get("latency") for r in result.runs)
+        cols = [
+            "executor",
+            "workers",
+            "time",
+            "throughput",
+            "speedup",
+            "efficiency",
+            "cpu",
+            "memory",
+            "startup",
+        ]
+        if any(r.params for r in result.runs):
+            cols.insert(2, "params")
+        if latency:
+            cols += ["latency", "errors"]
+        cols.append("status")
+        headers = {
+            "latency": "latency p50/p95/p99",
+            "time": "time (median ±MAD)",
+            "speedup": "speedup (95% CI)",
+        }
+        out.write("| " + " | ".join(headers.get(c, c) for c in cols) + " |\n")
+        out.write("|" + "|".join("---" for _ in cols) + "|\n")
+        for run in result.runs:
+            cells = run_cells(run)
+            cells["speedup"] = speedup_with_uncertainty(run)
+            if best is run:
+                sure = bool(result.fastest and result.fastest.get("significant_against_all"))
+                mark = "(fastest)" if sure else "(lowest median)"
+                cells["executor"] = f"**{cells['executor']}** {mark}"
+            if run.error:
+                cells["status"] = f"{run.status}: {run.error.message}"
+            out.write("| " + " | ".join(md_escape(cells[c]) for c in cols) + " |\n")
+        for name, reason in result.skipped.items():
+            out.write(f"\n- `{name}` skipped: {reason}\n")
+        sentence = fastest_sentence(result)
+        if sentence:
+            out.write(f"\n{sentence}\n")
+        out.write(warnings_markdown(group_notices(result.all_warnings()), "Warnings"))
+        out.write(markdown_scenario(explained))
+    out.write(machine_markdown(m))
+    out.write(
+        "\n## How to read these numbers\n\n"
+        "Times are medians of the measured repeats, ± the median absolute deviation in percent. "
+        "Speedups are against the serial run, with a 95% confidence interval; `n.s.` means not "
+        f"significantly different from serial. {TEST_DESCRIPTION}\n"
+    )
+    return out.getvalue()

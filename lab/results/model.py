@@ -1,0 +1,238 @@
+"""The results model. `Report.to_json()` is the documented, versioned JSON schema (schema.py).
+
+Runs keep their raw repeat values; summaries are derived from them and can be recomputed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from lab import __version__
+from lab.results.notices import Notice
+
+SCHEMA_ID = "concurrency-lab/report"
+SCHEMA_VERSION = 1
+
+RunStatus = Literal["ok", "failed", "timeout", "cancelled", "not_run"]
+
+
+@dataclass
+class RepeatRecord:
+    phase: str  # "warmup" or "repeat"
+    index: int
+    wall_seconds: float
+    cpu_user: float
+    cpu_system: float
+    amount: float
+    tasks: int
+    digest: str | None = None
+    errors: dict[str, int] = field(default_factory=dict)
+    latency: dict[str, Any] | None = None  # Histogram.to_json()
+    loops: int = 1  # passes over the tasks (calibration); times and amounts are per pass
+
+    @property
+    def cpu_seconds(self) -> float:
+        return self.cpu_user + self.cpu_system
+
+    @property
+    def throughput(self) -> float:
+        return self.amount / self.wall_seconds if self.wall_seconds > 0 else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["cpu_seconds"] = self.cpu_seconds
+        data["throughput"] = self.throughput
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RepeatRecord:
+        names = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass
+class RunError:
+    kind: str  # exception, wrong_answer, worker_died, timeout, setup, runner_crashed, cancelled, mismatch
+    message: str
+    detail: str = ""
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    executor: str
+    workers: int
+    unit: str
+    tasks: int
+    status: RunStatus = "not_run"
+    error: RunError | None = None
+    start_method: str | None = None
+    startup_seconds: float | None = None
+    warmups: list[RepeatRecord] = field(default_factory=list)
+    repeats: list[RepeatRecord] = field(default_factory=list)
+    idle_rss_bytes: int | None = None
+    peak_rss_bytes: int | None = None
+    peak_uss_bytes: int | None = None
+    background_cpu_cores: float | None = None  # other programs' CPU use during the run
+    summary: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)  # workload overrides of a sweep run
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "executor": self.executor,
+            "workers": self.workers,
+            "unit": self.unit,
+            "tasks": self.tasks,
+            "status": self.status,
+            "error": asdict(self.error) if self.error else None,
+            "start_method": self.start_method,
+            "startup_seconds": self.startup_seconds,
+            "memory": {
+                "idle_rss_bytes": self.idle_rss_bytes,
+                "peak_rss_bytes": self.peak_rss_bytes,
+                "peak_uss_bytes": self.peak_uss_bytes,
+            },
+            "warmups": [r.to_json() for r in self.warmups],
+            "repeats": [r.to_json() for r in self.repeats],
+            "background_cpu_cores": self.background_cpu_cores,
+            "summary": self.summary,
+            "params": self.params,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunResult:
+        memory = data.get("memory") or {}
+        err = data.get("error")
+        return cls(
+            run_id=data["run_id"],
+            executor=data["executor"],
+            workers=data["workers"],
+            unit=data["unit"],
+            tasks=data["tasks"],
+            status=data["status"],
+            error=RunError(**err) if err else None,
+            start_method=data.get("start_method"),
+            startup_seconds=data.get("startup_seconds"),
+            warmups=[RepeatRecord.from_json(r) for r in data.get("warmups", [])],
+            repeats=[RepeatRecord.from_json(r) for r in data.get("repeats", [])],
+            idle_rss_bytes=memory.get("idle_rss_bytes"),
+            peak_rss_bytes=memory.get("peak_rss_bytes"),
+            peak_uss_bytes=memory.get("peak_uss_bytes"),
+            background_cpu_cores=data.get("background_cpu_cores"),
+            summary=data.get("summary") or {},
+            params=data.get("params") or {},
+        )
+
+
+@dataclass
+class ScenarioResult:
+    name: str
+    source: str
+    title: str
+    description: str
+    workload: dict[str, Any]
+    settings: dict[str, Any]  # repeats, warmups, timeout, start_method, workers, quick
+    runs: list[RunResult] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    error: str | None = None  # the scenario could not be set up at all
+    baseline: str | None = None  # run_id every speedup is measured against
+    warnings: list[Notice] = field(default_factory=list)  # scenario-level (lab.analysis.noise)
+    fastest: dict[str, Any] | None = None  # the fastest run against every other (significance)
+
+    def run(self, run_id: str) -> RunResult | None:
+        return next((r for r in self.runs if r.run_id == run_id), None)
+
+    def all_warnings(self) -> list[Notice]:
+        """Scenario-level warnings, then each run's."""
+        found = list(self.warnings)
+        for run in self.runs:
+            found.extend(run.summary.get("warnings") or [])
+        return found
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "source": self.source,
+            "title": self.title,
+            "description": self.description,
+            "workload": self.workload,
+            "settings": self.settings,
+            "skipped": self.skipped,
+            "error": self.error,
+            "baseline": self.baseline,
+            "warnings": self.warnings,
+            "fastest": self.fastest,
+            "runs": [r.to_json() for r in self.runs],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ScenarioResult:
+        return cls(
+            name=data["name"],
+            source=data["source"],
+            title=data["title"],
+            description=data.get("description", ""),
+            workload=data["workload"],
+            settings=data["settings"],
+            runs=[RunResult.from_json(r) for r in data.get("runs", [])],
+            skipped=data.get("skipped") or {},
+            error=data.get("error"),
+            baseline=data.get("baseline"),
+            warnings=data.get("warnings") or [],
+            fastest=data.get("fastest"),
+        )
+
+
+@dataclass
+class Report:
+    machine: dict[str, Any]
+    scenarios: list[ScenarioResult] = field(default_factory=list)
+    created: str = field(
+        default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    )
+    lab_version: str = __version__
+    command: list[str] = field(default_factory=list)
+    interrupted: bool = False
+    warnings: list[Notice] = field(default_factory=list)  # about the machine (lab.analysis.noise)
+
+    @property
+    def all_ok(self) -> bool:
+        return not self.interrupted and all(
+            s.error is None and all(r.status == "ok" for r in s.runs) for s in self.scenarios
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The measurements only; lab.report.jsonfile adds the analysis when it writes a file."""
+        return {
+            "schema": SCHEMA_ID,
+            "schema_version": SCHEMA_VERSION,
+            "created": self.created,
+            "lab_version": self.lab_version,
+            "command": self.command,
+            "interrupted": self.interrupted,
+            "machine": self.machine,
+            "warnings": self.warnings,
+            "scenarios": [s.to_json() for s in self.scenarios],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Report:
+        return cls(
+            machine=data.get("machine") or {},
+            scenarios=[ScenarioResult.from_json(s) for s in data.get("scenarios", [])],
+            created=data.get("created", ""),
+            lab_version=data.get("lab_version", ""),
+            command=data.get("command") or [],
+            interrupted=bool(data.get("interrupted")),
+            warnings=data.get("warnings") or [],
+        )
+
+    def all_warnings(self) -> list[Notice]:
+        """Every warning: the machine's, then each scenario's and its runs'."""
+        found = list(self.warnings)
+        for result in self.scenarios:
+            found.extend(result.all_warnings())
+        return found
