@@ -123,3 +123,50 @@ def fastest_sentence(result: ScenarioResult) -> str:
 
 def md_escape(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+def machine_rows(m: dict[str, Any]) -> list[tuple[str, str]]:
+    """The machine facts most likely to explain a difference between two reports, as
+    (fact, value) rows for the Markdown and HTML reports."""
+    py = m.get("python") or {}
+    libs = m.get("libraries") or {}
+    freq = m.get("cpu_frequency_mhz") or {}
+    caches = m.get("cpu_caches") or {}
+    loop = m.get("event_loop") or {}
+    flags = [k for k in ("pgo", "lto", "debug") if py.get(k)]
+    rows: list[tuple[str, str]] = [
+        ("CPU", f"{m.get('cpu_model', '?')} ({m.get('architecture', '?')})"),
+        ("frequency", ", ".join(f"{k} {v:.0f} MHz" for k, v in freq.items()) or "–"),
+        ("governor", m.get("cpu_governor") or "–"),
+        ("caches", " ".join(f"{k} {v}" for k, v in caches.items()) or "–"),
+        (
+            "CPUs",
+            f"{m.get('cpus_logical', '?')} logical, {m.get('cpus_physical', '?')} physical, "
+            f"{m.get('cpus_usable', '?')} usable (affinity {m.get('cpus_affinity', '?')}, "
+            f"quota {m.get('cpu_quota') or 'none'})",
+        ),
+        (
+            "memory",
+            f"{format_bytes(m.get('memory_total_bytes') or 0)}, swap used "
+            f"{format_bytes(m.get('swap_used_bytes') or 0)}, cgroup limit "
+            f"{format_bytes(m['cgroup_memory_limit_bytes']) if m.get('cgroup_memory_limit_bytes') else 'none'}",
+        ),
+        ("system", f"{m.get('os', '?')}; container: {m.get('container') or 'none'}"),
+        (
+            "Python",
+            f"{py.get('implementation', '')} {py.get('version', '')}, "
+            f"GIL {'on' if py.get('gil_enabled', True) else 'off'}"
+            f"{', ' + '/'.join(flags) if flags else ''}, {py.get('compiler', '')}",
+        ),
+        (
+            "concurrency",
+            f"start method {m.get('multiprocessing_start_method', '?')}, "
+            f"event loop {loop.get('asyncio_default', '?')}",
+        ),
+        (
+            "libraries",
+            ", ".join(f"{k} {v}" for k, v in libs.items() if k in ("aiohttp", "uvloop", "textual"))
+            or "–",
+        ),
+    ]
+    return rows

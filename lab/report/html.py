@@ -8,31 +8,23 @@ needs nothing from the network.
 from __future__ import annotations
 
 import html
-import re
 from typing import Any
 
 from lab.analysis.analyse import ScenarioAnalysis, analyse_report
-from lab.core.histogram import Histogram
+from lab.analysis.noise import group_notices
+from lab.core.stats import TEST_DESCRIPTION
 from lab.core.units import format_bytes
-from lab.report.cells import fastest, params_label, run_cells
+from lab.report.cells import fastest, fastest_sentence, machine_rows, params_label, run_cells
+from lab.report.charts import breakeven_chart, latency_chart, speedup_chart
 from lab.report.explain import (
     BREAKEVEN_HEADERS,
     SCALING_HEADERS,
-    STATUS_MARK,
     breakeven_rows,
     grouped_warnings,
     scaling_rows,
 )
-from lab.results.model import Report, RunResult, ScenarioResult
-
-COLORS = {
-    "serial": "#6b7280",
-    "asyncio": "#2563eb",
-    "uvloop": "#7c3aed",
-    "threads": "#ea580c",
-    "processes": "#16a34a",
-}
-OTHER_COLORS = ("#0891b2", "#be185d", "#a16207", "#4d7c0f")
+from lab.results.model import Report, ScenarioResult
+from lab.results.notices import Notice
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;
@@ -47,191 +39,34 @@ th{background:#f3f4f6}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .warn{color:#92400e}.note{background:#fffbeb;border-left:4px solid #f59e0b;padding:.4rem .8rem}
 .confirmed{color:#166534;font-weight:600}.refuted{color:#991b1b;font-weight:600}
 .inconclusive{color:#92400e;font-weight:600}.not-measured{color:#6b7280}
-.charts{display:flex;flex-wrap:wrap;gap:1rem}.chart{flex:1 1 480px;max-width:640px}
+.charts{display:flex;flex-wrap:wrap;gap:1rem}.chart{flex:1 1 520px;max-width:760px}
 .chart svg{width:100%;height:auto}footer{margin-top:3rem;color:#6b7280;font-size:.85rem}
+td.num,td.nowrap{white-space:nowrap}.mark{vertical-align:-.15em;margin-right:.25em}
+details{margin:.4rem 0}summary{cursor:pointer;color:#4b5563}
+.warnings li{margin:.2rem 0}
 """
+
+# Claim marks drawn as inline SVG: a stock browser without an emoji font shows ✅ ❌ ❔ as
+# empty boxes, and the words beside the marks carry the meaning without colour.
+_MARK_PATHS = {
+    "confirmed": ("#166534", "M3 8.5l3 3 7-7"),
+    "refuted": ("#991b1b", "M4 4l8 8M12 4l-8 8"),
+    "inconclusive": ("#92400e", "M5.5 5.5a2.5 2.5 0 1 1 3.5 2.3c-.7.4-1 .9-1 1.7M8 12.5v.5"),
+    "not measured": ("#6b7280", "M4 8h8"),
+}
+
+
+def status_mark(status: str) -> str:
+    color, path = _MARK_PATHS.get(status, _MARK_PATHS["not measured"])
+    return (
+        f'<svg class="mark" width="14" height="14" viewBox="0 0 16 16" aria-hidden="true">'
+        f'<path d="{path}" fill="none" stroke="{color}" stroke-width="2" '
+        f'stroke-linecap="round"/></svg>{_e(status)}'
+    )
 
 
 def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
-
-
-def _color(executor: str, index: int) -> str:
-    return COLORS.get(executor, OTHER_COLORS[index % len(OTHER_COLORS)])
-
-
-def _svg(chart: Any) -> str:
-    svg = str(chart.render(is_unicode=True))
-    svg = re.sub(r"<!--.*?-->", "", svg, flags=re.S)  # pygal's credit comments carry URLs
-    # pygal writes its config for its tooltip script; with no script loaded it is dead weight.
-    return re.sub(r"<script\b.*?</script>", "", svg, flags=re.S)
-
-
-def _chart(kind: str, title: str, colors: list[str], **config: Any) -> Any:
-    import pygal
-    from pygal.style import Style
-
-    style = Style(
-        background="transparent",
-        plot_background="#ffffff",
-        colors=tuple(colors) or ("#111827",),
-        font_family="system-ui, sans-serif",
-        label_font_size=12,
-        major_label_font_size=12,
-        legend_font_size=12,
-        title_font_size=15,
-    )
-    cls = getattr(pygal, kind)
-    return cls(
-        title=title,
-        style=style,
-        js=[],  # no tooltips script: nothing is fetched, the file works offline
-        disable_xml_declaration=True,
-        width=640,
-        height=380,
-        legend_at_bottom=True,
-        truncate_legend=-1,
-        **config,
-    )
-
-
-def speedup_chart(result: ScenarioResult, analysis: ScenarioAnalysis) -> str | None:
-    """Measured speedup against workers per model, with the fitted USL (or Amdahl) curve."""
-    fits = analysis.scaling
-    if not fits or not any(f.points and f.baseline for f in fits.values()):
-        return None
-    top = max(n for f in fits.values() for n, _ in f.points) if fits else 1
-    colors: list[str] = ["#9ca3af"]
-    chart = _chart(
-        "XY",
-        f"Speedup against workers ({result.name})",
-        colors,
-        logarithmic=True,
-        x_title="workers (log)",
-        y_title="speedup over serial (log)",
-        dots_size=4,
-        show_x_guides=True,
-    )
-    chart.add(
-        "ideal (linear)",
-        [(1, 1), (top, top)],
-        show_dots=False,
-        stroke_style={"width": 1, "dasharray": "2,4"},
-    )
-    for i, (name, fit) in enumerate(fits.items()):
-        if not fit.points or not fit.baseline:
-            continue
-        color = _color(name, i)
-        colors += [color, color]
-        chart.add(f"{name} measured", [(n, x / fit.baseline) for n, x in fit.points], stroke=False)
-        law = "usl" if fit.usl else "amdahl"
-        curve = fit.curve(law, upto=max(top, 2))
-        chart.add(
-            f"{name} {law.upper() if law == 'usl' else 'Amdahl'} fit",
-            [(n, y) for n, y in curve if y > 0],
-            show_dots=False,
-            stroke_style={"width": 2, "dasharray": "6,3"},
-        )
-    chart.config.style.colors = tuple(colors)
-    return _svg(chart)
-
-
-def _latency_runs(result: ScenarioResult, analysis: ScenarioAnalysis) -> list[RunResult]:
-    """Each model's best run (the one its verdict line speaks of) that has latency data."""
-    chosen = []
-    for e in analysis.verdict.explanations:
-        runs = [
-            r
-            for r in result.runs
-            if r.executor == e.executor and not r.params and r.status == "ok"
-            and any(rep.latency for rep in r.repeats)
-        ]  # fmt: skip
-        if runs:
-            chosen.append(
-                max(runs, key=lambda r: (r.summary.get("throughput") or {}).get("value") or 0)
-            )
-    return chosen
-
-
-def _merged_latency(run: RunResult) -> Histogram:
-    h = Histogram()
-    for rep in run.repeats:
-        if rep.latency:
-            h.merge(Histogram.from_json(rep.latency))
-    return h
-
-
-def _bucket_seconds(data: dict[str, Any], index: int) -> float:
-    floor = float(data.get("floor") or 1e-6)
-    growth = float(data.get("growth") or 1.02)
-    return floor if index == 0 else floor * growth ** (index - 0.5)
-
-
-def latency_chart(result: ScenarioResult, analysis: ScenarioAnalysis, bins: int = 14) -> str | None:
-    """Latency distribution (share of requests per log-spaced latency bin) per model."""
-    hists = [(run, _merged_latency(run)) for run in _latency_runs(result, analysis)]
-    hists = [(run, h) for run, h in hists if h.count]
-    if not hists:
-        return None
-    lo = min(h.percentile(1) or h.minimum for _, h in hists)
-    hi = max(h.percentile(99.5) or h.maximum for _, h in hists)
-    if not 0 < lo < hi:  # one latency for everything: a narrow window around it
-        lo, hi = max(lo, 1e-6) * 0.9, max(lo, 1e-6) * 1.1
-    edges = [lo * (hi / lo) ** (i / bins) for i in range(bins + 1)]
-    labels = [f"{_ms(edges[i])}–{_ms(edges[i + 1])}" for i in range(bins)]
-    labels[0] = f"≤{_ms(edges[1])}"
-    labels[-1] = f">{_ms(edges[-2])}"
-    colors = [_color(run.executor, i) for i, (run, _) in enumerate(hists)]
-    chart = _chart(
-        "Bar",
-        f"Request latency distribution ({result.name})",
-        colors,
-        x_title="latency (ms)",
-        y_title="% of requests",
-        x_label_rotation=35,
-    )
-    chart.x_labels = labels
-    for run, hist in hists:
-        data = hist.to_json()
-        shares = [0.0] * bins
-        for bucket, count in hist.counts.items():
-            seconds = _bucket_seconds(data, bucket)
-            i = sum(1 for edge in edges[1:-1] if seconds > edge)
-            shares[i] += 100 * count / hist.count
-        label = f"{run.executor} ({run.workers} worker{'s' if run.workers != 1 else ''})"
-        chart.add(label, [round(x, 2) for x in shares])
-    return _svg(chart)
-
-
-def _ms(seconds: float) -> str:
-    ms = seconds * 1e3
-    return f"{ms:.0f}" if ms >= 100 else f"{ms:.1f}" if ms >= 1 else f"{ms:.2f}"
-
-
-def breakeven_chart(result: ScenarioResult, analysis: ScenarioAnalysis) -> str | None:
-    be = analysis.breakeven
-    if be is None:
-        return None
-    colors = [COLORS["threads"], COLORS["processes"], COLORS["threads"], COLORS["processes"]]
-    chart = _chart(
-        "XY",
-        f"Threads vs processes by work per task ({be.tasks} tasks)",
-        colors,
-        x_title="work per task (µs)",
-        y_title="seconds for the batch",
-        dots_size=3,
-        show_x_guides=True,
-    )
-    for executor, with_startup in (
-        ("threads", False), ("processes", False), ("threads", True), ("processes", True),
-    ):  # fmt: skip
-        pts = [
-            (p.task_us, t) for p in be.points if (t := p.total(executor, with_startup)) is not None
-        ]
-        label = f"{executor} {'incl. start-up' if with_startup else 'running pool'}"
-        style = {"width": 2, "dasharray": "6,3"} if with_startup else {"width": 2}
-        chart.add(label, pts, stroke_style=style)
-    return _svg(chart)
 
 
 def _table(headers: dict[str, str], rows: list[dict[str, str]], numeric: set[str]) -> str:
@@ -291,13 +126,50 @@ def _claims_table(claims: list[Any], show_note: bool = True) -> str:
         cls = c.status.replace(" ", "-")
         figures = _e(c.figures) + (f"<br><em>{_e(c.note)}</em>" if show_note and c.note else "")
         rows.append(
-            f"<tr><td>{_e(c.claim)}</td><td class={cls}>{_e(STATUS_MARK[c.status])}</td>"
+            f"<tr><td>{_e(c.claim)}</td><td class={cls}>{status_mark(c.status)}</td>"
             f"<td>{figures}</td></tr>"
         )
     return (
         "<table><thead><tr><th>claim</th><th>on this machine</th><th>deciding figures</th>"
         f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
+
+
+def _bold(text: str) -> str:
+    """The Markdown sentences' **bold** as <strong>, everything else escaped."""
+    parts = _e(text).split("**")
+    return "".join(f"<strong>{p}</strong>" if i % 2 else p for i, p in enumerate(parts))
+
+
+def warnings_html(notices: list[Notice], heading: str) -> str:
+    """Grouped warnings first (as the Markdown has them), then every single one, folded.
+
+    Every warning of the JSON is in the page: the grouped list names the runs, the folded
+    list keeps each run's own sentence.
+    """
+    if not notices:
+        return ""
+    grouped = group_notices(notices)
+    items = "".join(
+        f'<li class="warn">⚠ {_e(n["message"])}'
+        + (
+            f" <em>({_e(n['detail'])})</em>"
+            if n.get("detail") and len(grouped) < len(notices)
+            else ""
+        )
+        + "</li>"
+        for n in grouped
+    )
+    out = f'<h3>{_e(heading)}</h3><ul class="warnings">{items}</ul>'
+    if len(grouped) < len(notices):
+        every = "".join(f"<li>{_e(n['message'])}</li>" for n in notices)
+        out += f"<details><summary>each warning on its own ({len(notices)})</summary><ul>{every}</ul></details>"
+    return out
+
+
+def machine_html(m: dict[str, Any]) -> str:
+    rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in machine_rows(m))
+    return f'<section id="machine"><h2>Machine</h2><table><tbody>{rows}</tbody></table></section>'
 
 
 def _scenario_section(result: ScenarioResult, analysis: ScenarioAnalysis) -> str:
@@ -343,6 +215,10 @@ def _scenario_section(result: ScenarioResult, analysis: ScenarioAnalysis) -> str
             out.append(f'<div class="charts"><div class="chart">{chart}</div></div>')
         out.append(_table(BREAKEVEN_HEADERS, breakeven_rows(analysis), set()))
         out.extend(f'<p class="warn">{_e(w)}</p>' for w in be.warnings)
+    sentence = fastest_sentence(result)
+    if sentence:
+        out.append(f"<p>{_bold(sentence)}</p>")
+    out.append(warnings_html(result.all_warnings(), "Warnings"))
     decided = [c for c in analysis.claims if c.status != "not measured"]
     if decided:
         out.append("<h3>Claims this scenario decides</h3>" + _claims_table(decided, False))
@@ -371,8 +247,9 @@ def to_html(report: Report) -> str:
         f"<style>{CSS}</style></head><body>",
         "<header><h1>concurrency-lab report</h1>",
         f'<p class="machine">{_e(machine)}</p>',
-        f'<nav><a href="#claims">claims</a>{nav}</nav></header>',
+        f'<nav><a href="#claims">claims</a>{nav}<a href="#machine">machine</a></nav></header>',
     ]
+    parts.append(warnings_html(report.warnings, "Warnings about the machine"))
     if report.interrupted:
         parts.append(
             '<p class="note"><strong>Interrupted:</strong> runs marked not_run did not run.</p>'
@@ -382,6 +259,13 @@ def to_html(report: Report) -> str:
     parts.append(_claims_table(analysis.claims) + "</section>")
     for result, explained in zip(report.scenarios, analysis.scenarios, strict=True):
         parts.append(_scenario_section(result, explained))
+    parts.append(machine_html(m))
+    parts.append(
+        "<section><h2>How to read these numbers</h2><p>Times are medians of the measured "
+        "repeats, ± the median absolute deviation in percent. Speedups are against the serial "
+        "run, with a 95% confidence interval; <em>n.s.</em> means not significantly different "
+        f"from serial. {_e(TEST_DESCRIPTION)}</p></section>"
+    )
     command = " ".join(report.command)
     parts.append(
         f"<footer>concurrency-lab {_e(report.lab_version)}"

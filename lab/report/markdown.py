@@ -12,6 +12,7 @@ from lab.core.units import format_bytes
 from lab.report.cells import (
     fastest,
     fastest_sentence,
+    machine_rows,
     md_escape,
     run_cells,
     speedup_with_uncertainty,
@@ -30,48 +31,7 @@ def warnings_markdown(warnings: list[Notice], heading: str) -> str:
 
 def machine_markdown(m: dict[str, Any]) -> str:
     """The machine facts most likely to explain a difference between two reports."""
-    py = m.get("python") or {}
-    libs = m.get("libraries") or {}
-    freq = m.get("cpu_frequency_mhz") or {}
-    caches = m.get("cpu_caches") or {}
-    loop = m.get("event_loop") or {}
-    flags = [k for k in ("pgo", "lto", "debug") if py.get(k)]
-    rows = [
-        ("CPU", f"{m.get('cpu_model', '?')} ({m.get('architecture', '?')})"),
-        ("frequency", ", ".join(f"{k} {v:.0f} MHz" for k, v in freq.items()) or "–"),
-        ("governor", m.get("cpu_governor") or "–"),
-        ("caches", " ".join(f"{k} {v}" for k, v in caches.items()) or "–"),
-        (
-            "CPUs",
-            f"{m.get('cpus_logical', '?')} logical, {m.get('cpus_physical', '?')} physical, "
-            f"{m.get('cpus_usable', '?')} usable (affinity {m.get('cpus_affinity', '?')}, "
-            f"quota {m.get('cpu_quota') or 'none'})",
-        ),
-        (
-            "memory",
-            f"{format_bytes(m.get('memory_total_bytes') or 0)}, swap used "
-            f"{format_bytes(m.get('swap_used_bytes') or 0)}, cgroup limit "
-            f"{format_bytes(m['cgroup_memory_limit_bytes']) if m.get('cgroup_memory_limit_bytes') else 'none'}",
-        ),
-        ("system", f"{m.get('os', '?')}; container: {m.get('container') or 'none'}"),
-        (
-            "Python",
-            f"{py.get('implementation', '')} {py.get('version', '')}, "
-            f"GIL {'on' if py.get('gil_enabled', True) else 'off'}"
-            f"{', ' + '/'.join(flags) if flags else ''}, {py.get('compiler', '')}",
-        ),
-        (
-            "concurrency",
-            f"start method {m.get('multiprocessing_start_method', '?')}, "
-            f"event loop {loop.get('asyncio_default', '?')}",
-        ),
-        (
-            "libraries",
-            ", ".join(f"{k} {v}" for k, v in libs.items() if k in ("aiohttp", "uvloop", "textual"))
-            or "–",
-        ),
-    ]
-    body = "".join(f"| {k} | {md_escape(str(v))} |\n" for k, v in rows)
+    body = "".join(f"| {k} | {md_escape(str(v))} |\n" for k, v in machine_rows(m))
     return f"\n## Machine\n\n| fact | value |\n|---|---|\n{body}"
 
 
