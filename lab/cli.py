@@ -6,10 +6,16 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lab import __version__
 from lab.report.formats import FORMATS, format_for_path
-from lab.scenario.loader import LoadedScenario, ScenarioError, builtin_paths, load_builtins, resolve
+
+if TYPE_CHECKING:
+    from lab.scenario.loader import LoadedScenario
+
+# --help, --version and --list import no more than this: pydantic, the engine and the
+# renderers load only for the commands that use them (each costs tens of milliseconds).
 
 EPILOG = """\
 exit codes:
@@ -92,13 +98,17 @@ def _seconds(text: str) -> float:
 
 
 def _looks_like_target(value: str) -> bool:
+    from lab.scenario.builtins import builtin_paths
+
     path = Path(value)
     return value in builtin_paths() or path.is_dir() or path.suffix in (".yaml", ".yml")
 
 
 def _list_builtins() -> int:
-    for item in load_builtins():
-        print(f"{item.name:<20} {item.scenario.title}")
+    from lab.scenario.builtins import builtin_titles
+
+    for name, title in builtin_titles().items():
+        print(f"{name:<20} {title}")
     return 0
 
 
@@ -131,6 +141,8 @@ def _main(argv: list[str] | None = None) -> int:
     if args.report is not None and _looks_like_target(args.report):
         args.targets.insert(0, args.report)
         args.report = "-"
+
+    from lab.scenario.loader import ScenarioError, load_builtins, resolve
 
     try:
         if args.check:
@@ -176,6 +188,9 @@ def app_scenarios(loaded: list[LoadedScenario], targeted: bool) -> tuple[list[Lo
     """
     if not targeted:
         return loaded, 0
+    from lab.scenario.builtins import builtin_paths
+    from lab.scenario.loader import load_builtins
+
     builtins = load_builtins()
     by_path = {str(p.resolve()): f"builtin:{name}" for name, p in builtin_paths().items()}
 

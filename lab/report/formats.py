@@ -1,34 +1,33 @@
-"""Render a Report as JSON, Markdown, CSV or HTML, and write it atomically."""
+"""Report formats: their names, which one a path asks for, and rendering by name.
+
+Renderers are imported when used: `--help`, `--list` and `--check` need the format names
+only, and must start fast.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from lab.report.csvfile import to_csv
-from lab.report.jsonfile import to_json
-from lab.report.markdown import to_markdown
-from lab.results.model import Report
+if TYPE_CHECKING:
+    from lab.results.model import Report
 
 FORMATS = ("json", "md", "csv", "html")
 
-
-def to_html(report: Report) -> str:
-    from lab.report.html import to_html as render_html  # pygal is loaded only for HTML
-
-    return render_html(report)
-
-
-RENDERERS: dict[str, Callable[[Report], str]] = {
-    "json": to_json,
-    "md": to_markdown,
-    "csv": to_csv,
-    "html": to_html,
+# format -> (module, function); HTML pulls in pygal, so it is never imported for the others.
+RENDERERS: dict[str, tuple[str, str]] = {
+    "json": ("lab.report.jsonfile", "to_json"),
+    "md": ("lab.report.markdown", "to_markdown"),
+    "csv": ("lab.report.csvfile", "to_csv"),
+    "html": ("lab.report.html", "to_html"),
 }
 
 
 def render(report: Report, fmt: str) -> str:
-    return RENDERERS[fmt](report)
+    module, name = RENDERERS[fmt]
+    text: str = getattr(importlib.import_module(module), name)(report)
+    return text
 
 
 def format_for_path(path: str, default: str = "md") -> str:

@@ -6,7 +6,6 @@ import difflib
 import os
 import re
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from pydantic import BaseModel, BeforeValidator, ValidationError
 from pydantic.fields import FieldInfo
 
 from lab.core.units import format_bytes, parse_size
+from lab.scenario.builtins import builtin_paths
 from lab.scenario.spec import (
     MAX_WORKERS,
     DispatchWorkload,
@@ -96,18 +96,6 @@ class LoadedScenario:
     name: str
     source: str  # file path, or "builtin:NAME"
     scenario: Scenario
-
-
-def builtin_dir() -> Path:
-    """Built-in scenarios: inside the installed wheel, or the repo's scenarios/ in a checkout."""
-    packaged = Path(str(resources.files("lab"))) / "scenarios"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parents[2] / "scenarios"
-
-
-def builtin_paths() -> dict[str, Path]:
-    return {p.stem: p for p in sorted(builtin_dir().glob("*.yaml"))}
 
 
 def _format_path(path: Path_) -> str:
