@@ -37,8 +37,6 @@ OVERSIZED: set[str] = {
     "lab.compare",
     "lab.engine.session",
     "lab.scenario.loader",
-    "lab.tui.app",
-    "lab.tui.widgets",
 }
 
 

@@ -129,11 +129,11 @@ def alive(pids: set[int]) -> list[int]:
 async def test_scenario_list_shows_description_and_validates_knobs() -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        names = [s.name for s in app.scenarios]
+        names = [s.name for s in app.state.scenarios]
         assert app.query_one("#scenario-list", OptionList).option_count == len(names)
         await pilot.press("end")  # the last built-in
         info = str(app.query_one("#scenario-info").render())
-        assert app.scenarios[-1].scenario.title in info
+        assert app.state.scenarios[-1].scenario.title in info
         assert "plan" in info and "runs" in info
 
         workers = app.query_one("#knob-workers", Input)
@@ -145,13 +145,13 @@ async def test_scenario_list_shows_description_and_validates_knobs() -> None:
         # A form with errors does not run.
         await pilot.press("escape", "r")
         await pilot.pause()
-        assert not app.running and app.session is None
+        assert not app.running and app.state.session is None
 
         workers.value = "2"
         app.query_one("#knob-repeats", Input).value = "1"
         await pilot.pause()
         assert not app.query_one("#error-workers", Label).display
-        edited = app.edited[app.selected]
+        edited = app.state.edited[app.state.selected]
         assert edited.workers == [2] and edited.repeats == 1
         # numeric_crunching: serial once plus four executors at 2 workers.
         assert "5 runs" in str(app.query_one("#scenario-info").render())
@@ -167,10 +167,10 @@ async def test_loads_a_scenario_file(tmp_path: Path) -> None:
     app = LabApp(offered, machine=MACHINE, loop_name="test loop", selected=selected)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        assert [s.name for s in app.scenarios][: len(load_builtins())] == [
+        assert [s.name for s in app.state.scenarios][: len(load_builtins())] == [
             s.name for s in load_builtins()
         ]
-        assert app.scenarios[app.selected].name == "tiny"
+        assert app.state.scenarios[app.state.selected].name == "tiny"
         assert "Tiny dispatch" in str(app.query_one("#scenario-info").render())
 
 
@@ -191,7 +191,7 @@ async def test_run_to_completion_fills_bars_grid_chart_and_exports(tmp_path: Pat
 
         grid = app.query_one(ResultsGrid)
         assert grid.row_count == 9
-        result = app.results[app.selected]
+        result = app.state.results[app.state.selected]
         for run in result.runs:
             cells = run_cells(run)
             assert cells["time"] != "–"
@@ -199,7 +199,7 @@ async def test_run_to_completion_fills_bars_grid_chart_and_exports(tmp_path: Pat
             assert shown == cells["time"]
 
         # Under the grid, the engine's verdict for this very result.
-        analysis = analyse_scenario(result, app.machine)
+        analysis = analyse_scenario(result, app.state.machine)
         assert analysis.verdict.text in rendered(app.query_one("#results-verdict"))
         # The chart: measured points and fitted curves from the same analysis.
         await pilot.press("g")
@@ -240,7 +240,7 @@ async def test_run_to_completion_fills_bars_grid_chart_and_exports(tmp_path: Pat
             assert shown == speedup_text(run_cells(run))
             assert shown.startswith(run_cells(run)["speedup"])
         # The report carries the machine warnings the session read, as the app shows them.
-        assert back.warnings == app.machine_warnings[app.selected]
+        assert back.warnings == app.state.machine_warnings[app.state.selected]
         assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.json.")]
         # The System tab lists the machine warnings the session read (or says there were none).
         system = rendered(app.query_one(SystemPanel), 200)
@@ -257,15 +257,15 @@ async def test_cancel_mid_run_leaves_no_child_process() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("r")
         key = (0, "processes-2")
-        await wait_for(lambda: app.live.runs[key].state == "repeat", pilot)
+        await wait_for(lambda: app.state.live.runs[key].state == "repeat", pilot)
         await wait_for(lambda: len(descendants()) >= 3, pilot, 20)  # runner, forkserver, pool
         pids = {p.pid for p in descendants()}
         shown = {b.binding.action for b in app.active_bindings.values() if b.binding.show}
         assert "cancel_run" in shown and "run_selected" not in shown
         await pilot.press("c")
         await wait_for(lambda: finished(app), pilot, 30)
-        assert app.live.runs[key].state == "cancelled"
-        assert app.results[app.selected].runs[0].status == "cancelled"
+        assert app.state.live.runs[key].state == "cancelled"
+        assert app.state.results[app.state.selected].runs[0].status == "cancelled"
         await wait_for(lambda: not alive(pids), pilot, 10)
         assert app.query_one(CpuMeters).per_core  # the meters saw samples
 
@@ -276,7 +276,7 @@ async def test_quit_mid_run_stops_the_runner() -> None:
     pids: set[int] = set()
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("r")
-        await wait_for(lambda: app.live.runs[(0, "processes-2")].state == "repeat", pilot)
+        await wait_for(lambda: app.state.live.runs[(0, "processes-2")].state == "repeat", pilot)
         pids = {p.pid for p in descendants()}
         assert pids
         await pilot.press("q")
@@ -294,7 +294,7 @@ async def test_failing_run_notifies_and_shows_details() -> None:
         await pilot.press("r")
         await wait_for(lambda: finished(app), pilot, 30)
         await pilot.pause()
-        assert app.results[app.selected].runs[0].status == "timeout"
+        assert app.state.results[app.state.selected].runs[0].status == "timeout"
         assert any("timeout" in n.message for n in app._notifications)
         await pilot.press("d")
         await pilot.pause()

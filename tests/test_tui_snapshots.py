@@ -38,7 +38,9 @@ def test_scenarios_screen(snap_compare: Any, size: tuple[int, int]) -> None:
 @pytest.mark.parametrize("size", SIZES)
 def test_knob_error_shown_at_the_field(snap_compare: Any, size: tuple[int, int]) -> None:
     async def bad_workers(pilot: Any) -> None:
+        await pilot.pause()  # the start-up selection loads the form first
         pilot.app.query_one("#knob-workers").value = "1, 0"
+        await pilot.pause()  # checked, and the error laid out, before the focus scrolls
         await pilot.press("tab", "tab")  # workers input in view
         await pilot.pause()
 

@@ -196,11 +196,11 @@ def with_results(
 ) -> None:
     """Show a finished result on the Results tab, as if a session had just produced it."""
     index = builtin_index(name)
-    app.results[index] = result or finished_result(name)
+    app.state.results[index] = result or finished_result(name)
     if machine_warnings is not None:
-        app.machine_warnings[index] = machine_warnings
-    app.results_key = index
-    app._show_results()
+        app.state.machine_warnings[index] = machine_warnings
+    app.state.results_key = index
+    app.results_pane.refresh_results()
 
 
 async def with_live_runs(app: LabApp) -> None:
@@ -208,18 +208,20 @@ async def with_live_runs(app: LabApp) -> None:
     loaded: LoadedScenario = load_builtins()[builtin_index("numeric_crunching")]
     runs = [RunPlan(f"{e}-{w}", e, w) for e, w, *_ in RUNS]
     plan = ScenarioPlan(loaded.name, loaded.source, loaded.scenario, runs)
-    app.plan_keys = [builtin_index("numeric_crunching")]
-    app.live = LiveState.for_plans([plan])
-    await app._build_rows([plan])
-    app.live.apply(ScenarioStarted(plan.name, loaded.scenario.title, tuple(runs)))
+    app.state.plan_keys = [builtin_index("numeric_crunching")]
+    app.state.live = LiveState.for_plans([plan])
+    await app.run_pane.build_rows([plan])
+    app.state.live.apply(ScenarioStarted(plan.name, loaded.scenario.title, tuple(runs)))
     for run in runs[:4]:
-        app.live.apply(RunStarted(plan.name, run.run_id, run.executor, run.workers, 64, 0, 3))
+        app.state.live.apply(RunStarted(plan.name, run.run_id, run.executor, run.workers, 64, 0, 3))
         result = RunResult(run.run_id, run.executor, run.workers, "tasks", 64, status="ok")
-        app.live.apply(RunFinished(plan.name, run.run_id, result))
+        app.state.live.apply(RunFinished(plan.name, run.run_id, result))
     current = runs[4]
-    app.live.apply(
+    app.state.live.apply(
         RunStarted(plan.name, current.run_id, current.executor, current.workers, 64, 0, 3)
     )
-    app.live.apply(RunProgress(plan.name, current.run_id, "repeat", 1, 32, 64, 0.5, 3.0, 31.5))
-    app.live.apply(CpuSample((97.0, 12.0, 3.0, 55.0), current.run_id))
+    app.state.live.apply(
+        RunProgress(plan.name, current.run_id, "repeat", 1, 32, 64, 0.5, 3.0, 31.5)
+    )
+    app.state.live.apply(CpuSample((97.0, 12.0, 3.0, 55.0), current.run_id))
     app._paint()

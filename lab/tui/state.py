@@ -1,0 +1,319 @@
+"""The app's domain state, without Textual: the knobs, the session in flight, the results.
+
+`LabApp` and its panes only draw what this class holds and tell it what happened (a knob
+edited, an event from the session, the session's end); every decision about what the results
+are, which warnings go with them, what the analysis says and what an export holds is made
+here, so it is tested directly, without a terminal.
+"""
+
+from __future__ import annotations
+
+import copy
+import traceback
+from typing import Any
+
+from lab.analysis.analyse import ScenarioAnalysis, analyse_scenario
+from lab.analysis.claims import ClaimResult, merge_claims
+from lab.engine.events import Event, RunFinished, ScenarioFinished, ScenarioStarted
+from lab.engine.plan import ScenarioPlan, plan_scenario
+from lab.engine.session import LabSession
+from lab.report.cells import run_cells, speedup_with_uncertainty
+from lab.results.model import Report, RunResult, ScenarioResult
+from lab.results.notices import Notice
+from lab.scenario.loader import LoadedScenario
+from lab.scenario.spec import Scenario
+from lab.tui.knobs import KnobValues, apply_knobs
+from lab.tui.live import LiveState
+from lab.tui.results import preview
+
+MAX_FAILURES = 50  # the failures d can show; older ones are dropped
+
+
+def run_details(scenario: str, run: RunResult) -> str:
+    """Everything the report knows about one run, as plain text."""
+    lines = [
+        f"scenario   {scenario}",
+        f"run        {run.run_id} ({run.executor}, {run.workers} workers)",
+        f"status     {run.status}",
+    ]
+    if run.error:
+        lines.append(f"error      {run.error.kind}: {run.error.message}")
+    if run.params:
+        lines.append(
+            f"sweep      {run_cells(run)['params']}: a task-size sweep run; its speedup is "
+            "against the serial run at this size"
+        )
+    if run.startup_seconds is not None:
+        lines.append(f"start-up   {run.startup_seconds:.4f} s")
+    if run.summary.get("speedup"):
+        lines.append(f"speedup    {speedup_with_uncertainty(run)}")
+        test = run.summary.get("versus_baseline") or {}
+        if test.get("p_value") is not None:
+            verdict = "significant" if test.get("significant") else "not significant"
+            lines.append(
+                f"           against serial: p = {test['p_value']:.2g} ({verdict}; "
+                f"{test.get('method', 'Mann-Whitney U')}, {test.get('n_a')} and "
+                f"{test.get('n_b')} repeats)"
+            )
+        if test and not test.get("can_be_significant", True):
+            lines.append("           fewer than 4 repeats a side: no difference can be significant")
+    for record in run.repeats:
+        lines.append(
+            f"repeat {record.index + 1:<3} {record.wall_seconds:.4f} s wall, "
+            f"{record.cpu_seconds:.4f} s CPU, {record.tasks} tasks"
+            + (f", errors {record.errors}" if record.errors else "")
+        )
+    for notice in run.summary.get("warnings") or []:
+        lines += ["", f"⚠ {notice['message']}"]
+    if run.error and run.error.detail:
+        lines += ["", "detail (the runner's stderr or traceback):", run.error.detail.rstrip()]
+    return "\n".join(lines)
+
+
+class LabState:
+    """What the app knows: scenarios and their edits, the session in flight, the results."""
+
+    def __init__(
+        self,
+        scenarios: list[LoadedScenario],
+        machine: dict[str, Any],
+        quick: bool = False,
+        selected: int = 0,
+    ) -> None:
+        self.scenarios = scenarios
+        self.machine = machine
+        self.quick = quick
+        self.selected = selected if 0 <= selected < len(scenarios) else 0
+        self.edited: dict[int, Scenario] = {}  # knob changes, validated
+        self.form_errors: dict[int, dict[str, str]] = {}
+        self.results: dict[int, ScenarioResult] = {}  # latest result per scenario index
+        self.interrupted: set[int] = set()
+        self.results_key: int | None = None  # the scenario whose results are shown
+        self.failures: list[tuple[str, str]] = []  # (title, details), latest last
+        # The machine's noise warnings, as the session that produced each result read them.
+        self.machine_warnings: dict[int, list[Notice]] = {}
+        self._analyses: dict[int, tuple[Any, ScenarioAnalysis | None]] = {}
+        # The session in flight: its plan's scenario indices and its live progress.
+        self.session: LabSession | None = None
+        self.plan_keys: list[int] = []
+        self.live = LiveState()
+
+    # ------------------------------------------------------------ scenarios and knobs
+
+    def scenario(self, index: int) -> Scenario:
+        """A scenario as the next run will execute it: with its knob edits."""
+        return self.edited.get(index, self.scenarios[index].scenario)
+
+    def select(self, index: int) -> bool:
+        """Select a scenario; True when its results should now be shown."""
+        self.selected = index
+        self.form_errors.pop(index, None)
+        if self.session is None and index in self.results:
+            self.results_key = index
+            return True
+        return False
+
+    def edit(self, values: KnobValues) -> dict[str, str]:
+        """Validate the form's values for the selected scenario; the errors, by field."""
+        base = self.scenarios[self.selected].scenario
+        scenario, errors = apply_knobs(base, values)
+        if scenario is None:
+            self.form_errors[self.selected] = errors
+        else:
+            self.form_errors.pop(self.selected, None)
+            if scenario == base:
+                self.edited.pop(self.selected, None)
+            else:
+                self.edited[self.selected] = scenario
+        return errors
+
+    def reset_knobs(self) -> None:
+        self.edited.pop(self.selected, None)
+
+    def knobs_invalid(self, indices: list[int]) -> bool:
+        """A scenario to run is the selected one and its form holds errors."""
+        return self.selected in indices and bool(self.form_errors.get(self.selected))
+
+    # ------------------------------------------------------------ sessions
+
+    def plan(self, indices: list[int]) -> list[ScenarioPlan] | None:
+        """Plan the scenarios for a session and reset the live state; None: nothing can run."""
+        plans = [
+            plan_scenario(
+                LoadedScenario(s.name, s.source, self.edited.get(i, s.scenario)), self.quick
+            )
+            for i, s in ((i, self.scenarios[i]) for i in indices)
+        ]
+        if not any(plan.runs for plan in plans):
+            return None
+        self.plan_keys = indices
+        self.live = LiveState.for_plans(plans)
+        return plans
+
+    def apply(self, event: Event) -> str | None:
+        """Fold a session event in; returns the failure to tell the user about, if any."""
+        self.live.apply(event)
+        if isinstance(event, ScenarioStarted):
+            self.results_key = self.plan_keys[self.live.scenario]
+        elif isinstance(event, RunFinished):
+            run = event.result
+            if run.status in ("failed", "timeout"):
+                message = run.error.message if run.error else run.status
+                self.record_failure(
+                    f"{event.scenario}: {run.run_id} {run.status}",
+                    run_details(event.scenario, run),
+                )
+                return f"{event.scenario} {run.run_id} {run.status}: {message} (d for details)"
+        elif isinstance(event, ScenarioFinished):
+            key = self.plan_keys[self.live.scenario]
+            self.results[key] = event.result
+            if self.session is not None:
+                self.machine_warnings[key] = list(self.session.report.warnings)
+            self.interrupted.discard(key)
+            if event.result.error:
+                self.record_failure(f"{event.scenario}: scenario failed", event.result.error)
+                return f"{event.scenario} failed: {event.result.error} (d for details)"
+        return None
+
+    def end_session(self, session: LabSession, completed: bool) -> tuple[str, bool]:
+        """Keep what a session produced; returns its summary line and whether a run failed."""
+        self.session = None
+        # An interrupted scenario keeps its completed runs; the rest are marked not_run.
+        for index in range(len(session.report.scenarios)):
+            key = self.plan_keys[index]
+            if index == self.live.scenario and not completed:
+                self.results[key] = session.report.scenarios[index]
+                self.machine_warnings[key] = list(session.report.warnings)
+                self.interrupted.add(key)
+        for run in self.live.runs.values():
+            if not run.finished:
+                run.state = "not_run"
+                run.dirty = True
+        self.live.current = None
+        runs = [r for s in session.report.scenarios for r in s.runs]
+        ok = sum(r.status == "ok" for r in runs)
+        bad = sum(r.status in ("failed", "timeout") for r in runs)
+        line = f"finished: {ok} of {len(runs)} runs ok" + (
+            f", {bad} failed (d for details)" if bad else ""
+        )
+        return line, bool(bad)
+
+    def status_line(self) -> tuple[str, str | None]:
+        """The Run tab's status line, and the app's subtitle while a run is in flight."""
+        live = self.live
+        position = f"run {min(live.runs_done + 1, live.total)} of {live.total}"
+        if live.current is not None:
+            name = self.scenarios[self.plan_keys[live.current[0]]].name
+            text = f"{position} · {name}: {live.current[1]} · c cancels it, x stops all"
+            return text, f"running {name}: {live.current[1]}"
+        if self.session is not None:
+            return f"{position} · preparing…", None
+        done = sum(r.state == "ok" for r in live.runs.values())
+        return (f"Session over: {done} of {live.total} runs ok." if live.total else ""), None
+
+    def record_failure(self, title: str, body: str) -> None:
+        self.failures.append((title, body))
+        del self.failures[:-MAX_FAILURES]
+
+    # ------------------------------------------------------------ the results shown
+
+    def _in_session(self, key: int | None) -> bool:
+        """The scenario is part of the session in flight and has started."""
+        return self.session is not None and key in self.plan_keys[: self.live.scenario + 1]
+
+    def shown_result(self) -> tuple[ScenarioResult | None, dict[str, str] | None]:
+        """The result on the Results tab, and the live status of its runs while it runs."""
+        key = self.results_key
+        if key is None:
+            return None, None
+        session = self.session
+        if session is not None and self._in_session(key):
+            index = self.plan_keys.index(key)
+            if index == self.live.scenario:
+                result = preview(session.report.scenarios[index], session.usable)
+                status = {r.run_id: "queued" for r in result.runs if r.status == "not_run"}
+                if self.live.current and self.live.current[0] == index:
+                    status[self.live.current[1]] = "running"
+                return result, status
+        return self.results.get(key), None
+
+    def machine_warnings_shown(self) -> list[Notice]:
+        """The machine warnings that go with the results shown."""
+        if self.session is not None and self._in_session(self.results_key):
+            return list(self.session.report.warnings)
+        return (
+            self.machine_warnings.get(self.results_key, []) if self.results_key is not None else []
+        )
+
+    def warnings_known(self) -> bool:
+        """The machine's warnings for the results shown have been read."""
+        return self.results_key in self.machine_warnings or self.session is not None
+
+    def cycle_results(self, step: int) -> bool:
+        """Show the next (step 1) or previous (-1) scenario with results; False: none has."""
+        keys = sorted(self.results)
+        if not keys:
+            return False
+        if self.results_key in keys:
+            position = (keys.index(self.results_key) + step) % len(keys)
+        else:
+            position = 0
+        self.results_key = keys[position]
+        return True
+
+    def analysis(
+        self, key: int, result: ScenarioResult, live: bool = False
+    ) -> ScenarioAnalysis | None:
+        """The engine's analysis of a result, recomputed only when its runs have changed.
+
+        While a scenario runs, only its finished runs are analysed: the queued ones have not
+        failed, they have not run yet. A failing analysis is recorded as a failure (d shows
+        it) and gives None: derived text must never take the results away.
+        """
+        if live:
+            result = copy.copy(result)
+            result.runs = [r for r in result.runs if r.status != "not_run"]
+        signature = tuple(
+            (r.run_id, r.status, (r.summary.get("wall_seconds") or {}).get("median"))
+            for r in result.runs
+        )
+        cached = self._analyses.get(key)
+        if cached is not None and cached[0] == signature:
+            return cached[1]
+        analysis: ScenarioAnalysis | None
+        try:
+            analysis = analyse_scenario(result, self.machine)
+        except Exception as exc:
+            self.record_failure(
+                f"{result.name}: the analysis failed", "".join(traceback.format_exception(exc))
+            )
+            analysis = None
+        self._analyses[key] = (signature, analysis)
+        return analysis
+
+    def merged_claims(self) -> tuple[list[ClaimResult], int]:
+        """The report's headline claims over every scenario with results, and how many."""
+        analysed = [
+            (self.results[k].name, a)
+            for k in sorted(self.results)
+            if (a := self.analysis(k, self.results[k])) is not None
+        ]
+        if len(analysed) > 1:
+            return merge_claims([(name, a.claims) for name, a in analysed]), len(analysed)
+        return [], len(analysed)
+
+    def export_report(self) -> Report | None:
+        """The latest result of every scenario that has run, as one report."""
+        keys = [i for i in range(len(self.scenarios)) if i in self.results]
+        if not keys:
+            return None
+        warnings: list[Notice] = []
+        for i in keys:  # each session's machine warnings, once
+            warnings += [w for w in self.machine_warnings.get(i, []) if w not in warnings]
+        return Report(
+            machine=self.machine,
+            scenarios=[self.results[i] for i in keys],
+            command=["concurrency-lab", "(app)"],
+            interrupted=any(i in self.interrupted for i in keys),
+            warnings=warnings,
+        )

@@ -1,0 +1,175 @@
+"""The Run tab: a progress row per run of the session, the status line, per-core CPU meters."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.geometry import Size
+from textual.widget import Widget
+from textual.widgets import Label, ProgressBar
+
+from lab.engine.plan import ScenarioPlan
+from lab.tui.live import RunKey, RunState, describe
+from lab.tui.state import LabState
+
+
+class RunRow(Horizontal):
+    """One run of the plan: a marker, its id, a progress bar and its live status."""
+
+    def __init__(self, run: RunState, row_id: str) -> None:
+        super().__init__(id=row_id, classes="run-row")
+        self.run = run
+        self._marker = " "
+        self._status = describe(run)
+        self._marker_label = Label(" ", classes="run-marker")
+        self._bar = ProgressBar(total=1.0, show_eta=False)
+        self._status_label = Label(self._status, classes="run-status")
+
+    def compose(self) -> ComposeResult:
+        yield self._marker_label
+        yield Label(self.run.key[1], classes="run-id")
+        yield self._bar
+        yield self._status_label
+
+    def paint(self, current: bool) -> None:
+        """Repaint from the run's coalesced state; only what changed, and never a relayout."""
+        run = self.run
+        self.set_class(current, "-current")
+        self.set_class(run.state in ("failed", "timeout"), "-failed")
+        marker = "▶" if current else " "
+        if marker != self._marker:
+            self._marker = marker
+            self._marker_label.update(marker, layout=False)
+        self._bar.update(progress=run.fraction)
+        status = describe(run)
+        if status != self._status:
+            self._status = status
+            self._status_label.update(status, layout=False)
+
+
+class CpuMeters(Widget):
+    """One bar per logical CPU, laid out in as many columns as the width allows."""
+
+    DEFAULT_CSS = "CpuMeters { height: auto; }"
+    CELL = 24
+
+    def __init__(self, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.per_core: tuple[float, ...] = ()
+
+    def set_sample(self, per_core: Iterable[float]) -> None:
+        values = tuple(per_core)
+        grow = len(values) != len(self.per_core)
+        self.per_core = values
+        self.refresh(layout=grow)
+
+    def _columns(self, width: int) -> int:
+        return max(1, min(len(self.per_core), width // self.CELL)) if self.per_core else 1
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        if not self.per_core:
+            return 1
+        return math.ceil(len(self.per_core) / self._columns(width))
+
+    def render(self) -> Text:
+        if not self.per_core:
+            return Text("no samples yet: the meters move while a run executes", style="dim")
+        width = self.size.width or 80
+        columns = self._columns(width)
+        digits = len(str(len(self.per_core) - 1))
+        bar_width = max(4, width // columns - (digits + 1) - 5 - 2)
+        rows = math.ceil(len(self.per_core) / columns)
+        text = Text(no_wrap=True, overflow="crop")
+        for row in range(rows):
+            if row:
+                text.append("\n")
+            for column in range(columns):
+                index = column * rows + row
+                if index >= len(self.per_core):
+                    break
+                pct = max(0.0, min(100.0, self.per_core[index]))
+                filled = round(pct / 100 * bar_width)
+                colour = "green" if pct < 50 else ("yellow" if pct < 85 else "red")
+                text.append(f"{index:>{digits}} ")
+                text.append("█" * filled, style=colour)
+                text.append("░" * (bar_width - filled), style="dim")
+                text.append(f"{pct:4.0f}%")
+                if column < columns - 1:
+                    text.append("  ")
+        return text
+
+
+class RunPane(Vertical):
+    """The session's runs as `LabState.live` has them, painted on the app's timer."""
+
+    def __init__(self, state: LabState) -> None:
+        super().__init__()
+        self.state = state
+        self.status = Label("Nothing has run yet.", id="run-status")
+        self.run_list = VerticalScroll(id="run-list")
+        self.cpu_box = Vertical(id="cpu-box")
+        self.cpu = CpuMeters(id="cpu")
+        self.rows: dict[RunKey, RunRow] = {}
+        self._shown_current: RunKey | None = None
+        self._status_text = ""
+
+    def compose(self) -> ComposeResult:
+        yield self.status
+        with self.run_list:
+            yield Label(
+                "Pick a scenario on the Scenarios tab (1) and press r to run it, "
+                "or a to run them all.",
+                classes="placeholder",
+            )
+        with self.cpu_box:
+            yield self.cpu
+
+    def on_mount(self) -> None:
+        self.cpu_box.border_title = "CPU per core"
+
+    async def build_rows(self, plans: list[ScenarioPlan]) -> None:
+        """A heading per scenario, a row per run, from the state's fresh live state."""
+        await self.run_list.remove_children()
+        widgets: list[Label | RunRow] = []
+        self.rows = {}
+        self._shown_current = None
+        for index, plan in enumerate(plans):
+            widgets.append(Label(f"{plan.name}: {plan.scenario.title}", classes="run-heading"))
+            for name, reason in plan.skipped.items():
+                widgets.append(Label(f"  {name} skipped: {reason}", classes="placeholder"))
+            for position, run_plan in enumerate(plan.runs):
+                key = (index, run_plan.run_id)
+                # Sweep run ids hold '@' and '=', which widget ids may not.
+                row = RunRow(self.state.live.runs[key], f"run-{index}-{position}")
+                self.rows[key] = row
+                widgets.append(row)
+        await self.run_list.mount_all(widgets)
+        self.cpu.set_sample(())
+
+    def paint(self, status: str) -> None:
+        """Apply the coalesced live state: the rows that changed, the meters, the status."""
+        live = self.state.live
+        current = live.current
+        for run in live.take_dirty():
+            row = self.rows.get(run.key)
+            if row is not None:
+                row.paint(current == run.key)
+        if current != self._shown_current:
+            self._shown_current = current
+            row = self.rows.get(current) if current else None
+            if row is not None:
+                self.run_list.scroll_to_widget(row, animate=False)
+        if live.cpu_dirty:
+            live.cpu_dirty = False
+            self.cpu.set_sample(live.cpu)
+            average = sum(live.cpu) / max(1, len(live.cpu))
+            title = f"CPU per core · average {average:.0f}% of {len(live.cpu)}"
+            if self.cpu_box.border_title != title:
+                self.cpu_box.border_title = title
+        if status != self._status_text:
+            self._status_text = status
+            self.status.update(status, layout=False)
