@@ -13,7 +13,7 @@ from typing import Any
 import psutil
 import pytest
 from rich.console import Console
-from textual.widgets import Input, Label, OptionList, ProgressBar
+from textual.widgets import Button, Input, Label, OptionList, ProgressBar
 
 from lab.analysis.analyse import analyse_scenario
 from lab.analysis.noise import group_notices
@@ -30,6 +30,7 @@ from lab.tui.screens import DetailsScreen, ExportScreen, HelpScreen
 from lab.tui.widgets import (
     AnalysisView,
     CpuMeters,
+    KnobsForm,
     ResultsGrid,
     RunRow,
     SpeedupChart,
@@ -155,6 +156,38 @@ async def test_scenario_list_shows_description_and_validates_knobs() -> None:
         assert edited.workers == [2] and edited.repeats == 1
         # numeric_crunching: serial once plus four executors at 2 workers.
         assert "5 runs" in str(app.query_one("#scenario-info").render())
+
+
+async def test_knobs_form_posts_changed_for_edits_only() -> None:
+    """Typing posts KnobsForm.Changed; loading a scenario or resetting the knobs does not."""
+    posted: list[KnobsForm.Changed] = []
+
+    def hook(message: object) -> None:  # called at every node the message bubbles through
+        if isinstance(message, KnobsForm.Changed) and all(m is not message for m in posted):
+            posted.append(message)
+
+    app = make_app()
+    async with app.run_test(size=(80, 24), message_hook=hook) as pilot:
+        await pilot.press("end")
+        await pilot.pause()
+        assert posted == []  # the start-up selection and the move to the last one are loads
+        workers = app.query_one("#knob-workers", Input)
+        file_value = workers.value
+        await pilot.press("tab")  # the executors list
+        assert app.focused is app.query_one("#knob-executors")
+        await pilot.press("space")  # deselects serial
+        workers.value = "3"
+        await pilot.pause()
+        assert [m.values.workers for m in posted] == [file_value, "3"]
+        assert "serial" not in posted[-1].values.executors
+        assert app.state.edited[app.state.selected].workers == [3]
+
+        app.query_one("#knob-reset", Button).press()
+        await pilot.pause()
+        assert len(posted) == 2 and workers.value == file_value
+        assert app.state.selected not in app.state.edited
+        await pilot.press("tab", "escape")  # escape leaves the form for the list
+        assert app.focused is app.query_one("#scenario-list")
 
 
 async def test_loads_a_scenario_file(tmp_path: Path) -> None:

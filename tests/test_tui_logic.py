@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from lab.analysis.analyse import analyse_scenario
-from lab.engine.events import CpuSample, RunFinished, RunProgress, RunStarted, ScenarioStarted
+from lab.engine.events import (
+    CpuSample,
+    RunFinished,
+    RunProgress,
+    RunStarted,
+    ScenarioFinished,
+    ScenarioStarted,
+)
 from lab.engine.plan import RunPlan, ScenarioPlan
+from lab.engine.session import LabSession
 from lab.report.cells import run_cells
 from lab.results.model import RunResult
 from lab.scenario.loader import load_builtins
@@ -25,9 +36,11 @@ from lab.tui.results import (
     speedup_series,
     speedup_text,
 )
+from lab.tui.state import LabState
 from tests.tui_fixtures import (
     MACHINE,
     MACHINE_WARNINGS,
+    builtin_index,
     finished_result,
     fitted_result,
     sweep_result,
@@ -192,3 +205,177 @@ def test_warnings_machine_first_then_the_runs_folded() -> None:
     assert "not read yet" in body and "threads-4" in body
     quiet = warnings_body(finished_result(), [], machine_known=True)
     assert "none: governor" in quiet and "none: the repeats were steady" in quiet
+
+
+# ---------------------------------------------------------------- LabState, without a screen
+
+
+def state_for(*names: str) -> LabState:
+    """The built-ins, with the first named one selected."""
+    state = LabState(load_builtins(), MACHINE)
+    state.select(builtin_index(names[0]) if names else 0)
+    return state
+
+
+def test_state_imports_no_textual() -> None:
+    """The app's domain state is plain Python: importable and testable without a terminal."""
+    code = (
+        "import sys, lab.tui.state; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'textual'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
+
+
+def test_state_keeps_knob_edits_per_scenario() -> None:
+    state = state_for("numeric_crunching")
+    index = state.selected
+    base = state.scenarios[index].scenario
+    assert state.edit(dataclasses.replace(values_of(base), repeats="1")) == {}
+    assert state.scenario(index).repeats == 1 and state.edited == {index: state.scenario(index)}
+    # Editing back to the file's values drops the edit rather than keeping a copy.
+    assert state.edit(values_of(base)) == {}
+    assert state.edited == {} and state.scenario(index) == base
+
+    errors = state.edit(dataclasses.replace(values_of(base), workers="1, 0"))
+    assert set(errors) == {"workers"} and state.form_errors == {index: errors}
+    assert state.knobs_invalid([index]) and not state.knobs_invalid([index + 1])
+    assert state.scenario(index) == base  # an invalid form never changes what runs
+    state.select(index)  # the form is reloaded from the scenario: its errors go
+    assert not state.knobs_invalid([index])
+
+    state.edit(dataclasses.replace(values_of(base), repeats="2"))
+    state.reset_knobs()
+    assert state.scenario(index) == base
+
+
+def test_state_plans_with_the_edits_and_resets_the_live_state() -> None:
+    state = state_for("numeric_crunching")
+    index = state.selected
+    base = state.scenarios[index].scenario
+    state.edit(dataclasses.replace(values_of(base), executors=("serial",), repeats="1"))
+    plans = state.plan([index])
+    assert plans is not None and [p.scenario.repeats for p in plans] == [1]
+    assert [r.executor for r in plans[0].runs] == ["serial"]
+    assert state.plan_keys == [index]
+    assert list(state.live.runs) == [(0, "serial-1")]
+
+
+def test_state_folds_events_into_results_and_failures() -> None:
+    state = state_for("numeric_crunching")
+    key = state.selected
+    plans = state.plan([key])
+    assert plans is not None
+    plan = plans[0]
+    assert state.apply(ScenarioStarted(plan.name, plan.scenario.title, tuple(plan.runs))) is None
+    assert state.results_key == key
+    first = plan.runs[0]
+    state.apply(RunStarted(plan.name, first.run_id, first.executor, first.workers, 64, 0, 1))
+    text, subtitle = state.status_line()
+    assert text.startswith(f"run 1 of {len(plan.runs)} · numeric_crunching: {first.run_id}")
+    assert subtitle == f"running numeric_crunching: {first.run_id}"
+
+    failed = RunResult(first.run_id, first.executor, first.workers, "tasks", 64, status="timeout")
+    alert = state.apply(RunFinished(plan.name, first.run_id, failed))
+    assert alert == f"numeric_crunching {first.run_id} timeout: timeout (d for details)"
+    title, body = state.failures[-1]
+    assert title == f"numeric_crunching: {first.run_id} timeout" and "status     timeout" in body
+
+    result = finished_result()
+    state.interrupted.add(key)  # an earlier session was interrupted: this one finished
+    assert state.apply(ScenarioFinished(plan.name, result)) is None
+    assert state.results == {key: result} and key not in state.interrupted
+
+    broken = dataclasses.replace(result, error="cannot provision the files")
+    alert = state.apply(ScenarioFinished(plan.name, broken))
+    assert alert == "numeric_crunching failed: cannot provision the files (d for details)"
+    assert state.failures[-1] == ("numeric_crunching: scenario failed", broken.error)
+
+
+def test_state_keeps_an_interrupted_scenario_and_marks_the_rest_not_run() -> None:
+    state = state_for("numeric_crunching")
+    key = state.selected
+    plans = state.plan([key])
+    assert plans is not None
+    session = LabSession(plans)  # never started: its report holds every run as not_run
+    session.report.warnings = list(MACHINE_WARNINGS)
+    state.session = session
+    state.apply(ScenarioStarted(plans[0].name, plans[0].scenario.title, tuple(plans[0].runs)))
+    result, live = state.shown_result()  # the scenario in flight: a preview, every run queued
+    assert result is not None and live == {r.run_id: "queued" for r in plans[0].runs}
+    assert state.machine_warnings_shown() == MACHINE_WARNINGS
+
+    summary, failed = state.end_session(session, completed=False)
+    assert state.session is None and state.live.current is None
+    assert state.results[key] is session.report.scenarios[0] and key in state.interrupted
+    assert state.machine_warnings[key] == MACHINE_WARNINGS
+    assert {r.state for r in state.live.runs.values()} == {"not_run"}
+    assert summary == f"finished: 0 of {len(plans[0].runs)} runs ok" and not failed
+    assert state.status_line() == (f"Session over: 0 of {len(plans[0].runs)} runs ok.", None)
+
+
+def test_state_cycles_and_exports_the_latest_results() -> None:
+    state = state_for("numeric_crunching")
+    assert not state.cycle_results(1) and state.export_report() is None
+    numeric, dispatch = builtin_index("numeric_crunching"), builtin_index("dispatch_overhead")
+    state.results = {numeric: finished_result(), dispatch: sweep_result()}
+    state.machine_warnings = {numeric: list(MACHINE_WARNINGS), dispatch: list(MACHINE_WARNINGS)}
+    state.interrupted = {dispatch}
+
+    state.results_key = None
+    assert state.cycle_results(1) and state.results_key == min(numeric, dispatch)
+    assert state.cycle_results(1) and state.results_key == max(numeric, dispatch)
+    assert state.cycle_results(1) and state.results_key == min(numeric, dispatch)  # wraps
+    assert state.cycle_results(-1) and state.results_key == max(numeric, dispatch)
+
+    report = state.export_report()
+    assert report is not None
+    assert [s.name for s in report.scenarios] == [
+        state.scenarios[i].name for i in sorted((numeric, dispatch))
+    ]
+    assert report.warnings == MACHINE_WARNINGS  # each session's warnings, once
+    assert report.interrupted and report.machine == MACHINE
+
+
+def test_state_warnings_text_names_the_results_shown() -> None:
+    state = state_for("numeric_crunching")
+    assert state.warnings_text()[0] == "Warnings"
+    key = state.selected
+    result = fitted_result()
+    state.results[key] = result
+    state.machine_warnings[key] = list(MACHINE_WARNINGS)
+    state.results_key = key
+    assert state.warnings_text() == (
+        "Warnings: numeric_crunching",
+        warnings_body(result, MACHINE_WARNINGS, True),
+    )
+
+
+def test_state_analysis_is_cached_until_the_runs_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    state = state_for("numeric_crunching")
+    result = finished_result()
+    first = state.analysis(0, result)
+    assert first is not None and state.analysis(0, result) is first
+    result.runs[-1].status = "failed"  # a changed run: analysed again
+    again = state.analysis(0, result)
+    assert again is not None and again is not first
+
+    def broken(*args: object) -> None:
+        raise ZeroDivisionError("a bug in a rule")
+
+    monkeypatch.setattr("lab.tui.state.analyse_scenario", broken)
+    assert state.analysis(1, finished_result()) is None  # the results stay; d tells why
+    title, body = state.failures[-1]
+    assert title == "numeric_crunching: the analysis failed" and "ZeroDivisionError" in body
+
+
+def test_state_merges_claims_over_every_scenario_with_results() -> None:
+    state = state_for("numeric_crunching")
+    numeric = builtin_index("numeric_crunching")
+    state.results = {numeric: finished_result()}
+    assert state.merged_claims() == ([], 1)
+    state.results[builtin_index("dispatch_overhead")] = sweep_result()
+    merged, count = state.merged_claims()
+    assert count == 2 and merged

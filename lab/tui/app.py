@@ -1,11 +1,9 @@
 """The Textual app: pick a scenario, adjust its knobs, watch the runs live, read the results.
 
-The app composes the four tabs' panes and binds the keys; what it knows lives in
-`lab.tui.state.LabState` (no Textual), and each pane draws its part of it. The runs execute
-in runner processes driven by `lab.engine.session.LabSession`; the app consumes the session's
-event stream in an async worker on its own loop and only renders. Progress is folded into the
-state's `LiveState` as it arrives and painted by a 10 Hz timer, so the app's work is bounded
-by the screen, not by how fast runners report.
+The app composes the tabs' panes and binds the keys; what it knows is `lab.tui.state.LabState`.
+Runs execute in runner processes driven by `lab.engine.session.LabSession`, whose events an
+async worker folds into the state as they arrive; a 10 Hz timer paints the live progress, so
+the app's work is bounded by the screen, not by how fast runners report.
 """
 
 from __future__ import annotations
@@ -22,7 +20,6 @@ from typing import Any, ClassVar
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 from textual.worker import Worker
@@ -31,39 +28,15 @@ from lab.engine.events import Event, RunFinished, RunStarted, ScenarioFinished, 
 from lab.engine.plan import ScenarioPlan
 from lab.engine.session import LabSession
 from lab.engine.system.machine import machine_facts
-from lab.results.notices import Notice
 from lab.scenario.loader import LoadedScenario
-from lab.tui.analysis import warnings_body
-from lab.tui.screens import DetailsScreen, ExportScreen, HelpScreen
+from lab.tui.screens import COMMANDS, DetailsScreen, ExportScreen, HelpScreen
 from lab.tui.state import LabState
-from lab.tui.widgets import (
-    ResultsPane,
-    RunPane,
-    ScenariosPane,
-    SystemPanel,
-    describe_loop,
-)
+from lab.tui.widgets import ResultsPane, RunPane, ScenariosPane, SystemPane
 
 REFRESH_SECONDS = 0.1  # repaint live progress at most 10 times a second
 TABS = ("scenarios", "run", "results", "system")
 # The events that change the results shown; progress and CPU samples only move the Run tab.
 RESULT_EVENTS = (ScenarioStarted, RunStarted, RunFinished, ScenarioFinished)
-COMMANDS = (  # the command palette: (title, help, action)
-    ("Run selected scenario", "run the highlighted scenario (r)", "run_selected"),
-    ("Run all scenarios", "run every scenario in the list (a)", "run_all"),
-    ("Cancel run", "stop the run in flight; the session goes on (c)", "cancel_run"),
-    ("Stop all", "stop the whole session (x)", "stop_all"),
-    ("Export report", "write the latest results as json, md or csv (e)", "export"),
-    ("Switch grid/chart", "results as a grid or a speedup chart (g)", "toggle_view"),
-    (
-        "Show verdicts and claims",
-        "why each model did as it did, the claims, the scaling fits (v)",
-        "toggle_verdicts",
-    ),
-    ("Read warnings", "the noise warnings of the results shown (w)", "warnings"),
-    ("Failure details", "details of the latest failure (d)", "details"),
-    ("Help", "keys and views (?)", "help"),
-)
 
 
 class LabApp(App[int]):
@@ -108,8 +81,7 @@ class LabApp(App[int]):
         self.scenarios_pane: ScenariosPane
         self.run_pane: RunPane
         self.results_pane: ResultsPane
-        self.system_scroll: VerticalScroll
-        self.system_panel: SystemPanel
+        self.system_pane: SystemPane
 
     # ------------------------------------------------------------ layout
 
@@ -119,8 +91,7 @@ class LabApp(App[int]):
         self.scenarios_pane = ScenariosPane(self.state)
         self.run_pane = RunPane(self.state)
         self.results_pane = ResultsPane(self.state)
-        self.system_scroll = VerticalScroll(id="system-scroll")
-        self.system_panel = SystemPanel(id="system-panel")
+        self.system_pane = SystemPane(self.loop_name)
         with self.tabs:
             with TabPane("Scenarios", id="scenarios"):
                 yield self.scenarios_pane
@@ -128,8 +99,8 @@ class LabApp(App[int]):
                 yield self.run_pane
             with TabPane("Results", id="results"):
                 yield self.results_pane
-            with TabPane("System", id="system"), self.system_scroll:
-                yield self.system_panel
+            with TabPane("System", id="system"):
+                yield self.system_pane
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -139,11 +110,8 @@ class LabApp(App[int]):
         self._ticker = self.set_interval(REFRESH_SECONDS, self._paint, pause=True)
         if not self.is_headless:
             self._quit_on_signals()
-        self._show_machine()
+        self.system_pane.show(self.state.machine)
         self.scenarios_pane.list.focus()
-
-    def _show_machine(self, warnings: list[Notice] | None = None) -> None:
-        self.system_panel.show(self.state.machine, self.loop_name or describe_loop(), warnings)
 
     @on(ScenariosPane.Selected)
     def _scenario_selected(self, event: ScenariosPane.Selected) -> None:
@@ -209,7 +177,7 @@ class LabApp(App[int]):
             "scenarios": self.scenarios_pane.list,
             "run": self.run_pane.run_list,
             "results": self.results_pane.view_widget,
-            "system": self.system_scroll,
+            "system": self.system_pane,
         }[tab]
         with contextlib.suppress(Exception):
             focus.focus()
@@ -223,12 +191,7 @@ class LabApp(App[int]):
         self.action_show_tab("results")
 
     def action_warnings(self) -> None:
-        result, _ = self.state.shown_result()
-        title = f"Warnings: {result.name}" if result else "Warnings"
-        body = warnings_body(
-            result, self.state.machine_warnings_shown(), self.state.warnings_known()
-        )
-        self.push_screen(DetailsScreen(title, body))
+        self.push_screen(DetailsScreen(*self.state.warnings_text()))
 
     def action_cycle_results(self, step: int) -> None:
         if not self.state.cycle_results(step):
@@ -304,7 +267,8 @@ class LabApp(App[int]):
     def _handle(self, event: Event) -> None:
         failure = self.state.apply(event)
         if isinstance(event, ScenarioStarted) and self.state.session is not None:
-            self._show_machine(self.state.session.report.warnings)  # read before the first run
+            # The session read the machine's warnings before its first run.
+            self.system_pane.show(self.state.machine, self.state.session.report.warnings)
         if isinstance(event, RESULT_EVENTS):
             self.results_pane.refresh_results()
         if failure:

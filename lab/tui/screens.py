@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -64,6 +65,24 @@ System     CPU model, usable cores, memory, Python build, GIL, loops,
 Every run executes in its own runner process; the app only draws.
 """
 
+# The command palette's entries besides the tabs: (title, help, action).
+COMMANDS = (
+    ("Run selected scenario", "run the highlighted scenario (r)", "run_selected"),
+    ("Run all scenarios", "run every scenario in the list (a)", "run_all"),
+    ("Cancel run", "stop the run in flight; the session goes on (c)", "cancel_run"),
+    ("Stop all", "stop the whole session (x)", "stop_all"),
+    ("Export report", "write the latest results as json, md or csv (e)", "export"),
+    ("Switch grid/chart", "results as a grid or a speedup chart (g)", "toggle_view"),
+    (
+        "Show verdicts and claims",
+        "why each model did as it did, the claims, the scaling fits (v)",
+        "toggle_verdicts",
+    ),
+    ("Read warnings", "the noise warnings of the results shown (w)", "warnings"),
+    ("Failure details", "details of the latest failure (d)", "details"),
+    ("Help", "keys and views (?)", "help"),
+)
+
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -95,12 +114,13 @@ class DetailsScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="details-box", classes="modal-box"):
             yield Label(self.title_text, id="details-title")
-            with VerticalScroll(id="details-scroll"):
+            with VerticalScroll(id="details-scroll") as scroll:
                 yield Static(Text(self.body), id="details-body")
             yield Label("escape closes · up/down scroll", classes="modal-hint")
+        self.scroll = scroll
 
     def on_mount(self) -> None:
-        self.query_one("#details-scroll").focus()
+        self.scroll.focus()
 
     def action_dismiss_screen(self) -> None:
         self.dismiss(None)
@@ -114,7 +134,9 @@ class ExportScreen(ModalScreen[str | None]):
     def __init__(self, report: Report, default: str = "concurrency-lab-report.md") -> None:
         super().__init__()
         self.report = report
-        self.default = default
+        self.path = Input(default, id="export-path")
+        self.path.cursor_blink = False
+        self.error = Label("", id="export-error")
 
     def compose(self) -> ComposeResult:
         with Vertical(id="export-box", classes="modal-box"):
@@ -124,34 +146,25 @@ class ExportScreen(ModalScreen[str | None]):
                 " (others: md). Written atomically.",
                 classes="modal-hint",
             )
-            path = Input(self.default, id="export-path")
-            path.cursor_blink = False
-            yield path
-            yield Label("", id="export-error")
+            yield self.path
+            yield self.error
             with Horizontal(id="export-buttons"):
                 yield Button("Write", id="export-write", variant="primary")
                 yield Button("Cancel", id="export-cancel")
 
     def on_mount(self) -> None:
-        self.query_one("#export-path", Input).focus()
+        self.path.focus()
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._write()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "export-write":
-            self._write()
-        else:
-            self.dismiss(None)
-
+    @on(Button.Pressed, "#export-cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
 
-    def _write(self) -> None:
-        target = self.query_one("#export-path", Input).value.strip()
-        error = self.query_one("#export-error", Label)
+    @on(Input.Submitted, "#export-path")
+    @on(Button.Pressed, "#export-write")
+    def _write(self, event: Input.Submitted | Button.Pressed) -> None:
+        event.stop()
+        target = self.path.value.strip()
+        error = self.error
         if not target:
             error.update("✗ give a file name")
             return

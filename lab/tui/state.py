@@ -22,6 +22,7 @@ from lab.results.model import Report, RunResult, ScenarioResult
 from lab.results.notices import Notice
 from lab.scenario.loader import LoadedScenario
 from lab.scenario.spec import Scenario
+from lab.tui.analysis import warnings_body
 from lab.tui.knobs import KnobValues, apply_knobs
 from lab.tui.live import LiveState
 from lab.tui.results import preview
@@ -245,9 +246,12 @@ class LabState:
             self.machine_warnings.get(self.results_key, []) if self.results_key is not None else []
         )
 
-    def warnings_known(self) -> bool:
-        """The machine's warnings for the results shown have been read."""
-        return self.results_key in self.machine_warnings or self.session is not None
+    def warnings_text(self) -> tuple[str, str]:
+        """Title and body of the full warnings of the results shown (w)."""
+        result, _ = self.shown_result()
+        known = self.results_key in self.machine_warnings or self.session is not None
+        title = f"Warnings: {result.name}" if result else "Warnings"
+        return title, warnings_body(result, self.machine_warnings_shown(), known)
 
     def cycle_results(self, step: int) -> bool:
         """Show the next (step 1) or previous (-1) scenario with results; False: none has."""

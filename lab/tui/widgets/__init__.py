@@ -12,7 +12,7 @@ from lab.tui.widgets.knobs_form import KnobsForm
 from lab.tui.widgets.results_pane import AnalysisView, ResultsPane
 from lab.tui.widgets.run_pane import CpuMeters, RunPane, RunRow
 from lab.tui.widgets.scenarios_pane import ScenariosPane, scenario_text
-from lab.tui.widgets.system_pane import SystemPanel, describe_loop
+from lab.tui.widgets.system_pane import SystemPane, SystemPanel, describe_loop
 
 __all__ = [
     "AnalysisView",
@@ -25,6 +25,7 @@ __all__ = [
     "ScenariosPane",
     "SortCell",
     "SpeedupChart",
+    "SystemPane",
     "SystemPanel",
     "describe_loop",
     "scenario_text",

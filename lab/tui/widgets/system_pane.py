@@ -10,6 +10,8 @@ from typing import Any
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from lab.core.units import format_bytes
@@ -93,3 +95,18 @@ class SystemPanel(Static):
         self, machine: dict[str, Any], loop: str, warnings: Sequence[Notice] | None = None
     ) -> None:
         self.update(Group(system_table(machine, loop), Text(), machine_warnings_text(warnings)))
+
+
+class SystemPane(VerticalScroll):
+    """The System tab: the machine's facts, and its warnings as the latest session read them."""
+
+    def __init__(self, loop_name: str | None = None) -> None:
+        super().__init__(id="system-scroll")
+        self.loop_name = loop_name  # None: describe the running loop
+        self.panel = SystemPanel(id="system-panel")
+
+    def compose(self) -> ComposeResult:
+        yield self.panel
+
+    def show(self, machine: dict[str, Any], warnings: Sequence[Notice] | None = None) -> None:
+        self.panel.show(machine, self.loop_name or describe_loop(), warnings)
