@@ -111,7 +111,7 @@ class LabApp(App[int]):
         if not self.is_headless:
             self._quit_on_signals()
         self.system_pane.show(self.state.machine)
-        self.scenarios_pane.list.focus()
+        self.scenarios_pane.scenario_list.focus()
 
     @on(ScenariosPane.Selected)
     def _scenario_selected(self, event: ScenariosPane.Selected) -> None:
@@ -174,7 +174,7 @@ class LabApp(App[int]):
     def action_show_tab(self, tab: str) -> None:
         self.tabs.active = tab
         focus = {
-            "scenarios": self.scenarios_pane.list,
+            "scenarios": self.scenarios_pane.scenario_list,
             "run": self.run_pane.run_list,
             "results": self.results_pane.view_widget,
             "system": self.system_pane,

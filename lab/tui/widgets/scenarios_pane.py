@@ -76,7 +76,7 @@ class ScenariosPane(Horizontal):
     def __init__(self, state: LabState) -> None:
         super().__init__()
         self.state = state
-        self.list = OptionList(
+        self.scenario_list = OptionList(
             *[
                 Option(
                     s.name if s.source.startswith("builtin:") else f"{s.name} (file)",
@@ -88,12 +88,12 @@ class ScenariosPane(Horizontal):
         )
         # The list highlights its first option as it is made; each highlight is posted, in
         # order, and selects: this one comes last.
-        self.list.highlighted = state.selected
+        self.scenario_list.highlighted = state.selected
         self.info = Static(id="scenario-info")
         self.form = KnobsForm(id="knobs")
 
     def compose(self) -> ComposeResult:
-        yield self.list
+        yield self.scenario_list
         with VerticalScroll(id="scenario-detail", can_focus=False):
             yield self.info
             yield self.form
@@ -111,7 +111,7 @@ class ScenariosPane(Horizontal):
         self.info.update(scenario_text(loaded, self.state.scenario(index), self.state.quick))
 
     def action_focus_list(self) -> None:
-        self.list.focus()
+        self.scenario_list.focus()
 
     @on(OptionList.OptionHighlighted, "#scenario-list")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -123,8 +123,10 @@ class ScenariosPane(Horizontal):
         self.form.executors.focus()
 
     @on(KnobsForm.Changed)
-    def _edited(self, event: KnobsForm.Changed) -> None:
-        errors = self.state.edit(event.values)
+    def _edited(self) -> None:
+        # The form as it is now, not as posted: if another scenario was selected meanwhile, the
+        # form holds that one's values, which are what the state's selection must be checked with.
+        errors = self.state.edit(self.form.values())
         if not errors:
             self._show_info()
         self.form.show_errors(errors)
