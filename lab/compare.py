@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,7 +81,7 @@ class Matched:
         codes = {
             w["code"]
             for run in (self.a, self.b)
-            for w in run.summary.get("warnings") or []
+            for w in run.summary.warnings
             if w["code"] in DISTURBING
         }
         return sorted(codes)
@@ -139,15 +140,15 @@ class PairComparison:
 
 
 def _run_stats(run: RunResult) -> dict[str, Any]:
-    wall = run.summary.get("wall_seconds") or {}
+    wall = run.summary.wall_seconds
     return {
         "run_id": run.run_id,
         "n": len(run.repeats),
-        "median": wall.get("median"),
-        "mad": wall.get("mad"),
-        "ci_low": wall.get("ci_low"),
-        "ci_high": wall.get("ci_high"),
-        "warnings": len(run.summary.get("warnings") or []),
+        "median": wall.median,
+        "mad": wall.mad,
+        "ci_low": wall.ci_low,
+        "ci_high": wall.ci_high,
+        "warnings": len(run.summary.warnings),
     }
 
 
@@ -202,7 +203,7 @@ def _differences(a: Report, b: Report) -> list[str]:
         ("start method", ("multiprocessing_start_method",)),
     ]
 
-    def get(machine: dict[str, Any], path: tuple[str, ...]) -> Any:
+    def get(machine: Mapping[str, Any], path: tuple[str, ...]) -> Any:
         value: Any = machine
         for key in path:
             value = value.get(key) if isinstance(value, dict) else None
@@ -282,8 +283,8 @@ def compare_reports(a: Report, b: Report, a_name: str = "A", b_name: str = "B") 
 
 
 def _time(run: RunResult) -> str:
-    wall = run.summary.get("wall_seconds") or {}
-    median, mad = wall.get("median"), wall.get("mad")
+    wall = run.summary.wall_seconds
+    median, mad = wall.median, wall.mad
     spread = f" ±{100 * mad / median:.0f}%" if median and mad is not None else ""
     return format_seconds(median) + spread
 

@@ -81,8 +81,8 @@ class Progress:
         elif isinstance(event, RunFinished):
             self.runs_done += 1
             run = event.result
-            wall = (run.summary.get("wall_seconds") or {}).get("median")
-            tp = (run.summary.get("throughput") or {}).get("value")
+            wall = run.summary.wall_seconds.median
+            tp = run.summary.throughput.value
             what = f"{format_seconds(wall)}, {tp:,.1f} {run.unit}/s" if wall and tp else ""
             if run.status != "ok" and run.error:
                 what = run.error.message

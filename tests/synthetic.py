@@ -6,12 +6,13 @@ from typing import Any
 
 from lab.analysis.summarise import finalise_scenario
 from lab.core.histogram import Histogram
+from lab.results.machine import MachineFacts
 from lab.results.model import RepeatRecord, Report, RunResult, ScenarioResult
 
 MB = 1024 * 1024
 
 
-def machine(usable: int = 2, gil: bool = True) -> dict[str, Any]:
+def machine(usable: int = 2, gil: bool = True) -> MachineFacts:
     return {
         "cpu_model": "synthetic",
         "cpus_logical": usable,

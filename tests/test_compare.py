@@ -196,7 +196,7 @@ def test_load_report_recomputes_statistics(tmp_path: Path) -> None:
         }
     path.write_text(json.dumps(data))
     report = load_report(str(path))
-    assert report.scenarios[0].runs[0].summary["wall_seconds"]["ci_low"] == 0.98
+    assert report.scenarios[0].runs[0].summary.wall_seconds.ci_low == 0.98
 
 
 def test_help_mentions_compare(capsys: pytest.CaptureFixture[str]) -> None:

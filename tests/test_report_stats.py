@@ -41,12 +41,12 @@ SAME_AS_SERIAL = [1.01, 0.97, 1.03, 1.0, 0.99]
 def test_summary_carries_interval_outliers_and_warnings() -> None:
     r = run("threads-2", [1.0, 1.01, 0.99, 1.02, 1.7], workers=2)
     summarise_run(r, 2)
-    wall = r.summary["wall_seconds"]
-    assert wall["median"] == 1.01 and wall["ci_low"] == 0.99 and wall["ci_high"] == 1.7
-    assert wall["ci_confidence"] == 1 - 2 / 32
-    assert r.summary["outliers"] == [4]
-    assert r.summary["loops"] == 1
-    assert [w["code"] for w in r.summary["warnings"]] == ["outliers"]
+    wall = r.summary.wall_seconds
+    assert wall.median == 1.01 and wall.ci_low == 0.99 and wall.ci_high == 1.7
+    assert wall.ci_confidence == 1 - 2 / 32
+    assert r.summary.outliers == [4]
+    assert r.summary.loops == 1
+    assert [w["code"] for w in r.summary.warnings] == ["outliers"]
 
 
 def test_speedups_carry_uncertainty_and_significance() -> None:
@@ -55,12 +55,15 @@ def test_speedups_carry_uncertainty_and_significance() -> None:
         run("threads-2", SAME_AS_SERIAL, 2),
     )  # fmt: skip
     serial, processes, threads = result.runs
-    assert "versus_baseline" not in serial.summary
-    fast = processes.summary["versus_baseline"]
-    assert fast["significant"] and fast["ratio"] == processes.summary["speedup"]
-    assert fast["ratio_low"] < 2.0 < fast["ratio_high"]
-    same = threads.summary["versus_baseline"]
-    assert not same["significant"] and same["ratio_low"] < 1 < same["ratio_high"]
+    assert serial.summary.versus_baseline is None
+    assert "versus_baseline" not in serial.summary.to_json()
+    fast = processes.summary.versus_baseline
+    assert fast is not None and fast.ratio_low is not None and fast.ratio_high is not None
+    assert fast.significant and fast.ratio == processes.summary.speedup
+    assert fast.ratio_low < 2.0 < fast.ratio_high
+    same = threads.summary.versus_baseline
+    assert same is not None and same.ratio_low is not None and same.ratio_high is not None
+    assert not same.significant and same.ratio_low < 1 < same.ratio_high
 
     assert result.fastest is not None
     assert result.fastest["run_id"] == "processes-2"

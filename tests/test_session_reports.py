@@ -66,7 +66,7 @@ def test_all_runs_complete(session_events: tuple[Report, list[object]]) -> None:
     for run in runs:
         assert run.status == "ok", run.error
         assert len(run.repeats) == 2 and len(run.warmups) == 1
-        assert run.summary["speedup"] is not None
+        assert run.summary.speedup is not None
         assert run.peak_rss_bytes and run.peak_rss_bytes > 1_000_000
         # Runs this short end between two of the parent's USS samples; the runner's own reading counts.
         assert run.peak_uss_bytes and run.peak_uss_bytes > 5_000_000

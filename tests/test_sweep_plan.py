@@ -18,7 +18,7 @@ def test_sweep_runs_get_their_own_serial_baseline() -> None:
     swept = [r for r in result.runs if r.params]
     assert {r.run_id for r in swept} >= {"threads-2@{'task_us': 100}"}
     threads = next(r for r in swept if r.executor == "threads")
-    assert threads.summary["speedup"] == pytest.approx(100.3 / 110, rel=0.01)
+    assert threads.summary.speedup == pytest.approx(100.3 / 110, rel=0.01)
 
 
 def test_plan_expands_the_task_size_sweep(make_scenario: Callable[..., LoadedScenario]) -> None:

@@ -549,7 +549,7 @@ async def test_run_details_give_the_speedup_interval_and_the_run_warnings() -> N
         run = result.run("threads-4")
         assert run is not None
         assert speedup_with_uncertainty(run) in body and "p = " in body
-        for notice in run.summary["warnings"]:
+        for notice in run.summary.warnings:
             assert notice["message"] in body
 
 

@@ -23,6 +23,7 @@ from lab.engine.plan import RunPlan, ScenarioPlan
 from lab.engine.session import LabSession
 from lab.report.cells import run_cells
 from lab.results.model import RunResult
+from lab.results.summary import RunSummary
 from lab.scenario.loader import load_builtins
 from lab.tui.analysis import scenario_notices, warnings_body
 from lab.tui.knobs import apply_knobs, values_of
@@ -140,10 +141,11 @@ def test_grid_cells_are_the_report_cells_and_best_is_marked() -> None:
 def test_preview_leaves_the_session_result_untouched() -> None:
     result = finished_result()
     for run in result.runs:
-        run.summary = {}  # as during a run: not yet finalised
+        run.summary = RunSummary()  # as during a run: not yet finalised
     shown = preview(result, 4)
-    assert shown.run("processes-2").summary["speedup"] > 1.5  # type: ignore[union-attr]
-    assert all(r.summary == {} for r in result.runs)
+    processes = shown.run("processes-2")
+    assert processes is not None and (processes.summary.speedup or 0) > 1.5
+    assert all(r.summary == RunSummary() for r in result.runs)
     series = speedup_series(shown)
     assert set(series) == {"serial", "asyncio", "uvloop", "threads", "processes"}
     assert [w for w, _ in series["processes"]] == [1, 2]

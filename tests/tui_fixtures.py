@@ -11,13 +11,14 @@ from lab.analysis.noise import EnvironmentFacts, environment_warnings
 from lab.analysis.summarise import finalise_scenario
 from lab.engine.events import CpuSample, RunFinished, RunProgress, RunStarted, ScenarioStarted
 from lab.engine.plan import RunPlan, ScenarioPlan
+from lab.results.machine import MachineFacts
 from lab.results.model import RepeatRecord, RunResult, ScenarioResult
 from lab.results.notices import Notice
 from lab.scenario.loader import LoadedScenario, load_builtins
 from lab.tui.app import LabApp
 from lab.tui.live import LiveState
 
-MACHINE: dict[str, Any] = {
+MACHINE: MachineFacts = {
     "hostname": "lab-host",
     "cpu_model": "Example CPU 9000 @ 3.00GHz",
     "architecture": "x86_64",

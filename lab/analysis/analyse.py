@@ -14,6 +14,7 @@ from lab.analysis.claims import ClaimResult, machine_notes, merge_claims, scenar
 from lab.analysis.facts import Machine, scenario_facts
 from lab.analysis.scaling import ScalingFit, fit_scenario
 from lab.analysis.verdicts import Verdict, verdict_for
+from lab.results.machine import MachineFacts
 from lab.results.model import Report, ScenarioResult
 
 
@@ -44,7 +45,7 @@ class ReportAnalysis:
     notes: list[str]  # how this machine changes what can be shown
 
 
-def analyse_scenario(result: ScenarioResult, machine: dict[str, Any] | Machine) -> ScenarioAnalysis:
+def analyse_scenario(result: ScenarioResult, machine: MachineFacts | Machine) -> ScenarioAnalysis:
     facts = scenario_facts(result, machine)
     return ScenarioAnalysis(
         name=result.name,

@@ -70,7 +70,7 @@ def _size(run: RunResult, result: ScenarioResult) -> float | None:
 
 
 def _wall(run: RunResult) -> float | None:
-    w = (run.summary.get("wall_seconds") or {}).get("median")
+    w = run.summary.wall_seconds.median
     return float(w) if run.status == "ok" and w else None
 
 

@@ -18,7 +18,9 @@ from lab.analysis.thresholds import (
     WAITING_CORES,
 )
 from lab.core.units import format_ratio
+from lab.results.machine import MachineFacts
 from lab.results.model import RunResult, ScenarioResult
+from lab.results.summary import Latency
 
 Character = Literal["cpu", "waits", "mixed", "unknown"]
 
@@ -29,8 +31,8 @@ class Machine:
     gil: bool
 
     @classmethod
-    def from_report(cls, machine: dict[str, Any]) -> Machine:
-        python = machine.get("python") or {}
+    def from_report(cls, machine: MachineFacts) -> Machine:
+        python = machine.get("python", {})
         return cls(
             usable_cpus=int(machine.get("cpus_usable") or 1),
             gil=bool(python.get("gil_enabled", True)),
@@ -51,7 +53,7 @@ class RunFacts:
     memory: int | None  # peak USS where the OS gives it, else peak RSS
     per_task: float | None  # seconds of wall per task
     samples: list[float]  # per-repeat throughputs
-    latency: dict[str, Any] | None
+    latency: Latency | None
     errors: dict[str, int]
     other_cores: float | None = None  # cores other processes kept busy during the run
 
@@ -177,8 +179,8 @@ def memory_of(run: RunResult) -> int | None:
 
 def run_facts(run: RunResult) -> RunFacts | None:
     s = run.summary
-    tp = (s.get("throughput") or {}).get("value")
-    wall = (s.get("wall_seconds") or {}).get("median")
+    tp = s.throughput.value
+    wall = s.wall_seconds.median
     if run.status != "ok" or not tp or not wall:
         return None
     # Cores from all repeats together: CPU clocks tick every few ms, so one short repeat
@@ -191,16 +193,16 @@ def run_facts(run: RunResult) -> RunFacts | None:
     return RunFacts(
         run_id=run.run_id,
         workers=run.workers,
-        throughput=float(tp),
-        speedup=s.get("speedup"),
-        wall=float(wall),
+        throughput=tp,
+        speedup=s.speedup,
+        wall=wall,
         cores=cores,
         startup=run.startup_seconds,
         memory=memory_of(run),
         per_task=wall / run.tasks if run.tasks else None,
         samples=[r.throughput for r in run.repeats],
-        latency=s.get("latency"),
-        errors=dict(s.get("errors") or {}),
+        latency=s.latency,
+        errors=dict(s.errors),
         other_cores=run.background_cpu_cores,
     )
 
@@ -221,7 +223,7 @@ def model_facts(executor: str, runs: Sequence[RunResult]) -> ModelFacts:
 
 def scenario_facts(
     result: ScenarioResult,
-    machine: dict[str, Any] | Machine,
+    machine: MachineFacts | Machine,
     runs: Sequence[RunResult] | None = None,
 ) -> ScenarioFacts:
     """Facts about `runs` (default: the scenario's own matrix, sweep runs left out)."""

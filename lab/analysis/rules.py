@@ -124,8 +124,8 @@ def rule_waits(m: ModelFacts, f: ScenarioFacts) -> Explanation | None:
         f"serial kept {serial.cores:.2f} cores busy" if serial and serial.cores is not None else ""
     )
     lat = ""
-    if b.latency and b.latency.get("p50") is not None:
-        lat = f", latency p50 {format_seconds(b.latency['p50'])} / p99 {format_seconds(b.latency.get('p99'))}"
+    if b.latency and b.latency.p50 is not None:
+        lat = f", latency p50 {format_seconds(b.latency.p50)} / p99 {format_seconds(b.latency.p99)}"
     if b.speedup >= CLEAR_GAIN:
         cores = f" using {b.cores:.2f} cores" if b.cores is not None else ""
         text = (

@@ -241,7 +241,7 @@ def fit(
 
 
 def _ok(run: RunResult) -> bool:
-    return run.status == "ok" and bool((run.summary.get("throughput") or {}).get("value"))
+    return run.status == "ok" and bool(run.summary.throughput.value)
 
 
 def main_runs(result: ScenarioResult) -> list[RunResult]:
@@ -251,7 +251,7 @@ def main_runs(result: ScenarioResult) -> list[RunResult]:
 
 def serial_throughput(runs: Sequence[RunResult]) -> float | None:
     base = next((r for r in runs if r.executor == "serial" and _ok(r)), None)
-    return float(base.summary["throughput"]["value"]) if base else None
+    return base.summary.throughput.value if base else None
 
 
 def fit_scenario(result: ScenarioResult) -> dict[str, ScalingFit]:
@@ -264,6 +264,6 @@ def fit_scenario(result: ScenarioResult) -> dict[str, ScalingFit]:
             continue
         mine = [r for r in runs if r.executor == executor and _ok(r)]
         unit = next((r.unit for r in runs if r.executor == executor), "")
-        points = [(float(r.workers), float(r.summary["throughput"]["value"])) for r in mine]
+        points = [(float(r.workers), r.summary.throughput.value or 0.0) for r in mine]
         fits[executor] = fit(points, executor, unit, baseline)
     return fits

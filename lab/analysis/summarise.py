@@ -7,12 +7,15 @@ runs); a report loaded from JSON keeps the summaries it was saved with.
 from __future__ import annotations
 
 import json
+import math
+from dataclasses import replace
 from typing import Any
 
 from lab.analysis.noise import run_warnings
 from lab.core.histogram import Histogram
 from lab.core.stats import TEST_NAME, compare_samples, describe, outliers
 from lab.results.model import RunError, RunResult, ScenarioResult
+from lab.results.summary import Distribution, Latency, RunSummary, Throughput
 
 
 def _walls(run: RunResult) -> list[float]:
@@ -22,14 +25,12 @@ def _walls(run: RunResult) -> list[float]:
 def summarise_run(run: RunResult, usable_cpus: int) -> None:
     """Derive the summary from raw repeats (speedup is filled in at the scenario level)."""
     walls = _walls(run)
-    wall = describe(walls)
-    throughputs = [r.throughput for r in run.repeats]
-    cpu = [r.cpu_seconds for r in run.repeats]
-    median_wall = wall["median"]
+    wall = Distribution.of(walls)
+    cpu = Distribution.of([r.cpu_seconds for r in run.repeats])
+    median_wall = wall.median
     amount = run.repeats[0].amount if run.repeats else None
-    cpu_median = describe(cpu)["median"]
     cores = (
-        cpu_median / median_wall if run.repeats and median_wall and cpu_median is not None else None
+        cpu.median / median_wall if run.repeats and median_wall and cpu.median is not None else None
     )
     latency = Histogram()
     errors: dict[str, int] = {}
@@ -39,27 +40,25 @@ def summarise_run(run: RunResult, usable_cpus: int) -> None:
         for k, v in r.errors.items():
             errors[k] = errors.get(k, 0) + v
     loops = max((r.loops for r in run.repeats), default=1)
-    run.summary = {
-        "wall_seconds": wall,
-        "throughput": {
-            **describe(throughputs),
-            "value": amount / median_wall if amount is not None and median_wall else None,
-            "unit": f"{run.unit}/s",
-        },
-        "cpu_seconds": describe(cpu),
-        "cpu_cores": cores,
-        "cpu_utilisation": cores / usable_cpus if cores is not None else None,
-        "speedup": None,
-        "efficiency": None,
-        "latency": latency.summary() if latency.count else None,
-        "errors": errors,
-        "error_count": sum(errors.values()),
-        "outliers": outliers(walls),
-        "loops": loops,
-        "warnings": run_warnings(
+    run.summary = RunSummary(
+        wall_seconds=wall,
+        throughput=Throughput(
+            **describe([r.throughput for r in run.repeats]),
+            value=amount / median_wall if amount is not None and median_wall else None,
+            unit=f"{run.unit}/s",
+        ),
+        cpu_seconds=cpu,
+        cpu_cores=cores,
+        cpu_utilisation=cores / usable_cpus if cores is not None else None,
+        latency=Latency.of(latency),
+        errors=errors,
+        error_count=sum(errors.values()),
+        outliers=outliers(walls),
+        loops=loops,
+        warnings=run_warnings(
             run.run_id, walls, loops, len(run.warmups), run.background_cpu_cores, usable_cpus
         ),
-    }
+    )
 
 
 def finalise_scenario(result: ScenarioResult, usable_cpus: int) -> None:
@@ -78,17 +77,18 @@ def finalise_scenario(result: ScenarioResult, usable_cpus: int) -> None:
         base = next((r for r in runs if r.executor == "serial" and r.status == "ok"), None)
         if key == "{}":
             result.baseline = base.run_id if base else None
-        base_wall = base.summary["wall_seconds"]["median"] if base else None
+        base_wall = base.summary.wall_seconds.median if base else None
         for run in runs:
-            wall = run.summary["wall_seconds"]["median"]
-            if base_wall and wall and run.status == "ok":
-                run.summary["speedup"] = base_wall / wall
-                run.summary["efficiency"] = base_wall / wall / run.workers
-                if run is not base:
-                    assert base is not None
-                    run.summary["versus_baseline"] = compare_samples(
-                        _walls(base), _walls(run)
-                    ).to_json()
+            wall = run.summary.wall_seconds.median
+            if base is not None and base_wall and wall and run.status == "ok":
+                run.summary = replace(
+                    run.summary,
+                    speedup=base_wall / wall,
+                    efficiency=base_wall / wall / run.workers,
+                    versus_baseline=(
+                        None if run is base else compare_samples(_walls(base), _walls(run))
+                    ),
+                )
     result.fastest = fastest_run(result)
 
 
@@ -102,7 +102,7 @@ def fastest_run(result: ScenarioResult) -> dict[str, Any] | None:
     ok = [r for r in result.runs if r.status == "ok" and r.repeats and not r.params]
     if not ok:
         return None
-    best = min(ok, key=lambda r: r.summary["wall_seconds"]["median"])
+    best = min(ok, key=lambda r: r.summary.wall_seconds.median or math.inf)
     versus = {
         r.run_id: compare_samples(_walls(r), _walls(best)).to_json() for r in ok if r is not best
     }

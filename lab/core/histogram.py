@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 # Buckets grow by 2% so any percentile is within about 1% of the true value.
 _GROWTH = 1.02
@@ -22,6 +23,16 @@ def _bucket_value(index: int) -> float:
     if index == 0:
         return _FLOOR
     return float(_FLOOR * _GROWTH ** (index - 0.5))
+
+
+class Percentiles(TypedDict):
+    count: int
+    mean: float | None
+    min: float | None
+    p50: float | None
+    p95: float | None
+    p99: float | None
+    max: float | None
 
 
 @dataclass
@@ -59,7 +70,7 @@ class Histogram:
                 return min(max(_bucket_value(b), self.minimum), self.maximum)
         return self.maximum
 
-    def summary(self) -> dict[str, float | int | None]:
+    def summary(self) -> Percentiles:
         return {
             "count": self.count,
             "mean": self.total / self.count if self.count else None,

@@ -24,7 +24,7 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 CONFIDENCE = 0.95
 ALPHA = 1 - CONFIDENCE
@@ -79,7 +79,23 @@ def median_interval(
     return ordered[j - 1], ordered[n - j], achieved
 
 
-def describe(values: Sequence[float]) -> dict[str, float | int | None]:
+class Description(TypedDict):
+    """`describe()`'s figures, the shape a report's wall_seconds and cpu_seconds are saved in."""
+
+    n: int
+    median: float | None
+    mean: float | None
+    stdev: float | None
+    min: float | None
+    max: float | None
+    mad: float | None
+    ci_low: float | None
+    ci_high: float | None
+    ci_confidence: float | None
+    relative_spread: float | None
+
+
+def describe(values: Sequence[float]) -> Description:
     if not values:
         return {
             "n": 0,
@@ -294,6 +310,21 @@ class Comparison:
         data = asdict(self)
         data["can_be_significant"] = self.can_be_significant
         return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Comparison:
+        """The inverse of `to_json`; reports older than a field leave it None (or 0 repeats)."""
+        return cls(
+            ratio=data.get("ratio"),
+            ratio_low=data.get("ratio_low"),
+            ratio_high=data.get("ratio_high"),
+            ratio_confidence=data.get("ratio_confidence"),
+            p_value=data.get("p_value"),
+            method=data.get("method"),
+            significant=bool(data.get("significant")),
+            n_a=int(data.get("n_a") or 0),
+            n_b=int(data.get("n_b") or 0),
+        )
 
 
 def compare_samples(a: Sequence[float], b: Sequence[float]) -> Comparison:

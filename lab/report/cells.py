@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from lab.core.stats import TEST_NAME
 from lab.core.units import format_bytes, format_number, format_seconds
+from lab.results.machine import MachineFacts
 from lab.results.model import RunResult, ScenarioResult
 
 
 def _spread(run: RunResult) -> str:
-    wall = run.summary.get("wall_seconds") or {}
-    median, mad = wall.get("median"), wall.get("mad")
-    if not median or mad is None or wall.get("n", 0) < 2:
+    wall = run.summary.wall_seconds
+    median, mad = wall.median, wall.mad
+    if not median or mad is None or wall.n < 2:
         return ""
     return f" ±{100 * mad / median:.0f}%"
 
@@ -21,17 +23,17 @@ def fastest(result: ScenarioResult) -> RunResult | None:
     ok = [
         r
         for r in result.runs
-        if r.status == "ok" and not r.params and r.summary.get("wall_seconds", {}).get("median")
+        if r.status == "ok" and not r.params and r.summary.wall_seconds.median
     ]
-    return min(ok, key=lambda r: r.summary["wall_seconds"]["median"], default=None)
+    return min(ok, key=lambda r: r.summary.wall_seconds.median or math.inf, default=None)
 
 
 def run_cells(run: RunResult) -> dict[str, str]:
     """The report's columns for one run, formatted for people (Markdown and the app)."""
     s = run.summary
-    wall = (s.get("wall_seconds") or {}).get("median")
-    tp = (s.get("throughput") or {}).get("value")
-    lat = s.get("latency") or {}
+    wall = s.wall_seconds.median
+    tp = s.throughput.value
+    lat = s.latency
     mem = run.peak_uss_bytes or run.peak_rss_bytes
     return {
         "executor": run.executor,
@@ -39,17 +41,17 @@ def run_cells(run: RunResult) -> dict[str, str]:
         "status": run.status if run.status != "ok" else "ok",
         "time": (format_seconds(wall) + _spread(run)) if wall else "–",
         "throughput": f"{format_number(tp)} {run.unit}/s" if tp else "–",
-        "speedup": f"{s['speedup']:.2f}×" if s.get("speedup") else "–",
-        "efficiency": f"{100 * s['efficiency']:.0f}%" if s.get("efficiency") else "–",
-        "cpu": f"{s['cpu_cores']:.2f} cores" if s.get("cpu_cores") is not None else "–",
+        "speedup": f"{s.speedup:.2f}×" if s.speedup else "–",
+        "efficiency": f"{100 * s.efficiency:.0f}%" if s.efficiency else "–",
+        "cpu": f"{s.cpu_cores:.2f} cores" if s.cpu_cores is not None else "–",
         "memory": format_bytes(mem) if mem else "–",
         "startup": format_seconds(run.startup_seconds) if run.startup_seconds is not None else "–",
         "latency": (
-            f"{format_seconds(lat.get('p50'))} / {format_seconds(lat.get('p95'))} / {format_seconds(lat.get('p99'))}"
+            f"{format_seconds(lat.p50)} / {format_seconds(lat.p95)} / {format_seconds(lat.p99)}"
             if lat
             else "–"
         ),
-        "errors": str(s.get("error_count", 0)) if s.get("error_count") else "0",
+        "errors": str(s.error_count),
         "params": params_label(run),
         **significance_cells(run),
     }
@@ -64,16 +66,16 @@ def params_label(run: RunResult) -> str:
 
 def significance_cells(run: RunResult) -> dict[str, str]:
     """The speedup's 95% interval and whether it differs significantly from the baseline."""
-    test = run.summary.get("versus_baseline") or {}
-    low, high = test.get("ratio_low"), test.get("ratio_high")
-    if not test or low is None or high is None:
+    test = run.summary.versus_baseline
+    if test is None or test.ratio_low is None or test.ratio_high is None:
         return {"speedup_ci": "", "significance": ""}
-    if not test.get("can_be_significant", True):
+    low, high = test.ratio_low, test.ratio_high
+    if not test.can_be_significant:
         # Below 4 repeats a side the "interval" is every pairwise ratio at 67% or less.
         return {"speedup_ci": "", "significance": "(too few repeats to test)"}
     return {
         "speedup_ci": f"({low:.2f}–{high:.2f})",
-        "significance": "" if test.get("significant") else "n.s.",
+        "significance": "" if test.significant else "n.s.",
     }
 
 
@@ -125,7 +127,7 @@ def md_escape(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def machine_rows(m: dict[str, Any]) -> list[tuple[str, str]]:
+def machine_rows(m: MachineFacts) -> list[tuple[str, str]]:
     """The machine facts most likely to explain a difference between two reports, as
     (fact, value) rows for the Markdown and HTML reports."""
     py = m.get("python") or {}
@@ -149,7 +151,7 @@ def machine_rows(m: dict[str, Any]) -> list[tuple[str, str]]:
             "memory",
             f"{format_bytes(m.get('memory_total_bytes') or 0)}, swap used "
             f"{format_bytes(m.get('swap_used_bytes') or 0)}, cgroup limit "
-            f"{format_bytes(m['cgroup_memory_limit_bytes']) if m.get('cgroup_memory_limit_bytes') else 'none'}",
+            f"{format_bytes(limit) if (limit := m.get('cgroup_memory_limit_bytes')) else 'none'}",
         ),
         ("system", f"{m.get('os', '?')}; container: {m.get('container') or 'none'}"),
         (

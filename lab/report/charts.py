@@ -119,9 +119,7 @@ def _latency_runs(result: ScenarioResult, analysis: ScenarioAnalysis) -> list[Ru
             and any(rep.latency for rep in r.repeats)
         ]  # fmt: skip
         if runs:
-            chosen.append(
-                max(runs, key=lambda r: (r.summary.get("throughput") or {}).get("value") or 0)
-            )
+            chosen.append(max(runs, key=lambda r: r.summary.throughput.value or 0))
     return chosen
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from lab.report.cells import params_label
 from lab.results.model import Report
+from lab.results.summary import RunSummary
 
 CSV_COLUMNS = [
     "scenario", "run_id", "executor", "workers", "status", "error", "unit", "tasks", "repeats",
@@ -25,8 +26,8 @@ def csv_rows(report: Report) -> list[dict[str, Any]]:
     for result in report.scenarios:
         for run in result.runs:
             s = run.summary
-            wall = s.get("wall_seconds") or {}
-            lat = s.get("latency") or {}
+            wall = s.wall_seconds
+            lat = s.latency
             rows.append(
                 {
                     "scenario": result.name,
@@ -38,25 +39,25 @@ def csv_rows(report: Report) -> list[dict[str, Any]]:
                     "unit": run.unit,
                     "tasks": run.tasks,
                     "repeats": len(run.repeats),
-                    "wall_median_s": wall.get("median"),
-                    "wall_mean_s": wall.get("mean"),
-                    "wall_stdev_s": wall.get("stdev"),
-                    "wall_min_s": wall.get("min"),
-                    "wall_max_s": wall.get("max"),
-                    "wall_mad_s": wall.get("mad"),
-                    "throughput": (s.get("throughput") or {}).get("value"),
-                    "speedup": s.get("speedup"),
-                    "efficiency": s.get("efficiency"),
-                    "cpu_seconds": (s.get("cpu_seconds") or {}).get("median"),
-                    "cpu_cores": s.get("cpu_cores"),
-                    "cpu_utilisation": s.get("cpu_utilisation"),
+                    "wall_median_s": wall.median,
+                    "wall_mean_s": wall.mean,
+                    "wall_stdev_s": wall.stdev,
+                    "wall_min_s": wall.min,
+                    "wall_max_s": wall.max,
+                    "wall_mad_s": wall.mad,
+                    "throughput": s.throughput.value,
+                    "speedup": s.speedup,
+                    "efficiency": s.efficiency,
+                    "cpu_seconds": s.cpu_seconds.median,
+                    "cpu_cores": s.cpu_cores,
+                    "cpu_utilisation": s.cpu_utilisation,
                     "startup_s": run.startup_seconds,
                     "peak_rss_bytes": run.peak_rss_bytes,
                     "peak_uss_bytes": run.peak_uss_bytes,
-                    "latency_p50_s": lat.get("p50"),
-                    "latency_p95_s": lat.get("p95"),
-                    "latency_p99_s": lat.get("p99"),
-                    "error_count": s.get("error_count", 0),
+                    "latency_p50_s": lat.p50 if lat else None,
+                    "latency_p95_s": lat.p95 if lat else None,
+                    "latency_p99_s": lat.p99 if lat else None,
+                    "error_count": s.error_count,
                     "start_method": run.start_method or "",
                     "params": params_label(run),
                     **_statistics_columns(s),
@@ -65,20 +66,19 @@ def csv_rows(report: Report) -> list[dict[str, Any]]:
     return rows
 
 
-def _statistics_columns(s: dict[str, Any]) -> dict[str, Any]:
-    wall = s.get("wall_seconds") or {}
-    test = s.get("versus_baseline") or {}
+def _statistics_columns(s: RunSummary) -> dict[str, Any]:
+    wall, test = s.wall_seconds, s.versus_baseline
     return {
-        "wall_ci_low_s": wall.get("ci_low"),
-        "wall_ci_high_s": wall.get("ci_high"),
-        "wall_ci_confidence": wall.get("ci_confidence"),
-        "outliers": " ".join(str(i) for i in s.get("outliers") or []),
-        "loops": s.get("loops"),
-        "speedup_ci_low": test.get("ratio_low"),
-        "speedup_ci_high": test.get("ratio_high"),
-        "speedup_p": test.get("p_value"),
-        "speedup_significant": test.get("significant"),
-        "warnings": " | ".join(w["message"] for w in s.get("warnings") or []),
+        "wall_ci_low_s": wall.ci_low,
+        "wall_ci_high_s": wall.ci_high,
+        "wall_ci_confidence": wall.ci_confidence,
+        "outliers": " ".join(str(i) for i in s.outliers),
+        "loops": s.loops,
+        "speedup_ci_low": test.ratio_low if test else None,
+        "speedup_ci_high": test.ratio_high if test else None,
+        "speedup_p": test.p_value if test else None,
+        "speedup_significant": test.significant if test else None,
+        "warnings": " | ".join(w["message"] for w in s.warnings),
     }
 
 

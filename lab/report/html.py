@@ -23,6 +23,7 @@ from lab.report.explain import (
     grouped_warnings,
     scaling_rows,
 )
+from lab.results.machine import MachineFacts
 from lab.results.model import Report, ScenarioResult
 from lab.results.notices import Notice
 
@@ -104,7 +105,7 @@ def results_table(result: ScenarioResult) -> str:
     headers = dict(RESULT_HEADERS)
     if not any(r.params for r in result.runs):
         headers.pop("params")
-    if not any(r.summary.get("latency") for r in result.runs):
+    if not any(r.summary.latency for r in result.runs):
         headers.pop("latency")
         headers.pop("errors")
     best = fastest(result)
@@ -167,7 +168,7 @@ def warnings_html(notices: list[Notice], heading: str) -> str:
     return out
 
 
-def machine_html(m: dict[str, Any]) -> str:
+def machine_html(m: MachineFacts) -> str:
     rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in machine_rows(m))
     return f'<section id="machine"><h2>Machine</h2><table><tbody>{rows}</tbody></table></section>'
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from typing import Any
 
 from lab.analysis.analyse import analyse_report
 from lab.analysis.noise import group_notices
@@ -18,6 +17,7 @@ from lab.report.cells import (
     speedup_with_uncertainty,
 )
 from lab.report.explain import markdown_claims, markdown_scenario
+from lab.results.machine import MachineFacts
 from lab.results.model import Report
 from lab.results.notices import Notice
 
@@ -29,7 +29,7 @@ def warnings_markdown(warnings: list[Notice], heading: str) -> str:
     return f"\n**{heading}**\n\n{lines}"
 
 
-def machine_markdown(m: dict[str, Any]) -> str:
+def machine_markdown(m: MachineFacts) -> str:
     """The machine facts most likely to explain a difference between two reports."""
     body = "".join(f"| {k} | {md_escape(str(v))} |\n" for k, v in machine_rows(m))
     return f"\n## Machine\n\n| fact | value |\n|---|---|\n{body}"
@@ -58,7 +58,7 @@ def to_markdown(report: Report) -> str:
         if result.error:
             out.write(f"**Scenario failed:** {md_escape(result.error)}\n\n")
         best = fastest(result)
-        latency = any(r.summary.get("latency") for r in result.runs)
+        latency = any(r.summary.latency for r in result.runs)
         cols = [
             "executor",
             "workers",

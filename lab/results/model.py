@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from lab import __version__
+from lab.results.machine import MachineFacts
 from lab.results.notices import Notice
+from lab.results.summary import RunSummary
 
 SCHEMA_ID = "concurrency-lab/report"
 SCHEMA_VERSION = 1
@@ -76,7 +78,7 @@ class RunResult:
     peak_rss_bytes: int | None = None
     peak_uss_bytes: int | None = None
     background_cpu_cores: float | None = None  # other programs' CPU use during the run
-    summary: dict[str, Any] = field(default_factory=dict)
+    summary: RunSummary = field(default_factory=RunSummary)
     params: dict[str, Any] = field(default_factory=dict)  # workload overrides of a sweep run
 
     def to_json(self) -> dict[str, Any]:
@@ -98,7 +100,7 @@ class RunResult:
             "warmups": [r.to_json() for r in self.warmups],
             "repeats": [r.to_json() for r in self.repeats],
             "background_cpu_cores": self.background_cpu_cores,
-            "summary": self.summary,
+            "summary": self.summary.to_json(),
             "params": self.params,
         }
 
@@ -122,7 +124,7 @@ class RunResult:
             peak_rss_bytes=memory.get("peak_rss_bytes"),
             peak_uss_bytes=memory.get("peak_uss_bytes"),
             background_cpu_cores=data.get("background_cpu_cores"),
-            summary=data.get("summary") or {},
+            summary=RunSummary.from_json(data.get("summary")),
             params=data.get("params") or {},
         )
 
@@ -149,7 +151,7 @@ class ScenarioResult:
         """Scenario-level warnings, then each run's."""
         found = list(self.warnings)
         for run in self.runs:
-            found.extend(run.summary.get("warnings") or [])
+            found.extend(run.summary.warnings)
         return found
 
     def to_json(self) -> dict[str, Any]:
@@ -188,7 +190,7 @@ class ScenarioResult:
 
 @dataclass
 class Report:
-    machine: dict[str, Any]
+    machine: MachineFacts
     scenarios: list[ScenarioResult] = field(default_factory=list)
     created: str = field(
         default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -220,8 +222,10 @@ class Report:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Report:
+        # Kept as saved, keys this version does not know included: the report is a record.
+        machine = cast(MachineFacts, data.get("machine") or {})
         return cls(
-            machine=data.get("machine") or {},
+            machine=machine,
             scenarios=[ScenarioResult.from_json(s) for s in data.get("scenarios", [])],
             created=data.get("created", ""),
             lab_version=data.get("lab_version", ""),

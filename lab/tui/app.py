@@ -28,6 +28,7 @@ from lab.engine.events import Event, RunFinished, RunStarted, ScenarioFinished, 
 from lab.engine.plan import ScenarioPlan
 from lab.engine.session import LabSession
 from lab.engine.system.machine import machine_facts
+from lab.results.machine import MachineFacts
 from lab.scenario.loader import LoadedScenario
 from lab.tui.screens import COMMANDS, DetailsScreen, ExportScreen, HelpScreen
 from lab.tui.state import LabState
@@ -67,7 +68,7 @@ class LabApp(App[int]):
         self,
         scenarios: list[LoadedScenario],
         quick: bool = False,
-        machine: dict[str, Any] | None = None,
+        machine: MachineFacts | None = None,
         loop_name: str | None = None,
         selected: int = 0,
     ) -> None:

@@ -79,15 +79,15 @@ def sort_value(run: RunResult, column: str) -> Any:
         "executor": run.executor,
         "workers": run.workers,
         "params": run_cells(run)["params"] if run.params else None,
-        "time": (s.get("wall_seconds") or {}).get("median"),
-        "throughput": (s.get("throughput") or {}).get("value"),
-        "speedup": s.get("speedup"),
-        "efficiency": s.get("efficiency"),
-        "cpu": s.get("cpu_cores"),
+        "time": s.wall_seconds.median,
+        "throughput": s.throughput.value,
+        "speedup": s.speedup,
+        "efficiency": s.efficiency,
+        "cpu": s.cpu_cores,
         "memory": run.peak_uss_bytes or run.peak_rss_bytes,
         "startup": run.startup_seconds,
-        "latency": (s.get("latency") or {}).get("p50"),
-        "errors": s.get("error_count") if run.status == "ok" else None,
+        "latency": s.latency.p50 if s.latency else None,
+        "errors": s.error_count if run.status == "ok" else None,
         "status": run.status,
     }
     return values.get(column)
@@ -160,9 +160,9 @@ def speedup_series(result: ScenarioResult) -> dict[str, list[tuple[int, float]]]
     """Executor -> [(workers, speedup)] over the scenario's own finished runs (no sweep runs)."""
     series: dict[str, list[tuple[int, float]]] = {}
     for run in result.runs:
-        speedup = run.summary.get("speedup")
+        speedup = run.summary.speedup
         if run.status == "ok" and speedup and not run.params:
-            series.setdefault(run.executor, []).append((run.workers, float(speedup)))
+            series.setdefault(run.executor, []).append((run.workers, speedup))
     for points in series.values():
         points.sort()
     return series

@@ -18,6 +18,7 @@ from lab.engine.events import Event, RunFinished, ScenarioFinished, ScenarioStar
 from lab.engine.plan import ScenarioPlan, plan_scenario
 from lab.engine.session import LabSession
 from lab.report.cells import run_cells, speedup_with_uncertainty
+from lab.results.machine import MachineFacts
 from lab.results.model import Report, RunResult, ScenarioResult
 from lab.results.notices import Notice
 from lab.scenario.loader import LoadedScenario
@@ -46,17 +47,17 @@ def run_details(scenario: str, run: RunResult) -> str:
         )
     if run.startup_seconds is not None:
         lines.append(f"start-up   {run.startup_seconds:.4f} s")
-    if run.summary.get("speedup"):
+    if run.summary.speedup:
         lines.append(f"speedup    {speedup_with_uncertainty(run)}")
-        test = run.summary.get("versus_baseline") or {}
-        if test.get("p_value") is not None:
-            verdict = "significant" if test.get("significant") else "not significant"
+        test = run.summary.versus_baseline
+        if test is not None and test.p_value is not None:
+            verdict = "significant" if test.significant else "not significant"
             lines.append(
-                f"           against serial: p = {test['p_value']:.2g} ({verdict}; "
-                f"{test.get('method', 'Mann-Whitney U')}, {test.get('n_a')} and "
-                f"{test.get('n_b')} repeats)"
+                f"           against serial: p = {test.p_value:.2g} ({verdict}; "
+                f"{test.method or 'Mann-Whitney U'}, {test.n_a} and "
+                f"{test.n_b} repeats)"
             )
-        if test and not test.get("can_be_significant", True):
+        if test is not None and not test.can_be_significant:
             lines.append("           fewer than 4 repeats a side: no difference can be significant")
     for record in run.repeats:
         lines.append(
@@ -64,7 +65,7 @@ def run_details(scenario: str, run: RunResult) -> str:
             f"{record.cpu_seconds:.4f} s CPU, {record.tasks} tasks"
             + (f", errors {record.errors}" if record.errors else "")
         )
-    for notice in run.summary.get("warnings") or []:
+    for notice in run.summary.warnings:
         lines += ["", f"⚠ {notice['message']}"]
     if run.error and run.error.detail:
         lines += ["", "detail (the runner's stderr or traceback):", run.error.detail.rstrip()]
@@ -77,7 +78,7 @@ class LabState:
     def __init__(
         self,
         scenarios: list[LoadedScenario],
-        machine: dict[str, Any],
+        machine: MachineFacts,
         quick: bool = False,
         selected: int = 0,
     ) -> None:
@@ -277,10 +278,7 @@ class LabState:
         if live:
             result = copy.copy(result)
             result.runs = [r for r in result.runs if r.status != "not_run"]
-        signature = tuple(
-            (r.run_id, r.status, (r.summary.get("wall_seconds") or {}).get("median"))
-            for r in result.runs
-        )
+        signature = tuple((r.run_id, r.status, r.summary.wall_seconds.median) for r in result.runs)
         cached = self._analyses.get(key)
         if cached is not None and cached[0] == signature:
             return cached[1]

@@ -16,12 +16,12 @@ import sysconfig
 import time
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 import psutil
 
 from lab.core.cpus import affinity_cpus, cgroup_cpu_limit, usable_cpus
 from lab.engine.system import probes
+from lab.results.machine import EventLoopFacts, MachineFacts, PythonFacts, TimerFacts
 from lab.scenario.spec import default_start_method
 
 LIBRARIES = ("aiohttp", "aiofiles", "uvloop", "textual", "psutil", "pydantic", "PyYAML")
@@ -108,7 +108,7 @@ def gil_enabled() -> bool:
     return bool(check()) if check else True
 
 
-def python_build() -> dict[str, Any]:
+def python_build() -> PythonFacts:
     config_args = str(sysconfig.get_config_var("CONFIG_ARGS") or "")
     return {
         "build": " ".join(platform.python_build()),
@@ -129,7 +129,7 @@ def _jit_enabled() -> bool | None:
     return bool(is_enabled()) if callable(is_enabled) else None
 
 
-def event_loop() -> dict[str, Any]:
+def event_loop() -> EventLoopFacts:
     """The loop asyncio runs by default here, and whether uvloop is there too."""
     loop = asyncio.new_event_loop()
     try:
@@ -150,7 +150,7 @@ def library_versions() -> dict[str, str | None]:
     return {name: _version(name) for name in LIBRARIES}
 
 
-def timer() -> dict[str, Any]:
+def timer() -> TimerFacts:
     info = time.get_clock_info("perf_counter")
     return {
         "name": "perf_counter",
@@ -159,7 +159,7 @@ def timer() -> dict[str, Any]:
     }
 
 
-def machine_facts() -> dict[str, Any]:
+def machine_facts() -> MachineFacts:
     vm = psutil.virtual_memory()
     swap = probes.read_swap_used()
     try:

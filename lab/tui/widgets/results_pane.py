@@ -145,7 +145,7 @@ class ResultsPane(Vertical):
     ) -> None:
         signature = (
             key,
-            tuple((r.run_id, r.status, r.summary.get("speedup")) for r in result.runs),
+            tuple((r.run_id, r.status, r.summary.speedup) for r in result.runs),
             analysis is None,
         )
         if signature != self._chart_key:

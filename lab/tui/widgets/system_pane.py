@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from importlib import metadata
-from typing import Any
 
 from rich.console import Group
 from rich.table import Table
@@ -15,6 +14,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from lab.core.units import format_bytes
+from lab.results.machine import MachineFacts
 from lab.results.notices import Notice
 
 
@@ -29,7 +29,7 @@ def describe_loop() -> str:
     return f"this app: {app_loop}; runs: asyncio (stdlib loop), {uvloop}"
 
 
-def system_table(machine: dict[str, Any], loop: str) -> Table:
+def system_table(machine: MachineFacts, loop: str) -> Table:
     py = machine.get("python") or {}
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True)
@@ -92,7 +92,7 @@ def machine_warnings_text(warnings: Sequence[Notice] | None) -> Text:
 
 class SystemPanel(Static):
     def show(
-        self, machine: dict[str, Any], loop: str, warnings: Sequence[Notice] | None = None
+        self, machine: MachineFacts, loop: str, warnings: Sequence[Notice] | None = None
     ) -> None:
         self.update(Group(system_table(machine, loop), Text(), machine_warnings_text(warnings)))
 
@@ -108,5 +108,5 @@ class SystemPane(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield self.panel
 
-    def show(self, machine: dict[str, Any], warnings: Sequence[Notice] | None = None) -> None:
+    def show(self, machine: MachineFacts, warnings: Sequence[Notice] | None = None) -> None:
         self.panel.show(machine, self.loop_name or describe_loop(), warnings)

@@ -1,0 +1,134 @@
+"""A run's summary: the figures derived from its raw repeats (lab.analysis.summarise builds it).
+
+Frozen, so a summary is replaced whole (`dataclasses.replace`) rather than edited key by key.
+`to_json()` writes exactly the shape the report schema documents, and `from_json()` reads that
+shape back, from reports of any version: a field a report lacks takes its default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from lab.core.histogram import Histogram
+from lab.core.stats import Comparison, describe
+from lab.results.notices import Notice
+
+
+def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    """The entries of `data` that are fields of `cls`: newer or older keys are ignored."""
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in data.items() if k in names}
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """`lab.core.stats.describe()` of a sample: median-centred, with the median's 95% interval."""
+
+    n: int = 0
+    median: float | None = None
+    mean: float | None = None
+    stdev: float | None = None
+    min: float | None = None
+    max: float | None = None
+    mad: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    ci_confidence: float | None = None
+    relative_spread: float | None = None  # MAD / median: the "±2%" shown next to a median
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Distribution:
+        return cls(**describe(values))
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Distribution:
+        return cls(**_known(cls, data or {}))
+
+
+@dataclass(frozen=True)
+class Throughput(Distribution):
+    """Per-repeat throughputs, and `value`: the amount over the median time, in `unit`."""
+
+    value: float | None = None
+    unit: str = ""
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Throughput:
+        return cls(**_known(cls, data or {}))
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Percentiles of every request's latency over all repeats (seconds)."""
+
+    count: int = 0
+    mean: float | None = None
+    min: float | None = None
+    p50: float | None = None
+    p95: float | None = None
+    p99: float | None = None
+    max: float | None = None
+
+    @classmethod
+    def of(cls, histogram: Histogram) -> Latency | None:
+        return cls(**histogram.summary()) if histogram.count else None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Latency | None:
+        return cls(**_known(cls, data)) if data else None
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """Figures of one run. The default (`RunSummary()`) is a run not summarised yet."""
+
+    wall_seconds: Distribution = field(default_factory=Distribution)
+    throughput: Throughput = field(default_factory=Throughput)
+    cpu_seconds: Distribution = field(default_factory=Distribution)
+    cpu_cores: float | None = None  # CPU seconds over wall seconds, medians
+    cpu_utilisation: float | None = None  # cpu_cores over the usable CPUs
+    speedup: float | None = None  # set at the scenario level, against the serial run
+    efficiency: float | None = None  # speedup per worker
+    latency: Latency | None = None
+    errors: dict[str, int] = field(default_factory=dict)
+    error_count: int = 0
+    outliers: list[int] = field(default_factory=list)  # indices of outlying repeats
+    loops: int = 1
+    warnings: list[Notice] = field(default_factory=list)
+    # The serial baseline (a) against this run (b): ratio is the speedup. None for the
+    # baseline itself and for runs nothing was compared with; the JSON then has no key.
+    versus_baseline: Comparison | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        if self == RunSummary():
+            # Not summarised (a run still queued when the report was written): saved as {},
+            # which reads back as this same default.
+            return {}
+        data = asdict(self)
+        del data["versus_baseline"]
+        if self.versus_baseline is not None:
+            data["versus_baseline"] = self.versus_baseline.to_json()
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> RunSummary:
+        data = data or {}
+        versus = data.get("versus_baseline")
+        return cls(
+            wall_seconds=Distribution.from_json(data.get("wall_seconds")),
+            throughput=Throughput.from_json(data.get("throughput")),
+            cpu_seconds=Distribution.from_json(data.get("cpu_seconds")),
+            cpu_cores=data.get("cpu_cores"),
+            cpu_utilisation=data.get("cpu_utilisation"),
+            speedup=data.get("speedup"),
+            efficiency=data.get("efficiency"),
+            latency=Latency.from_json(data.get("latency")),
+            errors=dict(data.get("errors") or {}),
+            error_count=int(data.get("error_count") or 0),
+            outliers=list(data.get("outliers") or []),
+            loops=int(data.get("loops") or 1),
+            warnings=list(data.get("warnings") or []),
+            versus_baseline=Comparison.from_json(versus) if versus else None,
+        )
