@@ -136,11 +136,12 @@ def threads_cpu(facts: ScenarioFacts) -> ClaimResult:
 def io_waits(facts: ScenarioFacts) -> ClaimResult:
     claim = CLAIMS[1]
     if facts.character != "waits":
+        # A character other than "unknown" was read from the serial run's cores.
+        cores = facts.serial.cores if facts.serial else None
         why = (
             _not_cpu_bound(facts)
-            if facts.character == "unknown"
-            else "needs a workload that mostly waits (the serial run kept "
-            f"{facts.serial.cores:.2f} cores busy)"  # type: ignore[union-attr]
+            if facts.character == "unknown" or cores is None
+            else f"needs a workload that mostly waits (the serial run kept {cores:.2f} cores busy)"
         )
         return _result(claim, "not measured", why, facts)
     serial = facts.serial
@@ -182,7 +183,11 @@ def processes_cores(facts: ScenarioFacts) -> ClaimResult:
     usable = m.usable_cpus
     serial = facts.serial
     tail = f" (serial {serial.cores:.2f} cores)" if serial and serial.cores is not None else ""
-    used = [r for r in runs if r.cores >= MANY_CORES and (r.speedup or 0) >= GAIN]  # type: ignore[operator]
+    used = [
+        r
+        for r in runs
+        if r.cores is not None and r.cores >= MANY_CORES and (r.speedup or 0) >= GAIN
+    ]
     if used:
         r = max(used, key=lambda x: x.cores or 0)
         return _result(claim, "confirmed", _run_text("processes", r, usable) + tail, facts)
@@ -213,14 +218,14 @@ def processes_cost(facts: ScenarioFacts) -> ClaimResult:
 
     # Start-up at every shared worker count (the figures quoted: the largest).
     pairs = [
-        (w, p.startup, t.startup)
+        (w, p_s, t_s)
         for w in common
         if (p := procs.at(w)) and (t := threads.at(w))
-        and p.startup is not None and t.startup is not None
+        and (p_s := p.startup) is not None and (t_s := t.startup) is not None
     ]  # fmt: skip
     if pairs:
         w, p_start, t_start = pairs[-1]
-        more = all(p > t for _, p, t in pairs)  # type: ignore[operator]
+        more = all(p > t for _, p, t in pairs)
         outcomes.append(more)
         parts.append(
             f"start {'✓' if more else '✗'} {format_seconds(p_start)} vs {format_seconds(t_start)} at {w} workers"

@@ -111,13 +111,13 @@ class ModelFacts:
     @property
     def memory_per_worker(self) -> float | None:
         """Least-squares slope of peak memory against workers (bytes per extra worker)."""
-        pts = [(r.workers, r.memory) for r in self.runs if r.memory]
+        pts = [(r.workers, memory) for r in self.runs if (memory := r.memory)]
         if len({w for w, _ in pts}) < 2:
             return None
         mw = statistics.fmean(w for w, _ in pts)
-        mm = statistics.fmean(m for _, m in pts)  # type: ignore[misc]
+        mm = statistics.fmean(m for _, m in pts)
         sxx = sum((w - mw) ** 2 for w, _ in pts)
-        sxy = sum((w - mw) * (m - mm) for w, m in pts)  # type: ignore[operator]
+        sxy = sum((w - mw) * (m - mm) for w, m in pts)
         return sxy / sxx
 
     @property

@@ -67,8 +67,8 @@ class Verdict:
 
 
 def decide_winner(facts: ScenarioFacts) -> Verdict:
-    bests = [(m, m.best) for m in facts.models.values() if m.best is not None]
-    ranked = sorted(bests, key=lambda mb: mb[1].throughput, reverse=True)  # type: ignore[union-attr]
+    bests = [(m, best) for m in facts.models.values() if (best := m.best) is not None]
+    ranked = sorted(bests, key=lambda mb: mb[1].throughput, reverse=True)
     if not ranked:
         return Verdict(None, None, None, None, "", None, None, None, None, None, "no run succeeded")
     (wm, w), rest = ranked[0], ranked[1:]

@@ -35,6 +35,15 @@ class Percentiles(TypedDict):
     max: float | None
 
 
+def _number(value: object) -> float:
+    """A count or time from a histogram's JSON; absent (None) is 0."""
+    if value is None:
+        return 0.0
+    if not isinstance(value, int | float | str):
+        raise TypeError(f"a histogram figure must be a number, not {value!r}")
+    return float(value)
+
+
 @dataclass
 class Histogram:
     counts: dict[int, int] = field(default_factory=dict)
@@ -97,9 +106,9 @@ class Histogram:
         buckets = data.get("buckets") or {}
         assert isinstance(buckets, dict)
         h = cls({int(k): int(v) for k, v in buckets.items()})
-        h.count = int(data.get("count") or 0)  # type: ignore[call-overload]
-        h.total = float(data.get("total") or 0.0)  # type: ignore[arg-type]
-        h.maximum = float(data.get("max") or 0.0)  # type: ignore[arg-type]
+        h.count = int(_number(data.get("count")))
+        h.total = _number(data.get("total"))
+        h.maximum = _number(data.get("max"))
         mn = data.get("min")
-        h.minimum = float(mn) if mn is not None else math.inf  # type: ignore[arg-type]
+        h.minimum = _number(mn) if mn is not None else math.inf
         return h
