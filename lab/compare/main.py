@@ -1,0 +1,80 @@
+"""`concurrency-lab compare`'s command line: arguments, exit codes, output."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from lab.compare.load import CompareError, load_report
+from lab.compare.matching import compare_reports
+from lab.compare.render import gate_failed, render_json, render_markdown
+
+EXIT_OK, EXIT_SLOWER, EXIT_BAD_INPUT = 0, 1, 2
+
+EPILOG = """\
+The first report is the baseline. Runs are matched by scenario, executor and worker count;
+a difference is significant when a two-sided Mann-Whitney U test on the repeat times gives
+p < 0.05 (at least 4 repeats per side are needed). Runs that cannot be matched are listed.
+
+exit codes:
+  0  no matched run is significantly slower by more than PCT (or no gate was asked for)
+  1  --fail-if-slower: some matched run is significantly slower by more than PCT
+  2  bad input: a file is missing, not JSON, or not a concurrency-lab report
+
+examples:
+  concurrency-lab compare before.json after.json
+  concurrency-lab compare main.json branch.json --fail-if-slower 5
+  concurrency-lab compare py311.json py312.json py313.json --format json
+"""
+
+
+def _percentage(text: str) -> float:
+    try:
+        value = float(text.rstrip("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage such as 5") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("the percentage cannot be negative")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="concurrency-lab compare",
+        description="Compare reports run by run: two machines, two Python versions or two "
+        "commits. The first report is the baseline.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("reports", nargs="+", metavar="REPORT.json", help="JSON reports")
+    parser.add_argument(
+        "--fail-if-slower",
+        type=_percentage,
+        metavar="PCT",
+        help="exit 1 when a matched run is significantly slower than the baseline by more than "
+        "PCT percent",
+    )
+    parser.add_argument(
+        "--format", choices=("md", "json"), default="md", help="output format (default: md)"
+    )
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if len(args.reports) < 2:
+        parser.print_usage(sys.stderr)
+        print("concurrency-lab compare: give at least two reports", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        reports = [(path, load_report(path)) for path in args.reports]
+    except CompareError as exc:
+        print(f"concurrency-lab compare: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    (a_name, a), *others = reports
+    pairs = [compare_reports(a, b, a_name, b_name) for b_name, b in others]
+    render = render_json if args.format == "json" else render_markdown
+    sys.stdout.write(render(reports, pairs, args.fail_if_slower))
+    sys.stdout.flush()
+    return EXIT_SLOWER if gate_failed(pairs, args.fail_if_slower) else EXIT_OK

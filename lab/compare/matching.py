@@ -1,0 +1,215 @@
+"""Matching two reports run by run, and the statistics of each matched pair."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from lab.core.stats import Comparison, compare_samples
+from lab.results.model import Report, RunResult, ScenarioResult
+
+# Run warnings that mean a difference may come from the machine rather than the code.
+DISTURBING = {"background_load", "high_spread"}
+
+
+@dataclass
+class Matched:
+    scenario: str
+    executor: str
+    workers: int
+    a: RunResult
+    b: RunResult
+    comparison: Comparison  # b against a: ratio = median(b) / median(a), > 1 is slower
+
+    @property
+    def key(self) -> str:
+        return f"{self.scenario} {self.executor}-{self.workers}"
+
+    def change(self) -> float | None:
+        """Relative change of the median time, +0.12 for 12% slower."""
+        return self.comparison.ratio - 1 if self.comparison.ratio is not None else None
+
+    def verdict(self) -> str:
+        c = self.comparison
+        change = self.change()
+        if c.significant and change is not None:
+            word = "slower" if change > 0 else "faster"
+            return f"{abs(100 * change):.1f}% {word}"
+        if not c.can_be_significant:
+            return "cannot tell: too few repeats"
+        return "no significant difference"
+
+    def disturbed(self) -> list[str]:
+        """Noise warnings either run carries: its verdict may reflect the machine, not the code."""
+        codes = {
+            w["code"]
+            for run in (self.a, self.b)
+            for w in run.summary.warnings
+            if w["code"] in DISTURBING
+        }
+        return sorted(codes)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "executor": self.executor,
+            "workers": self.workers,
+            "a": _run_stats(self.a),
+            "b": _run_stats(self.b),
+            **self.comparison.to_json(),
+            "change": self.change(),
+            "verdict": self.verdict(),
+            "disturbed_by": self.disturbed(),
+        }
+
+
+@dataclass
+class Unmatched:
+    scenario: str
+    run: str  # executor-workers, or "*" for a whole scenario
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"scenario": self.scenario, "run": self.run, "reason": self.reason}
+
+
+@dataclass
+class PairComparison:
+    a_name: str
+    b_name: str
+    matched: list[Matched] = field(default_factory=list)
+    unmatched: list[Unmatched] = field(default_factory=list)
+    differences: list[str] = field(default_factory=list)  # machine and software, A -> B
+
+    def slower(self, pct: float) -> list[Matched]:
+        """Matched runs significantly slower than the baseline by more than pct percent."""
+        return [
+            m for m in self.matched if m.comparison.significant and (m.change() or 0) > pct / 100
+        ]
+
+    def to_json(self, pct: float | None) -> dict[str, Any]:
+        return {
+            "baseline": self.a_name,
+            "report": self.b_name,
+            "differences": self.differences,
+            "matched": [m.to_json() for m in self.matched],
+            "unmatched": [u.to_json() for u in self.unmatched],
+            "significantly_slower": [m.key for m in self.slower(0)],
+            "significantly_faster": [
+                m.key for m in self.matched if m.comparison.significant and (m.change() or 0) < 0
+            ],
+            "regressions": [m.key for m in self.slower(pct)] if pct is not None else [],
+        }
+
+
+def _run_stats(run: RunResult) -> dict[str, Any]:
+    wall = run.summary.wall_seconds
+    return {
+        "run_id": run.run_id,
+        "n": len(run.repeats),
+        "median": wall.median,
+        "mad": wall.mad,
+        "ci_low": wall.ci_low,
+        "ci_high": wall.ci_high,
+        "warnings": len(run.summary.warnings),
+    }
+
+
+def _workload_difference(a: ScenarioResult, b: ScenarioResult) -> str | None:
+    keys = sorted(set(a.workload) | set(b.workload))
+    diffs = [
+        f"{k} {a.workload.get(k)!r} vs {b.workload.get(k)!r}"
+        for k in keys
+        if a.workload.get(k) != b.workload.get(k)
+    ]
+    return ", ".join(diffs) or None
+
+
+def _differences(a: Report, b: Report) -> list[str]:
+    """Machine and software facts that differ: what a difference in times may come from."""
+    facts = [
+        ("CPU", ("cpu_model",)),
+        ("usable CPUs", ("cpus_usable",)),
+        ("host", ("hostname",)),
+        ("kernel", ("kernel",)),
+        ("Python", ("python", "version")),
+        ("Python implementation", ("python", "implementation")),
+        ("GIL enabled", ("python", "gil_enabled")),
+        ("start method", ("multiprocessing_start_method",)),
+    ]
+
+    def get(machine: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+        value: Any = machine
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        return value
+
+    found = [
+        f"{name} {get(a.machine, path)} → {get(b.machine, path)}"
+        for name, path in facts
+        if get(a.machine, path) != get(b.machine, path)
+    ]
+    libs_a, libs_b = a.machine.get("libraries") or {}, b.machine.get("libraries") or {}
+    found += [
+        f"{lib} {libs_a.get(lib)} → {libs_b.get(lib)}"
+        for lib in sorted(set(libs_a) | set(libs_b))
+        if libs_a.get(lib) != libs_b.get(lib)
+    ]
+    if a.lab_version != b.lab_version:
+        found.append(f"concurrency-lab {a.lab_version} → {b.lab_version}")
+    return found
+
+
+def _ok(run: RunResult) -> str | None:
+    if run.status != "ok":
+        message = f": {run.error.message}" if run.error else ""
+        return f"{run.status}{message}"
+    if not run.repeats:
+        return "no measured repeats"
+    return None
+
+
+def compare_reports(a: Report, b: Report, a_name: str = "A", b_name: str = "B") -> PairComparison:
+    pair = PairComparison(a_name, b_name, differences=_differences(a, b))
+    b_scenarios = {s.name: s for s in b.scenarios}
+    a_names = {s.name for s in a.scenarios}
+    for sa in a.scenarios:
+        sb = b_scenarios.get(sa.name)
+        if sb is None:
+            pair.unmatched.append(Unmatched(sa.name, "*", f"scenario only in {a_name}"))
+            continue
+        differs = _workload_difference(sa, sb)
+        runs_b = {(r.executor, r.workers): r for r in sb.runs}
+        seen = set()
+        for ra in sa.runs:
+            key = (ra.executor, ra.workers)
+            seen.add(key)
+            label = f"{ra.executor}-{ra.workers}"
+            rb = runs_b.get(key)
+            if rb is None:
+                pair.unmatched.append(Unmatched(sa.name, label, f"only in {a_name}"))
+            elif differs:
+                pair.unmatched.append(
+                    Unmatched(sa.name, label, f"the workload differs ({differs})")
+                )
+            elif _ok(ra) or _ok(rb):
+                side, run = (a_name, ra) if _ok(ra) else (b_name, rb)
+                pair.unmatched.append(Unmatched(sa.name, label, f"{_ok(run)} in {side}"))
+            else:
+                walls_a = [r.wall_seconds for r in ra.repeats]
+                walls_b = [r.wall_seconds for r in rb.repeats]
+                pair.matched.append(
+                    Matched(
+                        sa.name, ra.executor, ra.workers, ra, rb, compare_samples(walls_b, walls_a)
+                    )
+                )
+        for rb in sb.runs:
+            if (rb.executor, rb.workers) not in seen:
+                pair.unmatched.append(
+                    Unmatched(sb.name, f"{rb.executor}-{rb.workers}", f"only in {b_name}")
+                )
+    for sb in b.scenarios:
+        if sb.name not in a_names:
+            pair.unmatched.append(Unmatched(sb.name, "*", f"scenario only in {b_name}"))
+    return pair
