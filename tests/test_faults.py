@@ -27,7 +27,6 @@ import pytest
 from pydantic import TypeAdapter
 
 from lab.engine.events import Event, RunProgress
-from lab.engine.faults import ENV as FAULT_ENV
 from lab.engine.plan import make_plan
 from lab.engine.session import LabSession
 from lab.engine.workloads import provisioner
@@ -36,6 +35,7 @@ from lab.results.model import Report, RunResult
 from lab.scenario.loader import parse_scenario
 from lab.scenario.spec import WorkloadSpec
 from tests.conftest import LabSandbox
+from tests.faults import fault_env
 
 pytestmark = pytest.mark.slow
 
@@ -111,7 +111,8 @@ def descendants(pattern: str) -> list[psutil.Process]:
 async def test_fault_fails_only_its_run(
     lab_sandbox: LabSandbox, monkeypatch: pytest.MonkeyPatch, fault: str, kind: str, message: str
 ) -> None:
-    monkeypatch.setenv(FAULT_ENV, fault)
+    for name, value in fault_env(fault).items():
+        monkeypatch.setenv(name, value)
     target = fault.split(":")[0]
     report = await run(only(DISPATCH, "serial-1" if target != "serial-1" else "threads-2", target))
     by_id = runs(report)
@@ -182,7 +183,8 @@ async def test_runner_killed_from_outside(lab_sandbox: LabSandbox) -> None:
 async def test_hung_task_times_out(
     lab_sandbox: LabSandbox, monkeypatch: pytest.MonkeyPatch, fault: str
 ) -> None:
-    monkeypatch.setenv(FAULT_ENV, fault)
+    for name, value in fault_env(fault).items():
+        monkeypatch.setenv(name, value)
     target = fault.split(":")[0]
     other = "serial-1" if target != "serial-1" else "threads-2"
     report = await run(only(DISPATCH, other, target).replace("timeout: 20", "timeout: 3"))

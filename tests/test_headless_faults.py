@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from lab.engine.faults import ENV as FAULT_ENV
 from tests.conftest import LabSandbox
+from tests.faults import fault_env
 
 pytestmark = pytest.mark.slow
 
@@ -99,7 +99,7 @@ def test_a_failed_run_exits_1_and_keeps_every_result(
     out = tmp_path / "report.json"
     lab = Lab(
         lab_sandbox, "--report", str(out), scenario(tmp_path), cwd=tmp_path,
-        **{FAULT_ENV: "processes-2:kill@5"},
+        **fault_env("processes-2:kill@5"),
     )  # fmt: skip
     assert lab.finish() == 1, lab.stderr
     report = json.loads(out.read_text())
@@ -120,7 +120,7 @@ def test_interrupt_stops_within_two_seconds_with_a_partial_report(
     # threads-2 hangs, so it is certainly in flight when the signal comes.
     lab = Lab(
         lab_sandbox, "--report", str(out), scenario(tmp_path), cwd=tmp_path,
-        **{FAULT_ENV: "threads-2:hang@0"},
+        **fault_env("threads-2:hang@0"),
     )  # fmt: skip
     lab.wait_for("serial-1")
     lab.wait_for_runner()

@@ -156,3 +156,33 @@ def test_modules_stay_small(path: Path) -> None:
         assert lines > MAX_LINES, f"{name} is small now: take it off OVERSIZED"
         return
     assert lines <= MAX_LINES, f"{name} has {lines} lines (limit {MAX_LINES})"
+
+
+def _test_code_named(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Import):
+        names = [a.name for a in node.names]
+    elif isinstance(node, ast.ImportFrom) and not node.level:
+        names = [node.module or ""]
+    elif (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute | ast.Name)
+        and getattr(node.func, "attr", getattr(node.func, "id", "")) == "import_module"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+    ):
+        names = [str(node.args[0].value)]
+    else:
+        return None
+    return next((n for n in names if n == "tests" or n.startswith("tests.")), None)
+
+
+def test_the_package_never_imports_test_code() -> None:
+    """Fault injection lives in tests/: the runner reaches it only through LAB_TEST_HOOK."""
+    found = [
+        f"{module_name(path)} imports {name}"
+        for path in sorted(ROOT.rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if (name := _test_code_named(node))
+    ]
+    assert found == []
+    assert not (ROOT / "engine" / "faults.py").exists()

@@ -1,8 +1,9 @@
 """Test-only fault injection, so tests can provoke real faults inside runner processes.
 
-Set ``LAB_FAULT=<run_id>:<mode>[@<task>]`` in the environment of the lab (or of one runner):
-when the run with that id (``*`` for every run) reaches task number ``task`` (default 0) of
-any warmup or repeat, the task
+`fault_env("<run_id>:<mode>[@<task>]")` is the environment that arms it: LAB_FAULT says what,
+and LAB_TEST_HOOK makes the runner (lab.engine.runner) import this module and pass each
+workload through `wrap`. When the run with that id (``*`` for every run) reaches task number
+``task`` (default 0) of any warmup or repeat, the task
 
 - ``raise``: raises an exception;
 - ``hang``:  sleeps for an hour (past any sensible run timeout);
@@ -10,8 +11,8 @@ any warmup or repeat, the task
   for serial/threads/asyncio);
 - ``kill``:  sends SIGKILL to its own process.
 
-This is not a workload kind and not part of the scenario schema: users cannot reach it from
-a scenario file, and without the variable the runner never wraps a workload.
+It lives under tests/ because no user-facing feature needs it: it is not a workload kind, not
+in the scenario schema, and the installed package holds none of it.
 """
 
 from __future__ import annotations
@@ -24,11 +25,15 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from lab.engine.workloads.base import Tally, Workload
 
 ENV = "LAB_FAULT"
+HOOK_ENV = "LAB_TEST_HOOK"  # read by lab.engine.runner
+# The folder that holds the tests package: runners and pool workers must import this module.
+_ROOT = str(Path(__file__).resolve().parent.parent)
 MODES = ("raise", "hang", "exit", "kill")
 HANG_SECONDS = 3600.0
 
@@ -119,4 +124,30 @@ class FaultyWorkload(Workload):
         self.inner.before_repeat()
 
 
-__all__ = ["ENV", "Fault", "FaultyWorkload", "InjectedFault", "for_run", "parse"]
+def wrap(workload: Workload, run_id: str | None) -> Workload:
+    """The runner's hook: the workload, made faulty when LAB_FAULT names this run."""
+    fault = for_run(run_id)
+    return workload if fault is None else FaultyWorkload(workload, fault)
+
+
+def fault_env(value: str, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The variables that arm fault `value` in every runner started with them."""
+    path = (os.environ if environ is None else environ).get("PYTHONPATH")
+    return {
+        ENV: value,
+        HOOK_ENV: __name__,
+        "PYTHONPATH": _ROOT + (os.pathsep + path if path else ""),
+    }
+
+
+__all__ = [
+    "ENV",
+    "HOOK_ENV",
+    "Fault",
+    "FaultyWorkload",
+    "InjectedFault",
+    "fault_env",
+    "for_run",
+    "parse",
+    "wrap",
+]
