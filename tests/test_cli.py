@@ -49,6 +49,30 @@ def test_report_json_to_stdout(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_builtin_quick_reports_validate_against_the_schema(tmp_path: Path) -> None:
+    """Every built-in, as `--report X.json --quick` writes it: the schema holds, and each run's
+    summary reads back into a RunSummary that writes the same JSON."""
+    import jsonschema
+
+    from lab.results.schema import REPORT_SCHEMA
+    from lab.results.summary import RunSummary
+    from lab.scenario.builtins import builtin_paths
+
+    target = tmp_path / "builtins.json"
+    # --min-time 0: one pass per repeat, the shortest run of every built-in the CLI offers.
+    out = lab("--report", str(target), "--quick", "--min-time", "0", timeout=480)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(target.read_text())
+    jsonschema.validate(data, REPORT_SCHEMA)
+    assert [s["name"] for s in data["scenarios"]] == list(builtin_paths())
+    for scenario in data["scenarios"]:
+        assert scenario["runs"] and "verdicts" in scenario
+        for run in scenario["runs"]:
+            assert run["summary"]["wall_seconds"]["n"] >= 1, run["run_id"]
+            assert RunSummary.from_json(run["summary"]).to_json() == run["summary"]
+
+
+@pytest.mark.slow
 def test_report_to_file_is_written(tmp_path: Path) -> None:
     scenario = tmp_path / "tiny.yaml"
     scenario.write_text(TINY)
