@@ -66,9 +66,9 @@ def test_speedups_carry_uncertainty_and_significance() -> None:
     assert not same.significant and same.ratio_low < 1 < same.ratio_high
 
     assert result.fastest is not None
-    assert result.fastest["run_id"] == "processes-2"
-    assert result.fastest["significant_against_all"]
-    assert set(result.fastest["versus"]) == {"serial-1", "threads-2"}
+    assert result.fastest.run_id == "processes-2"
+    assert result.fastest.significant_against_all
+    assert set(result.fastest.versus) == {"serial-1", "threads-2"}
 
 
 def test_markdown_says_faster_only_when_significant() -> None:

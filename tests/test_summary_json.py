@@ -94,3 +94,14 @@ def test_an_older_summary_shape_still_loads() -> None:
     versus = summary.versus_baseline
     assert versus is not None and versus.significant and versus.ratio == 2.0
     assert versus.n_a == versus.n_b == 0 and versus.method is None
+
+
+def test_fastest_keeps_its_json_shape_and_round_trips() -> None:
+    result = _result()
+    assert result.fastest is not None and result.fastest.run_id == "threads-2"
+    data = json.loads(json.dumps(result.to_json()))["fastest"]
+    assert list(data) == ["run_id", "test", "significant_against_all", "versus"]
+    assert list(data["versus"]) == ["serial-1"]
+    assert data["versus"]["serial-1"] == result.fastest.versus["serial-1"].to_json()
+    assert ScenarioResult.from_json(result.to_json()).fastest == result.fastest
+    assert ScenarioResult.from_json({**result.to_json(), "fastest": None}).fastest is None

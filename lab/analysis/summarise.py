@@ -9,13 +9,12 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import replace
-from typing import Any
 
 from lab.analysis.noise import run_warnings
 from lab.core.histogram import Histogram
 from lab.core.stats import TEST_NAME, compare_samples, describe, outliers
 from lab.results.model import RunError, RunResult, ScenarioResult
-from lab.results.summary import Distribution, Latency, RunSummary, Throughput
+from lab.results.summary import Distribution, Fastest, Latency, RunSummary, Throughput
 
 
 def _walls(run: RunResult) -> list[float]:
@@ -92,7 +91,7 @@ def finalise_scenario(result: ScenarioResult, usable_cpus: int) -> None:
     result.fastest = fastest_run(result)
 
 
-def fastest_run(result: ScenarioResult) -> dict[str, Any] | None:
+def fastest_run(result: ScenarioResult) -> Fastest | None:
     """The run with the lowest median time, tested against every other finished run.
 
     Each entry's `ratio` is the other run's median over the fastest's (how many times
@@ -103,15 +102,13 @@ def fastest_run(result: ScenarioResult) -> dict[str, Any] | None:
     if not ok:
         return None
     best = min(ok, key=lambda r: r.summary.wall_seconds.median or math.inf)
-    versus = {
-        r.run_id: compare_samples(_walls(r), _walls(best)).to_json() for r in ok if r is not best
-    }
-    return {
-        "run_id": best.run_id,
-        "test": TEST_NAME,
-        "significant_against_all": bool(versus) and all(v["significant"] for v in versus.values()),
-        "versus": versus,
-    }
+    versus = {r.run_id: compare_samples(_walls(r), _walls(best)) for r in ok if r is not best}
+    return Fastest(
+        run_id=best.run_id,
+        test=TEST_NAME,
+        significant_against_all=bool(versus) and all(v.significant for v in versus.values()),
+        versus=versus,
+    )
 
 
 def check_agreement(runs: list[RunResult]) -> None:

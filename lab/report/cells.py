@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from lab.core.stats import TEST_NAME
 from lab.core.units import format_bytes, format_number, format_seconds
@@ -89,11 +88,10 @@ def speedup_with_uncertainty(run: RunResult) -> str:
 def fastest_sentence(result: ScenarioResult) -> str:
     """Says "A is faster than B" only where the test says so."""
     info = result.fastest
-    if not info or not info.get("versus"):
+    if not info or not info.versus:
         return ""
-    best = info["run_id"]
-    versus: dict[str, dict[str, Any]] = info["versus"]
-    tied = [(rid, v) for rid, v in versus.items() if not v.get("significant")]
+    best = info.run_id
+    tied = [(rid, v) for rid, v in info.versus.items() if not v.significant]
     loaded = sorted({w["run_id"] for w in result.all_warnings() if w["code"] == "background_load"})
     caveat = (
         f" Careful: {len(loaded)} of the runs ran while other programs kept the CPUs busy, so "
@@ -105,20 +103,18 @@ def fastest_sentence(result: ScenarioResult) -> str:
     if not tied:
         return (
             f"**{best}** is the fastest: significantly faster than every other run "
-            f"({info.get('test', TEST_NAME)}).{caveat}"
+            f"({info.test or TEST_NAME}).{caveat}"
         )
     names = ", ".join(
-        f"{rid} ({v['ratio']:.2f}×, p = {v['p_value']:.2g})"
-        if v.get("ratio") and v.get("p_value") is not None
-        else rid
+        f"{rid} ({v.ratio:.2f}×, p = {v.p_value:.2g})" if v.ratio and v.p_value is not None else rid
         for rid, v in tied[:6]
     )
     more = f" and {len(tied) - 6} more" if len(tied) > 6 else ""
     text = (
         f"**{best}** has the lowest median time, but it is not significantly faster than "
-        f"{names}{more}: treat those as tied ({info.get('test', TEST_NAME)})."
+        f"{names}{more}: treat those as tied ({info.test or TEST_NAME})."
     )
-    if not any(v.get("can_be_significant", True) for _, v in tied):
+    if not any(v.can_be_significant for _, v in tied):
         text += " With this few repeats no difference can be significant: use at least 4."
     return text + caveat
 

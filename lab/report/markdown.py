@@ -86,7 +86,7 @@ def to_markdown(report: Report) -> str:
             cells = run_cells(run)
             cells["speedup"] = speedup_with_uncertainty(run)
             if best is run:
-                sure = bool(result.fastest and result.fastest.get("significant_against_all"))
+                sure = bool(result.fastest and result.fastest.significant_against_all)
                 mark = "(fastest)" if sure else "(lowest median)"
                 cells["executor"] = f"**{cells['executor']}** {mark}"
             if run.error:

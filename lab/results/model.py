@@ -12,7 +12,7 @@ from typing import Any, Literal, cast
 from lab import __version__
 from lab.results.machine import MachineFacts
 from lab.results.notices import Notice
-from lab.results.summary import RunSummary
+from lab.results.summary import Fastest, RunSummary
 
 SCHEMA_ID = "concurrency-lab/report"
 SCHEMA_VERSION = 1
@@ -142,7 +142,7 @@ class ScenarioResult:
     error: str | None = None  # the scenario could not be set up at all
     baseline: str | None = None  # run_id every speedup is measured against
     warnings: list[Notice] = field(default_factory=list)  # scenario-level (lab.analysis.noise)
-    fastest: dict[str, Any] | None = None  # the fastest run against every other (significance)
+    fastest: Fastest | None = None  # the fastest run against every other (significance)
 
     def run(self, run_id: str) -> RunResult | None:
         return next((r for r in self.runs if r.run_id == run_id), None)
@@ -166,7 +166,7 @@ class ScenarioResult:
             "error": self.error,
             "baseline": self.baseline,
             "warnings": self.warnings,
-            "fastest": self.fastest,
+            "fastest": self.fastest.to_json() if self.fastest else None,
             "runs": [r.to_json() for r in self.runs],
         }
 
@@ -184,7 +184,7 @@ class ScenarioResult:
             error=data.get("error"),
             baseline=data.get("baseline"),
             warnings=data.get("warnings") or [],
-            fastest=data.get("fastest"),
+            fastest=Fastest.from_json(data.get("fastest")),
         )
 
 

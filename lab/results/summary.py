@@ -132,3 +132,33 @@ class RunSummary:
             warnings=list(data.get("warnings") or []),
             versus_baseline=Comparison.from_json(versus) if versus else None,
         )
+
+
+@dataclass(frozen=True)
+class Fastest:
+    """The run with the lowest median time, tested against every other finished run."""
+
+    run_id: str
+    test: str  # the test's name, as lab.core.stats.TEST_NAME words it
+    significant_against_all: bool
+    # Every other run (a) against the fastest (b): ratio is how many times faster it is.
+    versus: dict[str, Comparison] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "test": self.test,
+            "significant_against_all": self.significant_against_all,
+            "versus": {run_id: c.to_json() for run_id, c in self.versus.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Fastest | None:
+        if not data:
+            return None
+        return cls(
+            run_id=data["run_id"],
+            test=str(data.get("test") or ""),
+            significant_against_all=bool(data.get("significant_against_all")),
+            versus={k: Comparison.from_json(v) for k, v in (data.get("versus") or {}).items()},
+        )
