@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypedDict, cast
 
 from lab import __version__
 from lab.results.machine import MachineFacts
@@ -18,6 +18,18 @@ SCHEMA_ID = "concurrency-lab/report"
 SCHEMA_VERSION = 1
 
 RunStatus = Literal["ok", "failed", "timeout", "cancelled", "not_run"]
+
+
+class ScenarioSettings(TypedDict, total=False):
+    """How a scenario was run; the schema requires repeats, warmups, timeout and workers."""
+
+    repeats: int
+    warmups: int
+    timeout: float
+    min_time: float
+    workers: list[int]  # the worker counts of its runs
+    start_method: str | None
+    quick: bool
 
 
 @dataclass
@@ -136,7 +148,7 @@ class ScenarioResult:
     title: str
     description: str
     workload: dict[str, Any]
-    settings: dict[str, Any]  # repeats, warmups, timeout, start_method, workers, quick
+    settings: ScenarioSettings
     runs: list[RunResult] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     error: str | None = None  # the scenario could not be set up at all
