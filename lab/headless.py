@@ -49,20 +49,23 @@ class Progress:
         self.width = 0
 
     def _line(self, text: str) -> None:
-        if self.live:
-            self.stream.write("\r" + " " * self.width + "\r")
-            self.width = 0
-        self.stream.write(text + "\n")
-        self.stream.flush()
+        # A terminal that hung up (SIGHUP) fails every write: the run and its report go on.
+        with contextlib.suppress(OSError):
+            if self.live:
+                self.stream.write("\r" + " " * self.width + "\r")
+                self.width = 0
+            self.stream.write(text + "\n")
+            self.stream.flush()
 
     def _status(self, text: str) -> None:
         now = time.monotonic()
         if not self.live or now - self.last_draw < 0.1:
             return
         self.last_draw = now
-        self.stream.write("\r" + text[:160].ljust(self.width))
-        self.width = min(len(text), 160)
-        self.stream.flush()
+        with contextlib.suppress(OSError):
+            self.stream.write("\r" + text[:160].ljust(self.width))
+            self.width = min(len(text), 160)
+            self.stream.flush()
 
     def handle(self, event: Event) -> None:
         if isinstance(event, ScenarioStarted):
@@ -92,12 +95,13 @@ class Progress:
 
     def close(self) -> None:
         if self.live and self.width:
-            self.stream.write("\r" + " " * self.width + "\r")
-            self.stream.flush()
+            with contextlib.suppress(OSError):
+                self.stream.write("\r" + " " * self.width + "\r")
+                self.stream.flush()
 
 
 class Interrupt:
-    """Ctrl+C (SIGINT) or SIGTERM: the first cancels the session, which stops the runner in
+    """Ctrl+C (SIGINT), SIGTERM or SIGHUP: the first cancels the session, which stops the runner in
     flight and cleans up (well within two seconds); a second is reported; a third quits at
     once, for a cleanup that hangs."""
 
@@ -113,8 +117,9 @@ class Interrupt:
             self.signum = signum
             self.task.cancel()
         elif self.count == 2:
-            self.stream.write("\nstopping: cleaning up (Ctrl+C once more to quit at once)\n")
-            self.stream.flush()
+            with contextlib.suppress(OSError):
+                self.stream.write("\nstopping: cleaning up (Ctrl+C once more to quit at once)\n")
+                self.stream.flush()
         else:
             os._exit(128 + signum)
 
@@ -125,13 +130,14 @@ class Interrupt:
 
 async def run_session(session: LabSession, progress: Progress) -> int | None:
     """Consume the session's events; returns None when it ran to the end, else the exit code
-    of the signal that interrupted it (130 for Ctrl+C, 143 for SIGTERM)."""
+    of the signal that interrupted it (130 for Ctrl+C, 143 for SIGTERM, 129 for SIGHUP)."""
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     assert task is not None
     interrupt = Interrupt(task, progress.stream)
     handled: list[signal.Signals] = []
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    # SIGHUP: the terminal or SSH session went away; stop as for SIGTERM, report kept (129).
+    for signum in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", signal.SIGTERM)):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signum, interrupt, signum)
             handled.append(signum)
@@ -207,11 +213,12 @@ def run_headless(
     if interrupted is not None:
         runs = [r for s in report.scenarios for r in s.runs]
         done = sum(r.status not in ("not_run", "cancelled") for r in runs)
-        stderr.write(
-            f"interrupted: the report keeps the {done} runs that finished; "
-            f"{sum(r.status == 'cancelled' for r in runs)} marked cancelled, "
-            f"{sum(r.status == 'not_run' for r in runs)} marked not_run\n"
-        )
+        with contextlib.suppress(OSError):  # a terminal that hung up
+            stderr.write(
+                f"interrupted: the report keeps the {done} runs that finished; "
+                f"{sum(r.status == 'cancelled' for r in runs)} marked cancelled, "
+                f"{sum(r.status == 'not_run' for r in runs)} marked not_run\n"
+            )
         return interrupted
     if not written:
         return EXIT_RUN_FAILED

@@ -32,6 +32,7 @@ from pydantic import TypeAdapter
 from lab.engine.calibration import PassTotals, calibrate_loops
 from lab.engine.executors import executor_class
 from lab.engine.progress import ProgressSink
+from lab.engine.system import parent_death
 from lab.engine.system.groups import tree_memory
 from lab.engine.workloads import workload_class
 from lab.engine.workloads.base import TargetUnreachable, WorkloadSetupError, WrongAnswer
@@ -221,6 +222,7 @@ def execute(spec: dict[str, Any], out: EventWriter) -> int:
 
 
 def main() -> int:
+    parent_death.arm_from_env()  # a SIGKILLed lab takes its runners with it
     # Events own the real stdout; anything a workload prints goes to stderr instead.
     events = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
     sys.stdout = sys.stderr

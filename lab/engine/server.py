@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import hashlib
+import os
 import signal
 import sys
-import threading
 
 from aiohttp import web
+
+from lab.engine.system import parent_death
 
 HOST = "127.0.0.1"
 
@@ -52,32 +53,46 @@ def make_app(latency_ms: float, payload_size: int, error_rate: float) -> web.App
 
 
 def _stop_at_end_of_stdin(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
-    """The lab keeps a pipe to our stdin open; when it dies, even by SIGKILL, we follow."""
+    """The lab keeps a pipe to our stdin open; when it dies, even by SIGKILL, we follow.
 
-    def wait() -> None:
-        with contextlib.suppress(OSError, ValueError):
-            sys.stdin.buffer.read()
-        with contextlib.suppress(RuntimeError):  # the loop is already closed
-            loop.call_soon_threadsafe(stop.set)
+    Watched by the loop, not by a thread blocked in sys.stdin: a daemon thread holding the
+    buffered stdin's lock at exit aborts the interpreter ("_enter_buffered_busy")."""
+    fd = sys.stdin.fileno()
+    os.set_blocking(fd, False)
 
-    threading.Thread(target=wait, name="stdin-watch", daemon=True).start()
+    def readable() -> None:
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            loop.remove_reader(fd)
+            stop.set()
+
+    loop.add_reader(fd, readable)
 
 
 async def serve(
     latency_ms: float, payload_size: int, error_rate: float, port: int, with_parent: bool = False
 ) -> None:
-    runner = web.AppRunner(make_app(latency_ms, payload_size, error_rate), access_log=None)
+    # No grace for requests in flight: the lab stops the server only between runs, or when
+    # it goes away itself.
+    runner = web.AppRunner(
+        make_app(latency_ms, payload_size, error_rate), access_log=None, shutdown_timeout=0
+    )
     await runner.setup()
     site = web.TCPSite(runner, HOST, port, backlog=4096)
     await site.start()
     bound = runner.addresses[0][1]
-    print(f"LISTENING {bound}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         loop.add_signal_handler(sig, stop.set)
     if with_parent:
         _stop_at_end_of_stdin(loop, stop)
+    print(f"LISTENING {bound}", flush=True)
     try:
         await stop.wait()
     finally:
@@ -94,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         "--exit-with-parent", action="store_true", help="exit when stdin reaches end of file"
     )
     args = parser.parse_args(argv)
+    parent_death.arm_from_env()
     coro = serve(
         args.latency_ms, args.payload_size, args.error_rate, args.port, args.exit_with_parent
     )
@@ -107,4 +123,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # The sockets are closed and stdout flushed: nothing is left to release that the kernel
+    # does not. Tearing down aiohttp's and uvloop's modules takes longer than serving did to
+    # stop (100-200 ms on a busy machine), and the lab waits for this process between runs.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

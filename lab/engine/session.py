@@ -11,7 +11,6 @@ import contextlib
 import json
 import shutil
 import signal
-import sys
 import tempfile
 import time
 from collections.abc import AsyncGenerator
@@ -36,9 +35,9 @@ from lab.engine.events import (
     SessionFinished,
 )
 from lab.engine.plan import RunPlan, ScenarioPlan
-from lab.engine.system import probes
-from lab.engine.system.child_env import child_env
-from lab.engine.system.groups import describe_exit, kill_group, tree_memory
+from lab.engine.system import probes, sweep
+from lab.engine.system.child_env import child_env, python_command
+from lab.engine.system.groups import describe_exit, finish_group, kill_group, tree_memory
 from lab.engine.system.machine import machine_facts
 from lab.engine.workloads import provisioner, workload_class
 from lab.engine.workloads.base import ScenarioContext, WorkloadSetupError
@@ -132,6 +131,8 @@ class LabSession:
         try:
             # Noise on the machine before the first run (lab.analysis.noise): governor, load, swap...
             facts = await asyncio.to_thread(probes.read_environment)
+            # Folders of labs that were killed outright: removed once their owner is gone.
+            await asyncio.to_thread(sweep.sweep_stale)
             self.report.warnings = noise.environment_warnings(facts)
             for plan, result in zip(self.plans, self.report.scenarios, strict=True):
                 async with contextlib.aclosing(self._scenario(plan, result)) as stream:
@@ -150,7 +151,7 @@ class LabSession:
     ) -> AsyncGenerator[Event, None]:
         yield ScenarioStarted(plan.name, plan.scenario.title, tuple(plan.runs))
         try:
-            workdir = Path(tempfile.mkdtemp(prefix="concurrency-lab-"))
+            workdir = sweep.make_workdir()
         except OSError as exc:
             self._fail_scenario(
                 result,
@@ -265,7 +266,7 @@ class LabSession:
         env["TMPDIR"] = str(workdir)
         try:
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "lab.engine.runner",
+                *python_command("lab.engine.runner"),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
@@ -318,7 +319,10 @@ class LabSession:
                     )
                     break
                 try:
-                    item = await asyncio.wait_for(queue.get(), remaining)
+                    # Not asyncio.wait_for: before 3.12 it returns the item and swallows a
+                    # cancellation (Ctrl+C) that comes as the item arrives.
+                    async with asyncio.timeout(remaining):
+                        item = await queue.get()
                 except TimeoutError:
                     continue
                 if item is _EOF:
@@ -383,13 +387,17 @@ class LabSession:
         process group (pool workers, forkserver, orphans of a dead runner) and reap it."""
         if grace and proc.returncode is None:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(proc.wait(), grace)
+                async with asyncio.timeout(grace):
+                    await proc.wait()
         if proc.returncode is None:
             kill_group(proc.pid)
         # A process stuck in the kernel (D state) cannot be waited for; go on without it.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(proc.wait(), 5)
-        kill_group(proc.pid)  # anything the runner left in its group
+            async with asyncio.timeout(5):
+                await proc.wait()
+        # Anything the runner left in its group, once its resource tracker has unlinked the
+        # semaphores of a killed pool.
+        await asyncio.to_thread(finish_group, proc.pid)
 
     @staticmethod
     def _check_resources(run: RunResult, context: dict[str, Any]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import math
 import multiprocessing
+import os
 import queue
 import time
 from collections import deque
@@ -15,12 +16,15 @@ from itertools import islice
 from typing import Any
 
 from lab.engine.executors.base import Executor, ResultSink
+from lab.engine.system.parent_death import PARENT_ENV, arm
 from lab.engine.workloads.base import Workload
 
 STARTUP_TIMEOUT = 60.0
 
 
-def _worker_ready(ready: Any, module: str) -> None:
+def _worker_ready(ready: Any, module: str, runner: int) -> None:
+    # A worker dies with its parent (the runner, or the runner's forkserver), even a SIGKILLed one.
+    arm(runner)
     # Importing the workload here puts its import cost into start-up, not the first repeat.
     importlib.import_module(module)
     ready.put(multiprocessing.current_process().pid)
@@ -54,12 +58,15 @@ class ProcessExecutor(Executor):
 
     def start(self, workload: Workload) -> None:
         context = multiprocessing.get_context(self.start_method)
+        if self.start_method == "forkserver":
+            os.environ[PARENT_ENV] = str(os.getpid())  # whom the forkserver follows
+            context.set_forkserver_preload(["__main__", "lab.engine.system.follow_parent"])
         ready = context.Queue()
         self.pool = ProcessPoolExecutor(
             self.workers,
             mp_context=context,
             initializer=_worker_ready,
-            initargs=(ready, workload.sync_function.__module__),
+            initargs=(ready, workload.sync_function.__module__, os.getpid()),
         )
         # Pools spawn workers on demand; keep asking until every worker has reported in.
         seen: set[int] = set()

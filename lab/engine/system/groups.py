@@ -5,20 +5,82 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import time
 
 import psutil
 
+# multiprocessing's resource tracker unlinks the named semaphores (/dev/shm/sem.mp-*) of a
+# pool whose processes were killed, once the last of them has gone: it must outlive them.
+_TRACKER = b"multiprocessing.resource_tracker"
+TRACKER_GRACE = 1.0  # seconds the tracker may take to clean up before it is killed too
+
+
+def _members(pgid: int) -> list[int]:
+    found = []
+    for pid in psutil.pids():
+        with contextlib.suppress(OSError):
+            if os.getpgid(pid) == pgid:
+                found.append(pid)
+    return found
+
+
+def _is_tracker(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return _TRACKER in f.read()
+    except OSError:
+        return False
+
 
 def kill_group(pid: int) -> None:
-    """SIGKILL a runner's whole process group.
+    """SIGKILL a runner's whole process group but its resource tracker (see finish_group).
 
     Runners start in their own session, so their pool workers and forkserver share its process
     group even after the runner itself has died and they were re-parented.
     """
-    if hasattr(os, "killpg"):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGKILL)
+    if not (hasattr(os, "killpg") and os.path.isdir("/proc")):
+        _kill_tree(pid)
         return
+    try:
+        # Stopped, the group cannot fork while its members are listed and killed one by one.
+        os.killpg(pid, signal.SIGSTOP)
+    except (ProcessLookupError, PermissionError):
+        return
+    members = _members(pid)
+    trackers = [p for p in members if _is_tracker(p)]
+    for member in members:
+        if member not in trackers:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(member, signal.SIGKILL)
+    for tracker in trackers:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(tracker, signal.SIGCONT)
+
+
+def group_alive(pid: int) -> bool:
+    """Whether any process is left in the process group `pid`."""
+    try:
+        os.killpg(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def finish_group(pid: int, grace: float = TRACKER_GRACE) -> None:
+    """After kill_group: give the resource tracker `grace` seconds to unlink what the killed
+    pool left, then SIGKILL whatever is left in the group."""
+    if not hasattr(os, "killpg"):
+        return
+    deadline = time.monotonic() + grace
+    while group_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def _kill_tree(pid: int) -> None:
     with contextlib.suppress(psutil.Error):
         parent = psutil.Process(pid)
         for child in parent.children(recursive=True):

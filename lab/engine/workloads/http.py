@@ -204,10 +204,10 @@ class EmbeddedServer:
 
     async def start(self) -> str:
         """Start the server and wait for it to listen; returns its base URL."""
-        from lab.engine.system.child_env import child_env
+        from lab.engine.system.child_env import child_env, python_command
 
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "lab.engine.server", *self.args,
+            *python_command("lab.engine.server", *self.args),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             env=child_env(),
@@ -216,10 +216,11 @@ class EmbeddedServer:
         )  # fmt: skip
         try:
             assert self.proc.stdout is not None
-            try:
-                line = await asyncio.wait_for(self.proc.stdout.readline(), SERVER_START_TIMEOUT)
-            except TimeoutError:
-                line = b""
+            line = b""
+            # Not asyncio.wait_for, which can swallow a cancellation before Python 3.12.
+            with suppress(TimeoutError):
+                async with asyncio.timeout(SERVER_START_TIMEOUT):
+                    line = await self.proc.stdout.readline()
             text = line.decode(errors="replace").strip()
             if not text.startswith("LISTENING "):
                 from lab.engine.system.groups import describe_exit
@@ -242,17 +243,21 @@ class EmbeddedServer:
         proc = self.proc
         if proc is None:
             return
-        if proc.returncode is None:
-            with suppress(ProcessLookupError):
-                proc.terminate()
-            try:
-                await asyncio.wait_for(asyncio.shield(proc.wait()), SERVER_STOP_TIMEOUT)
-            except TimeoutError:
+        try:
+            if proc.returncode is None:
+                with suppress(ProcessLookupError):
+                    proc.terminate()
+                with suppress(TimeoutError):
+                    async with asyncio.timeout(SERVER_STOP_TIMEOUT):
+                        await proc.wait()
+        finally:
+            # Cancelled while it stops (a second Ctrl+C) or too slow: it is killed all the same.
+            if proc.returncode is None:
                 with suppress(ProcessLookupError):
                     proc.kill()
+            if proc.stdin is not None:
+                proc.stdin.close()
         await proc.wait()
-        if proc.stdin is not None:
-            proc.stdin.close()
 
 
 class ServerContext(ScenarioContext):
@@ -298,7 +303,8 @@ async def check_reachable(urls: list[str], timeout: float) -> None:
             continue
         seen.add((host, port))
         try:
-            _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+            async with asyncio.timeout(timeout):
+                _, writer = await asyncio.open_connection(host, port)
         except ConnectionRefusedError:
             raise WorkloadSetupError(
                 f"{url} refused the connection: nothing listens on {host}:{port} "

@@ -1,0 +1,523 @@
+"""Safety of the lab's processes on a shared server, provoked for real (issue 14, items 1, 4, 5):
+code planted in the working directory never runs; a SIGKILLed lab takes its whole tree with it
+and its temp folders are swept by the next lab; SIGHUP ends like SIGTERM; cancelled and
+timed-out pools leave no semaphores; Ctrl+C is never lost; the embedded server stops at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from lab.engine.events import RunProgress
+from lab.engine.faults import ENV as FAULT_ENV
+from lab.engine.plan import make_plan
+from lab.engine.session import LabSession
+from lab.engine.system import sweep
+from lab.engine.system.child_env import child_env, python_command
+from lab.scenario.loader import resolve
+from tests.conftest import LabSandbox
+
+CONSOLE_SCRIPT = Path(sys.executable).parent / "concurrency-lab"
+
+
+class Lab:
+    """A headless lab in its own process group, its stderr collected as it comes."""
+
+    def __init__(self, sandbox: LabSandbox, *args: str, cwd: Path, **env: str) -> None:
+        script = env.pop("script", "")
+        command = [str(CONSOLE_SCRIPT)] if script else [sys.executable, "-m", "lab"]
+        self.proc = subprocess.Popen(
+            [*command, *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+            text=True, env=sandbox.env(**env), cwd=cwd, start_new_session=True,
+        )  # fmt: skip
+        self.sandbox = sandbox
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line)
+
+    @property
+    def stderr(self) -> str:
+        return "".join(self.lines)
+
+    def children(self, needle: str) -> list[psutil.Process]:
+        found = []
+        for proc in self.sandbox.processes():
+            try:
+                if needle in " ".join(proc.cmdline()):
+                    found.append(proc)
+            except psutil.Error:
+                continue
+        return found
+
+    def wait_until(self, needle: str, count: int = 1, timeout: float = 60) -> list[psutil.Process]:
+        deadline = time.monotonic() + timeout
+        while len(found := self.children(needle)) < count:
+            assert self.proc.poll() is None, self.stderr
+            assert time.monotonic() < deadline, f"fewer than {count} {needle!r}: {self.stderr}"
+            time.sleep(0.05)
+        return found
+
+    def finish(self, timeout: float = 120) -> int:
+        assert self.proc.stdout is not None
+        self.proc.stdout.read()
+        code = self.proc.wait(timeout)
+        self._reader.join(5)
+        return code
+
+
+def scenario(folder: Path, text: str, name: str = "s.yaml") -> str:
+    path = folder / name
+    path.write_text(text)
+    return str(path)
+
+
+def semaphores_of(processes: list[psutil.Process]) -> set[str]:
+    """The multiprocessing semaphores (/dev/shm/sem.mp-*) these processes have mapped.
+
+    glibc maps a semaphore under a temporary name before linking it to its real one, so the
+    maps are matched to /dev/shm by inode."""
+    inodes: set[int] = set()
+    for proc in processes:
+        try:
+            with open(f"/proc/{proc.pid}/maps") as f:
+                for line in f:
+                    fields = line.split(maxsplit=5)
+                    if len(fields) == 6 and fields[5].startswith("/dev/shm/sem."):
+                        inodes.add(int(fields[4]))
+        except OSError:
+            continue
+    found = set()
+    for entry in os.scandir("/dev/shm"):
+        if entry.name.startswith("sem.mp-"):
+            try:
+                if entry.inode() in inodes:
+                    found.add(entry.path)
+            except OSError:
+                continue
+    return found
+
+
+def _running(pid: int) -> bool:
+    """Whether a process runs (a zombie runs nothing; nobody may be reaping it yet)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+    except OSError:
+        return False
+
+
+def wait_gone(pids: list[int], timeout: float) -> float:
+    """Seconds until none of `pids` runs; fails after `timeout`."""
+    start = time.monotonic()
+    while alive := [pid for pid in pids if _running(pid)]:
+        assert time.monotonic() - start < timeout, f"still running: {alive}"
+        time.sleep(0.005)
+    return time.monotonic() - start
+
+
+def left(paths: set[str]) -> set[str]:
+    return {p for p in paths if os.path.exists(p)}
+
+
+# --- 1. Code from the working directory ---------------------------------------------------
+
+PLANTED = {
+    "json.py": "json",
+    "psutil.py": "psutil",
+    "multiprocessing/__init__.py": "multiprocessing",
+    "lab/__init__.py": "lab",
+    "lab/engine/__init__.py": "lab.engine",
+}
+
+
+def plant(folder: Path, markers: Path) -> None:
+    """Modules that would leave a marker file if any process of the lab imported them."""
+    for relative, name in PLANTED.items():
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        marker = markers / f"{name}-imported"
+        path.write_text(f"import os\nopen({str(marker)!r}, 'a').write(str(os.getpid()) + ' ')\n")
+
+
+def test_planted_modules_are_live(tmp_path: Path) -> None:
+    """The plants work: an ordinary `python -c` in that folder runs them."""
+    work, markers = tmp_path / "work", tmp_path / "markers"
+    work.mkdir()
+    markers.mkdir()
+    plant(work, markers)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONSAFEPATH", "PYTHONPATH")}
+    subprocess.run([sys.executable, "-c", "import json"], cwd=work, env=env, check=True)
+    assert (markers / "json-imported").exists()
+
+
+@pytest.mark.slow
+def test_no_process_of_the_lab_imports_from_the_working_directory(
+    lab_sandbox: LabSandbox, tmp_path: Path
+) -> None:
+    """The console script, its runners, their pool workers, forkserver and resource tracker,
+    and the embedded server, all started from a folder full of planted modules."""
+    assert CONSOLE_SCRIPT.exists()
+    work, markers = tmp_path / "work", tmp_path / "markers"
+    work.mkdir()
+    markers.mkdir()
+    plant(work, markers)
+    (work / "a.yaml").write_text(
+        "title: n\nworkload: {kind: numeric, tasks: 4, size: 2000}\n"
+        "executors: [serial, processes]\nworkers: [2]\nrepeats: 1\nwarmups: 0\n"
+    )
+    (work / "b.yaml").write_text(
+        "title: h\nworkload: {kind: http, requests: 20, latency_ms: 0}\n"
+        "executors: [threads, processes]\nworkers: [2]\nrepeats: 1\nwarmups: 0\n"
+    )
+    lab = Lab(
+        lab_sandbox, "--report", "out.json", "a.yaml", "b.yaml", cwd=work, script="yes",
+        PYTHONSAFEPATH="",  # the lab must make its children safe itself
+    )  # fmt: skip
+    assert lab.finish() == 0, lab.stderr
+    report = json.loads((work / "out.json").read_text())
+    statuses = [r["status"] for s in report["scenarios"] for r in s["runs"]]
+    assert statuses == ["ok"] * 4
+    assert sorted(p.name for p in markers.iterdir()) == []
+
+
+def test_child_environment_puts_nothing_ahead_of_the_standard_library(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(["", ".", "rel/dir", str(tmp_path)]))
+    env = child_env()
+    assert env["PYTHONPATH"] == str(tmp_path)  # the user's own absolute entries only
+    assert env["PYTHONSAFEPATH"] == "1"
+    assert env["LAB_PARENT_PID"] == str(os.getpid())
+    command = python_command("lab.engine.runner")
+    assert command[:2] == [sys.executable, "-P"]
+    probe = "import json, sys; print(sys.path[0], json.__file__)"
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "json.py").write_text("raise SystemExit('planted json imported')\n")
+    out = subprocess.run(
+        [*command[:2], "-c", probe], cwd=work, env=env, capture_output=True, text=True, check=True
+    )
+    first, json_file = out.stdout.split()
+    assert first != str(work) and json_file != str(work / "json.py")
+
+
+# --- 4. A killed lab leaves nothing behind ------------------------------------------------
+
+BUSY = """\
+title: busy
+workload: {kind: http, requests: 40, latency_ms: 0}
+executors: [processes]
+workers: [2]
+repeats: 3
+warmups: 0
+timeout: 120
+"""
+
+
+@pytest.mark.slow
+def test_a_sigkilled_lab_takes_its_whole_tree_with_it(
+    lab_sandbox: LabSandbox, tmp_path: Path
+) -> None:
+    """Runner, forkserver, pool workers (one busy in a task), resource tracker and embedded
+    server all end within a second or so; the next lab sweeps the dead lab's temp folder."""
+    lab = Lab(
+        lab_sandbox, "--report", "out.json", scenario(tmp_path, BUSY), cwd=tmp_path,
+        **{FAULT_ENV: "processes-2:hang@0"},
+    )  # fmt: skip
+    lab.wait_until("lab.engine.server")
+    lab.wait_until("lab.engine.runner")
+    lab.wait_until("multiprocessing.forkserver")
+    # Two pool workers: children of the forkserver.
+    deadline = time.monotonic() + 60
+    # The lab, its server, runner, forkserver, resource tracker and two pool workers.
+    while len(tree := lab_sandbox.processes()) < 7:
+        assert time.monotonic() < deadline, [" ".join(p.cmdline())[:60] for p in tree]
+        time.sleep(0.05)
+    # Workers that are still starting follow as soon as they have started (they check their
+    # parent then); give them time, so that what is timed below is how fast they follow.
+    time.sleep(1.0)
+    tree = [p for p in lab_sandbox.processes() if p.pid != lab.proc.pid]
+    semaphores = semaphores_of(tree)
+    assert semaphores, "the pool's semaphores should be visible in its processes' maps"
+    folders = list(lab_sandbox.tmp.glob("concurrency-lab-*"))
+    assert len(folders) == 1
+    lab.proc.kill()
+    lab.proc.wait()
+    took = wait_gone([p.pid for p in tree], 3.0)
+    assert not lab_sandbox.wait_until_gone(1.0)
+    print(f"\nthe lab's {len(tree)} children were gone {took * 1000:.0f} ms after its SIGKILL")
+    assert left(semaphores) == set()
+    assert folders[0].exists()  # nobody could remove it...
+    # ... until the next lab starts.
+    quick = "title: q\nworkload: {kind: dispatch, tasks: 2, task_us: 10}\nexecutors: [serial]\n"
+    nxt = Lab(lab_sandbox, "--report", "-", scenario(tmp_path, quick, "q.yaml"), cwd=tmp_path)
+    assert nxt.finish() == 0, nxt.stderr
+    assert not folders[0].exists()
+
+
+def _owned(root: Path, name: str, owner: dict[str, object] | None) -> Path:
+    folder = root / f"{sweep.PREFIX}{name}"
+    folder.mkdir()
+    (folder / "corpus").mkdir()
+    (folder / "corpus" / "file-0").write_bytes(b"x" * 100)
+    if owner is not None:
+        (folder / sweep.OWNER).write_text(json.dumps(owner))
+    return folder
+
+
+def test_sweep_removes_only_folders_whose_owner_is_gone(tmp_path: Path) -> None:
+    ns = os.readlink("/proc/self/ns/pid")
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # reaped: its pid names no process (until reused, which the start time catches)
+    try:
+        started = psutil.Process(live.pid).create_time()
+        folders = {
+            "live": _owned(tmp_path, "live", {"pid": live.pid, "started": started, "pidns": ns}),
+            "dead": _owned(tmp_path, "dead", {"pid": dead.pid, "started": started, "pidns": ns}),
+            "reused": _owned(
+                tmp_path, "reused", {"pid": live.pid, "started": started - 3600, "pidns": ns}
+            ),
+            "no-owner": _owned(tmp_path, "no-owner", None),
+            "other-ns": _owned(
+                tmp_path, "other-ns", {"pid": dead.pid, "started": 0, "pidns": "pid:[1]"}
+            ),
+            "garbage": _owned(tmp_path, "garbage", None),
+        }
+        (folders["garbage"] / sweep.OWNER).write_text("{not json")
+        (tmp_path / "unrelated").mkdir()
+        removed = sweep.sweep_stale(str(tmp_path))
+    finally:
+        live.kill()
+        live.wait()
+    assert sorted(p.name for p in removed) == [f"{sweep.PREFIX}dead", f"{sweep.PREFIX}reused"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [f"{sweep.PREFIX}{n}" for n in ("live", "no-owner", "other-ns", "garbage")] + ["unrelated"]
+    )
+
+
+def test_own_workdir_records_its_owner_and_survives_a_sweep(
+    lab_sandbox: LabSandbox,
+) -> None:
+    workdir = sweep.make_workdir()
+    try:
+        owner = json.loads((workdir / sweep.OWNER).read_text())
+        assert owner["pid"] == os.getpid()
+        assert sweep.sweep_stale() == []
+        assert workdir.exists()
+    finally:
+        shutil.rmtree(workdir)
+
+
+SLOW = """\
+title: slow
+workload: {kind: dispatch, tasks: 20, task_us: 2000}
+executors: [serial, threads, processes]
+workers: [2]
+repeats: 2
+warmups: 0
+timeout: 60
+"""
+
+
+@pytest.mark.slow
+def test_sighup_ends_like_sigterm_with_exit_129(lab_sandbox: LabSandbox, tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    lab = Lab(
+        lab_sandbox, "--report", str(out), scenario(tmp_path, SLOW), cwd=tmp_path,
+        **{FAULT_ENV: "threads-2:hang@0"},
+    )  # fmt: skip
+    while "serial-1" not in lab.stderr:
+        assert lab.proc.poll() is None, lab.stderr
+        time.sleep(0.05)
+    lab.wait_until("lab.engine.runner")
+    sent = time.monotonic()
+    os.kill(lab.proc.pid, signal.SIGHUP)
+    assert lab.proc.wait(10) == 129
+    assert time.monotonic() - sent < 2.0
+    assert lab.finish() == 129
+    report = json.loads(out.read_text())
+    assert report["interrupted"] is True
+    runs = {r["run_id"]: r["status"] for r in report["scenarios"][0]["runs"]}
+    assert runs == {"serial-1": "ok", "threads-2": "cancelled", "processes-2": "not_run"}
+
+
+HANGING_POOL = """\
+title: hanging pool
+workload: {kind: numeric, tasks: 8, size: 2000}
+executors: [processes]
+workers: [2]
+repeats: 1
+warmups: 0
+timeout: 3
+"""
+
+
+@pytest.mark.slow
+def test_a_timed_out_process_run_leaves_no_semaphores(
+    lab_sandbox: LabSandbox, tmp_path: Path
+) -> None:
+    out = tmp_path / "report.json"
+    lab = Lab(
+        lab_sandbox, "--report", str(out), scenario(tmp_path, HANGING_POOL), cwd=tmp_path,
+        **{FAULT_ENV: "processes-2:hang@0"},
+    )  # fmt: skip
+    lab.wait_until("multiprocessing.forkserver")
+    deadline = time.monotonic() + 30
+    semaphores: set[str] = set()
+    while lab.proc.poll() is None and time.monotonic() < deadline:
+        semaphores |= semaphores_of(lab_sandbox.processes())
+        time.sleep(0.1)
+    assert lab.finish() == 1, lab.stderr
+    report = json.loads(out.read_text())
+    assert report["scenarios"][0]["runs"][0]["status"] == "timeout"
+    assert len(semaphores) >= 6, semaphores  # the pool's queues and locks, and ours
+    assert left(semaphores) == set()
+
+
+async def test_a_cancelled_process_run_leaves_no_semaphores(
+    lab_sandbox: LabSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(FAULT_ENV, "processes-2:hang@0")
+    text = HANGING_POOL.replace("timeout: 3", "timeout: 60")
+    session = LabSession(make_plan(resolve([scenario(tmp_path, text)])))
+    semaphores: set[str] = set()
+    async for event in session.events():
+        if isinstance(event, RunProgress) and not semaphores:
+            deadline = time.monotonic() + 30
+            while len(semaphores) < 6 and time.monotonic() < deadline:
+                semaphores |= semaphores_of(lab_sandbox.processes())
+                await asyncio.sleep(0.05)
+            session.cancel_run()
+    run = session.report.scenarios[0].runs[0]
+    assert run.status == "cancelled"
+    assert len(semaphores) >= 6, semaphores
+    assert left(semaphores) == set()
+
+
+# --- 5. Ctrl+C is never lost ----------------------------------------------------------------
+
+CYCLE = """\
+title: cycle
+workload: {kind: numeric, tasks: 8, size: 20000}
+executors: [serial, processes, threads]
+workers: [2]
+repeats: 3
+warmups: 1
+timeout: 60
+"""
+
+
+@pytest.mark.slow
+def test_ctrl_c_at_any_moment_of_the_run_cycle_exits_130_within_two_seconds(
+    lab_sandbox: LabSandbox, tmp_path: Path
+) -> None:
+    """SIGINT lands at random moments: start-up, warmups, repeats, between runs."""
+    path = scenario(tmp_path, CYCLE)
+    rng = random.Random(14)
+    tries = 0
+    for attempt in range(12):
+        lab = Lab(lab_sandbox, "--report", "-", "--format", "json", path, cwd=tmp_path)
+        lab.wait_until("lab.engine.runner")  # the session is under way
+        time.sleep(rng.uniform(0.0, 3.0))
+        if lab.proc.poll() is not None:
+            lab.finish()
+            continue  # finished before the signal: not a try
+        sent = time.monotonic()
+        os.killpg(lab.proc.pid, signal.SIGINT)
+        try:
+            code = lab.proc.wait(2.0)
+        except subprocess.TimeoutExpired:
+            lab.proc.kill()
+            pytest.fail(f"try {attempt}: still running 2 s after Ctrl+C:\n{lab.stderr}")
+        took = time.monotonic() - sent
+        assert code == 130, f"try {attempt}: exit {code}\n{lab.stderr}"
+        assert took < 2.0
+        lab.finish()
+        alive = lab_sandbox.wait_until_gone(2.0)
+        assert not alive, [" ".join(p.cmdline())[:80] for p in alive]
+        tries += 1
+    assert tries >= 8
+
+
+# --- The embedded server stops at once --------------------------------------------------------
+
+
+def test_embedded_server_stops_cleanly_on_sigterm(lab_sandbox: LabSandbox) -> None:
+    """With a keep-alive connection open and its stdin watched, SIGTERM ends it at once,
+    without 'Fatal Python error: _enter_buffered_busy'."""
+    times = []
+    for _ in range(3):
+        server = subprocess.Popen(
+            python_command("lab.engine.server", "--exit-with-parent"),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env=child_env(),
+        )  # fmt: skip
+        assert server.stdout is not None and server.stderr is not None
+        port = int(server.stdout.readline().split()[1])
+        import http.client
+
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        conn.request("GET", "/item/1")
+        assert conn.getresponse().read()
+        sent = time.monotonic()
+        server.send_signal(signal.SIGTERM)
+        code = server.wait(5)
+        times.append(time.monotonic() - sent)
+        conn.close()
+        err = server.stderr.read().decode()
+        assert code == 0, err
+        assert "Fatal" not in err and "Traceback" not in err, err
+    print(
+        f"\nembedded server stopped {', '.join(f'{t * 1000:.0f}' for t in times)} ms after SIGTERM"
+    )
+    assert max(times) < 1.0
+
+
+def test_embedded_server_follows_a_sigkilled_parent(lab_sandbox: LabSandbox) -> None:
+    """Its stdin pipe is held open by another process, so only the parent-death signal can
+    tell it that the lab is gone."""
+    code = (
+        "import subprocess, sys, time\n"
+        "from lab.engine.system.child_env import child_env, python_command\n"
+        "p = subprocess.Popen(python_command('lab.engine.server', '--exit-with-parent'),\n"
+        "    stdin=sys.stdin, stdout=subprocess.PIPE, env=child_env())\n"
+        "print(p.pid, p.stdout.readline().decode().strip(), flush=True)\n"
+        "time.sleep(3600)\n"
+    )
+    keeper_r, keeper_w = os.pipe()  # we keep the write end: the server's stdin never ends
+    try:
+        parent = subprocess.Popen(
+            [sys.executable, "-c", code], stdin=keeper_r, stdout=subprocess.PIPE, text=True,
+            env=lab_sandbox.env(),
+        )  # fmt: skip
+        assert parent.stdout is not None
+        pid, listening, _ = parent.stdout.readline().split()
+        assert listening == "LISTENING"
+        assert _running(int(pid))
+        parent.kill()
+        parent.wait()
+        took = wait_gone([int(pid)], 3.0)
+        print(f"\nserver gone {took * 1000:.0f} ms after its parent")
+    finally:
+        os.close(keeper_r)
+        os.close(keeper_w)
