@@ -21,6 +21,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from lab.engine.cancelsafe import get_within
 from lab.engine.events import RunProgress
 from lab.engine.faults import ENV as FAULT_ENV
 from lab.engine.plan import make_plan
@@ -521,3 +522,23 @@ def test_embedded_server_follows_a_sigkilled_parent(lab_sandbox: LabSandbox) -> 
     finally:
         os.close(keeper_r)
         os.close(keeper_w)
+
+
+@pytest.mark.parametrize("ticks", range(6))
+async def test_a_wait_never_swallows_a_cancellation_that_comes_with_its_item(ticks: int) -> None:
+    """Cancel the session's wait at every loop iteration after its item arrived: the
+    cancellation always goes through (asyncio.wait_for lost it at one of them before 3.12),
+    and the item is not lost either."""
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    waiter = asyncio.create_task(get_within(queue, 60))
+    await asyncio.sleep(0)
+    queue.put_nowait("event")
+    for _ in range(ticks):
+        await asyncio.sleep(0)
+    if waiter.done():
+        assert waiter.result() == "event"  # it returned before the cancellation: nothing lost
+        return
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert queue.get_nowait() == "event"

@@ -23,6 +23,7 @@ import psutil
 from lab.analysis import noise
 from lab.analysis.summarise import finalise_scenario, summarise_run
 from lab.core.cpus import usable_cpus
+from lab.engine.cancelsafe import get_within, within
 from lab.engine.events import (
     CpuSample,
     Event,
@@ -319,10 +320,7 @@ class LabSession:
                     )
                     break
                 try:
-                    # Not asyncio.wait_for: before 3.12 it returns the item and swallows a
-                    # cancellation (Ctrl+C) that comes as the item arrives.
-                    async with asyncio.timeout(remaining):
-                        item = await queue.get()
+                    item = await get_within(queue, remaining)  # never asyncio.wait_for
                 except TimeoutError:
                     continue
                 if item is _EOF:
@@ -387,14 +385,12 @@ class LabSession:
         process group (pool workers, forkserver, orphans of a dead runner) and reap it."""
         if grace and proc.returncode is None:
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(grace):
-                    await proc.wait()
+                await within(proc.wait(), grace)
         if proc.returncode is None:
             kill_group(proc.pid)
         # A process stuck in the kernel (D state) cannot be waited for; go on without it.
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(5):
-                await proc.wait()
+            await within(proc.wait(), 5)
         # Anything the runner left in its group, once its resource tracker has unlinked the
         # semaphores of a killed pool.
         await asyncio.to_thread(finish_group, proc.pid)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from lab.core.histogram import Histogram
+from lab.engine.cancelsafe import within
 from lab.engine.workloads.base import (
     RepeatOutcome,
     ScenarioContext,
@@ -217,10 +218,8 @@ class EmbeddedServer:
         try:
             assert self.proc.stdout is not None
             line = b""
-            # Not asyncio.wait_for, which can swallow a cancellation before Python 3.12.
-            with suppress(TimeoutError):
-                async with asyncio.timeout(SERVER_START_TIMEOUT):
-                    line = await self.proc.stdout.readline()
+            with suppress(TimeoutError):  # never asyncio.wait_for: see lab.engine.cancelsafe
+                line = await within(self.proc.stdout.readline(), SERVER_START_TIMEOUT)
             text = line.decode(errors="replace").strip()
             if not text.startswith("LISTENING "):
                 from lab.engine.system.groups import describe_exit
@@ -248,8 +247,7 @@ class EmbeddedServer:
                 with suppress(ProcessLookupError):
                     proc.terminate()
                 with suppress(TimeoutError):
-                    async with asyncio.timeout(SERVER_STOP_TIMEOUT):
-                        await proc.wait()
+                    await within(proc.wait(), SERVER_STOP_TIMEOUT)
         finally:
             # Cancelled while it stops (a second Ctrl+C) or too slow: it is killed all the same.
             if proc.returncode is None:
@@ -303,8 +301,7 @@ async def check_reachable(urls: list[str], timeout: float) -> None:
             continue
         seen.add((host, port))
         try:
-            async with asyncio.timeout(timeout):
-                _, writer = await asyncio.open_connection(host, port)
+            _, writer = await within(asyncio.open_connection(host, port), timeout)
         except ConnectionRefusedError:
             raise WorkloadSetupError(
                 f"{url} refused the connection: nothing listens on {host}:{port} "
