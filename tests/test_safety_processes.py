@@ -7,6 +7,7 @@ timed-out pools leave no semaphores; Ctrl+C is never lost; the embedded server s
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import os
 import random
@@ -219,6 +220,38 @@ def test_child_environment_puts_nothing_ahead_of_the_standard_library(
     )
     first, json_file = out.stdout.split()
     assert first != str(work) and json_file != str(work / "json.py")
+
+
+def test_an_uninstalled_checkout_runs_its_children_safely_too(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Where `-m` could not find the lab, a bootstrap appends its folder after the standard
+    library and site-packages and runs the module as `-m` would, arguments and all."""
+    from lab.engine.system import child_env as module
+
+    monkeypatch.setattr(module, "_installed", lambda: False)
+    command = python_command("lab.engine.server", "--payload-size", "7")
+    assert command[:3] == [sys.executable, "-P", "-c"]
+    work, markers = tmp_path / "work", tmp_path / "markers"
+    work.mkdir()
+    markers.mkdir()
+    plant(work, markers)
+    server = subprocess.Popen(
+        command, cwd=work, env=child_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline().decode()
+        assert line.startswith("LISTENING "), server.communicate()
+        conn = http.client.HTTPConnection("127.0.0.1", int(line.split()[1]), timeout=5)
+        conn.request("GET", "/item/1")
+        assert conn.getresponse().read() == b"concurrency-lab "[:7]
+        conn.close()
+    finally:
+        server.terminate()
+        server.wait(5)
+    assert sorted(p.name for p in markers.iterdir()) == []
 
 
 # --- 4. A killed lab leaves nothing behind ------------------------------------------------
@@ -475,8 +508,6 @@ def test_embedded_server_stops_cleanly_on_sigterm(lab_sandbox: LabSandbox) -> No
         )  # fmt: skip
         assert server.stdout is not None and server.stderr is not None
         port = int(server.stdout.readline().split()[1])
-        import http.client
-
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
         conn.request("GET", "/item/1")
         assert conn.getresponse().read()
