@@ -23,7 +23,8 @@ exit codes:
   1    at least one run failed, timed out or computed a wrong answer (or the report
        could not be written where asked: it went to stdout instead)
   2    bad input: a scenario file, a name or an option is wrong (nothing ran)
-  130  interrupted (Ctrl+C; 143 for SIGTERM); a partial report marks what did not run
+  130  interrupted (Ctrl+C; 143 for SIGTERM, 129 for SIGHUP); a partial report marks what
+       did not run
 
 compare reports (a CI gate):
   concurrency-lab compare A.json B.json [...] [--fail-if-slower PCT] [--format md|json]
