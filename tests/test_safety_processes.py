@@ -452,27 +452,45 @@ async def test_a_cancelled_process_run_leaves_no_semaphores(
 
 CYCLE = """\
 title: cycle
-workload: {kind: numeric, tasks: 8, size: 20000}
+workload: {kind: numeric, tasks: 8, size: 500}
 executors: [serial, processes, threads]
 workers: [2]
 repeats: 3
 warmups: 1
+min_time: 0
 timeout: 60
 """
+
+# Where each Ctrl+C lands: after the first runner appears (its start-up, warmup, repeats) or
+# after a run's line is printed (between runs, the next runner's start-up, its pool's start),
+# plus a random delay of up to that many seconds.
+MOMENTS = [
+    ("lab.engine.runner", 0.0), ("lab.engine.runner", 0.3), ("lab.engine.runner", 1.0),
+    ("serial-1", 0.0), ("serial-1", 0.5), ("serial-1", 2.0),
+    ("processes-2", 0.0), ("processes-2", 0.3), ("processes-2", 1.0), ("serial-1", 4.0),
+]  # fmt: skip
 
 
 @pytest.mark.slow
 def test_ctrl_c_at_any_moment_of_the_run_cycle_exits_130_within_two_seconds(
     lab_sandbox: LabSandbox, tmp_path: Path
 ) -> None:
-    """SIGINT lands at random moments: start-up, warmups, repeats, between runs."""
+    """SIGINT lands at many moments: start-up, warmup, repeats, between runs, pool start."""
     path = scenario(tmp_path, CYCLE)
-    rng = random.Random(14)
+    rng = random.Random()
     tries = 0
-    for attempt in range(12):
+    for after, spread in MOMENTS:
         lab = Lab(lab_sandbox, "--report", "-", "--format", "json", path, cwd=tmp_path)
-        lab.wait_until("lab.engine.runner")  # the session is under way
-        time.sleep(rng.uniform(0.0, 3.0))
+        if after.startswith("lab."):
+            lab.wait_until(after)
+        else:
+            deadline = time.monotonic() + 60
+            while f"   {after} " not in lab.stderr:
+                assert lab.proc.poll() is None and time.monotonic() < deadline, lab.stderr
+                time.sleep(0.005)
+        delay = rng.uniform(0.0, spread)
+        time.sleep(delay)
+        where = f"{delay:.2f} s after {after}"
         if lab.proc.poll() is not None:
             lab.finish()
             continue  # finished before the signal: not a try
@@ -482,10 +500,9 @@ def test_ctrl_c_at_any_moment_of_the_run_cycle_exits_130_within_two_seconds(
             code = lab.proc.wait(2.0)
         except subprocess.TimeoutExpired:
             lab.proc.kill()
-            pytest.fail(f"try {attempt}: still running 2 s after Ctrl+C:\n{lab.stderr}")
-        took = time.monotonic() - sent
-        assert code == 130, f"try {attempt}: exit {code}\n{lab.stderr}"
-        assert took < 2.0
+            pytest.fail(f"{where}: still running 2 s after Ctrl+C:\n{lab.stderr}")
+        assert code == 130, f"{where}: exit {code}\n{lab.stderr}"
+        assert time.monotonic() - sent < 2.0
         lab.finish()
         alive = lab_sandbox.wait_until_gone(2.0)
         assert not alive, [" ".join(p.cmdline())[:80] for p in alive]
