@@ -57,15 +57,26 @@ def kill_group(pid: int) -> None:
             os.kill(tracker, signal.SIGCONT)
 
 
+def _running(pid: int) -> bool:
+    """Not a zombie: a zombie runs nothing, and whoever adopted it may be slow to reap it."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+    except (OSError, IndexError):
+        return False
+
+
 def group_alive(pid: int) -> bool:
-    """Whether any process is left in the process group `pid`."""
+    """Whether any process that still runs is left in the process group `pid`."""
     try:
         os.killpg(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    if not os.path.isdir("/proc"):
+        return True
+    return any(_running(member) for member in _members(pid))
 
 
 def finish_group(pid: int, grace: float = TRACKER_GRACE) -> None:
