@@ -308,6 +308,49 @@ def test_a_sigkilled_lab_takes_its_whole_tree_with_it(
     assert not folders[0].exists()
 
 
+WATCHED_CHILD = """\
+from lab.engine.system import parent_death
+parent_death._prctl_pdeathsig = lambda: False  # as where prctl is missing: the thread watches
+parent_death.arm()
+print("armed", flush=True)
+import time; time.sleep(3600)
+"""
+
+
+def test_without_prctl_a_thread_follows_the_parent(lab_sandbox: LabSandbox) -> None:
+    parent_code = (
+        "import subprocess, sys, time\n"
+        f"child = subprocess.Popen([sys.executable, '-P', '-c', {WATCHED_CHILD!r}],\n"
+        "    stdout=subprocess.PIPE)\n"
+        "print(child.pid, child.stdout.readline().decode().strip(), flush=True)\n"
+        "time.sleep(3600)\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", parent_code], stdout=subprocess.PIPE, text=True,
+        env=lab_sandbox.env(),
+    )  # fmt: skip
+    assert parent.stdout is not None
+    pid, armed = parent.stdout.readline().split()
+    assert armed == "armed" and _running(int(pid))
+    parent.kill()
+    parent.wait()
+    took = wait_gone([int(pid)], 3.0)
+    print(f"\nthe watching thread followed its parent in {took * 1000:.0f} ms")
+
+
+def test_a_child_whose_parent_died_before_it_armed_follows_at_once() -> None:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    code = (
+        "from lab.engine.system import parent_death\n"
+        f"parent_death.arm({gone.pid})\n"
+        "print('survived')\n"
+    )
+    out = subprocess.run([sys.executable, "-P", "-c", code], capture_output=True, text=True)
+    assert out.returncode == -signal.SIGKILL, out
+    assert "survived" not in out.stdout
+
+
 def _owned(root: Path, name: str, owner: dict[str, object] | None) -> Path:
     folder = root / f"{sweep.PREFIX}{name}"
     folder.mkdir()
