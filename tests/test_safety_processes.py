@@ -24,13 +24,13 @@ import pytest
 
 from lab.engine.cancelsafe import get_within
 from lab.engine.events import RunProgress
-from lab.engine.faults import ENV as FAULT_ENV
 from lab.engine.plan import make_plan
 from lab.engine.session import LabSession
 from lab.engine.system import sweep
 from lab.engine.system.child_env import child_env, python_command
 from lab.scenario.loader import resolve
 from tests.conftest import LabSandbox
+from tests.faults import fault_env
 
 CONSOLE_SCRIPT = Path(sys.executable).parent / "concurrency-lab"
 
@@ -275,7 +275,7 @@ def test_a_sigkilled_lab_takes_its_whole_tree_with_it(
     server all end within a second or so; the next lab sweeps the dead lab's temp folder."""
     lab = Lab(
         lab_sandbox, "--report", "out.json", scenario(tmp_path, BUSY), cwd=tmp_path,
-        **{FAULT_ENV: "processes-2:hang@0"},
+        **fault_env("processes-2:hang@0"),
     )  # fmt: skip
     lab.wait_until("lab.engine.server")
     lab.wait_until("lab.engine.runner")
@@ -421,7 +421,7 @@ def test_sighup_ends_like_sigterm_with_exit_129(lab_sandbox: LabSandbox, tmp_pat
     out = tmp_path / "report.json"
     lab = Lab(
         lab_sandbox, "--report", str(out), scenario(tmp_path, SLOW), cwd=tmp_path,
-        **{FAULT_ENV: "threads-2:hang@0"},
+        **fault_env("threads-2:hang@0"),
     )  # fmt: skip
     while "serial-1" not in lab.stderr:
         assert lab.proc.poll() is None, lab.stderr
@@ -456,7 +456,7 @@ def test_a_timed_out_process_run_leaves_no_semaphores(
     out = tmp_path / "report.json"
     lab = Lab(
         lab_sandbox, "--report", str(out), scenario(tmp_path, HANGING_POOL), cwd=tmp_path,
-        **{FAULT_ENV: "processes-2:hang@0"},
+        **fault_env("processes-2:hang@0"),
     )  # fmt: skip
     lab.wait_until("multiprocessing.forkserver")
     deadline = time.monotonic() + 30
@@ -474,7 +474,8 @@ def test_a_timed_out_process_run_leaves_no_semaphores(
 async def test_a_cancelled_process_run_leaves_no_semaphores(
     lab_sandbox: LabSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(FAULT_ENV, "processes-2:hang@0")
+    for name, value in fault_env("processes-2:hang@0").items():
+        monkeypatch.setenv(name, value)
     text = HANGING_POOL.replace("timeout: 3", "timeout: 60")
     session = LabSession(make_plan(resolve([scenario(tmp_path, text)])))
     semaphores: set[str] = set()
