@@ -101,8 +101,9 @@ def _seconds(text: str) -> float:
 def _looks_like_target(value: str) -> bool:
     from lab.scenario.builtins import builtin_paths
 
-    path = Path(value)
-    return value in builtin_paths() or path.is_dir() or path.suffix in (".yaml", ".yml")
+    # A folder is not guessed to be scenarios: `--report out/` is more likely a mistaken
+    # output path, and the report check below says what is wrong with it.
+    return value in builtin_paths() or Path(value).suffix in (".yaml", ".yml")
 
 
 def _list_builtins() -> int:
@@ -165,6 +166,11 @@ def _main(argv: list[str] | None = None) -> int:
 
         problem = report_path_problem(args.report)
         if problem:
+            if problem.endswith("it is a folder"):
+                problem += (
+                    f"; give a file such as {Path(args.report) / 'report.json'}, or name the "
+                    f"folder as a scenario folder: --report - {args.report}"
+                )
             print(f"{problem}\n\nnothing ran", file=sys.stderr)
             return 2
         fmt = args.format or format_for_path(args.report)

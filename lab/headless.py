@@ -7,6 +7,7 @@ import contextlib
 import os
 import signal
 import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -25,7 +26,7 @@ from lab.engine.events import (
 from lab.engine.plan import ScenarioPlan
 from lab.engine.session import LabSession
 from lab.report.formats import render
-from lab.report.write import write_atomic
+from lab.report.write import ReportPathError, target_problem, write_atomic
 from lab.results.model import Report
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -168,17 +169,7 @@ def write_report(report: Report, output: str, fmt: str, stdout: TextIO) -> None:
 
 def report_path_problem(output: str) -> str | None:
     """Why a report cannot be written to output, checked before anything runs; None if it can."""
-    if output == "-":
-        return None
-    path = Path(output).expanduser()
-    folder = path.parent
-    if path.is_dir():
-        return f"cannot write the report to {output}: it is a folder"
-    if not folder.is_dir():
-        return f"cannot write the report to {output}: folder {folder} does not exist"
-    if not os.access(folder, os.W_OK | os.X_OK):
-        return f"cannot write the report to {output}: folder {folder} is not writable"
-    return None
+    return target_problem(output)
 
 
 def run_headless(
@@ -227,17 +218,37 @@ def run_headless(
 
 def _write_or_fall_back(report: Report, output: str, fmt: str, stderr: TextIO) -> bool:
     """Write the report where asked; if that fails (disk full, folder gone), put it on stdout
-    rather than lose it. Returns whether it went where asked."""
+    rather than lose it, and if stdout fails too, in a file of the temp folder whose path is
+    printed. Returns whether it went where asked."""
     try:
         write_report(report, output, fmt, sys.stdout)
     except OSError as exc:
-        stderr.write(
-            f"cannot write the report to {output}: {exc.strerror or exc}; "
-            "writing it to stdout instead\n"
+        why = str(exc) if isinstance(exc, ReportPathError) else exc.strerror or str(exc)
+        prefix = (
+            "" if isinstance(exc, ReportPathError) else f"cannot write the report to {output}: "
         )
-        with contextlib.suppress(OSError):
-            write_report(report, "-", fmt, sys.stdout)
+        stderr.write(f"{prefix}{why}; ")
+        if output != "-":
+            try:
+                write_report(report, "-", fmt, sys.stdout)
+            except OSError:
+                pass
+            else:
+                stderr.write("it went to stdout instead\n")
+                return False
+        stderr.write(_rescue(report, fmt) + "\n")
         return False
     if output != "-":
         stderr.write(f"report written to {output}\n")
     return True
+
+
+def _rescue(report: Report, fmt: str) -> str:
+    """Last resort for a report nowhere else would take: a new file in the temp folder."""
+    try:
+        fd, name = tempfile.mkstemp(prefix="concurrency-lab-report-", suffix=f".{fmt}")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(render(report, fmt))
+    except OSError as exc:
+        return f"saving it in the temp folder failed too ({exc.strerror or exc}): it is lost"
+    return f"saved it as {name} instead"

@@ -1,12 +1,95 @@
-"""Writing a report to a path: atomically, with the mode a plain open() would give."""
+"""Writing a report to a path without ever replacing what is not a regular file.
+
+The rules (README, "Faults, interrupts and cleanup"):
+- a regular file, or a path that does not exist yet, is written atomically: a temp file
+  beside it, then a rename, with the mode a plain open() would give;
+- a symlink is resolved and its target is written atomically (the link stays a link);
+- a character device or a FIFO (`/dev/null`, `/dev/stdout`, a named pipe) is written
+  through, never replaced; a FIFO nobody reads is refused after a short wait instead of
+  hanging the lab;
+- anything else (a folder, a block device, a socket, a symlink loop) is refused.
+Every refusal is a `ReportPathError`, an OSError whose message is one sentence.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import os
 import stat
 import tempfile
+import time
 from pathlib import Path
+
+# How long a FIFO may go without a reader before the report is refused rather than hang.
+FIFO_WAIT_SECONDS = 2.0
+
+
+class ReportPathError(OSError):
+    """A report path that cannot be written; str() is the whole sentence."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.strerror = message
+        self.sentence = message
+
+    def __str__(self) -> str:
+        return self.sentence
+
+
+def expand(output: str | Path) -> Path:
+    """`~` and `~user` expanded; an unknown user is a ReportPathError, not a RuntimeError."""
+    try:
+        return Path(output).expanduser()
+    except RuntimeError:
+        raise ReportPathError(
+            f"cannot write the report to {output}: no such user for '~' in the path"
+        ) from None
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISBLK(mode):
+        return "a block device (a disk: writing the report there could destroy data)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def target_problem(output: str) -> str | None:
+    """Why a report cannot go to output, checked before anything runs; None if it can try."""
+    if output == "-":
+        return None
+    try:
+        path = expand(output)
+    except ReportPathError as exc:
+        return str(exc)
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return f"cannot write the report to {output}: it is a symlink loop"
+        return f"cannot write the report to {output}: {exc.strerror or exc}"
+    if st is not None:
+        if stat.S_ISCHR(st.st_mode) or stat.S_ISFIFO(st.st_mode):
+            return None  # written through; a FIFO's reader may come later
+        if not stat.S_ISREG(st.st_mode):
+            return f"cannot write the report to {output}: it is {_kind(st.st_mode)}"
+    folder = _real(path).parent
+    if not folder.is_dir():
+        return f"cannot write the report to {output}: folder {folder} does not exist"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"cannot write the report to {output}: folder {folder} is not writable"
+    return None
+
+
+def _real(path: Path) -> Path:
+    """The file a symlink chain ends at (which may not exist yet); path itself otherwise."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
 
 
 def _new_file_mode(path: Path) -> int:
@@ -24,20 +107,71 @@ def _new_file_mode(path: Path) -> int:
     return 0o666 & ~umask
 
 
+def _open_through(path: Path) -> int:
+    """Open a device or FIFO for writing without blocking forever on a FIFO with no reader."""
+    deadline = time.monotonic() + FIFO_WAIT_SECONDS
+    while True:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+            break
+        except OSError as exc:
+            # ENXIO: a FIFO with no reader yet. Wait a little for one, then give up.
+            if exc.errno != errno.ENXIO or time.monotonic() >= deadline:
+                if exc.errno == errno.ENXIO:
+                    raise ReportPathError(
+                        f"cannot write the report to {path}: it is a named pipe (FIFO) and "
+                        f"nothing read from it within {FIFO_WAIT_SECONDS:g} s"
+                    ) from None
+                raise
+            time.sleep(0.05)
+    # Blocking writes from here on: a reader is there, and it sets the pace.
+    flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+    fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
+    return fd
+
+
+def _write_through(path: Path, text: str) -> None:
+    fd = _open_through(path)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+
+
 def write_atomic(path: Path, text: str) -> None:
-    """Write to a temp file beside the target, then rename: readers never see half a report,
-    and a failure (disk full, Ctrl+C) leaves the old report as it was and no temp file."""
-    path = path.expanduser()
-    directory = path.parent if str(path.parent) else Path(".")
-    mode = _new_file_mode(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    """Write the report to path by the rules in the module docstring.
+
+    Atomic writes go to a temp file beside the target, then a rename: readers never see half
+    a report, and a failure (disk full, Ctrl+C) leaves the old report as it was and no temp
+    file. Raises OSError (ReportPathError for a refusal) when the report was not written.
+    """
+    path = expand(path)
+    try:
+        st: os.stat_result | None = path.stat()
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ReportPathError(
+                f"cannot write the report to {path}: it is a symlink loop"
+            ) from None
+        raise
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        if stat.S_ISCHR(st.st_mode) or stat.S_ISFIFO(st.st_mode):
+            # Opened by its own name: /dev/stdout's target (pipe:[…]) has no path to resolve.
+            _write_through(path, text)
+            return
+        raise ReportPathError(f"cannot write the report to {path}: it is {_kind(st.st_mode)}")
+    target = _real(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    mode = _new_file_mode(target)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             os.fchmod(f.fileno(), mode)
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

@@ -168,7 +168,7 @@ class ExportScreen(ModalScreen[str | None]):
         if not target:
             error.update("✗ give a file name")
             return
-        path = Path(target).expanduser()
+        path = Path(target)  # write_atomic expands "~", and says so when it cannot
         fmt = format_for_path(str(path))
         try:
             write_atomic(path, render(self.report, fmt))
