@@ -13,6 +13,7 @@ from lab.cli import main as cli_main
 from lab.compare import compare_reports, load_report
 from lab.report.formats import render
 from lab.results.model import RepeatRecord, Report, RunError, RunResult, ScenarioResult
+from tests.synthetic import machine as synthetic_machine
 
 BASE = [1.00, 1.02, 0.98, 1.01, 0.99]
 NOISY_SAME = [1.01, 0.97, 1.03, 1.0, 0.985]
@@ -32,7 +33,16 @@ def make_report(
     scenarios: dict[str, list[RunResult]], tasks: int = 10, python: str = "3.11.7"
 ) -> Report:
     report = Report(
-        machine={"cpu_model": "Test CPU", "cpus_usable": 2, "python": {"version": python}},
+        machine={
+            **synthetic_machine(),
+            "cpu_model": "Test CPU",
+            "python": {
+                "implementation": "CPython",
+                "version": python,
+                "build": "",
+                "gil_enabled": True,
+            },
+        },
         created="2026-01-01T00:00:00+00:00",
     )
     for name, runs in scenarios.items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 from lab.compare.load import CompareError, load_report
@@ -33,6 +34,8 @@ def _percentage(text: str) -> float:
         value = float(text.rstrip("%"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a percentage such as 5") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage such as 5")
     if value < 0:
         raise argparse.ArgumentTypeError("the percentage cannot be negative")
     return value
