@@ -18,7 +18,7 @@ import pytest
 
 from lab.engine.system.child_env import child_env
 from lab.report.formats import render
-from lab.results.reading import MAX_REPORT_BYTES, check
+from lab.results.reading import MAX_REPORT_BYTES, first_problem
 from lab.results.schema import REPORT_SCHEMA
 from tests import synthetic
 
@@ -127,7 +127,7 @@ def test_broken_fields_are_one_line_and_exit_2(tmp_path: Path, good: str, name: 
     # The lab's own check and jsonschema agree that this is not a valid report.
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(data, REPORT_SCHEMA)
-    assert next(check(data, REPORT_SCHEMA), None) is not None
+    assert first_problem(data) is not None
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(data))
     assert_refused(compare(good, str(bad)), str(bad), "malformed report")
@@ -136,7 +136,7 @@ def test_broken_fields_are_one_line_and_exit_2(tmp_path: Path, good: str, name: 
 def test_the_lab_check_accepts_what_jsonschema_accepts() -> None:
     data = good_report()
     jsonschema.validate(data, REPORT_SCHEMA)
-    assert list(check(data, REPORT_SCHEMA)) == []
+    assert first_problem(data) is None
 
 
 @pytest.mark.parametrize(
@@ -145,7 +145,7 @@ def test_the_lab_check_accepts_what_jsonschema_accepts() -> None:
         ('{"schema": NaN}', ["NaN is not a number JSON allows"]),
         ("REPLACE_WALL Infinity", ["Infinity is not a number JSON allows"]),
         ("REPLACE_WALL -Infinity", ["-Infinity is not a number JSON allows"]),
-        ("REPLACE_WALL 1e999", ["too large for a float"]),
+        ("REPLACE_WALL 1e999", ["1e999 is too large for a float"]),
         ("[1, 2, 3]", ["not a concurrency-lab report"]),
         ('{"schema": "concurrency-lab/report", "schema_version": 99}', ["schema version 99"]),
         ("[" * 100_000, ["nested too deeply"]),
@@ -193,6 +193,6 @@ def test_every_mutation_of_a_field_type_is_caught_like_jsonschema() -> None:
             for p in parents:
                 target = target[int(p)] if p.isdigit() else target[p]
             target[last] = value
-            ours = next(check(data, REPORT_SCHEMA), None) is None
+            ours = first_problem(data) is None
             theirs = jsonschema.Draft202012Validator(REPORT_SCHEMA).is_valid(data)
             assert ours == theirs, (field, value)
