@@ -173,9 +173,16 @@ def _main(argv: list[str] | None = None) -> int:
                 )
             print(f"{problem}\n\nnothing ran", file=sys.stderr)
             return 2
+        from lab.engine.system.limits import plan_problems
+
+        plans = make_plan(scenarios, quick=args.quick, min_time=args.min_time)
+        too_big = plan_problems(plans)
+        if too_big:
+            print("\n".join(too_big) + "\n\nnothing ran", file=sys.stderr)
+            return 2
         fmt = args.format or format_for_path(args.report)
         return run_headless(
-            make_plan(scenarios, quick=args.quick, min_time=args.min_time),
+            plans,
             args.report,
             fmt,
             ["concurrency-lab", *argv],

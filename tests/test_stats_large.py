@@ -53,6 +53,7 @@ def brute_kth(x: list[float], y: list[float], k: int) -> float:
 @pytest.mark.parametrize("shape", ["lognormal", "ties", "pareto", "equal"])
 def test_kth_difference_matches_sorting_every_pair(shape: str) -> None:
     rng = random.Random(shape)
+
     def draw() -> float:
         if shape == "lognormal":
             return rng.lognormvariate(0, 0.3)

@@ -150,6 +150,13 @@ class HttpWorkload(_Strict):
         description="fetch these URLs round-robin instead of the embedded server",
     )
     request_timeout: float = Field(10.0, gt=0, le=600, description="seconds per request")
+    max_error_share: float = Field(
+        0.01,
+        ge=0,
+        le=1,
+        description="fail a run when more than this share of its requests fail (the HTTP 500s "
+        "that error_rate asks the embedded server for are not counted)",
+    )
 
     def quick(self) -> HttpWorkload:
         return self.model_copy(update={"requests": min(self.requests, 100)})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import http.client
 import socket
 import sys
@@ -41,7 +42,25 @@ PREFLIGHT_TARGETS = 20
 _local = threading.local()
 
 
+def _errno(exc: BaseException) -> int | None:
+    """The OS error number behind exc, through aiohttp's wrappers and exception chains."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno is not None:
+            return current.errno
+        os_error = getattr(current, "os_error", None)  # aiohttp.ClientConnectorError
+        if isinstance(os_error, OSError) and os_error.errno is not None:
+            return os_error.errno
+        current = current.__cause__ or current.__context__
+    return None
+
+
 def _error_kind(exc: BaseException) -> str:
+    # Out of file descriptors is this machine's limit, not the target refusing: say so.
+    if _errno(exc) in (errno.EMFILE, errno.ENFILE):
+        return "too_many_open_files"
     if isinstance(exc, TimeoutError | socket.timeout | asyncio.TimeoutError):
         return "timeout"
     if isinstance(exc, ConnectionRefusedError):
@@ -94,9 +113,18 @@ def fetch(task: tuple[int, str, float]) -> tuple[int, str, float, int]:
     return index, "ok" if status < 400 else f"http_{status}", elapsed, len(body)
 
 
+class TooManyFailures(TargetUnreachable):
+    """More requests failed than the scenario allows: a throughput of failures means nothing."""
+
+
 class HttpTally(Tally):
-    def __init__(self, deterministic: bool) -> None:
+    def __init__(
+        self, deterministic: bool, max_error_share: float = 0.01, asked_errors: bool = False
+    ) -> None:
         self.deterministic = deterministic
+        self.max_error_share = max_error_share
+        # Injected HTTP 500s (the embedded server's error_rate) are what the scenario asked for.
+        self.asked_errors = asked_errors
         self.latency = Histogram()
         self.outcomes: dict[str, int] = {}
         self.bytes = 0
@@ -111,15 +139,26 @@ class HttpTally(Tally):
         total = sum(self.outcomes.values())
         errors = {k: v for k, v in sorted(self.outcomes.items()) if k != "ok"}
         answered = sum(v for k, v in self.outcomes.items() if k == "ok" or k.startswith("http_"))
+        by_count = sorted(errors.items(), key=lambda kv: -kv[1])
         if total and not answered:
             # Not one response: what was timed is how fast connections fail, not HTTP.
-            kinds = ", ".join(f"{v} {k}" for k, v in sorted(errors.items(), key=lambda kv: -kv[1]))
+            kinds = ", ".join(f"{v} {k}" for k, v in by_count)
             raise TargetUnreachable(
                 f"none of the {total} requests got a response ({kinds}): is the target up?"
             )
+        unasked = {k: v for k, v in by_count if not (self.asked_errors and k == "http_500")}
+        failed = sum(unasked.values())
+        if total and failed / total > self.max_error_share:
+            kinds = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in unasked.items())
+            raise TooManyFailures(
+                f"{failed} of {total} requests failed ({kinds}), more than the "
+                f"{100 * self.max_error_share:g}% the scenario allows (max_error_share); "
+                "a rate of failures is not throughput"
+            )
         digest = ",".join(f"{k}={v}" for k, v in sorted(self.outcomes.items()))
         return RepeatOutcome(
-            amount=total,
+            # Throughput counts answered requests only, never failures.
+            amount=self.outcomes.get("ok", 0),
             tasks=total,
             digest=digest if self.deterministic else None,
             errors=errors,
@@ -179,7 +218,12 @@ class Http(Workload):
         return index, "ok" if status < 400 else f"http_{status}", elapsed, len(body)
 
     def new_tally(self) -> Tally:
-        return HttpTally(deterministic=self.base is not None)
+        embedded = self.base is not None
+        return HttpTally(
+            deterministic=embedded,
+            max_error_share=self.spec.max_error_share,
+            asked_errors=embedded and self.spec.error_rate > 0,
+        )
 
 
 class EmbeddedServer:

@@ -55,15 +55,50 @@ def numeric_task(task: tuple[str, int, int]) -> tuple[int, float]:
     return index, integrate_arctan(index / 1.0, (index + 1) / 1.0, size)
 
 
-def sieve_counts(start: int, size: int, tasks: int) -> list[int]:
-    """Primes per task range by the sieve of Eratosthenes: an independent reference."""
-    stop = start + size * tasks
-    is_prime = bytearray([1]) * stop
-    is_prime[0:2] = b"\x00\x00"
-    for p in range(2, math.isqrt(stop - 1) + 1):
+# Bytes of one sieve segment: the reference's memory, whatever the tasks' total range.
+SIEVE_SEGMENT = 1 << 20
+
+
+def _base_primes(limit: int) -> list[int]:
+    """Primes up to limit (inclusive), by a plain sieve: sqrt of the range, a few KiB."""
+    is_prime = bytearray([1]) * (limit + 1)
+    is_prime[0 : min(2, limit + 1)] = bytes(min(2, limit + 1))
+    for p in range(2, math.isqrt(limit) + 1):
         if is_prime[p]:
-            is_prime[p * p :: p] = bytes(len(range(p * p, stop, p)))
-    return [sum(is_prime[start + i * size : start + (i + 1) * size]) for i in range(tasks)]
+            is_prime[p * p :: p] = bytes(len(range(p * p, limit + 1, p)))
+    return [p for p in range(2, limit + 1) if is_prime[p]]
+
+
+def _count_in(lo: int, hi: int, primes: list[int]) -> int:
+    """Primes in [lo, hi), hi - lo <= SIEVE_SEGMENT, given every prime up to sqrt(hi - 1)."""
+    segment = bytearray([1]) * (hi - lo)
+    for n in range(lo, min(hi, 2)):  # 0 and 1 are not prime
+        segment[n - lo] = 0
+    for p in primes:
+        first = max(p * p, -(-lo // p) * p)
+        if first >= hi:
+            if p * p >= hi:
+                break
+            continue
+        segment[first - lo :: p] = bytes(len(range(first, hi, p)))
+    return segment.count(1)
+
+
+def sieve_counts(start: int, size: int, tasks: int) -> list[int]:
+    """Primes per task range by a segmented sieve of Eratosthenes: an independent reference
+    in bounded memory (SIEVE_SEGMENT bytes at a time, never tasks x size)."""
+    stop = start + size * tasks
+    primes = _base_primes(math.isqrt(max(stop - 1, 0)))
+    counts = []
+    for i in range(tasks):
+        lo, hi = start + i * size, start + (i + 1) * size
+        counts.append(
+            sum(
+                _count_in(a, min(a + SIEVE_SEGMENT, hi), primes)
+                for a in range(lo, hi, SIEVE_SEGMENT)
+            )
+        )
+    return counts
 
 
 class NumericTally(Tally):
