@@ -10,6 +10,7 @@ from fractions import Fraction
 import pytest
 
 from lab.core import stats
+from lab.core.order import kth_difference
 
 
 def exact_median_rank(n: int, confidence: float = stats.CONFIDENCE) -> tuple[int, float]:
@@ -68,14 +69,14 @@ def test_kth_difference_matches_sorting_every_pair(shape: str) -> None:
         x = sorted(math.log(draw()) for _ in range(m))
         y = sorted(math.log(draw()) for _ in range(n))
         for k in {1, m * n, max(1, m * n // 40), rng.randint(1, m * n)}:
-            assert stats.kth_difference(x, y, k) == pytest.approx(
+            assert kth_difference(x, y, k) == pytest.approx(
                 brute_kth(x, y, k), rel=1e-12, abs=1e-12
             )
 
 
 def test_kth_difference_refuses_a_rank_outside_the_pairs() -> None:
     with pytest.raises(ValueError):
-        stats.kth_difference([1.0], [1.0], 2)
+        kth_difference([1.0], [1.0], 2)
 
 
 def test_ratio_interval_above_the_all_pairs_limit_matches_all_pairs() -> None:
