@@ -48,6 +48,7 @@ class Progress:
         self.started = time.monotonic()
         self.last_draw = 0.0
         self.width = 0
+        self.shown: dict[tuple[str, str], str] = {}  # (scenario, run_id) -> status printed
 
     def _line(self, text: str) -> None:
         # A terminal that hung up (SIGHUP) fails every write: the run and its report go on.
@@ -85,14 +86,26 @@ class Progress:
         elif isinstance(event, RunFinished):
             self.runs_done += 1
             run = event.result
+            self.shown[(event.scenario, event.run_id)] = run.status
             wall = run.summary.wall_seconds.median
             tp = run.summary.throughput.value
             what = f"{format_seconds(wall)}, {tp:,.1f} {run.unit}/s" if wall and tp else ""
             if run.status != "ok" and run.error:
                 what = run.error.message
             self._line(f"   {event.run_id:<14} {run.status:<9} {what}")
-        elif isinstance(event, ScenarioFinished) and event.result.error:
-            self._line(f"   scenario failed: {event.result.error}")
+        elif isinstance(event, ScenarioFinished):
+            self._corrections(event)
+            if event.result.error:
+                self._line(f"   scenario failed: {event.result.error}")
+
+    def _corrections(self, event: ScenarioFinished) -> None:
+        """A run shown `ok` that the scenario's cross-run answer check failed gets its line
+        again, with the reason: the exit code is never 1 behind a column of `ok`."""
+        for run in event.result.runs:
+            shown = self.shown.get((event.scenario, run.run_id))
+            if shown == "ok" and run.status != "ok":
+                why = run.error.message if run.error else run.status
+                self._line(f"   {run.run_id:<14} {run.status:<9} {why}")
 
     def close(self) -> None:
         if self.live and self.width:
@@ -229,12 +242,12 @@ def _write_or_fall_back(report: Report, output: str, fmt: str, stderr: TextIO) -
         )
         stderr.write(f"{prefix}{why}; ")
         if output != "-":
+            stderr.write("writing it to stdout instead\n")
             try:
                 write_report(report, "-", fmt, sys.stdout)
-            except OSError:
-                pass
+            except OSError as again:
+                stderr.write(f"cannot write the report to stdout either: {again.strerror}; ")
             else:
-                stderr.write("it went to stdout instead\n")
                 return False
         stderr.write(_rescue(report, fmt) + "\n")
         return False

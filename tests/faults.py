@@ -9,7 +9,9 @@ workload through `wrap`. When the run with that id (``*`` for every run) reaches
 - ``hang``:  sleeps for an hour (past any sensible run timeout);
 - ``exit``:  ends its process with ``os._exit(3)`` (a pool worker, or the runner itself
   for serial/threads/asyncio);
-- ``kill``:  sends SIGKILL to its own process.
+- ``kill``:  sends SIGKILL to its own process;
+- ``wrong``: computes its task as usual, but the repeat's answer (its digest) comes out
+  different, as if the executor had computed something else.
 
 It lives under tests/ because no user-facing feature needs it: it is not a workload kind, not
 in the scenario schema, and the installed package holds none of it.
@@ -28,13 +30,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from lab.engine.workloads.base import Tally, Workload
+from lab.engine.workloads.base import RepeatOutcome, Tally, Workload
 
 ENV = "LAB_FAULT"
 HOOK_ENV = "LAB_TEST_HOOK"  # read by lab.engine.runner
 # The folder that holds the tests package: runners and pool workers must import this module.
 _ROOT = str(Path(__file__).resolve().parent.parent)
-MODES = ("raise", "hang", "exit", "kill")
+MODES = ("raise", "hang", "exit", "kill", "wrong")
 HANG_SECONDS = 3600.0
 
 
@@ -113,7 +115,8 @@ class FaultyWorkload(Workload):
         return await self.inner.run_async(inner_task)
 
     def new_tally(self) -> Tally:
-        return self.inner.new_tally()
+        tally = self.inner.new_tally()
+        return WrongTally(tally) if self.fault.mode == "wrong" else tally
 
     @asynccontextmanager
     async def async_session(self, concurrency: int) -> AsyncIterator[None]:
@@ -122,6 +125,21 @@ class FaultyWorkload(Workload):
 
     def before_repeat(self) -> None:
         self.inner.before_repeat()
+
+
+class WrongTally(Tally):
+    """The `wrong` fault: the inner tally's answer digest, altered."""
+
+    def __init__(self, inner: Tally) -> None:
+        self.inner = inner
+
+    def add(self, result: Any) -> None:
+        self.inner.add(result)
+
+    def finish(self) -> RepeatOutcome:
+        outcome = self.inner.finish()
+        outcome.digest = f"wrong-{outcome.digest}"
+        return outcome
 
 
 def wrap(workload: Workload, run_id: str | None) -> Workload:
@@ -146,6 +164,7 @@ __all__ = [
     "Fault",
     "FaultyWorkload",
     "InjectedFault",
+    "WrongTally",
     "fault_env",
     "for_run",
     "parse",

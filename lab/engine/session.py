@@ -23,6 +23,7 @@ import psutil
 from lab.analysis import noise
 from lab.analysis.summarise import finalise_scenario, summarise_run
 from lab.core.cpus import usable_cpus
+from lab.engine.agreement import mark_disagreement
 from lab.engine.cancelsafe import get_within, within
 from lab.engine.events import (
     CpuSample,
@@ -376,6 +377,7 @@ class LabSession:
                         proc.returncode, finished_cleanly, stderr
                     )
             self._check_resources(run, context)
+        mark_disagreement(run, self.report, plan.name)  # said on the run's own line, not later
         summarise_run(run, self.usable)
         yield RunFinished(plan.name, run.run_id, run)
 
