@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lab import __version__
+from lab.core.textsafe import safe_text
 from lab.report.formats import FORMATS, format_for_path
 
 if TYPE_CHECKING:
@@ -152,11 +153,12 @@ def _main(argv: list[str] | None = None) -> int:
                 parser.error("--check needs at least one scenario file")
             checked = resolve(args.targets)
             for item in checked:
-                print(f"ok  {item.source}  ({item.name}: {item.scenario.title})")
+                line = f"ok  {item.source}  ({item.name}: {item.scenario.title})"
+                print(safe_text(line, one_line=True))
             return 0
         scenarios = resolve(args.targets) if args.targets else load_builtins()
     except ScenarioError as exc:
-        print(exc.render(), file=sys.stderr)
+        print(safe_text(exc.render()), file=sys.stderr)
         print("\nnothing ran; see `concurrency-lab --schema` for every valid key", file=sys.stderr)
         return 2
 
@@ -171,14 +173,14 @@ def _main(argv: list[str] | None = None) -> int:
                     f"; give a file such as {Path(args.report) / 'report.json'}, or name the "
                     f"folder as a scenario folder: --report - {args.report}"
                 )
-            print(f"{problem}\n\nnothing ran", file=sys.stderr)
+            print(f"{safe_text(problem, one_line=True)}\n\nnothing ran", file=sys.stderr)
             return 2
         from lab.engine.system.limits import plan_problems
 
         plans = make_plan(scenarios, quick=args.quick, min_time=args.min_time)
         too_big = plan_problems(plans)
         if too_big:
-            print("\n".join(too_big) + "\n\nnothing ran", file=sys.stderr)
+            print(safe_text("\n".join(too_big)) + "\n\nnothing ran", file=sys.stderr)
             return 2
         fmt = args.format or format_for_path(args.report)
         return run_headless(

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from lab.analysis.summarise import finalise_scenario
+from lab.core.textsafe import safe_text
 from lab.core.units import format_eta, format_seconds
 from lab.engine.events import (
     Event,
@@ -51,6 +52,7 @@ class Progress:
         self.shown: dict[tuple[str, str], str] = {}  # (scenario, run_id) -> status printed
 
     def _line(self, text: str) -> None:
+        text = safe_text(text, one_line=True)  # titles and messages come from scenario files
         # A terminal that hung up (SIGHUP) fails every write: the run and its report go on.
         with contextlib.suppress(OSError):
             if self.live:
@@ -63,6 +65,7 @@ class Progress:
         now = time.monotonic()
         if not self.live or now - self.last_draw < 0.1:
             return
+        text = safe_text(text, one_line=True)
         self.last_draw = now
         with contextlib.suppress(OSError):
             self.stream.write("\r" + text[:160].ljust(self.width))

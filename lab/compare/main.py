@@ -9,6 +9,7 @@ import sys
 from lab.compare.load import CompareError, load_report
 from lab.compare.matching import compare_reports
 from lab.compare.render import gate_failed, render_json, render_markdown
+from lab.core.textsafe import safe_text
 
 EXIT_OK, EXIT_SLOWER, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -73,11 +74,11 @@ def main(argv: list[str]) -> int:
     try:
         reports = [(path, load_report(path)) for path in args.reports]
     except CompareError as exc:
-        print(f"concurrency-lab compare: {exc}", file=sys.stderr)
+        print(f"concurrency-lab compare: {safe_text(str(exc), one_line=True)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     (a_name, a), *others = reports
     pairs = [compare_reports(a, b, a_name, b_name) for b_name, b in others]
     render = render_json if args.format == "json" else render_markdown
-    sys.stdout.write(render(reports, pairs, args.fail_if_slower))
+    sys.stdout.write(safe_text(render(reports, pairs, args.fail_if_slower)))
     sys.stdout.flush()
     return EXIT_SLOWER if gate_failed(pairs, args.fail_if_slower) else EXIT_OK

@@ -10,6 +10,8 @@ import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lab.core.textsafe import safe_text
+
 if TYPE_CHECKING:
     from lab.results.model import Report
 
@@ -25,9 +27,11 @@ RENDERERS: dict[str, tuple[str, str]] = {
 
 
 def render(report: Report, fmt: str) -> str:
+    """The report in fmt, with URL passwords redacted and control characters escaped: the
+    one door every report (file, stdout, the app's export) goes out through."""
     module, name = RENDERERS[fmt]
     text: str = getattr(importlib.import_module(module), name)(report)
-    return text
+    return safe_text(text)
 
 
 def format_for_path(path: str, default: str = "md") -> str:
