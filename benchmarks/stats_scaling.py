@@ -19,6 +19,8 @@ import random
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -50,30 +52,35 @@ def scenario(n: int, rng: random.Random) -> ScenarioResult:
     )  # fmt: skip
 
 
-def timed(fn: object) -> float:
+def timed(fn: Callable[[], object]) -> float:
     started = time.perf_counter()
-    fn()  # type: ignore[operator]
+    fn()
     return time.perf_counter() - started
+
+
+def compare_file(path: Path) -> None:
+    a, b = load_report(str(path)), load_report(str(path))
+    json.dumps([m.to_json() for m in compare_reports(a, b).matched])
+
+
+def measure(n: int, rng: random.Random) -> tuple[float, float, float]:
+    result = scenario(n, rng)
+    walls = [r.wall_seconds for r in result.runs[0].repeats]
+    t_describe = timed(partial(describe, walls))
+    t_summary = timed(partial(finalise_scenario, result, 2))
+    report = Report(machine=machine(), scenarios=[result])
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "r.json"
+        path.write_text(render(report, "json"))
+        t_compare = timed(partial(compare_file, path))
+    return t_describe, t_summary, t_compare
 
 
 def main(sizes: list[int]) -> None:
     rng = random.Random(14)
     print(f"{'repeats':>8} {'describe':>10} {'summarise':>10} {'compare':>10}")
     for n in sizes:
-        result = scenario(n, rng)
-        walls = [r.wall_seconds for r in result.runs[0].repeats]
-        t_describe = timed(lambda: describe(walls))
-        t_summary = timed(lambda: finalise_scenario(result, 2))
-        report = Report(machine=machine(), scenarios=[result])
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "r.json"
-            path.write_text(render(report, "json"))
-
-            def compare() -> None:
-                a, b = load_report(str(path)), load_report(str(path))
-                json.dumps([m.to_json() for m in compare_reports(a, b).matched])
-
-            t_compare = timed(compare)
+        t_describe, t_summary, t_compare = measure(n, rng)
         print(f"{n:>8} {t_describe:>9.3f}s {t_summary:>9.3f}s {t_compare:>9.3f}s", flush=True)
 
 
