@@ -50,6 +50,15 @@ def mad(values: Sequence[float]) -> float:
     return statistics.median(abs(v - m) for v in values)
 
 
+def _stdev(values: Sequence[float], mean: float) -> float:
+    """Sample standard deviation, two-pass with exact sums: statistics.stdev's exact fractions
+    cost seconds for 100,000 values, for digits beyond the 15th."""
+    n = len(values)
+    if n < 2:
+        return 0.0
+    return math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
+
+
 def _binomial_cdf_half(n: int, k: int) -> float:
     """P(X <= k) for X ~ Binomial(n, 1/2)."""
     if k < 0:
@@ -116,11 +125,12 @@ def describe(values: Sequence[float]) -> Description:
     median = statistics.median(values)
     spread = mad(values)
     low, high, achieved = median_interval(values)
+    mean = math.fsum(values) / len(values)
     return {
         "n": len(values),
         "median": median,
-        "mean": statistics.fmean(values),
-        "stdev": statistics.stdev(values) if len(values) > 1 else 0.0,
+        "mean": mean,
+        "stdev": _stdev(values, mean),
         "min": min(values),
         "max": max(values),
         "mad": spread,
