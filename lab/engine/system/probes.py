@@ -19,7 +19,7 @@ import psutil
 
 from lab.analysis.noise import LOAD_SAMPLE_SECONDS, EnvironmentFacts, page_cache_warning
 from lab.core import cpus
-from lab.results.notices import Notice
+from lab.results.notices import Notice, notice
 
 # --- facts, each from one small reader ----------------------------------------------------------
 
@@ -211,8 +211,21 @@ def read_environment(sample_seconds: float = LOAD_SAMPLE_SECONDS) -> Environment
 def scenario_warnings(scenario: Any, context: dict[str, Any]) -> list[Notice]:
     """Warnings about a scenario as a whole, checked after its runs (while its corpus exists)."""
     workload = scenario.workload
+    found: list[Notice] = []
+    skipped = context.get("skipped") or []
+    if skipped:
+        shown = "; ".join(skipped[:5]) + (
+            f"; and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+        )
+        found.append(
+            notice(
+                "folder_skipped",
+                f"{len(skipped)} entries under {workload.folder} were not hashed: {shown}. "
+                "The results cover the rest of the folder only.",
+            )
+        )
     if workload.kind == "hashing" and workload.cache == "warm" and context.get("files"):
         resident = read_page_cache_fraction(context["files"])
-        found = page_cache_warning(*resident) if resident else None
-        return [found] if found else []
-    return []
+        cache = page_cache_warning(*resident) if resident else None
+        found += [cache] if cache else []
+    return found

@@ -9,6 +9,7 @@ import hashlib
 import os
 import random
 import shutil
+import stat
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -34,14 +35,33 @@ DISK_MARGIN = 64 * 1024 * 1024
 _WRITE_BLOCK = 1024 * 1024
 
 
+class FileChanged(WrongAnswer):
+    """A file was written to while it was hashed: its digest belongs to no version of it."""
+
+
+def _check_unchanged(path: str, before: os.stat_result, after: os.stat_result, read: int) -> None:
+    if (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns) and (
+        read == after.st_size
+    ):
+        return
+    raise FileChanged(
+        f"{path} changed while it was hashed ({format_bytes(before.st_size)} when opened, "
+        f"{format_bytes(read)} read, {format_bytes(after.st_size)} at the end"
+        f"{', modified meanwhile' if before.st_mtime_ns != after.st_mtime_ns else ''}): "
+        "hash a folder that nothing writes to while the lab runs"
+    )
+
+
 def hash_file(task: tuple[int, str, str, int]) -> tuple[int, str, int]:
     index, path, algorithm, chunk_size = task
     digest = hashlib.new(algorithm)
     size = 0
     with open(path, "rb", buffering=0) as f:
+        before = os.fstat(f.fileno())
         while chunk := f.read(chunk_size):
             digest.update(chunk)
             size += len(chunk)
+        _check_unchanged(path, before, os.fstat(f.fileno()), size)
     return index, digest.hexdigest(), size
 
 
@@ -50,9 +70,11 @@ async def hash_file_async(task: tuple[int, str, str, int]) -> tuple[int, str, in
     digest = hashlib.new(algorithm)
     size = 0
     async with aiofiles.open(path, "rb", buffering=0) as f:
+        before = os.fstat(f.fileno())
         while chunk := await f.read(chunk_size):
             digest.update(chunk)
             size += len(chunk)
+        _check_unchanged(path, before, os.fstat(f.fileno()), size)
     return index, digest.hexdigest(), size
 
 
@@ -111,20 +133,45 @@ def _write_failure(exc: OSError, folder: Path, index: int, spec: HashingWorkload
     return f"cannot write the hashing corpus in {folder.parent}: {exc.strerror or exc}"
 
 
-def _folder_files(folder: str) -> list[str]:
+def _folder_files(folder: str) -> tuple[list[str], list[str]]:
+    """The regular files under folder, and what was left out (one phrase each): subfolders
+    that cannot be listed, symlinks (never followed: no loops, nothing outside the folder),
+    FIFOs, devices and sockets (reading them could block or never end)."""
     root = Path(folder).expanduser()
-    files = sorted(str(p) for p in root.rglob("*") if p.is_file() and not p.is_symlink())
+    files: list[str] = []
+    skipped: list[str] = []
+
+    def unlistable(exc: OSError) -> None:
+        skipped.append(f"{exc.filename} (cannot list it: {exc.strerror or exc})")
+
+    for top, dirs, names in os.walk(root, onerror=unlistable, followlinks=False):
+        for name in dirs:
+            if os.path.islink(os.path.join(top, name)):
+                skipped.append(f"{os.path.join(top, name)} (a symlink, not followed)")
+        for name in names:
+            path = os.path.join(top, name)
+            try:
+                mode = os.lstat(path).st_mode
+            except OSError as exc:
+                skipped.append(f"{path} ({exc.strerror or exc})")
+                continue
+            if stat.S_ISREG(mode):
+                files.append(path)
+            elif stat.S_ISLNK(mode):
+                skipped.append(f"{path} (a symlink, not followed)")
+            else:
+                skipped.append(f"{path} (not a regular file)")
     if not files:
         raise WorkloadSetupError(f"folder {folder} holds no regular files to hash")
-    return files
+    return sorted(files), sorted(skipped)
 
 
 @asynccontextmanager
 async def provision(spec: HashingWorkload, workdir: Path) -> AsyncIterator[dict[str, Any]]:
     """Runs once per scenario in the orchestrator: the corpus every run will hash."""
     if spec.folder is not None:
-        files = await asyncio.to_thread(_folder_files, spec.folder)
-        yield {"files": files, "digests": None}
+        files, skipped = await asyncio.to_thread(_folder_files, spec.folder)
+        yield {"files": files, "digests": None, "skipped": skipped}
         return
     corpus = workdir / "corpus"
     corpus.mkdir(exist_ok=True)
