@@ -27,6 +27,7 @@ from textual.worker import Worker
 from lab.engine.events import Event, RunFinished, RunStarted, ScenarioFinished, ScenarioStarted
 from lab.engine.plan import ScenarioPlan
 from lab.engine.session import LabSession
+from lab.engine.system.limits import plan_problems
 from lab.engine.system.machine import machine_facts
 from lab.results.machine import MachineFacts
 from lab.scenario.loader import LoadedScenario
@@ -234,6 +235,10 @@ class LabApp(App[int]):
         plans = self.state.plan(indices)
         if plans is None:
             self.notify("nothing to run: no executor can run here", severity="warning")
+            return
+        too_big = plan_problems(plans)  # memory and open files, as headless checks them
+        if too_big:
+            self.notify(f"nothing ran: {too_big[0]}", severity="error", timeout=12)
             return
         await self.run_pane.build_rows(plans)
         self.action_show_tab("run")
