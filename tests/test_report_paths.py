@@ -180,3 +180,22 @@ def test_report_that_cannot_be_written_anywhere_says_where_it_went(tmp_path: Pat
     saved = list(tmp_path.glob("concurrency-lab-report-*.json"))
     assert len(saved) == 1 and f"saved it as {saved[0]}" in out.stderr
     assert saved[0].read_text().startswith("{")
+
+
+def test_dev_stdout_appends_through_the_open_descriptor(tmp_path: Path) -> None:
+    """`--report /dev/stdout >> log`: the log keeps what it had and gets the report after it;
+    it is neither overwritten from byte 0 nor replaced by a rename."""
+    log = tmp_path / "ci.log"
+    log.write_text("earlier build output\n")
+    inode = log.stat().st_ino
+    code = "from pathlib import Path; from lab.report.write import write_atomic; " + (
+        "write_atomic(Path('/dev/stdout'), 'the report\\n')"
+    )
+    with open(log, "a") as out:
+        done = subprocess.run(
+            [sys.executable, "-c", code], stdout=out, env=child_env(), timeout=60, check=False
+        )
+    assert done.returncode == 0
+    assert log.read_text() == "earlier build output\nthe report\n"
+    assert log.stat().st_ino == inode
+    assert target_problem("/dev/stdout") is None

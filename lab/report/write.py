@@ -4,7 +4,9 @@ The rules (README, "Faults, interrupts and cleanup"):
 - a regular file, or a path that does not exist yet, is written atomically: a temp file
   beside it, then a rename, with the mode a plain open() would give;
 - a symlink is resolved and its target is written atomically (the link stays a link);
-- a character device or a FIFO (`/dev/null`, `/dev/stdout`, a named pipe) is written
+- `/dev/stdout`, `/dev/stderr` and `/dev/fd/N` are written through the descriptor the lab
+  already holds (so `>> log` appends);
+- a character device or a FIFO (`/dev/null`, a named pipe) is written
   through, never replaced; a FIFO nobody reads is refused after a short wait instead of
   hanging the lab;
 - anything else (a folder, a block device, a socket, a symlink loop) is refused.
@@ -17,6 +19,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import re
 import stat
 import tempfile
 import time
@@ -66,6 +69,13 @@ def target_problem(output: str) -> str | None:
         path = expand(output)
     except ReportPathError as exc:
         return str(exc)
+    inherited = _inherited_fd(path)
+    if inherited is not None:
+        try:
+            os.fstat(inherited)
+        except OSError:
+            return f"cannot write the report to {output}: it is not open"
+        return None
     try:
         st = path.stat()
     except FileNotFoundError:
@@ -137,6 +147,24 @@ def _write_through(path: Path, text: str) -> None:
         f.flush()
 
 
+_STD_NAMES = {"/dev/stdout": 1, "/dev/stderr": 2}
+_FD_PATH = re.compile(r"/(?:dev/fd|proc/self/fd)/(\d+)")
+
+
+def _inherited_fd(path: Path) -> int | None:
+    """The descriptor a /dev/stdout-like path names, or None.
+
+    Such a path is written through the descriptor the lab already holds, never reopened or
+    replaced: `--report /dev/stdout >> ci.log` appends to the log instead of overwriting it
+    from its first byte, or renaming a new file over it.
+    """
+    text = os.path.normpath(str(path))
+    if text in _STD_NAMES:
+        return _STD_NAMES[text]
+    match = _FD_PATH.fullmatch(text)
+    return int(match.group(1)) if match else None
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write the report to path by the rules in the module docstring.
 
@@ -145,6 +173,16 @@ def write_atomic(path: Path, text: str) -> None:
     file. Raises OSError (ReportPathError for a refusal) when the report was not written.
     """
     path = expand(path)
+    inherited = _inherited_fd(path)
+    if inherited is not None:
+        try:
+            fd = os.dup(inherited)
+        except OSError:
+            raise ReportPathError(f"cannot write the report to {path}: it is not open") from None
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+        return
     try:
         st: os.stat_result | None = path.stat()
     except FileNotFoundError:
