@@ -145,6 +145,7 @@ def _main(argv: list[str] | None = None) -> int:
         args.targets.insert(0, args.report)
         args.report = "-"
 
+    from lab.scenario.callable_spec import check_note as callable_note
     from lab.scenario.loader import ScenarioError, load_builtins, resolve
 
     try:
@@ -155,6 +156,9 @@ def _main(argv: list[str] | None = None) -> int:
             for item in checked:
                 line = f"ok  {item.source}  ({item.name}: {item.scenario.title})"
                 print(safe_text(line, one_line=True))
+                note = callable_note(item.scenario.workload)
+                if note:
+                    print("    " + safe_text(note, one_line=True))
             return 0
         scenarios = resolve(args.targets) if args.targets else load_builtins()
     except ScenarioError as exc:

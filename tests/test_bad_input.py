@@ -107,7 +107,7 @@ CASES = [
     (
         "title: t\nworkload: {kind: numerc}\n",
         "s.yaml:2:18: workload.kind: unknown workload kind; expected one of numeric, hashing, "
-        "http, dispatch (got 'numerc'); did you mean 'numeric'?",
+        "http, dispatch, callable (got 'numerc'); did you mean 'numeric'?",
     ),
     (
         "title: t\nworkload: {kind: numeric}\nwarmup: 1\n",
@@ -364,7 +364,7 @@ def test_workload_kinds_come_from_a_fixed_registry() -> None:
         for d in schema["$defs"].values()
         if "kind" in d.get("properties", {})
     }
-    assert kinds == set(REGISTRY) == {"numeric", "hashing", "http", "dispatch"}
+    assert kinds == set(REGISTRY) == {"numeric", "hashing", "http", "dispatch", "callable"}
     for kind in ("os.system", "lab.engine.workloads.numeric", "fault", "../numeric", "__import__"):
         out = problems(f"title: t\nworkload: {{kind: '{kind}'}}\n")
         assert "unknown workload kind" in out[0]

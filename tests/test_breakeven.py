@@ -22,10 +22,10 @@ def test_breakeven_interpolates_the_known_crossing() -> None:
     result = scenario("d", "dispatch", sweep_runs([0, 50, 100, 200, 400]), task_us=0.0)
     be = breakeven(result)
     assert be is not None and be.tasks == TASKS
-    assert [p.task_us for p in be.points] == [0, 50, 100, 200, 400]
+    assert [p.value for p in be.points] == [0, 50, 100, 200, 400]
     assert be.steady.kind == "always"  # a running process pool is cheaper per task here
     assert be.batch.kind == "crossing"
-    assert be.batch.task_us == pytest.approx(180.5, rel=1e-6)
+    assert be.batch.value == pytest.approx(180.5, rel=1e-6)
     assert "from about 180 µs" in be.batch.text
 
 
@@ -34,7 +34,7 @@ def test_breakeven_extrapolates_past_the_sweep_and_says_so() -> None:
     be = breakeven(result)
     assert be is not None
     assert be.batch.kind == "extrapolated" and "extrapolating" in be.batch.text
-    assert be.batch.task_us == pytest.approx(180.5, rel=0.03)
+    assert be.batch.value == pytest.approx(180.5, rel=0.03)
 
 
 def test_no_breakeven_without_a_sweep() -> None:

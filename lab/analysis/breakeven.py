@@ -1,7 +1,8 @@
-"""The task-size break-even: from how much work per task does a process pool beat a thread pool?
+"""The break-even of a sweep: from which value of the swept parameter does a process pool beat
+a thread pool? ("processes overtake threads from size ≈ 12,000")
 
-Read from a scenario whose runs sweep `task_us` (the dispatch workload's `task_sizes_us`).
-Two answers, because both matter when choosing:
+Read from a scenario whose runs sweep one numeric workload parameter (`sweep:`, or the dispatch
+workload's `task_sizes_us`). Two answers, because both matter when choosing:
 
 - steady: pools already running, wall time of a batch only (per-task hand-off vs parallelism);
 - batch: one batch of the scenario's tasks from a cold start, pool start-up included.
@@ -17,16 +18,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from lab.core.units import format_seconds
+from lab.core.units import format_number, format_seconds
 from lab.results.model import RunResult, ScenarioResult
 
-PARAM = "task_us"
+TASK_US = "task_us"  # dispatch's busy microseconds per task, shown in µs
 CrossingKind = Literal["crossing", "always", "extrapolated", "never"]
 
 
 @dataclass
 class SizePoint:
-    task_us: float
+    value: float  # of the swept parameter
     serial_wall: float | None
     threads_run: str | None
     threads_wall: float | None
@@ -47,12 +48,13 @@ class SizePoint:
 class Crossing:
     basis: Literal["steady", "batch"]
     kind: CrossingKind
-    task_us: float | None  # where processes start to beat threads
+    value: float | None  # of the swept parameter, where processes start to beat threads
     text: str
 
 
 @dataclass
 class BreakEven:
+    param: str  # the swept parameter
     tasks: int
     points: list[SizePoint]
     steady: Crossing
@@ -63,9 +65,23 @@ class BreakEven:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
+    def label(self, value: float) -> str:
+        """A value of the swept parameter as the tables show it: '100 µs', 'size 12,000'."""
+        return _us(value) if self.param == TASK_US else f"{self.param} {format_number(value)}"
 
-def _size(run: RunResult, result: ScenarioResult) -> float | None:
-    value = run.params.get(PARAM, result.workload.get(PARAM))
+
+def swept_param(result: ScenarioResult) -> str | None:
+    """The one workload parameter the scenario's runs vary, if exactly one is."""
+    names = {k for r in result.runs for k in r.params}
+    if len(names) != 1:
+        return None
+    name = names.pop()
+    values = {r.params.get(name, result.workload.get(name)) for r in result.runs}
+    return name if len(values) >= 2 else None
+
+
+def _size(run: RunResult, result: ScenarioResult, param: str) -> float | None:
+    value = run.params.get(param, result.workload.get(param))
     return float(value) if isinstance(value, int | float) else None
 
 
@@ -102,7 +118,16 @@ def _us(value: float) -> str:
     return f"{value:,.0f} µs" if value >= 10 else f"{value:.2g} µs"
 
 
-def _crossing(basis: Literal["steady", "batch"], points: list[SizePoint], tasks: int) -> Crossing:
+def _words(param: str) -> tuple[Callable[[float], str], Callable[[float], str]]:
+    """How a crossing and a measured value read: task_us in µs of work, others by name."""
+    if param == TASK_US:
+        return (lambda v: f"about {_us(v)} of work per task"), _us
+    return (lambda v: f"{param} ≈ {format_number(v)}"), (lambda v: f"{param} {format_number(v)}")
+
+
+def _crossing(
+    basis: Literal["steady", "batch"], points: list[SizePoint], tasks: int, param: str
+) -> Crossing:
     with_startup = basis == "batch"
     usable = [
         p for p in points
@@ -115,46 +140,49 @@ def _crossing(basis: Literal["steady", "batch"], points: list[SizePoint], tasks:
         else f"for one batch of {tasks} tasks from a cold start (pool start-up included)"
     )
     if len(usable) < 2:
-        return Crossing(basis, "never", None, f"{where}: fewer than 2 task sizes measured")
-    sizes = [p.task_us for p in usable]
+        return Crossing(basis, "never", None, f"{where}: fewer than 2 values measured")
+    sizes = [p.value for p in usable]
+    near, shown = _words(param)
     total: Callable[[SizePoint, str], float] = lambda p, e: p.total(e, with_startup) or 0.0  # noqa: E731
     diffs = [total(p, "processes") - total(p, "threads") for p in usable]
     kind, at = find_crossing(sizes, diffs)
     first, last = usable[0], usable[-1]
     if kind == "always":
         text = (
-            f"{where}, processes beat threads at every task size measured, from "
-            f"{_us(first.task_us)} ({format_seconds(total(first, 'processes'))} vs "
+            f"{where}, processes beat threads at every value measured, from "
+            f"{shown(first.value)} ({format_seconds(total(first, 'processes'))} vs "
             f"{format_seconds(total(first, 'threads'))})"
         )
     elif kind == "crossing":
         assert at is not None
         text = (
-            f"{where}, processes beat threads from about {_us(at)} of work per task "
-            f"(measured {_us(sizes[0])} to {_us(sizes[-1])})"
+            f"{where}, processes overtake threads from {near(at)} "
+            f"(measured {shown(sizes[0])} to {shown(sizes[-1])})"
         )
     elif kind == "extrapolated":
         assert at is not None
         text = (
-            f"{where}, threads still win at {_us(last.task_us)} "
+            f"{where}, threads still win at {shown(last.value)} "
             f"({format_seconds(total(last, 'threads'))} vs {format_seconds(total(last, 'processes'))}); "
-            f"extrapolating, processes would win from about {_us(at)} per task"
+            f"extrapolating, processes would overtake them from {near(at)}"
         )
     else:
         text = (
-            f"{where}, threads win at every task size measured up to {_us(last.task_us)}, "
+            f"{where}, threads win at every value measured up to {shown(last.value)}, "
             "and the gap is not closing"
         )
     return Crossing(basis, kind, at, text)
 
 
 def breakeven(result: ScenarioResult) -> BreakEven | None:
-    """None unless the scenario measured threads and processes at two or more task sizes."""
-    if PARAM not in result.workload:
+    """None unless the scenario measured threads and processes at two or more values of one
+    swept parameter."""
+    param = swept_param(result)
+    if param is None:
         return None
     by_size: dict[float, list[RunResult]] = {}
     for run in result.runs:
-        size = _size(run, result)
+        size = _size(run, result, param)
         if size is not None:
             by_size.setdefault(size, []).append(run)
     if len(by_size) < 2:
@@ -170,7 +198,10 @@ def breakeven(result: ScenarioResult) -> BreakEven | None:
         values = startups.get((run.executor, run.workers)) if run else None
         return statistics.median(values) if values else None
 
-    pool = {r.executor: r.workers for r in result.runs if r.params}
+    # task_sizes_us runs each pool at one size past its first point; compare like with like.
+    # A `sweep:` runs every worker count at every value: each model's best run there.
+    legacy = any(not r.params for r in result.runs)
+    pool = {r.executor: r.workers for r in result.runs if r.params} if legacy else {}
     points = []
     for size in sorted(by_size):
         runs = by_size[size]
@@ -195,8 +226,9 @@ def breakeven(result: ScenarioResult) -> BreakEven | None:
             )
         )
     tasks = max((r.tasks for r in result.runs), default=0)
-    steady, batch = _crossing("steady", points, tasks), _crossing("batch", points, tasks)
-    out = BreakEven(tasks, points, steady, batch, f"{batch.text}; {steady.text}")
+    steady = _crossing("steady", points, tasks, param)
+    batch = _crossing("batch", points, tasks, param)
+    out = BreakEven(param, tasks, points, steady, batch, f"{batch.text}; {steady.text}")
     if sum(1 for p in points if p.threads_wall and p.processes_wall) < 3:
-        out.warnings.append("fewer than 3 task sizes with both pools: a rough break-even")
+        out.warnings.append(f"fewer than 3 values of {param} with both pools: a rough break-even")
     return out

@@ -227,7 +227,7 @@ def scenario_facts(
     runs: Sequence[RunResult] | None = None,
 ) -> ScenarioFacts:
     """Facts about `runs` (default: the scenario's own matrix, sweep runs left out)."""
-    chosen = list(runs) if runs is not None else [r for r in result.runs if not r.params]
+    chosen = list(runs) if runs is not None else [r for r in result.runs if result.at_base(r)]
     m = machine if isinstance(machine, Machine) else Machine.from_report(machine)
     executors = dict.fromkeys(r.executor for r in chosen)
     return ScenarioFacts(

@@ -246,7 +246,7 @@ def _ok(run: RunResult) -> bool:
 
 def main_runs(result: ScenarioResult) -> list[RunResult]:
     """The scenario's own matrix, without the runs of a parameter sweep."""
-    return [r for r in result.runs if not getattr(r, "params", None)]
+    return [r for r in result.runs if result.at_base(r)]
 
 
 def serial_throughput(runs: Sequence[RunResult]) -> float | None:

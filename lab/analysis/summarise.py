@@ -10,6 +10,7 @@ import json
 import math
 from dataclasses import replace
 
+from lab.analysis.agreement import first_difference
 from lab.analysis.noise import run_warnings
 from lab.core.histogram import Histogram
 from lab.core.stats import TEST_NAME, compare_samples, describe, outliers
@@ -71,10 +72,10 @@ def finalise_scenario(result: ScenarioResult, usable_cpus: int) -> None:
     for run in result.runs:
         groups.setdefault(json.dumps(run.params, sort_keys=True), []).append(run)
     result.baseline = None
-    for key, runs in groups.items():
+    for runs in groups.values():
         check_agreement(runs)
         base = next((r for r in runs if r.executor == "serial" and r.status == "ok"), None)
-        if key == "{}":
+        if result.at_base(runs[0]):
             result.baseline = base.run_id if base else None
         base_wall = base.summary.wall_seconds.median if base else None
         for run in runs:
@@ -98,7 +99,7 @@ def fastest_run(result: ScenarioResult) -> Fastest | None:
     faster the fastest is), `significant` whether the Mann-Whitney test says so.
     """
     # Sweep runs (params) did other work: they never compete with the scenario's own runs.
-    ok = [r for r in result.runs if r.status == "ok" and r.repeats and not r.params]
+    ok = [r for r in result.runs if r.status == "ok" and r.repeats and result.at_base(r)]
     if not ok:
         return None
     best = min(ok, key=lambda r: r.summary.wall_seconds.median or math.inf)
@@ -114,6 +115,7 @@ def fastest_run(result: ScenarioResult) -> Fastest | None:
 def check_agreement(runs: list[RunResult]) -> None:
     """Every executor must compute the same answers; a run that differs is failed."""
     reference: str | None = None
+    reference_run: RunResult | None = None
     for run in sorted(runs, key=lambda r: r.executor != "serial"):
         digests = {r.digest for r in [*run.warmups, *run.repeats] if r.digest is not None}
         if run.status != "ok" or not digests:
@@ -124,9 +126,12 @@ def check_agreement(runs: list[RunResult]) -> None:
             continue
         digest = digests.pop()
         if reference is None:
-            reference = digest
+            reference, reference_run = digest, run
         elif digest != reference:
+            assert reference_run is not None
+            where = first_difference(run, reference_run)
             run.status = "failed"
             run.error = RunError(
-                "mismatch", f"results differ from the other executors ({digest} vs {reference})"
+                "mismatch",
+                where or f"results differ from the other executors ({digest} vs {reference})",
             )

@@ -48,6 +48,7 @@ class PassTotals:
         self.digest: str | None = None
         self.errors: dict[str, int] = {}
         self.latency: Histogram | None = None
+        self.results: list[str] | None = None  # per-task records, from the pass that kept them
 
     def add(self, wall: float, outcome: Any) -> None:
         if self.passes and outcome.digest != self.digest:
@@ -60,6 +61,8 @@ class PassTotals:
         self.amount += outcome.amount
         self.tasks = outcome.tasks
         self.digest = outcome.digest
+        if self.results is None:
+            self.results = getattr(outcome, "results", None)
         for k, v in outcome.errors.items():
             self.errors[k] = self.errors.get(k, 0) + v
         if outcome.latency is not None:
@@ -74,7 +77,8 @@ class PassTotals:
 
     def record(self, phase: str, index: int) -> dict[str, Any]:
         n = max(1, self.passes)
-        return {
+        extra = {"results": self.results} if self.results is not None else {}
+        return extra | {
             "phase": phase,
             "index": index,
             "wall_seconds": self.wall / n,

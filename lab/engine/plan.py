@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,18 +47,66 @@ def plan_scenario(
     if min_time is not None:  # --min-time overrides every scenario's own setting
         scenario = scenario.model_copy(update={"min_time": min_time})
     counts = scenario.resolved_workers(usable or usable_cpus())
-    runs: list[RunPlan] = []
     skipped: dict[str, str] = {}
     for executor in scenario.executors:
         reason = available(executor)
         if reason:
             skipped[executor] = reason
+    if scenario.sweep:
+        scenario = at_sweep_base(scenario)
+        runs = [
+            r for point in sweep_points(scenario) for r in _matrix(scenario, counts, skipped, point)
+        ]
+    else:
+        runs = _matrix(scenario, counts, skipped, {})
+        runs += _sweep_runs(scenario, counts, skipped, usable or usable_cpus())
+    return ScenarioPlan(loaded.name, loaded.source, scenario, runs, skipped, quick)
+
+
+def _matrix(
+    scenario: Scenario, counts: list[int], skipped: dict[str, str], point: dict[str, Any]
+) -> list[RunPlan]:
+    """Every executor at every worker count, at one point of a sweep ({} without one)."""
+    runs = []
+    suffix = f"@{point_label(point)}" if point else ""
+    params = tuple(point.items())
+    for executor in scenario.executors:
+        if executor in skipped:
             continue
         # Serial has no pool to size: it runs once, as the baseline every speedup is measured against.
         for workers in [1] if executor == "serial" else counts:
-            runs.append(RunPlan(f"{executor}-{workers}", executor, workers))
-    runs += _sweep_runs(scenario, counts, skipped, usable or usable_cpus())
-    return ScenarioPlan(loaded.name, loaded.source, scenario, runs, skipped, quick)
+            runs.append(RunPlan(f"{executor}-{workers}{suffix}", executor, workers, params))
+    return runs
+
+
+def _value_label(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value) if isinstance(value, int) else f"{value:g}"
+
+
+def point_label(point: dict[str, Any]) -> str:
+    """'size=10000', 'size=1000,tasks=8': a sweep point as run ids and reports show it."""
+    return ",".join(f"{k}={_value_label(v)}" for k, v in point.items())
+
+
+def sweep_points(scenario: Scenario) -> list[dict[str, Any]]:
+    """Every combination of the `sweep:` values, in the order written."""
+    names = list(scenario.sweep)
+    combos = itertools.product(*(scenario.sweep[n] for n in names))
+    return [dict(zip(names, combo, strict=True)) for combo in combos]
+
+
+def at_sweep_base(scenario: Scenario) -> Scenario:
+    """The scenario with its workload at the sweep's base point: the point its verdict, claims
+    and fits are about (the workload's own value where the sweep lists it, else the first)."""
+    own = scenario.workload.model_dump()
+    base = {
+        name: own[name] if own.get(name) in values else values[0]
+        for name, values in scenario.sweep.items()
+    }
+    workload = type(scenario.workload).model_validate({**own, **base})
+    return scenario.model_copy(update={"workload": workload})
 
 
 def _sweep_runs(

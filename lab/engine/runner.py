@@ -35,7 +35,12 @@ from lab.engine.progress import ProgressSink
 from lab.engine.system import parent_death
 from lab.engine.system.groups import tree_memory
 from lab.engine.workloads import workload_class
-from lab.engine.workloads.base import TargetUnreachable, WorkloadSetupError, WrongAnswer
+from lab.engine.workloads.base import (
+    TargetUnreachable,
+    UserCodeError,
+    WorkloadSetupError,
+    WrongAnswer,
+)
 from lab.scenario.spec import WorkloadSpec
 
 # A test seam: the module it names (tests.faults) gets each workload and may return one that
@@ -118,6 +123,8 @@ def classify(exc: BaseException) -> str:
         return "worker_died"
     if isinstance(exc, WorkloadSetupError):
         return "setup"
+    if isinstance(exc, UserCodeError):
+        return exc.kind
     if isinstance(exc, TargetUnreachable):
         return "unreachable"
     return "exception"
@@ -131,7 +138,7 @@ def describe(exc: BaseException, stage: str) -> str:
         return str(exc) or "a pool worker process died abruptly (killed, or it exited)"
     if isinstance(exc, WrongAnswer):
         return f"wrong answer: {exc}"
-    if isinstance(exc, TargetUnreachable | WorkloadSetupError):
+    if isinstance(exc, TargetUnreachable | WorkloadSetupError | UserCodeError):
         return str(exc)
     if stage == "startup":
         return f"the workers did not start: {text}"
@@ -141,7 +148,13 @@ def describe(exc: BaseException, stage: str) -> str:
 
 
 def emit_error(out: EventWriter, exc: BaseException, stage: str) -> None:
-    detail = "".join(traceback.format_exception(exc))
+    cause = root_cause(exc)
+    # A scenario's own code failed: its traceback, trimmed to its frames, not the lab's.
+    detail = (
+        cause.detail
+        if isinstance(cause, UserCodeError)
+        else "".join(traceback.format_exception(exc))
+    )
     with contextlib.suppress(OSError, ValueError):
         out.emit("error", kind=classify(exc), message=describe(exc, stage), detail=detail)
 

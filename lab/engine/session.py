@@ -41,7 +41,7 @@ from lab.engine.system import probes, sweep
 from lab.engine.system.child_env import child_env, python_command
 from lab.engine.system.groups import describe_exit, finish_group, kill_group, tree_memory
 from lab.engine.system.machine import machine_facts
-from lab.engine.workloads import provisioner, workload_class
+from lab.engine.workloads import provisioner, workload_unit
 from lab.engine.workloads.base import ScenarioContext, WorkloadSetupError
 from lab.results.model import RepeatRecord, Report, RunError, RunResult, ScenarioResult
 
@@ -65,7 +65,7 @@ class _Problem:
 def scenario_result(plan: ScenarioPlan) -> ScenarioResult:
     """A result with every planned run 'not_run', filled in as runs complete."""
     scenario = plan.scenario
-    unit = workload_class(scenario.workload.kind).unit
+    unit = workload_unit(scenario.workload)
     tasks = _task_count(scenario.workload)
     return ScenarioResult(
         name=plan.name,

@@ -22,7 +22,7 @@ def fastest(result: ScenarioResult) -> RunResult | None:
     ok = [
         r
         for r in result.runs
-        if r.status == "ok" and not r.params and r.summary.wall_seconds.median
+        if r.status == "ok" and result.at_base(r) and r.summary.wall_seconds.median
     ]
     return min(ok, key=lambda r: r.summary.wall_seconds.median or math.inf, default=None)
 

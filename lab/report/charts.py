@@ -115,7 +115,7 @@ def _latency_runs(result: ScenarioResult, analysis: ScenarioAnalysis) -> list[Ru
         runs = [
             r
             for r in result.runs
-            if r.executor == e.executor and not r.params and r.status == "ok"
+            if r.executor == e.executor and result.at_base(r) and r.status == "ok"
             and any(rep.latency for rep in r.repeats)
         ]  # fmt: skip
         if runs:
@@ -185,9 +185,10 @@ def breakeven_chart(result: ScenarioResult, analysis: ScenarioAnalysis) -> str |
     colors = [COLORS["threads"], COLORS["processes"], COLORS["threads"], COLORS["processes"]]
     chart = _chart(
         "XY",
-        f"Threads vs processes by work per task ({be.tasks} tasks)",
+        f"Threads vs processes by {'work per task' if be.param == 'task_us' else be.param} "
+        f"({be.tasks} tasks)",
         colors,
-        x_title="work per task (µs)",
+        x_title="work per task (µs)" if be.param == "task_us" else be.param,
         y_title="seconds for the batch",
         dots_size=3,
         show_x_guides=True,
@@ -196,7 +197,7 @@ def breakeven_chart(result: ScenarioResult, analysis: ScenarioAnalysis) -> str |
         ("threads", False), ("processes", False), ("threads", True), ("processes", True),
     ):  # fmt: skip
         pts = [
-            (p.task_us, t) for p in be.points if (t := p.total(executor, with_startup)) is not None
+            (p.value, t) for p in be.points if (t := p.total(executor, with_startup)) is not None
         ]
         label = f"{executor} {'incl. start-up' if with_startup else 'running pool'}"
         style = {"width": 2, "dasharray": "6,3"} if with_startup else {"width": 2}

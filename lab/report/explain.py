@@ -76,7 +76,7 @@ def breakeven_rows(analysis: ScenarioAnalysis) -> list[dict[str, str]]:
     for p in be.points:
         rows.append(
             {
-                "task": f"{p.task_us:g} µs",
+                "task": be.label(p.value),
                 "serial": format_seconds(p.serial_wall),
                 "threads": format_seconds(p.threads_wall)
                 + (f" ({p.threads_run})" if p.threads_run else ""),
@@ -90,7 +90,7 @@ def breakeven_rows(analysis: ScenarioAnalysis) -> list[dict[str, str]]:
 
 
 BREAKEVEN_HEADERS = {
-    "task": "work per task",
+    "task": "swept value",
     "serial": "serial batch",
     "threads": "threads batch (best run)",
     "threads_start": "threads start-up",
@@ -137,7 +137,7 @@ def markdown_scenario(analysis: ScenarioAnalysis) -> str:
                 out.write(f"- ⚠ {md_escape(w)}\n")
     be = analysis.breakeven
     if be is not None:
-        out.write(f"\n**Break-even** (task-size sweep): {md_escape(be.text)}.\n\n")
+        out.write(f"\n**Break-even** (sweep of {md_escape(be.param)}): {md_escape(be.text)}.\n\n")
         _md_table(out, BREAKEVEN_HEADERS, breakeven_rows(analysis), md_escape)
         for w in be.warnings:
             out.write(f"\n- ⚠ {md_escape(w)}\n")

@@ -45,6 +45,9 @@ class RepeatRecord:
     errors: dict[str, int] = field(default_factory=dict)
     latency: dict[str, Any] | None = None  # Histogram.to_json()
     loops: int = 1  # passes over the tasks (calibration); times and amounts are per pass
+    # "hash repr" per task (or group of tasks), kept by workloads that compare results by value
+    # (kind: callable) in a run's first record, to say which task two executors disagree on.
+    results: list[str] | None = None
 
     @property
     def cpu_seconds(self) -> float:
@@ -58,6 +61,8 @@ class RepeatRecord:
         data = asdict(self)
         data["cpu_seconds"] = self.cpu_seconds
         data["throughput"] = self.throughput
+        if data["results"] is None:
+            del data["results"]
         return data
 
     @classmethod
@@ -155,6 +160,14 @@ class ScenarioResult:
     baseline: str | None = None  # run_id every speedup is measured against
     warnings: list[Notice] = field(default_factory=list)  # scenario-level (lab.analysis.noise)
     fastest: Fastest | None = None  # the fastest run against every other (significance)
+
+    def at_base(self, run: RunResult) -> bool:
+        """Whether a run measured the scenario's own workload, not another point of a sweep.
+
+        The runs at the sweep's base point carry its values too (every view shows them), and
+        the verdict, claims and fits are about those runs only: values are never mixed.
+        """
+        return all(self.workload.get(k) == v for k, v in run.params.items())
 
     def run(self, run_id: str) -> RunResult | None:
         return next((r for r in self.runs if r.run_id == run_id), None)

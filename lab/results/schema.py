@@ -76,6 +76,7 @@ _repeat = {
         "errors": {"type": "object", "additionalProperties": {"type": "integer"}},
         "latency": {"type": ["object", "null"]},
         "loops": {"type": "integer", "minimum": 1},
+        "results": {"type": "array", "items": {"type": "string"}},
     },
 }
 

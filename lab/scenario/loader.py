@@ -11,13 +11,14 @@ from pydantic import ValidationError
 
 from lab.core.units import format_bytes
 from lab.scenario.builtins import builtin_paths
+from lab.scenario.callable_spec import CallableWorkload, resolve_callable
 from lab.scenario.messages import format_path, problems_from_errors, show_value
 from lab.scenario.problems import LINE_LIMIT as LINE_LIMIT
 from lab.scenario.problems import Problem as Problem
 from lab.scenario.problems import ScenarioError as ScenarioError
 from lab.scenario.problems import by_line, clip, one_problem
 from lab.scenario.spec import Scenario
-from lab.scenario.yamlsource import YamlSourceError, load_yaml
+from lab.scenario.yamlsource import SourceMap, YamlSourceError, load_yaml
 
 MAX_FILE_BYTES = 1024 * 1024
 
@@ -29,10 +30,13 @@ class LoadedScenario:
     scenario: Scenario
 
 
-def parse_scenario(text: str, file: str, default_name: str) -> LoadedScenario:
+def parse_scenario(
+    text: str, file: str, default_name: str, base: Path | None = None
+) -> LoadedScenario:
     """Validate YAML text as a scenario; raises ScenarioError with located problems.
 
     Nothing else escapes, whatever the text: the property tests feed it random documents.
+    `base` is the folder a callable workload's `path` is relative to (default: the file's).
     """
     if len(text) > MAX_FILE_BYTES or len(text.encode("utf-8", "replace")) > MAX_FILE_BYTES:
         raise one_problem(
@@ -80,7 +84,20 @@ def parse_scenario(text: str, file: str, default_name: str) -> LoadedScenario:
         raise one_problem(
             file, f"invalid scenario: {clip(str(exc) or type(exc).__name__, 80)}"
         ) from None
+    if isinstance(scenario.workload, CallableWorkload):
+        # Read, never run: the module is found and its names are read from the file.
+        scenario, found = resolve_callable(scenario, base or Path(file).parent)
+        if found:
+            raise ScenarioError(by_line([_located(file, source_map, k, m) for k, m in found]))
     return LoadedScenario(scenario.name or default_name, file, scenario)
+
+
+def _located(file: str, source_map: SourceMap, key: str, message: str) -> Problem:
+    loc = ("workload", key)
+    pos = source_map.values.get(loc) or source_map.locate(loc)
+    return Problem(
+        file, pos.line if pos else None, pos.column if pos else None, f"workload.{key}", message
+    )
 
 
 def _decode(raw: bytes, file: str) -> str:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, BeforeValidator
 from pydantic.fields import FieldInfo
 
 from lab.core.units import format_bytes, parse_size
+from lab.scenario.callable_spec import CallableWorkload
 from lab.scenario.problems import Problem, clip
 from lab.scenario.spec import (
     MAX_WORKERS,
@@ -27,6 +28,7 @@ _WORKLOAD_MODELS: dict[str, type[BaseModel]] = {
     "hashing": HashingWorkload,
     "http": HttpWorkload,
     "dispatch": DispatchWorkload,
+    "callable": CallableWorkload,
 }
 
 

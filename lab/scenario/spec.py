@@ -24,6 +24,7 @@ from pydantic import (
 
 from lab.core.cpus import usable_cpus
 from lab.core.units import parse_size
+from lab.scenario.callable_spec import CallableWorkload
 
 # The concurrency models, in report order; lab.engine.executors registers one module for each.
 EXECUTOR_NAMES = ("serial", "asyncio", "uvloop", "threads", "processes")
@@ -187,9 +188,33 @@ class DispatchWorkload(_Strict):
 
 
 WorkloadSpec = Annotated[
-    NumericWorkload | HashingWorkload | HttpWorkload | DispatchWorkload,
+    NumericWorkload | HashingWorkload | HttpWorkload | DispatchWorkload | CallableWorkload,
     Field(discriminator="kind"),
 ]
+
+# Parameters a scenario provisions once (the hashing corpus, the embedded server): a sweep over
+# them would run every point against the first point's corpus or server.
+PROVISIONED = {
+    "hashing": ("files", "file_size"),
+    "http": ("latency_ms", "payload_size", "error_rate"),
+}
+MAX_SWEEP_POINTS = 100  # hard limit; past 10 the CLI asks for --yes
+SweepValue = Annotated[float, Field(allow_inf_nan=False)] | int
+
+
+def sweepable(workload: BaseModel) -> list[str]:
+    """The workload's numeric parameters a `sweep:` may vary."""
+    kind = getattr(workload, "kind", "")
+    names = []
+    for name, field in type(workload).model_fields.items():
+        if name in PROVISIONED.get(kind, ()) or (kind == "callable" and name != "tasks"):
+            continue
+        if field.annotation in (int, float):
+            names.append(name)
+    if kind == "callable" and getattr(workload, "args", None) is None:
+        names.append("tasks")
+    return names
+
 
 WorkerCount = Annotated[int, Field(ge=1, le=MAX_WORKERS)] | Literal["cpus"]
 
@@ -239,6 +264,37 @@ class Scenario(_Strict):
     start_method: Literal["fork", "forkserver", "spawn"] | None = Field(
         None, description="process pool start method; default: forkserver on Linux, spawn elsewhere"
     )
+    sweep: dict[str, list[SweepValue]] = Field(
+        default_factory=dict,
+        description="run the whole matrix at each value of a numeric workload parameter, "
+        "e.g. {size: [1000, 10000]}; several parameters: every combination",
+    )
+
+    @model_validator(mode="after")
+    def _valid_sweep(self) -> Scenario:
+        allowed = sweepable(self.workload)
+        points = 1
+        for name, values in self.sweep.items():
+            if name not in allowed:
+                raise ValueError(
+                    f"sweep: {name!r} is not a parameter a sweep can vary for a "
+                    f"{self.workload.kind} workload; choose from {', '.join(allowed)}"
+                )
+            if not values or len(set(values)) != len(values):
+                raise ValueError(f"sweep: {name} needs one or more distinct values")
+            points *= len(values)
+            base = self.workload.model_dump()
+            for value in values:
+                try:
+                    type(self.workload).model_validate({**base, name: value})
+                except ValueError as exc:
+                    first = exc.errors()[0]["msg"] if hasattr(exc, "errors") else str(exc)
+                    raise ValueError(f"sweep: {name} = {value}: {first}") from None
+        if points > MAX_SWEEP_POINTS:
+            raise ValueError(f"sweep: {points} combinations; at most {MAX_SWEEP_POINTS}")
+        if self.sweep and getattr(self.workload, "task_sizes_us", None):
+            raise ValueError("sweep: use either sweep or the workload's task_sizes_us, not both")
+        return self
 
     @model_validator(mode="after")
     def _no_duplicate_executors(self) -> Scenario:

@@ -41,7 +41,7 @@ SCALING_COLUMNS = {
     "error": "fit error",
 }
 BREAKEVEN_COLUMNS = {  # lab.report.explain.breakeven_rows's, without the run ids
-    "task": "per task",
+    "task": "value",
     "serial": "serial",
     "threads": "threads",
     "threads_start": "start-up",
@@ -164,11 +164,11 @@ def analysis_view(
 
     be = analysis.breakeven
     if be is not None:
-        parts += [Text(), _heading("Task-size sweep: when a process pool beats a thread pool")]
+        parts += [Text(), _heading(f"Sweep of {be.param}: when a process pool beats a thread pool")]
         parts.append(_rows([("", Text(be.text))]))
         sizes = [
             {
-                "task": f"{p.task_us:g} µs",
+                "task": be.label(p.value),
                 "serial": format_seconds(p.serial_wall),
                 "threads": format_seconds(p.threads_wall),
                 "threads_start": format_seconds(p.threads_startup),
@@ -180,9 +180,9 @@ def analysis_view(
         parts.append(_table(BREAKEVEN_COLUMNS, sizes))
         parts.append(
             Text(
-                f"One batch of {be.tasks} tasks per size, each pool's best run; start-up is the "
-                "pool's median over the sizes. The grid's rows with a sweep value are these "
-                "runs, each compared with the serial run at the same size.",
+                f"One batch of {be.tasks} tasks per value, each pool's best run; start-up is the "
+                "pool's median over the values. The grid's rows with a sweep value are these "
+                "runs, each compared with the serial run at the same value.",
                 style="dim",
             )
         )

@@ -19,6 +19,7 @@ SIZE_KNOBS: dict[str, tuple[str, str]] = {
     "hashing": ("files", "file_size"),
     "http": ("requests", "latency_ms"),
     "dispatch": ("tasks", "task_us"),
+    "callable": ("tasks", "check"),
 }
 BYTE_FIELDS = {"file_size", "chunk_size", "payload_size"}
 

@@ -101,7 +101,7 @@ def best_runs(result: ScenarioResult) -> dict[str, set[str]]:
     of a sweep (`params`) did other work, so they never compete with the scenario's own runs.
     """
     marks: dict[str, set[str]] = {}
-    ok = [r for r in result.runs if r.status == "ok" and not r.params]
+    ok = [r for r in result.runs if r.status == "ok" and result.at_base(r)]
     for column, pick in BEST.items():
         relative = column in ("speedup", "efficiency")
         values = {
@@ -161,7 +161,7 @@ def speedup_series(result: ScenarioResult) -> dict[str, list[tuple[int, float]]]
     series: dict[str, list[tuple[int, float]]] = {}
     for run in result.runs:
         speedup = run.summary.speedup
-        if run.status == "ok" and speedup and not run.params:
+        if run.status == "ok" and speedup and result.at_base(run):
             series.setdefault(run.executor, []).append((run.workers, speedup))
     for points in series.values():
         points.sort()

@@ -22,11 +22,15 @@ from lab.engine.workloads.base import Workload
 STARTUP_TIMEOUT = 60.0
 
 
-def _worker_ready(ready: Any, module: str, runner: int) -> None:
+def _worker_ready(
+    ready: Any, module: str, runner: int, init: Callable[[], object] | None = None
+) -> None:
     # A worker dies with its parent (the runner, or the runner's forkserver), even a SIGKILLed one.
     arm(runner)
     # Importing the workload here puts its import cost into start-up, not the first repeat.
     importlib.import_module(module)
+    if init is not None:  # a workload's own start-up (a scenario's function and its setup)
+        init()
     ready.put(multiprocessing.current_process().pid)
 
 
@@ -66,7 +70,12 @@ class ProcessExecutor(Executor):
             self.workers,
             mp_context=context,
             initializer=_worker_ready,
-            initargs=(ready, workload.sync_function.__module__, os.getpid()),
+            initargs=(
+                ready,
+                workload.sync_function.__module__,
+                os.getpid(),
+                workload.worker_init(),
+            ),
         )
         # Pools spawn workers on demand; keep asking until every worker has reported in.
         seen: set[int] = set()

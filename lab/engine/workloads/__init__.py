@@ -16,6 +16,7 @@ REGISTRY: dict[str, tuple[str, str, bool]] = {
     "hashing": ("lab.engine.workloads.hashing", "Hashing", True),
     "http": ("lab.engine.workloads.http", "Http", True),
     "dispatch": ("lab.engine.workloads.dispatch", "Dispatch", False),
+    "callable": ("lab.engine.workloads.callable", "UserFunction", False),
 }
 
 
@@ -23,6 +24,12 @@ def workload_class(kind: str) -> type[Workload]:
     module, name, _ = REGISTRY[kind]
     cls: type[Workload] = getattr(importlib.import_module(module), name)
     return cls
+
+
+def workload_unit(spec: Any) -> str:
+    """What throughput counts for a spec: its own `unit` where it has one (kind: callable)."""
+    own = getattr(spec, "unit", None)
+    return own if isinstance(own, str) else workload_class(spec.kind).unit
 
 
 def provisioner(kind: str) -> Callable[[Any, Path], AbstractAsyncContextManager[dict[str, Any]]]:
@@ -36,4 +43,4 @@ def provisioner(kind: str) -> Callable[[Any, Path], AbstractAsyncContextManager[
     return fn
 
 
-__all__ = ["REGISTRY", "provisioner", "workload_class"]
+__all__ = ["REGISTRY", "provisioner", "workload_class", "workload_unit"]

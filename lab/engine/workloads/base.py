@@ -24,6 +24,33 @@ class TargetUnreachable(Exception):
     """Every task failed to reach its target (refused, timed out): nothing was measured."""
 
 
+class UserCodeError(Exception):
+    """Code the lab does not own (a scenario's own function) failed.
+
+    `detail` is that code's traceback, trimmed to its own frames; `kind` is the run's error kind
+    ("exception" for a task, "setup" for an import or a setup function). Picklable: it crosses
+    from process-pool workers as it is.
+    """
+
+    def __init__(self, message: str, detail: str = "", kind: str = "exception") -> None:
+        super().__init__(message, detail, kind)
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0])
+
+    @property
+    def detail(self) -> str:
+        return str(self.args[1])
+
+    @property
+    def kind(self) -> str:
+        return str(self.args[2])
+
+    def __str__(self) -> str:
+        return self.message
+
+
 class ScenarioContext(dict[str, Any]):
     """What a `provision()` may yield instead of a plain dict: the same JSON-able context for
     the runners, plus a watch on what it provisioned (an embedded server, say)."""
@@ -46,6 +73,9 @@ class RepeatOutcome:
     digest: str | None = None  # identical across executors when they computed the same thing
     errors: dict[str, int] = field(default_factory=dict)
     latency: Histogram | None = None
+    # Per task (or per group of tasks past a cap): "hash repr", for saying which task differs
+    # when two executors disagree. Only workloads whose answers cannot be checked otherwise.
+    results: list[str] | None = None
 
 
 class Tally(ABC):
@@ -104,6 +134,10 @@ class Workload(ABC):
 
     def before_repeat(self) -> None:  # noqa: B027 - optional hook, most workloads need nothing
         """Called outside the timed region before each repeat (cache eviction, say)."""
+
+    def worker_init(self) -> Callable[[], object] | None:
+        """A picklable callable each process-pool worker runs once at start-up, or None."""
+        return None
 
 
 @asynccontextmanager
