@@ -78,6 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
         "last this long (times are per pass); overrides the scenarios' min_time "
         "(default 0.1, 0 = off)",
     )
+    parser.add_argument(
+        "--yes",
+        action="store_true",
+        help="run sweeps past 10 values or an estimated 10 minutes without asking",
+    )
     parser.add_argument("--list", action="store_true", help="list the built-in scenarios and exit")
     parser.add_argument(
         "--check", action="store_true", help="validate the given scenario files without running"
@@ -167,7 +172,7 @@ def _main(argv: list[str] | None = None) -> int:
         return 2
 
     if args.report is not None:
-        from lab.engine.plan import make_plan
+        from lab.engine.plan import make_plan, sweep_confirmation
         from lab.headless import report_path_problem, run_headless
 
         problem = report_path_problem(args.report)
@@ -185,6 +190,11 @@ def _main(argv: list[str] | None = None) -> int:
         too_big = plan_problems(plans)
         if too_big:
             print(safe_text("\n".join(too_big)) + "\n\nnothing ran", file=sys.stderr)
+            return 2
+        plans = make_plan(scenarios, quick=args.quick, min_time=args.min_time)
+        big = None if args.yes else sweep_confirmation(plans)
+        if big:
+            print(f"{big}\n\nnothing ran", file=sys.stderr)
             return 2
         fmt = args.format or format_for_path(args.report)
         return run_headless(

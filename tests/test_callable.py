@@ -93,7 +93,7 @@ def _stop_forkserver() -> Iterator[None]:
     yield
     from multiprocessing import forkserver
 
-    forkserver._forkserver._stop()  # type: ignore[attr-defined]
+    forkserver._forkserver._stop()
 
 
 @pytest.fixture

@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lab.core.cpus import usable_cpus
+from lab.core.units import format_eta
 from lab.engine.executors import available
 from lab.scenario.loader import LoadedScenario
 from lab.scenario.spec import Scenario
 
-# The models a parameter sweep compares (the dispatch task-size sweep's break-even).
+# The models dispatch's task_sizes_us (a narrow sweep, older than `sweep:`) runs at each size.
 SWEEP_EXECUTORS = ("serial", "threads", "processes")
 
 
@@ -124,7 +125,7 @@ def _sweep_runs(
     pool = max(fitting) if fitting else min(counts)
     runs = []
     for point in points:
-        label = ",".join(f"{k}={v:g}" for k, v in point.items())
+        label = point_label(point)
         for executor in SWEEP_EXECUTORS:
             if executor not in scenario.executors or executor in skipped:
                 continue
@@ -139,3 +140,37 @@ def make_plan(
 ) -> list[ScenarioPlan]:
     usable = usable_cpus()
     return [plan_scenario(s, quick, usable, min_time) for s in scenarios]
+
+
+# A sweep past these asks for --yes before a headless run (the app asks for a confirmation).
+CONFIRM_POINTS = 10
+CONFIRM_SECONDS = 600.0
+# Seconds a run costs beyond its timed phases, at least: a runner process, its imports, a pool.
+RUN_OVERHEAD = 0.5
+
+
+def estimated_seconds(plan: ScenarioPlan) -> float:
+    """A lower bound on a plan's time: calibration makes every warmup and repeat last at least
+    min_time, and each run starts a fresh runner. Slow tasks make it longer, never shorter."""
+    s = plan.scenario
+    phase = max(s.min_time, 0.01)
+    return len(plan.runs) * (RUN_OVERHEAD + (s.warmups + s.repeats) * phase)
+
+
+def sweep_confirmation(plans: list[ScenarioPlan]) -> str | None:
+    """Why these plans' sweeps need an explicit go-ahead, in a sentence; None when they do not."""
+    reasons = []
+    for plan in plans:
+        if not plan.scenario.sweep:
+            continue
+        points = len(sweep_points(plan.scenario))
+        seconds = estimated_seconds(plan)
+        if points > CONFIRM_POINTS or seconds > CONFIRM_SECONDS:
+            reasons.append(
+                f"{plan.name}: the sweep has {points} values, {len(plan.runs)} runs, at least "
+                f"{format_eta(seconds).removeprefix('ETA ')} (limits: {CONFIRM_POINTS} values, "
+                f"{CONFIRM_SECONDS / 60:.0f} min)"
+            )
+    if not reasons:
+        return None
+    return "\n".join(reasons) + "\nrun it again with --yes to go ahead"

@@ -42,8 +42,8 @@ def run_details(scenario: str, run: RunResult) -> str:
         lines.append(f"error      {run.error.kind}: {run.error.message}")
     if run.params:
         lines.append(
-            f"sweep      {run_cells(run)['params']}: a task-size sweep run; its speedup is "
-            "against the serial run at this size"
+            f"sweep      {run_cells(run)['params']}: a sweep run; its speedup is "
+            "against the serial run at this value"
         )
     if run.startup_seconds is not None:
         lines.append(f"start-up   {run.startup_seconds:.4f} s")
