@@ -147,6 +147,7 @@ def test_verdicts_and_speedups_stay_within_one_value() -> None:
     analysis = analyse_scenario(result, machine())
     assert analysis.verdict.winner == "processes"
     assert analysis.verdict.winner_run == "processes-2@{'size': 1000}"
+    assert analysis.verdict.text.startswith("at size=1000, processes wins:")
 
 
 def test_the_breakeven_works_on_any_swept_parameter() -> None:

@@ -47,9 +47,15 @@ class ReportAnalysis:
 
 def analyse_scenario(result: ScenarioResult, machine: MachineFacts | Machine) -> ScenarioAnalysis:
     facts = scenario_facts(result, machine)
+    verdict = verdict_for(facts)
+    winner = next((r for r in result.runs if r.run_id == verdict.winner_run), None)
+    if winner is not None and winner.params:
+        # A sweep's verdict is about one value (the base point): say which.
+        point = ", ".join(f"{k}={v:g}" for k, v in winner.params.items())
+        verdict.text = f"at {point}, {verdict.text}"
     return ScenarioAnalysis(
         name=result.name,
-        verdict=verdict_for(facts),
+        verdict=verdict,
         claims=scenario_claims(facts),
         scaling=fit_scenario(result),
         breakeven=breakeven(result),
