@@ -77,7 +77,11 @@ class CallableWorkload(BaseModel):
         tasks, args = data.get("tasks"), data.get("args")
         if isinstance(args, list):
             # A spec sent back from a plan carries both; a file that disagrees with itself fails.
-            if tasks is not None and tasks != len(args):
+            try:  # the app's form sends numbers as text
+                same = tasks is None or int(tasks) == len(args)
+            except (TypeError, ValueError):
+                same = False
+            if not same:
                 raise ValueError("give either tasks (a count) or args (a list), not both")
             return {**data, "tasks": len(args)}
         if tasks is None:
