@@ -42,7 +42,7 @@ def test_markdown_has_claims_table_and_a_verdict_per_scenario() -> None:
     assert "| threads do not speed up CPU-bound pure-Python code | ✅ confirmed |" in text
     assert "pure-Python bytecode holds the GIL" in text
     assert "**Scaling**" in text and "USL σ (contention)" in text
-    assert "**Break-even** (sweep of task_us)" in text
+    assert "**Break-even** (task-size sweep)" in text
 
 
 def test_markdown_notes_a_single_cpu_machine() -> None:

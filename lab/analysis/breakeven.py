@@ -118,11 +118,32 @@ def _us(value: float) -> str:
     return f"{value:,.0f} µs" if value >= 10 else f"{value:.2g} µs"
 
 
-def _words(param: str) -> tuple[Callable[[float], str], Callable[[float], str]]:
-    """How a crossing and a measured value read: task_us in µs of work, others by name."""
-    if param == TASK_US:
-        return (lambda v: f"about {_us(v)} of work per task"), _us
-    return (lambda v: f"{param} ≈ {format_number(v)}"), (lambda v: f"{param} {format_number(v)}")
+@dataclass(frozen=True)
+class _Wording:
+    """How the texts name the swept parameter: task_us as µs of work, others by name."""
+
+    param: str
+
+    def near(self, v: float) -> str:
+        if self.param == TASK_US:
+            return f"about {_us(v)} of work per task"
+        return f"{self.param} ≈ {format_number(v)}"
+
+    def shown(self, v: float) -> str:
+        return _us(v) if self.param == TASK_US else f"{self.param} {format_number(v)}"
+
+    @property
+    def what(self) -> str:
+        return "task size" if self.param == TASK_US else f"value of {self.param}"
+
+    @property
+    def verb(self) -> str:
+        return "beat" if self.param == TASK_US else "overtake"
+
+    def would(self, v: float) -> str:
+        if self.param == TASK_US:
+            return f"win from about {_us(v)} per task"
+        return f"overtake them from {self.near(v)}"
 
 
 def _crossing(
@@ -140,35 +161,37 @@ def _crossing(
         else f"for one batch of {tasks} tasks from a cold start (pool start-up included)"
     )
     if len(usable) < 2:
-        return Crossing(basis, "never", None, f"{where}: fewer than 2 values measured")
+        return Crossing(
+            basis, "never", None, f"{where}: fewer than 2 {_Wording(param).what}s measured"
+        )
     sizes = [p.value for p in usable]
-    near, shown = _words(param)
+    w = _Wording(param)
     total: Callable[[SizePoint, str], float] = lambda p, e: p.total(e, with_startup) or 0.0  # noqa: E731
     diffs = [total(p, "processes") - total(p, "threads") for p in usable]
     kind, at = find_crossing(sizes, diffs)
     first, last = usable[0], usable[-1]
     if kind == "always":
         text = (
-            f"{where}, processes beat threads at every value measured, from "
-            f"{shown(first.value)} ({format_seconds(total(first, 'processes'))} vs "
+            f"{where}, processes beat threads at every {w.what} measured, from "
+            f"{w.shown(first.value)} ({format_seconds(total(first, 'processes'))} vs "
             f"{format_seconds(total(first, 'threads'))})"
         )
     elif kind == "crossing":
         assert at is not None
         text = (
-            f"{where}, processes overtake threads from {near(at)} "
-            f"(measured {shown(sizes[0])} to {shown(sizes[-1])})"
+            f"{where}, processes {w.verb} threads from {w.near(at)} "
+            f"(measured {w.shown(sizes[0])} to {w.shown(sizes[-1])})"
         )
     elif kind == "extrapolated":
         assert at is not None
         text = (
-            f"{where}, threads still win at {shown(last.value)} "
+            f"{where}, threads still win at {w.shown(last.value)} "
             f"({format_seconds(total(last, 'threads'))} vs {format_seconds(total(last, 'processes'))}); "
-            f"extrapolating, processes would overtake them from {near(at)}"
+            f"extrapolating, processes would {w.would(at)}"
         )
     else:
         text = (
-            f"{where}, threads win at every value measured up to {shown(last.value)}, "
+            f"{where}, threads win at every {w.what} measured up to {w.shown(last.value)}, "
             "and the gap is not closing"
         )
     return Crossing(basis, kind, at, text)
@@ -230,5 +253,7 @@ def breakeven(result: ScenarioResult) -> BreakEven | None:
     batch = _crossing("batch", points, tasks, param)
     out = BreakEven(param, tasks, points, steady, batch, f"{batch.text}; {steady.text}")
     if sum(1 for p in points if p.threads_wall and p.processes_wall) < 3:
-        out.warnings.append(f"fewer than 3 values of {param} with both pools: a rough break-even")
+        out.warnings.append(
+            f"fewer than 3 {_Wording(param).what}s with both pools: a rough break-even"
+        )
     return out

@@ -137,7 +137,8 @@ def markdown_scenario(analysis: ScenarioAnalysis) -> str:
                 out.write(f"- ⚠ {md_escape(w)}\n")
     be = analysis.breakeven
     if be is not None:
-        out.write(f"\n**Break-even** (sweep of {md_escape(be.param)}): {md_escape(be.text)}.\n\n")
+        what = "task-size sweep" if be.param == "task_us" else f"sweep of {md_escape(be.param)}"
+        out.write(f"\n**Break-even** ({what}): {md_escape(be.text)}.\n\n")
         _md_table(out, BREAKEVEN_HEADERS, breakeven_rows(analysis), md_escape)
         for w in be.warnings:
             out.write(f"\n- ⚠ {md_escape(w)}\n")

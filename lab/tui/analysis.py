@@ -41,7 +41,7 @@ SCALING_COLUMNS = {
     "error": "fit error",
 }
 BREAKEVEN_COLUMNS = {  # lab.report.explain.breakeven_rows's, without the run ids
-    "task": "value",
+    "task": "per task",
     "serial": "serial",
     "threads": "threads",
     "threads_start": "start-up",
@@ -164,7 +164,15 @@ def analysis_view(
 
     be = analysis.breakeven
     if be is not None:
-        parts += [Text(), _heading(f"Sweep of {be.param}: when a process pool beats a thread pool")]
+        noun = "size" if be.param == "task_us" else "value"
+        parts += [
+            Text(),
+            _heading(
+                "Task-size sweep: when a process pool beats a thread pool"
+                if be.param == "task_us"
+                else f"Sweep of {be.param}: when a process pool beats a thread pool"
+            ),
+        ]
         parts.append(_rows([("", Text(be.text))]))
         sizes = [
             {
@@ -180,9 +188,9 @@ def analysis_view(
         parts.append(_table(BREAKEVEN_COLUMNS, sizes))
         parts.append(
             Text(
-                f"One batch of {be.tasks} tasks per value, each pool's best run; start-up is the "
-                "pool's median over the values. The grid's rows with a sweep value are these "
-                "runs, each compared with the serial run at the same value.",
+                f"One batch of {be.tasks} tasks per {noun}, each pool's best run; start-up is "
+                f"the pool's median over the {noun}s. The grid's rows with a sweep value are "
+                f"these runs, each compared with the serial run at the same {noun}.",
                 style="dim",
             )
         )
