@@ -6,6 +6,7 @@ Real modules in temp folders, real pools and real `concurrency-lab` processes; n
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -17,6 +18,7 @@ import pytest
 from pydantic import TypeAdapter
 
 from lab.engine.executors import executor_class
+from lab.engine.runner import root_cause
 from lab.engine.workloads import workload_class, workload_unit
 from lab.engine.workloads.base import RepeatOutcome, UserCodeError, WorkloadSetupError, WrongAnswer
 from lab.engine.workloads.results import value_hash
@@ -46,6 +48,18 @@ def square(i):
 
 async def asquare(i):
     return square(i)
+
+
+async def aexplode(i):
+    return helper(i)
+
+
+async def tagged(i):
+    return ("from the coroutine", i)
+
+
+def plain(i):
+    return ("from the function", i)
 
 
 def explode(i):
@@ -146,11 +160,29 @@ def test_every_model_computes_the_same_digest(project: Path, executor: str) -> N
     assert outcome.results[5].split(" ", 1)[1].startswith("{'i': 5, 'square': 25")
 
 
+def test_asyncio_awaits_the_coroutine_form_when_there_is_one(project: Path) -> None:
+    name = _name(project)
+    both = _spec(project, function=f"{name}:plain", async_function=f"{name}:tagged", tasks=3)
+    only = _spec(project, function=f"{name}:plain", tasks=3)
+    assert _run(only, "asyncio").digest == _run(only, "serial").digest
+    awaited = _run(both, "uvloop").results
+    assert awaited is not None and awaited[2].endswith("('from the coroutine', 2)")
+    failing = _spec(project, function=f"{name}:plain", async_function=f"{name}:aexplode", tasks=2)
+    with pytest.raises(BaseExceptionGroup) as info:  # asyncio's TaskGroup: one per coroutine
+        _run(failing, "asyncio")
+    err = root_cause(info.value)  # what the runner reports
+    assert isinstance(err, UserCodeError)
+    assert re.match(r"task 0: .*:aexplode raised ValueError: task 0 is cursed$", str(err))
+    assert "in aexplode" in err.detail and "lab/engine" not in err.detail
+
+
 def test_results_hash_by_value_not_by_order_or_identity() -> None:
     assert value_hash({"a": 1, "b": {2, 3}}) == value_hash({"b": {3, 2}, "a": 1})
     assert value_hash([1, 2]) != value_hash((1, 2))
     assert value_hash(1) != value_hash(1.0) != value_hash(True)
     assert value_hash(0.1 + 0.2) != value_hash(0.3)
+    assert value_hash(10**5000) != value_hash(10**5000 + 1)  # past str()'s digit limit
+    assert value_hash(-1) != value_hash(255) and value_hash(-129) != value_hash(127)
 
 
 def test_a_raising_function_fails_with_its_own_frames(project: Path) -> None:

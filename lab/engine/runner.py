@@ -109,8 +109,9 @@ def peak_rss() -> int:
 
 
 def root_cause(exc: BaseException) -> BaseException:
-    """asyncio's TaskGroup wraps a task's exception in an ExceptionGroup; unwrap single ones."""
-    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+    """asyncio's TaskGroup wraps tasks' exceptions in an ExceptionGroup: the first one says why
+    (when every task fails alike, the others only repeat it)."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         exc = exc.exceptions[0]
     return exc
 

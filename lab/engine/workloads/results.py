@@ -39,7 +39,9 @@ def _feed(h: Any, value: Any, depth: int = 0) -> None:
     if value is None or isinstance(value, bool):
         h.update(b"N" if value is None else b"T" if value else b"F")
     elif isinstance(value, int):
-        h.update(b"i" + str(value).encode() + b";")
+        # Bytes, not str(): str() refuses ints past 4,300 digits.
+        data = value.to_bytes(value.bit_length() // 8 + 1, "little", signed=True)
+        h.update(b"i" + str(len(data)).encode() + b":" + data)
     elif isinstance(value, float):
         # Bit-exact: executors run the same code, so any difference in a float is real.
         h.update(b"f" + struct.pack("<d", value))
