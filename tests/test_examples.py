@@ -40,7 +40,37 @@ def test_example_runs_under_every_model(tmp_path: Path, name: str, unit: str) ->
 
 def test_examples_have_a_readme_line_and_load() -> None:
     readme = (EXAMPLES / "README.md").read_text()
+    kinds = {}
     for scenario in sorted(EXAMPLES.glob("*.yaml")):
         assert f"`{scenario.name}`" in readme
-        loaded = load_file(scenario)
-        assert loaded.scenario.workload.kind == "callable"
+        kinds[scenario.name] = load_file(scenario).scenario.workload.kind
+    assert kinds == {
+        "json_roundtrip.yaml": "callable",
+        "primes_by_size.yaml": "numeric",
+        "zlib_compress.yaml": "callable",
+    }
+
+
+@pytest.mark.slow
+def test_the_size_sweep_example_prints_a_breakeven(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lab",
+            "--report",
+            "-",
+            "--quick",
+            str(EXAMPLES / "primes_by_size.yaml"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "**Break-even** (sweep of size):" in proc.stdout
+    line = proc.stdout.split("**Break-even** (sweep of size):")[1].split("\n")[0]
+    # Which pool wins depends on the machine; that the answer is given per size does not.
+    assert "from a cold start" in line and "once both pools are running" in line
+    assert "size ≈" in line or "size 8,000" in line or "size 50 " in line

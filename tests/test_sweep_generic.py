@@ -38,8 +38,16 @@ def test_a_sweep_runs_the_whole_matrix_at_each_value(
         for e in ("serial-1", "threads-1", "threads-2", "processes-1", "processes-2")
     ]
     assert {r.overrides["size"] for r in plan.runs} == {1000, 5000, 20000}
-    # The workload's own size is listed, so it is the base point the verdict is about.
+    # The workload's own size is listed, so it is the base point the verdict is about, also
+    # under --quick, which would scale the size down.
     assert plan.scenario.workload.model_dump()["size"] == 5000
+    quick = plan_scenario(make_scenario(NUMERIC_SWEEP), quick=True, usable=2)
+    assert quick.scenario.workload.model_dump() == {
+        "kind": "numeric",
+        "kernel": "primes",
+        "tasks": 8,
+        "size": 5000,
+    }
 
 
 def test_the_base_point_is_the_first_value_when_the_own_one_is_not_swept(

@@ -54,7 +54,8 @@ def plan_scenario(
         if reason:
             skipped[executor] = reason
     if scenario.sweep:
-        scenario = at_sweep_base(scenario)
+        # The base point comes from the file's own value, not one --quick scaled down.
+        scenario = at_sweep_base(scenario, loaded.scenario.workload.model_dump())
         runs = [
             r for point in sweep_points(scenario) for r in _matrix(scenario, counts, skipped, point)
         ]
@@ -98,12 +99,14 @@ def sweep_points(scenario: Scenario) -> list[dict[str, Any]]:
     return [dict(zip(names, combo, strict=True)) for combo in combos]
 
 
-def at_sweep_base(scenario: Scenario) -> Scenario:
+def at_sweep_base(scenario: Scenario, written: dict[str, Any] | None = None) -> Scenario:
     """The scenario with its workload at the sweep's base point: the point its verdict, claims
-    and fits are about (the workload's own value where the sweep lists it, else the first)."""
+    and fits are about (the workload's value as `written` where the sweep lists it, else the
+    first value)."""
     own = scenario.workload.model_dump()
+    written = written or own
     base = {
-        name: own[name] if own.get(name) in values else values[0]
+        name: written[name] if written.get(name) in values else values[0]
         for name, values in scenario.sweep.items()
     }
     workload = type(scenario.workload).model_validate({**own, **base})
