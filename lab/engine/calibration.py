@@ -77,8 +77,7 @@ class PassTotals:
 
     def record(self, phase: str, index: int) -> dict[str, Any]:
         n = max(1, self.passes)
-        extra = {"results": self.results} if self.results is not None else {}
-        return extra | {
+        record = {
             "phase": phase,
             "index": index,
             "wall_seconds": self.wall / n,
@@ -91,3 +90,6 @@ class PassTotals:
             "latency": self.latency.to_json() if self.latency is not None else None,
             "loops": self.passes,
         }
+        if self.results is not None:  # per-task records (kind: callable), only when kept
+            record["results"] = self.results
+        return record
