@@ -199,3 +199,21 @@ def test_a_size_sweep_on_numeric_prints_a_breakeven(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "**Break-even** (sweep of size):" in proc.stdout
     assert "| size=4000 |" in proc.stdout  # the params column shows the swept value
+
+
+def test_compare_matches_sweep_runs_value_by_value() -> None:
+    from lab.compare import compare_reports
+    from tests.synthetic import report
+
+    a = report(scenario("s", "numeric", _size_sweep([100, 1000, 10000]), size=1000))
+    b = report(scenario("s", "numeric", _size_sweep([100, 1000]), size=1000))
+    pair = compare_reports(a, b)
+    assert sorted(m.key for m in pair.matched) == sorted(
+        f"s {e}@{{'size': {v}}}"
+        for v in (100, 1000)
+        for e in ("serial-1", "threads-2", "processes-2")
+    )
+    assert all(m.a.params == m.b.params for m in pair.matched)
+    assert {u.run for u in pair.unmatched} == {
+        f"{e}@{{'size': 10000}}" for e in ("serial-1", "threads-2", "processes-2")
+    }

@@ -1,10 +1,10 @@
 """`concurrency-lab compare A.json B.json [...]`: the same runs side by side, and a CI gate.
 
 The first report is the baseline; every other report is compared with it run by run, matched
-on (scenario, executor, workers). For each matched run: both medians, the time ratio B/A with
-its 95% interval and a two-sided Mann-Whitney U test on the repeat times (lab.core.stats). Runs
-that cannot be compared (only in one report, failed, or a workload with other settings) are
-listed with the reason, never dropped. `--fail-if-slower PCT` exits 1 when any matched run is
+on (scenario, executor, workers, a sweep's values). For each matched run: both medians, the
+time ratio B/A with its 95% interval and a two-sided Mann-Whitney U test on the repeat times
+(lab.core.stats). Runs that cannot be compared (only in one report, failed, or a workload with
+other settings) are listed with the reason, never dropped. `--fail-if-slower PCT` exits 1 when any matched run is
 significantly slower than the baseline by more than PCT percent.
 """
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +25,8 @@ class Matched:
 
     @property
     def key(self) -> str:
-        return f"{self.scenario} {self.executor}-{self.workers}"
+        # The run id: a sweep's runs share executor and workers, and differ by value.
+        return f"{self.scenario} {self.a.run_id}"
 
     def change(self) -> float | None:
         """Relative change of the median time, +0.12 for 12% slower."""
@@ -67,7 +69,7 @@ class Matched:
 @dataclass
 class Unmatched:
     scenario: str
-    run: str  # executor-workers, or "*" for a whole scenario
+    run: str  # the run id, or "*" for a whole scenario
     reason: str
 
     def to_json(self) -> dict[str, Any]:
@@ -170,6 +172,18 @@ def _ok(run: RunResult) -> str | None:
     return None
 
 
+def _match_key(run: RunResult) -> tuple[str, int, str]:
+    """Runs match on executor, worker count and, for a sweep, the swept values."""
+    return run.executor, run.workers, json.dumps(run.params, sort_keys=True)
+
+
+def executor_cell(m: Matched) -> str:
+    """The executor, and a sweep run's values: 'threads @size=1000'."""
+    if not m.a.params:
+        return m.executor
+    return m.executor + " @" + ",".join(f"{k}={v}" for k, v in m.a.params.items())
+
+
 def compare_reports(a: Report, b: Report, a_name: str = "A", b_name: str = "B") -> PairComparison:
     pair = PairComparison(a_name, b_name, differences=_differences(a, b))
     b_scenarios = {s.name: s for s in b.scenarios}
@@ -180,12 +194,12 @@ def compare_reports(a: Report, b: Report, a_name: str = "A", b_name: str = "B") 
             pair.unmatched.append(Unmatched(sa.name, "*", f"scenario only in {a_name}"))
             continue
         differs = _workload_difference(sa, sb)
-        runs_b = {(r.executor, r.workers): r for r in sb.runs}
+        runs_b = {_match_key(r): r for r in sb.runs}
         seen = set()
         for ra in sa.runs:
-            key = (ra.executor, ra.workers)
+            key = _match_key(ra)
             seen.add(key)
-            label = f"{ra.executor}-{ra.workers}"
+            label = ra.run_id
             rb = runs_b.get(key)
             if rb is None:
                 pair.unmatched.append(Unmatched(sa.name, label, f"only in {a_name}"))
@@ -205,10 +219,8 @@ def compare_reports(a: Report, b: Report, a_name: str = "A", b_name: str = "B") 
                     )
                 )
         for rb in sb.runs:
-            if (rb.executor, rb.workers) not in seen:
-                pair.unmatched.append(
-                    Unmatched(sb.name, f"{rb.executor}-{rb.workers}", f"only in {b_name}")
-                )
+            if _match_key(rb) not in seen:
+                pair.unmatched.append(Unmatched(sb.name, rb.run_id, f"only in {b_name}"))
     for sb in b.scenarios:
         if sb.name not in a_names:
             pair.unmatched.append(Unmatched(sb.name, "*", f"scenario only in {b_name}"))

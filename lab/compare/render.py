@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from lab.compare.matching import PairComparison
+from lab.compare.matching import PairComparison, executor_cell
 from lab.core.stats import TEST_DESCRIPTION, TEST_NAME
 from lab.core.units import format_seconds
 from lab.results.model import Report, RunResult
@@ -64,7 +64,7 @@ def render_markdown(
                 if m.disturbed():
                     verdict += " ⚠"
                 out.append(
-                    f"| {m.scenario} | {m.executor} | {m.workers} | {_time(m.a)} | "
+                    f"| {m.scenario} | {executor_cell(m)} | {m.workers} | {_time(m.a)} | "
                     f"{_time(m.b)} | {ratio} | {p} | {verdict} |\n"
                 )
         slower = pair.slower(0)
