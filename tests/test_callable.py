@@ -103,11 +103,15 @@ def sized(text):
 
 @pytest.fixture(autouse=True, scope="module")
 def _stop_forkserver() -> Iterator[None]:
-    # In-process pools start this pytest process's forkserver; later tests count processes.
+    # In-process pools start this pytest process's forkserver and resource tracker; later
+    # tests (the app's) count this process's children, so neither may outlive this module.
     yield
-    from multiprocessing import forkserver
+    import gc
+    from multiprocessing import forkserver, resource_tracker
 
+    gc.collect()  # the pools' semaphores unlink themselves before the tracker goes
     forkserver._forkserver._stop()
+    resource_tracker._resource_tracker._stop()
 
 
 @pytest.fixture
