@@ -147,11 +147,11 @@ def test_verdicts_and_speedups_stay_within_one_value() -> None:
     # the serial run at its own value.
     assert result.baseline == "serial-1@{'size': 1000}"
     assert result.fastest is not None
-    assert result.fastest["run_id"] == "processes-2@{'size': 1000}"
-    assert all("1000}" in k for k in result.fastest["versus"])
+    assert result.fastest.run_id == "processes-2@{'size': 1000}"
+    assert all("1000}" in k for k in result.fastest.versus)
     for r in result.runs:
         if r.executor == "processes":
-            assert r.summary["speedup"] == pytest.approx(1.9, rel=0.01)
+            assert r.summary.speedup == pytest.approx(1.9, rel=0.01)
     analysis = analyse_scenario(result, machine())
     assert analysis.verdict.winner == "processes"
     assert analysis.verdict.winner_run == "processes-2@{'size': 1000}"
