@@ -187,6 +187,9 @@ def test_results_hash_by_value_not_by_order_or_identity() -> None:
     assert value_hash(0.1 + 0.2) != value_hash(0.3)
     assert value_hash(10**5000) != value_hash(10**5000 + 1)  # past str()'s digit limit
     assert value_hash(-1) != value_hash(255) and value_hash(-129) != value_hash(127)
+    assert value_hash(b"x" * 5000) == value_hash(bytearray(b"x" * 5000))
+    assert value_hash(b"x" * 5000) != value_hash(b"x" * 4999 + b"y")
+    assert value_hash([1, [2]]) != value_hash([[1], 2]) != value_hash(["1", 2])
 
 
 def test_a_raising_function_fails_with_its_own_frames(project: Path) -> None:

@@ -33,59 +33,63 @@ def short_repr(value: Any) -> str:
     return text if len(text) <= REPR_LIMIT else text[: REPR_LIMIT - 1] + "…"
 
 
-def _feed(h: Any, value: Any, depth: int = 0) -> None:
+def _blob(tag: bytes, data: bytes) -> bytes:
+    # Long payloads go in as their own hash: the canonical form stays small, still exact.
+    if len(data) > 4096:
+        return tag + b"#" + hashlib.blake2b(data, digest_size=16).digest()
+    return tag + str(len(data)).encode() + b":" + data
+
+
+def _canon(value: Any, depth: int = 0) -> bytes:
+    """Unambiguous bytes for a value, equal exactly when the values are equal as data."""
+    kind = type(value)
+    if kind is int:
+        # Bytes, not str(): str() refuses ints past 4,300 digits.
+        number: int = value
+        return b"i" + number.to_bytes(number.bit_length() // 8 + 1, "little", signed=True) + b";"
+    if kind is str:
+        return _blob(b"s", value.encode("utf-8", "surrogatepass"))
     if depth > 100:
         raise ValueError("result nested more than 100 levels deep")
     if value is None or isinstance(value, bool):
-        h.update(b"N" if value is None else b"T" if value else b"F")
-    elif isinstance(value, int):
-        # Bytes, not str(): str() refuses ints past 4,300 digits.
-        data = value.to_bytes(value.bit_length() // 8 + 1, "little", signed=True)
-        h.update(b"i" + str(len(data)).encode() + b":" + data)
-    elif isinstance(value, float):
+        return b"N" if value is None else b"T" if value else b"F"
+    if isinstance(value, int):
+        return _canon(int(value))
+    if isinstance(value, float):
         # Bit-exact: executors run the same code, so any difference in a float is real.
-        h.update(b"f" + struct.pack("<d", value))
-    elif isinstance(value, str):
-        data = value.encode("utf-8", "surrogatepass")
-        h.update(b"s" + str(len(data)).encode() + b":" + data)
-    elif isinstance(value, bytes | bytearray | memoryview):
-        data = bytes(value)
-        h.update(b"b" + str(len(data)).encode() + b":" + data)
-    elif isinstance(value, list | tuple):
-        h.update((b"l" if isinstance(value, list) else b"t") + str(len(value)).encode() + b"[")
-        for item in value:
-            _feed(h, item, depth + 1)
-        h.update(b"]")
-    elif isinstance(value, dict):
-        items = sorted(_item_hash(k) + _item_hash(v) for k, v in value.items())
-        h.update(b"d" + str(len(items)).encode() + b"{" + b"".join(items) + b"}")
-    elif isinstance(value, set | frozenset):
-        h.update(b"S" + str(len(value)).encode() + b"{")
-        h.update(b"".join(sorted(_item_hash(v) for v in value)) + b"}")
-    elif callable(getattr(value, "tobytes", None)) and not isinstance(value, type):
+        return b"f" + struct.pack("<d", value)
+    if isinstance(value, str):
+        return _canon(str(value))
+    if isinstance(value, bytes | bytearray | memoryview):
+        return _blob(b"b", bytes(value))
+    if isinstance(value, list | tuple):
+        items = [_canon(v, depth + 1) for v in value]
+        return _blob(b"l" if isinstance(value, list) else b"t", _joined(items))
+    if isinstance(value, dict):
+        pairs = [_joined([_canon(k, depth + 1), _canon(v, depth + 1)]) for k, v in value.items()]
+        return _blob(b"d", _joined(sorted(pairs)))
+    if isinstance(value, set | frozenset):
+        return _blob(b"S", _joined(sorted(_canon(v, depth + 1) for v in value)))
+    if callable(getattr(value, "tobytes", None)) and not isinstance(value, type):
         # Arrays (array.array, numpy): their repr elides the middle, their bytes do not.
         shape = str(getattr(value, "shape", "")).encode()
-        h.update(b"A" + type(value).__qualname__.encode() + shape + b":" + value.tobytes())
-    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        h.update(b"D" + type(value).__qualname__.encode() + b"(")
-        _feed(h, {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}, depth + 1)
-    elif hasattr(value, "__dict__") and not callable(value):
-        h.update(b"O" + type(value).__qualname__.encode() + b"(")
-        _feed(h, vars(value), depth + 1)
-    else:
-        h.update(b"r" + repr(value).encode("utf-8", "backslashreplace"))
+        return _blob(b"A" + type(value).__qualname__.encode() + shape, value.tobytes())
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        return _blob(b"D" + type(value).__qualname__.encode(), _canon(fields, depth + 1))
+    if hasattr(value, "__dict__") and not callable(value):
+        return _blob(b"O" + type(value).__qualname__.encode(), _canon(vars(value), depth + 1))
+    return _blob(b"r", repr(value).encode("utf-8", "backslashreplace"))
 
 
-def _item_hash(value: Any) -> bytes:
-    h = hashlib.blake2b(digest_size=16)
-    _feed(h, value)
-    return h.digest()
+def _joined(parts: list[bytes]) -> bytes:
+    return b"".join(str(len(p)).encode() + b":" + p for p in parts)
 
 
 def value_hash(value: Any) -> bytes:
     """A result's hash by value: equal for equal numbers, strings, bytes, containers, dataclasses
     and objects' attributes; anything else by its repr()."""
-    return _item_hash(value)[:8]
+    return hashlib.blake2b(_canon(value), digest_size=8).digest()
 
 
 def digest_results(hashes: list[bytes], values: dict[int, str]) -> tuple[str, list[str] | None]:
