@@ -191,10 +191,9 @@ def _main(argv: list[str] | None = None) -> int:
         if too_big:
             print(safe_text("\n".join(too_big)) + "\n\nnothing ran", file=sys.stderr)
             return 2
-        plans = make_plan(scenarios, quick=args.quick, min_time=args.min_time)
         big = None if args.yes else sweep_confirmation(plans)
         if big:
-            print(f"{big}\n\nnothing ran", file=sys.stderr)
+            print(safe_text(big) + "\n\nnothing ran", file=sys.stderr)
             return 2
         fmt = args.format or format_for_path(args.report)
         return run_headless(

@@ -217,3 +217,22 @@ def test_compare_matches_sweep_runs_value_by_value() -> None:
     assert {u.run for u in pair.unmatched} == {
         f"{e}@{{'size': 10000}}" for e in ("serial-1", "threads-2", "processes-2")
     }
+
+
+def test_the_memory_check_sizes_each_sweep_point(
+    make_scenario: Callable[..., LoadedScenario],
+) -> None:
+    from lab.engine.system.limits import estimate_run
+
+    loaded = make_scenario(
+        """
+        title: buffers
+        workload: {kind: hashing, files: 2, file_size: 1 KiB, chunk_size: 1 KiB}
+        executors: [threads]
+        workers: [4]
+        sweep: {chunk_size: [1024, 268435456]}
+        """
+    )
+    plan = plan_scenario(loaded, usable=2)
+    small, big = (estimate_run(plan, r).bytes for r in plan.runs)
+    assert big - small == 4 * (268435456 - 1024)

@@ -10,7 +10,7 @@ import json
 import math
 from dataclasses import replace
 
-from lab.analysis.agreement import first_difference
+from lab.analysis.differences import first_difference
 from lab.analysis.noise import run_warnings
 from lab.core.histogram import Histogram
 from lab.core.stats import TEST_NAME, compare_samples, describe, outliers

@@ -11,6 +11,7 @@ headless mode then prints a correction line for that run.
 
 from __future__ import annotations
 
+from lab.analysis.differences import first_difference
 from lab.results.model import Report, RunError, RunResult
 
 
@@ -40,7 +41,11 @@ def mark_disagreement(run: RunResult, report: Report, scenario: str) -> None:
         return
     (digest,), (expected,) = own, reference
     if digest != expected:
+        assert serial is not None
         run.status = "failed"
         run.error = RunError(
-            "mismatch", f"results differ from the other executors ({digest} vs {expected})"
+            "mismatch",
+            # Which task, where the workload kept per-task results (kind: callable).
+            first_difference(run, serial)
+            or f"results differ from the other executors ({digest} vs {expected})",
         )

@@ -17,6 +17,7 @@ import contextlib
 import resource
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -46,9 +47,8 @@ class Estimate:
     parts: list[str]  # what it is made of, in words
 
 
-def _workload_bytes_per_worker(plan: ScenarioPlan) -> tuple[int, str]:
+def _workload_bytes_per_worker(spec: Any) -> tuple[int, str]:
     """Memory one concurrent task of the workload holds at once."""
-    spec = plan.scenario.workload
     if isinstance(spec, HttpWorkload):
         # The body, read whole, plus the client's buffers of about the same size.
         return 2 * int(spec.payload_size), f"{format_bytes(int(spec.payload_size))} responses"
@@ -68,11 +68,12 @@ def estimate_run(plan: ScenarioPlan, run: RunPlan) -> Estimate:
     elif run.executor == "threads":
         total += workers * THREAD_BYTES
         parts.append(f"{workers} threads × {format_bytes(THREAD_BYTES)}")
-    per_task, what = _workload_bytes_per_worker(plan)
+    # The workload as this run has it: a sweep point overrides some of its parameters.
+    spec = plan.scenario.workload.model_copy(update=run.overrides)
+    per_task, what = _workload_bytes_per_worker(spec)
     if per_task:
         total += workers * per_task
         parts.append(f"{workers} × {what}")
-    spec = plan.scenario.workload
     if isinstance(spec, NumericWorkload) and spec.kernel == "primes":
         reference = SIEVE_SEGMENT + 64 * spec.tasks  # a segment, and a count per task
         total += reference
