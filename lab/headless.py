@@ -15,7 +15,7 @@ from typing import TextIO
 
 from lab.analysis.summarise import finalise_scenario
 from lab.core.textsafe import safe_text
-from lab.core.units import format_eta, format_seconds
+from lab.core.units import format_eta, format_rate, format_seconds, plural
 from lab.engine.events import (
     Event,
     RunFinished,
@@ -50,6 +50,7 @@ class Progress:
         self.last_draw = 0.0
         self.width = 0
         self.shown: dict[tuple[str, str], str] = {}  # (scenario, run_id) -> status printed
+        self.id_width = 14  # the scenario's longest run id: sweep ids run long
 
     def _line(self, text: str) -> None:
         text = safe_text(text, one_line=True)  # titles and messages come from scenario files
@@ -74,7 +75,8 @@ class Progress:
 
     def handle(self, event: Event) -> None:
         if isinstance(event, ScenarioStarted):
-            self._line(f"== {event.scenario}: {event.title} ({len(event.runs)} runs)")
+            self.id_width = max((len(r.run_id) for r in event.runs), default=14)
+            self._line(f"== {event.scenario}: {event.title} ({plural(len(event.runs), 'run')})")
         elif isinstance(event, RunStarted):
             self._status(f"[{self.runs_done + 1}/{self.total_runs}] {event.run_id} starting")
         elif isinstance(event, RunProgress):
@@ -83,7 +85,7 @@ class Progress:
             elapsed = time.monotonic() - self.started
             eta = elapsed * (1 - overall) / overall if overall > 0.02 else None
             self._status(
-                f"[{self.runs_done + 1}/{self.total_runs}] {event.run_id:<14} {phase:<9} "
+                f"[{self.runs_done + 1}/{self.total_runs}] {event.run_id:<{self.id_width}} {phase:<9} "
                 f"{_bar(event.fraction)} {100 * event.fraction:3.0f}%  total {format_eta(eta)}"
             )
         elif isinstance(event, RunFinished):
@@ -92,10 +94,10 @@ class Progress:
             self.shown[(event.scenario, event.run_id)] = run.status
             wall = run.summary.wall_seconds.median
             tp = run.summary.throughput.value
-            what = f"{format_seconds(wall)}, {tp:,.1f} {run.unit}/s" if wall and tp else ""
+            what = f"{format_seconds(wall)}, {format_rate(tp, run.unit)}" if wall and tp else ""
             if run.status != "ok" and run.error:
                 what = run.error.message
-            self._line(f"   {event.run_id:<14} {run.status:<9} {what}")
+            self._line(f"   {event.run_id:<{self.id_width}} {run.status:<9} {what}")
         elif isinstance(event, ScenarioFinished):
             self._corrections(event)
             if event.result.error:
@@ -108,7 +110,7 @@ class Progress:
             shown = self.shown.get((event.scenario, run.run_id))
             if shown == "ok" and run.status != "ok":
                 why = run.error.message if run.error else run.status
-                self._line(f"   {run.run_id:<14} {run.status:<9} {why}")
+                self._line(f"   {run.run_id:<{self.id_width}} {run.status:<9} {why}")
 
     def close(self) -> None:
         if self.live and self.width:

@@ -24,7 +24,7 @@ from lab.analysis.thresholds import (
     ONE_CORE,
     PURE_PYTHON_KINDS,
 )
-from lab.core.units import format_bytes, format_rate, format_ratio, format_seconds
+from lab.core.units import format_bytes, format_rate, format_ratio, format_seconds, plural
 
 Status = Literal["confirmed", "refuted", "inconclusive", "not measured"]
 
@@ -79,7 +79,7 @@ def _not_cpu_bound(facts: ScenarioFacts) -> str:
 
 def _run_text(executor: str, r: RunFacts, usable: int | None = None) -> str:
     cores = f", {r.cores:.2f}{f' of {usable}' if usable else ''} cores busy" if r.cores else ""
-    return f"{executor} {format_ratio(r.speedup)} at {r.workers} workers{cores}"
+    return f"{executor} {format_ratio(r.speedup)} at {plural(r.workers, 'worker')}{cores}"
 
 
 def threads_cpu(facts: ScenarioFacts) -> ClaimResult:
@@ -117,7 +117,7 @@ def threads_cpu(facts: ScenarioFacts) -> ClaimResult:
     fair = [r for r in runs if r.free_cores(usable) >= FREE_FOR_PARALLEL]
     r = scaled[0] if scaled else max(fair or runs, key=lambda x: gains[x.run_id][0] or 0)
     cores = f", {r.cores:.2f} of {usable} cores busy" if r.cores is not None else ""
-    text = f"threads {gains[r.run_id][1]} at {r.workers} workers{cores}"
+    text = f"threads {gains[r.run_id][1]} at {plural(r.workers, 'worker')}{cores}"
     procs = facts.model("processes")
     if procs and procs.multi and procs.multi.speedup:
         text += f" (for comparison {_run_text('processes', procs.multi)})"

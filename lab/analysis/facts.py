@@ -215,8 +215,8 @@ def model_facts(executor: str, runs: Sequence[RunResult]) -> ModelFacts:
         if f is not None:
             facts.runs.append(f)
         elif run.status != "ok":
-            why = run.error.message if run.error else run.status
-            facts.failures.append(f"{run.run_id}: {run.status} ({why})")
+            why = f" ({run.error.message})" if run.error else ""  # not "not_run (not_run)"
+            facts.failures.append(f"{run.run_id}: {run.status}{why}")
     facts.runs.sort(key=lambda r: r.workers)
     return facts
 

@@ -25,11 +25,12 @@ from lab.core.units import (
     format_rate,
     format_ratio,
     format_seconds,
+    plural,
 )
 
 
 def workers_text(n: int) -> str:
-    return f"{n} worker{'s' if n != 1 else ''}"
+    return plural(n, "worker")
 
 
 def _cores(cores: float | None, usable: int | None = None) -> str:

@@ -15,6 +15,7 @@ from lab.analysis.facts import ScenarioFacts
 from lab.analysis.rules import Explanation, explain, workers_text
 from lab.core import stats
 from lab.core.units import (
+    format_p,
     format_rate,
     format_ratio,
 )
@@ -89,7 +90,7 @@ def decide_winner(facts: ScenarioFacts) -> Verdict:
         if sig.p_value is None:
             how = sig.note
         else:
-            how = f"{'significant' if sig.significant else 'not significant'}, p={sig.p_value:.2g}"
+            how = f"{'significant' if sig.significant else 'not significant'}, {format_p(sig.p_value)}"
         text += f", {format_ratio(verdict.margin)} over {rm.executor} ({r.run_id}; {how})"
     if serial and wm.executor != "serial" and verdict.runner_up != "serial":
         text += f", {format_ratio(over_serial)} over serial"

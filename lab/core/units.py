@@ -62,9 +62,18 @@ def format_ratio(ratio: float | None) -> str:
 
 
 def format_rate(value: float, unit: str) -> str:
-    """A throughput: 1,234 tasks/s, 3.5 MiB/s."""
-    text = f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
-    return f"{text} {unit}/s"
+    """A throughput to three significant figures: 2.5 tasks/s, 1,234 tasks/s, 70.3 k tasks/s,
+    3.55 M tasks/s. A rate measured to a few percent has no seventh digit worth printing."""
+    magnitude = abs(value)
+    if magnitude < 9999.5:
+        text = f"{value:,.0f}" if magnitude >= 99.95 else f"{value:.3g}"
+        return f"{text} {unit}/s"
+    for divisor, prefix in ((1e3, "k"), (1e6, "M"), (1e9, "G")):
+        scaled = value / divisor
+        if abs(scaled) < 999.5 or prefix == "G":
+            decimals = 2 if abs(scaled) < 9.995 else 1 if abs(scaled) < 99.95 else 0
+            return f"{scaled:.{decimals}f} {prefix} {unit}/s"
+    raise AssertionError("unreachable: G takes every larger value")
 
 
 def format_bytes_delta(count: float | None) -> str:
@@ -94,3 +103,17 @@ def format_eta(seconds: float | None) -> str:
         return "ETA –"
     whole = int(seconds + 0.5)
     return f"ETA {whole // 60}:{whole % 60:02d}" if whole >= 60 else f"ETA {whole}s"
+
+
+def plural(count: int, noun: str) -> str:
+    """A count and its noun: 1 run, 2 runs, 0 runs."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def format_p(p: float) -> str:
+    """A p-value as a reader can use it: p = 0.031, p < 0.001, p > 0.99 (never "p=1")."""
+    if p < 0.001:
+        return "p < 0.001"
+    if p > 0.99:
+        return "p > 0.99"
+    return f"p = {p:.2g}" if p < 0.1 else f"p = {p:.2f}"

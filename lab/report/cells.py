@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from lab.core.stats import TEST_NAME
-from lab.core.units import format_bytes, format_number, format_seconds
+from lab.core.units import format_bytes, format_p, format_rate, format_seconds
 from lab.results.machine import MachineFacts
 from lab.results.model import RunResult, ScenarioResult
 
@@ -39,7 +39,7 @@ def run_cells(run: RunResult) -> dict[str, str]:
         "workers": str(run.workers),
         "status": run.status if run.status != "ok" else "ok",
         "time": (format_seconds(wall) + _spread(run)) if wall else "–",
-        "throughput": f"{format_number(tp)} {run.unit}/s" if tp else "–",
+        "throughput": format_rate(tp, run.unit) if tp else "–",
         "speedup": f"{s.speedup:.2f}×" if s.speedup else "–",
         "efficiency": f"{100 * s.efficiency:.0f}%" if s.efficiency else "–",
         "cpu": f"{s.cpu_cores:.2f} cores" if s.cpu_cores is not None else "–",
@@ -106,7 +106,7 @@ def fastest_sentence(result: ScenarioResult) -> str:
             f"({info.test or TEST_NAME}).{caveat}"
         )
     names = ", ".join(
-        f"{rid} ({v.ratio:.2f}×, p = {v.p_value:.2g})" if v.ratio and v.p_value is not None else rid
+        f"{rid} ({v.ratio:.2f}×, {format_p(v.p_value)})" if v.ratio and v.p_value is not None else rid
         for rid, v in tied[:6]
     )
     more = f" and {len(tied) - 6} more" if len(tied) > 6 else ""

@@ -29,6 +29,16 @@ def warnings_markdown(warnings: list[Notice], heading: str) -> str:
     return f"\n**{heading}**\n\n{lines}"
 
 
+def aligned_table(rows: list[list[str]]) -> str:
+    """A Markdown table padded so its columns line up in plain text too (sweep ids run long)."""
+    widths = [max(3, *(len(row[i]) for row in rows)) for i in range(len(rows[0]))]
+
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |\n"
+
+    return line(rows[0]) + line(["-" * w for w in widths]) + "".join(line(r) for r in rows[1:])
+
+
 def machine_markdown(m: MachineFacts) -> str:
     """The machine facts most likely to explain a difference between two reports."""
     body = "".join(f"| {k} | {md_escape(str(v))} |\n" for k, v in machine_rows(m))
@@ -80,8 +90,7 @@ def to_markdown(report: Report) -> str:
             "time": "time (median ±MAD)",
             "speedup": "speedup (95% CI)",
         }
-        out.write("| " + " | ".join(headers.get(c, c) for c in cols) + " |\n")
-        out.write("|" + "|".join("---" for _ in cols) + "|\n")
+        rows = [[headers.get(c, c) for c in cols]]
         for run in result.runs:
             cells = run_cells(run)
             cells["speedup"] = speedup_with_uncertainty(run)
@@ -91,7 +100,8 @@ def to_markdown(report: Report) -> str:
                 cells["executor"] = f"**{cells['executor']}** {mark}"
             if run.error:
                 cells["status"] = f"{run.status}: {run.error.message}"
-            out.write("| " + " | ".join(md_escape(cells[c]) for c in cols) + " |\n")
+            rows.append([md_escape(cells[c]) for c in cols])
+        out.write(aligned_table(rows))
         for name, reason in result.skipped.items():
             out.write(f"\n- `{name}` skipped: {reason}\n")
         sentence = fastest_sentence(result)

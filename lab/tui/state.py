@@ -14,6 +14,7 @@ from typing import Any
 
 from lab.analysis.analyse import ScenarioAnalysis, analyse_scenario
 from lab.analysis.claims import ClaimResult, merge_claims
+from lab.core.units import format_p, format_seconds, plural
 from lab.engine.events import Event, RunFinished, ScenarioFinished, ScenarioStarted
 from lab.engine.plan import ScenarioPlan, plan_scenario
 from lab.engine.session import LabSession
@@ -35,7 +36,7 @@ def run_details(scenario: str, run: RunResult) -> str:
     """Everything the report knows about one run, as plain text."""
     lines = [
         f"scenario   {scenario}",
-        f"run        {run.run_id} ({run.executor}, {run.workers} workers)",
+        f"run        {run.run_id} ({run.executor}, {plural(run.workers, 'worker')})",
         f"status     {run.status}",
     ]
     if run.error:
@@ -46,14 +47,14 @@ def run_details(scenario: str, run: RunResult) -> str:
             "against the serial run at this value"
         )
     if run.startup_seconds is not None:
-        lines.append(f"start-up   {run.startup_seconds:.4f} s")
+        lines.append(f"start-up   {format_seconds(run.startup_seconds)}")
     if run.summary.speedup:
         lines.append(f"speedup    {speedup_with_uncertainty(run)}")
         test = run.summary.versus_baseline
         if test is not None and test.p_value is not None:
             verdict = "significant" if test.significant else "not significant"
             lines.append(
-                f"           against serial: p = {test.p_value:.2g} ({verdict}; "
+                f"           against serial: {format_p(test.p_value)} ({verdict}; "
                 f"{test.method or 'Mann-Whitney U'}, {test.n_a} and "
                 f"{test.n_b} repeats)"
             )
@@ -61,8 +62,8 @@ def run_details(scenario: str, run: RunResult) -> str:
             lines.append("           fewer than 4 repeats a side: no difference can be significant")
     for record in run.repeats:
         lines.append(
-            f"repeat {record.index + 1:<3} {record.wall_seconds:.4f} s wall, "
-            f"{record.cpu_seconds:.4f} s CPU, {record.tasks} tasks"
+            f"repeat {record.index + 1:<3} {format_seconds(record.wall_seconds)} wall, "
+            f"{format_seconds(record.cpu_seconds)} CPU, {plural(record.tasks, 'task')}"
             + (f", errors {record.errors}" if record.errors else "")
         )
     for notice in run.summary.warnings:
@@ -195,7 +196,7 @@ class LabState:
         runs = [r for s in session.report.scenarios for r in s.runs]
         ok = sum(r.status == "ok" for r in runs)
         bad = sum(r.status in ("failed", "timeout") for r in runs)
-        line = f"finished: {ok} of {len(runs)} runs ok" + (
+        line = f"finished: {ok} of {plural(len(runs), 'run')} ok" + (
             f", {bad} failed (d for details)" if bad else ""
         )
         return line, bool(bad)
@@ -211,7 +212,9 @@ class LabState:
         if self.session is not None:
             return f"{position} · preparing…", None
         done = sum(r.state == "ok" for r in live.runs.values())
-        return (f"Session over: {done} of {live.total} runs ok." if live.total else ""), None
+        return (
+            f"Session over: {done} of {plural(live.total, 'run')} ok." if live.total else ""
+        ), None
 
     def record_failure(self, title: str, body: str) -> None:
         self.failures.append((title, body))

@@ -13,6 +13,7 @@ from textual.message import Message
 from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
+from lab.core.units import plural
 from lab.engine.plan import plan_scenario
 from lab.scenario.loader import LoadedScenario
 from lab.scenario.spec import Scenario
@@ -51,7 +52,7 @@ def scenario_text(loaded: LoadedScenario, scenario: Scenario, quick: bool) -> Te
     what = ", ".join(executors) or "nothing to run"
     if counts:
         what += f" × workers {', '.join(map(str, counts))}"
-    text.append(f"{len(plan.runs)} runs{' (quick)' if quick else ''}: {what}\n")
+    text.append(f"{plural(len(plan.runs), 'run')}{' (quick)' if quick else ''}: {what}\n")
     for name, reason in plan.skipped.items():
         text.append(f"          {name} skipped: {reason}\n", style="dim")
     text.rstrip()
