@@ -33,6 +33,10 @@ compare reports (a CI gate):
       (Mann-Whitney U); exit 1 when a run is significantly slower than A by more than PCT%.
       `concurrency-lab compare --help` for more.
 
+view a saved report (read-only; from --report, another machine, a fleet):
+  concurrency-lab view REPORT.json
+      the app's Results, verdicts and chart for a JSON report; nothing runs.
+
 examples:
   concurrency-lab                                  open the app on the built-in scenarios
   concurrency-lab my_scenarios/                    open the app with your scenarios loaded too
@@ -112,6 +116,27 @@ def _looks_like_target(value: str) -> bool:
     return value in builtin_paths() or Path(value).suffix in (".yaml", ".yml")
 
 
+def _view(argv: list[str]) -> int:
+    """`concurrency-lab view REPORT.json`: bad input is one line and exit 2, never a traceback."""
+    if argv in (["-h"], ["--help"]):
+        print("usage: concurrency-lab view REPORT.json\n\nOpen a saved JSON report read-only.")
+        return 0
+    if len(argv) != 1 or argv[0].startswith("-"):
+        print("usage: concurrency-lab view REPORT.json (one JSON report)", file=sys.stderr)
+        return 2
+    # The same reader as `compare`: checked against the schema before anything is shown.
+    from lab.compare import CompareError, load_report
+
+    try:
+        report = load_report(argv[0])
+    except CompareError as exc:
+        print(f"concurrency-lab view: {exc}", file=sys.stderr)
+        return 2
+    from lab.tui.app import view_report
+
+    return view_report(report, argv[0])
+
+
 def _list_builtins() -> int:
     from lab.scenario.builtins import builtin_titles
 
@@ -134,6 +159,8 @@ def _main(argv: list[str] | None = None) -> int:
         from lab.compare import main as compare_main
 
         return compare_main(argv[1:])
+    if argv[:1] == ["view"]:
+        return _view(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
 

@@ -5,6 +5,7 @@ Snapshots must not depend on this machine or on live measurements, so they show 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from lab.analysis.noise import EnvironmentFacts, environment_warnings
@@ -12,7 +13,7 @@ from lab.analysis.summarise import finalise_scenario
 from lab.engine.events import CpuSample, RunFinished, RunProgress, RunStarted, ScenarioStarted
 from lab.engine.plan import RunPlan, ScenarioPlan
 from lab.results.machine import MachineFacts
-from lab.results.model import RepeatRecord, RunResult, ScenarioResult
+from lab.results.model import RepeatRecord, Report, RunResult, ScenarioResult
 from lab.results.notices import Notice
 from lab.scenario.loader import LoadedScenario, load_builtins
 from lab.tui.app import LabApp
@@ -226,3 +227,17 @@ async def with_live_runs(app: LabApp) -> None:
     )
     app.state.live.apply(CpuSample((97.0, 12.0, 3.0, 55.0), current.run_id))
     app._paint()
+
+
+def saved_report(path: Path) -> Path:
+    """A JSON report as `--report` writes it: the fitted numeric scenario and the sweep."""
+    from lab.report.formats import render
+
+    report = Report(
+        machine=MACHINE,
+        scenarios=[fitted_result(), sweep_result()],
+        command=["concurrency-lab", "--report", str(path)],
+        warnings=list(MACHINE_WARNINGS),
+    )
+    path.write_text(render(report, "json"), encoding="utf-8")
+    return path

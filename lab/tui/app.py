@@ -30,6 +30,7 @@ from lab.engine.session import LabSession
 from lab.engine.system.limits import plan_problems
 from lab.engine.system.machine import machine_facts
 from lab.results.machine import MachineFacts
+from lab.results.model import Report
 from lab.scenario.loader import LoadedScenario
 from lab.tui.screens import COMMANDS, DetailsScreen, ExportScreen, HelpScreen
 from lab.tui.state import LabState
@@ -72,10 +73,16 @@ class LabApp(App[int]):
         machine: MachineFacts | None = None,
         loop_name: str | None = None,
         selected: int = 0,
+        report: Report | None = None,
+        report_name: str = "",
     ) -> None:
         super().__init__()
-        machine = machine if machine is not None else machine_facts()
-        self.state = LabState(scenarios, machine, quick=quick, selected=selected)
+        if report is not None:  # `concurrency-lab view`: a saved report, nothing to run
+            self.state = LabState.for_report(report)
+            self.sub_title = f"viewing {report_name or 'a saved report'} (read-only)"
+        else:
+            machine = machine if machine is not None else machine_facts()
+            self.state = LabState(scenarios, machine, quick=quick, selected=selected)
         self.loop_name = loop_name
         self._worker: Worker[None] | None = None
         self._main: Screen[Any]
@@ -94,11 +101,14 @@ class LabApp(App[int]):
         self.run_pane = RunPane(self.state)
         self.results_pane = ResultsPane(self.state)
         self.system_pane = SystemPane(self.loop_name)
+        if self.viewing:
+            self.tabs = TabbedContent(initial="results", id="tabs")
         with self.tabs:
-            with TabPane("Scenarios", id="scenarios"):
-                yield self.scenarios_pane
-            with TabPane("Run", id="run"):
-                yield self.run_pane
+            if not self.viewing:
+                with TabPane("Scenarios", id="scenarios"):
+                    yield self.scenarios_pane
+                with TabPane("Run", id="run"):
+                    yield self.run_pane
             with TabPane("Results", id="results"):
                 yield self.results_pane
             with TabPane("System", id="system"):
@@ -112,8 +122,12 @@ class LabApp(App[int]):
         self._ticker = self.set_interval(REFRESH_SECONDS, self._paint, pause=True)
         if not self.is_headless:
             self._quit_on_signals()
-        self.system_pane.show(self.state.machine)
-        self.scenarios_pane.scenario_list.focus()
+        self.system_pane.show(self.state.machine, self.state.machine_warnings.get(0))
+        if self.viewing:
+            self.results_pane.refresh_results()
+            self.results_pane.view_widget.focus()
+        else:
+            self.scenarios_pane.scenario_list.focus()
 
     @on(ScenariosPane.Selected)
     def _scenario_selected(self, event: ScenariosPane.Selected) -> None:
@@ -123,11 +137,25 @@ class LabApp(App[int]):
     # ------------------------------------------------------------ actions
 
     @property
+    def viewing(self) -> bool:
+        """Showing a saved report: nothing can run, there are no scenarios to edit."""
+        return self.state.viewing is not None
+
+    @property
     def running(self) -> bool:
         return self._worker is not None and not self._worker.is_finished
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if isinstance(self.screen, ModalScreen) and action not in ("quit",):
+            return False
+        return self._allowed(action, parameters)
+
+    def _allowed(self, action: str, parameters: tuple[object, ...]) -> bool:
+        """Whether an action can act now, whatever screen is on top (the palette asks too)."""
+        if self.viewing and (
+            action in ("run_selected", "run_all", "cancel_run", "stop_all")
+            or (action == "show_tab" and parameters[:1] in (("scenarios",), ("run",)))
+        ):
             return False
         # Keys that cannot act now leave the footer, which must hold the rest at 80 columns.
         if action in ("run_selected", "run_all"):
@@ -138,8 +166,11 @@ class LabApp(App[int]):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         for title, help_text, action in COMMANDS:
-            yield SystemCommand(title, help_text, partial(self.run_action, action))
+            if self._allowed(action, ()):  # "Cancel run" only while a run is running
+                yield SystemCommand(title, help_text, partial(self.run_action, action))
         for tab in TABS:
+            if not self._allowed("show_tab", (tab,)):
+                continue
             yield SystemCommand(
                 f"Show {tab}", f"go to the {tab} tab", partial(self.action_show_tab, tab)
             )
@@ -199,6 +230,9 @@ class LabApp(App[int]):
         if not self.state.cycle_results(step):
             self.notify("no results yet", timeout=2)
             return
+        if len(self.state.results) == 1:
+            where = "this report holds" if self.viewing else "so far"
+            self.notify(f"{where} one scenario's results: nothing else to show", timeout=3)
         self.results_pane.refresh_results()
 
     def action_details(self) -> None:
@@ -341,6 +375,12 @@ class LabApp(App[int]):
             self.run_pane.paint(status)
             if subtitle is not None:
                 self.sub_title = subtitle
+
+
+def view_report(report: Report, name: str) -> int:
+    """Open a saved report read-only (`concurrency-lab view`); returns the exit code."""
+    result = LabApp([], machine=report.machine, report=report, report_name=name).run()
+    return int(result or 0)
 
 
 def run_app(scenarios: list[LoadedScenario], quick: bool = False, selected: int = 0) -> int:

@@ -25,7 +25,7 @@ Keys
   a        run all scenarios
   c        cancel the run in flight (the session goes on)
   x        stop the whole session
-  e        export a report of the latest results: json, md or csv
+  e        export a report of the latest results: json, md, csv, html
   g        switch the results between the grid and the chart
   v        the verdict, why, the claims, the fits (v again: back)
   w        the noise warnings of the results shown, in full
@@ -71,7 +71,7 @@ COMMANDS = (
     ("Run all scenarios", "run every scenario in the list (a)", "run_all"),
     ("Cancel run", "stop the run in flight; the session goes on (c)", "cancel_run"),
     ("Stop all", "stop the whole session (x)", "stop_all"),
-    ("Export report", "write the latest results as json, md or csv (e)", "export"),
+    ("Export report", "write the latest results as json, md, csv or html (e)", "export"),
     ("Switch grid/chart", "results as a grid or a speedup chart (g)", "toggle_view"),
     (
         "Show verdicts and claims",

@@ -100,6 +100,20 @@ class LabState:
         self.session: LabSession | None = None
         self.plan_keys: list[int] = []
         self.live = LiveState()
+        self.viewing: Report | None = None  # a saved report, shown read-only (`view`)
+
+    @classmethod
+    def for_report(cls, report: Report) -> LabState:
+        """A saved report's results, read-only: nothing to run, the first scenario shown."""
+        state = cls([], report.machine)
+        state.viewing = report
+        for index, result in enumerate(report.scenarios):
+            state.results[index] = result
+            state.machine_warnings[index] = list(report.warnings)
+            if report.interrupted and any(r.status == "not_run" for r in result.runs):
+                state.interrupted.add(index)
+        state.results_key = 0 if report.scenarios else None
+        return state
 
     # ------------------------------------------------------------ scenarios and knobs
 
@@ -309,6 +323,8 @@ class LabState:
 
     def export_report(self) -> Report | None:
         """The latest result of every scenario that has run, as one report."""
+        if self.viewing is not None:
+            return self.viewing  # re-exported as it was read, in another format if asked
         keys = [i for i in range(len(self.scenarios)) if i in self.results]
         if not keys:
             return None
