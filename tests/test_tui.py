@@ -25,7 +25,7 @@ from lab.results.model import Report
 from lab.scenario.loader import LoadedScenario, load_builtins, parse_scenario
 from lab.tui.analysis import STATUS
 from lab.tui.app import LabApp
-from lab.tui.results import chart_lines, speedup_text
+from lab.tui.results import chart_lines, compact_cells
 from lab.tui.screens import DetailsScreen, ExportScreen, HelpScreen
 from lab.tui.widgets import (
     AnalysisView,
@@ -270,7 +270,8 @@ async def test_run_to_completion_fills_bars_grid_chart_and_exports(tmp_path: Pat
         for run in runs:
             assert grid.get_cell(run.run_id, "time").value.text == run_cells(run)["time"]
             shown = grid.get_cell(run.run_id, "speedup").value.text
-            assert shown == speedup_text(run_cells(run))
+            assert grid.compact  # 80 columns: the compact set, the interval in the details
+            assert shown == compact_cells(run_cells(run), run)["speedup"]
             assert shown.startswith(run_cells(run)["speedup"])
         # The report carries the machine warnings the session read, as the app shows them.
         assert back.warnings == app.state.machine_warnings[app.state.selected]
@@ -441,10 +442,11 @@ async def test_keys_are_in_footer_and_command_palette() -> None:
         assert {k.action for k in keys} >= {"toggle_verdicts", "quit", "help"}
         titles = {c.title for c in app.get_system_commands(app.screen)}
         for title in (
-            "Run selected scenario", "Run all scenarios", "Cancel run", "Export report",
+            "Run selected scenario", "Run all scenarios", "Export report",
             "Switch grid/chart", "Show verdicts and claims", "Read warnings", "Help", "Quit",
         ):  # fmt: skip
             assert title in titles
+        assert "Cancel run" not in titles and "Stop all" not in titles  # nothing runs
         # The palette runs the same actions: switch to the chart by name.
         await pilot.press("ctrl+p")
         await pilot.press(*"switch grid")
@@ -491,10 +493,23 @@ async def test_verdict_claims_fits_and_warnings_are_reachable_by_keyboard() -> N
         grouped = group_notices(result.all_warnings())
         count = len(MACHINE_WARNINGS) + len(grouped)
         assert f"{count} warnings: w" in rendered(app.query_one("#results-legend"))
-        # The speedup column carries its interval, as the report does.
+        # 80 columns: the compact grid shows the speedup with its significance; f shows all
+        # the columns, and the speedup carries its interval, as the report does.
         grid = app.query_one(ResultsGrid)
+        assert grid.compact and app.size.width == 80
+        assert [str(c.label) for c in grid.columns.values()] == [
+            "executor", "workers", "time ±MAD", "speedup", "cores", "memory",
+        ]  # fmt: skip
+        assert grid.get_cell("processes-4", "speedup").value.text == "3.29×"
+        assert grid.get_cell("uvloop-2", "speedup").value.text == "0.99× n.s."
+        await pilot.press("f")
+        await pilot.pause()
+        assert not grid.compact and "throughput" in [str(c.label) for c in grid.columns.values()]
         assert grid.get_cell("processes-4", "speedup").value.text.startswith("3.29× (")
         assert "n.s." in grid.get_cell("uvloop-2", "speedup").value.text
+        await pilot.press("f")
+        await pilot.pause()
+        assert grid.compact
 
         # v: everything the lab concludes, in one scrolling view.
         await pilot.press("v")

@@ -106,7 +106,9 @@ def fastest_sentence(result: ScenarioResult) -> str:
             f"({info.test or TEST_NAME}).{caveat}"
         )
     names = ", ".join(
-        f"{rid} ({v.ratio:.2f}×, {format_p(v.p_value)})" if v.ratio and v.p_value is not None else rid
+        f"{rid} ({v.ratio:.2f}×, {format_p(v.p_value)})"
+        if v.ratio and v.p_value is not None
+        else rid
         for rid, v in tied[:6]
     )
     more = f" and {len(tied) - 6} more" if len(tied) > 6 else ""

@@ -95,6 +95,9 @@ class RunResult:
     peak_rss_bytes: int | None = None
     peak_uss_bytes: int | None = None
     background_cpu_cores: float | None = None  # other programs' CPU use during the run
+    # The app's own process during the run (the app fills it in; headless reports lack it):
+    # CPU it took from the workload it measured.
+    app_cpu_cores: float | None = None
     summary: RunSummary = field(default_factory=RunSummary)
     params: dict[str, Any] = field(default_factory=dict)  # workload overrides of a sweep run
 
@@ -119,7 +122,7 @@ class RunResult:
             "background_cpu_cores": self.background_cpu_cores,
             "summary": self.summary.to_json(),
             "params": self.params,
-        }
+        } | ({"app_cpu_cores": self.app_cpu_cores} if self.app_cpu_cores is not None else {})
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunResult:
@@ -141,6 +144,7 @@ class RunResult:
             peak_rss_bytes=memory.get("peak_rss_bytes"),
             peak_uss_bytes=memory.get("peak_uss_bytes"),
             background_cpu_cores=data.get("background_cpu_cores"),
+            app_cpu_cores=data.get("app_cpu_cores"),
             summary=RunSummary.from_json(data.get("summary")),
             params=data.get("params") or {},
         )

@@ -120,6 +120,8 @@ _run = {
         },
         # CPU cores other programs kept busy while the run executed (probes.BackgroundMeter)
         "background_cpu_cores": _num,
+        # CPU cores the app's own process used during the run (optional: the app sets it)
+        "app_cpu_cores": _num,
         "warmups": {"type": "array", "items": _repeat},
         "repeats": {"type": "array", "items": _repeat},
         "summary": {

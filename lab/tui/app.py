@@ -2,7 +2,7 @@
 
 The app composes the tabs' panes and binds the keys; what it knows is `lab.tui.state.LabState`.
 Runs execute in runner processes driven by `lab.engine.session.LabSession`, whose events an
-async worker folds into the state as they arrive; a 10 Hz timer paints the live progress, so
+async worker folds into the state as they arrive; a 4 Hz timer paints the live progress, so
 the app's work is bounded by the screen, not by how fast runners report.
 """
 
@@ -36,7 +36,7 @@ from lab.tui.screens import COMMANDS, DetailsScreen, ExportScreen, HelpScreen
 from lab.tui.state import LabState
 from lab.tui.widgets import ResultsPane, RunPane, ScenariosPane, SystemPane
 
-REFRESH_SECONDS = 0.1  # repaint live progress at most 10 times a second
+REFRESH_SECONDS = 0.25  # repaint live progress 4 times a second: what a person can read
 TABS = ("scenarios", "run", "results", "system")
 # The events that change the results shown; progress and CPU samples only move the Run tab.
 RESULT_EVENTS = (ScenarioStarted, RunStarted, RunFinished, ScenarioFinished)
@@ -61,6 +61,7 @@ class LabApp(App[int]):
         Binding("q", "quit", "Quit"),
         Binding("d", "details", "Details", show=False),
         Binding("w", "warnings", "Warnings", show=False),
+        Binding("f", "toggle_columns", "All columns", show=False),
         Binding("left_square_bracket", "cycle_results(-1)", "Previous results", show=False),
         Binding("right_square_bracket", "cycle_results(1)", "Next results", show=False),
         *[Binding(str(i + 1), f"show_tab('{tab}')", tab, show=False) for i, tab in enumerate(TABS)],
@@ -219,6 +220,13 @@ class LabApp(App[int]):
         self.results_pane.toggle_chart()
         self.action_show_tab("results")
 
+    def action_toggle_columns(self) -> None:
+        self.results_pane.toggle_columns()
+        self.results_pane.switcher.current = "grid"
+        self.action_show_tab("results")
+        shown = "compact columns" if self.results_pane.grid.compact else "all columns"
+        self.notify(f"results grid: {shown} (f toggles)", timeout=2)
+
     def action_toggle_verdicts(self) -> None:
         self.results_pane.toggle_verdicts()
         self.action_show_tab("results")
@@ -367,7 +375,7 @@ class LabApp(App[int]):
         return self.is_running and self._main.is_attached
 
     def _paint(self) -> None:
-        """Apply the coalesced live state to the Run tab (the 10 Hz timer)."""
+        """Apply the coalesced live state to the Run tab (the 4 Hz timer)."""
         if not self._ui_alive:
             return
         status, subtitle = self.state.status_line()

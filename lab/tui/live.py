@@ -7,6 +7,8 @@ timer, so nothing grows without bound however fast the runners report.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lab.core.units import format_eta, format_rate
@@ -19,8 +21,55 @@ from lab.engine.events import (
     ScenarioStarted,
 )
 from lab.engine.plan import ScenarioPlan
+from lab.results.notices import Notice, notice
 
 RunKey = tuple[int, str]  # (index of the scenario in the session's plan, run_id)
+APP_CPU_LIMIT = 0.05  # cores: the app means to take under 5% of one core from a run
+
+
+class AppCpuMeter:
+    """The app's own CPU use over each run, as cores: what drawing took from the workload.
+
+    `time.process_time` counts every thread of this process (user and system) and nothing
+    of the runner's, which lives in its own process.
+    """
+
+    def __init__(
+        self,
+        cpu: Callable[[], float] = time.process_time,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._cpu, self._clock = cpu, clock
+        self._start: tuple[float, float] | None = None
+        self.over: dict[str, float] = {}  # run_id -> cores, the runs above APP_CPU_LIMIT
+
+    def start(self) -> None:
+        self._start = (self._cpu(), self._clock())
+
+    def stop(self, run_id: str) -> float | None:
+        """Cores used since `start`; None when no run was started or no time passed."""
+        if self._start is None:
+            return None
+        cpu, wall = self._cpu() - self._start[0], self._clock() - self._start[1]
+        self._start = None
+        if wall <= 0:
+            return None
+        cores = max(0.0, cpu / wall)
+        if cores > APP_CPU_LIMIT:
+            self.over[run_id] = cores
+        return cores
+
+    def notice(self) -> Notice | None:
+        """The report's warning about the runs during which the app took too much CPU."""
+        if not self.over:
+            return None
+        runs = ", ".join(f"{r} {100 * c:.1f}%" for r, c in self.over.items())
+        return notice(
+            "app_cpu",
+            f"The app itself used more than {100 * APP_CPU_LIMIT:.0f}% of one core while "
+            f"runs executed ({runs}): CPU the measured runs did not get. For the quietest "
+            "figures run headless (--report).",
+        )
 
 
 @dataclass

@@ -34,6 +34,10 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("status", "status"),
 )
 LATENCY_COLUMNS = ("latency", "errors")
+# The columns that fit 80 terminal columns; the rest are in a run's details (enter) and in
+# the full set (f). Units move to the header where the cell would repeat them.
+COMPACT = ("executor", "workers", "params", "time", "speedup", "cpu", "memory", "errors", "status")
+COMPACT_HEADERS = {"time": "time ±MAD", "speedup": "speedup", "cpu": "cores"}
 # Which way is better, per column with a "best" (cpu use is neither good nor bad).
 BEST: dict[str, Callable[[list[float]], float]] = {
     "time": min,
@@ -48,13 +52,50 @@ BEST: dict[str, Callable[[list[float]], float]] = {
 BEST_MARK = " *"
 
 
-def columns_for(result: ScenarioResult) -> list[tuple[str, str]]:
-    """The report's columns for this scenario: latency for HTTP, `sweep` when it has sweep runs."""
+def columns_for(
+    result: ScenarioResult, compact: bool = False, live: bool = False
+) -> list[tuple[str, str]]:
+    """The report's columns for this scenario: latency for HTTP, `sweep` when it has sweep runs.
+
+    Compact: the columns of `COMPACT`, with the sweep's parameter names as its header; the
+    status only while some run is not ok (queued, running, failed).
+    """
     http = result.workload.get("kind") == "http"
     sweep = any(r.params for r in result.runs)
-    return [
+    columns = [
         c for c in COLUMNS if (http or c[0] not in LATENCY_COLUMNS) and (sweep or c[0] != "params")
     ]
+    if not compact:
+        return columns
+    names = ", ".join(dict.fromkeys(k for r in result.runs for k in r.params)) or "sweep"
+    headers = {**COMPACT_HEADERS, "params": names}
+    status = live or any(r.status != "ok" for r in result.runs)
+    return [
+        (key, headers.get(key, header))
+        for key, header in columns
+        if key in COMPACT and (status or key != "status")
+    ]
+
+
+def compact_cells(cells: dict[str, str], run: RunResult) -> dict[str, str]:
+    """The cells of the compact set: the speedup with its significance but not its interval
+    (`1.82×`, `0.98× n.s.`, `0.98× ?` when too few repeats to test), cores without the unit
+    its header names, a sweep's values without the names its header holds."""
+    speedup = cells["speedup"]
+    if speedup != "–" and cells["significance"] == "n.s.":
+        speedup += " n.s."
+    elif speedup != "–" and cells["significance"]:
+        speedup += " ?"
+    cores = run.summary.cpu_cores
+    values = ", ".join(
+        f"{v:g}" if isinstance(v, int | float) else str(v) for v in run.params.values()
+    )
+    return {
+        **cells,
+        "speedup": speedup,
+        "cpu": f"{cores:.2f}" if cores is not None else "–",
+        "params": values,
+    }
 
 
 def speedup_text(cells: dict[str, str]) -> str:
@@ -109,6 +150,8 @@ def best_runs(result: ScenarioResult) -> dict[str, set[str]]:
             for r in ok
             if not (relative and r.run_id == result.baseline)
         }
+        if column == "efficiency":  # above 100% is superlinear: a thing to doubt, not a best
+            values = {k: v for k, v in values.items() if v is not None and v <= 1.0}
         present = {k: v for k, v in values.items() if v is not None}
         if len(present) < 2 or len(set(present.values())) < 2:
             continue
@@ -125,15 +168,15 @@ class CellValue:
 
 
 def grid_cells(
-    result: ScenarioResult, live_status: dict[str, str] | None = None
+    result: ScenarioResult, live_status: dict[str, str] | None = None, compact: bool = False
 ) -> dict[str, dict[str, CellValue]]:
     """run_id -> column -> cell. `live_status` overrides the status of runs still to come."""
     marks = best_runs(result)
-    columns = [c for c, _ in columns_for(result)]
+    columns = [c for c, _ in columns_for(result, compact, live=bool(live_status))]
     rows: dict[str, dict[str, CellValue]] = {}
     for run in result.runs:
         cells = run_cells(run)
-        cells["speedup"] = speedup_text(cells)
+        cells = compact_cells(cells, run) if compact else {**cells, "speedup": speedup_text(cells)}
         if live_status and run.run_id in live_status:
             cells["status"] = live_status[run.run_id]
         elif run.error and run.status != "ok":

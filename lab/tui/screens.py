@@ -27,6 +27,7 @@ Keys
   x        stop the whole session
   e        export a report of the latest results: json, md, csv, html
   g        switch the results between the grid and the chart
+  f        the grid's compact columns, or all of them
   v        the verdict, why, the claims, the fits (v again: back)
   w        the noise warnings of the results shown, in full
   [ ]      previous / next scenario's results
@@ -73,6 +74,7 @@ COMMANDS = (
     ("Stop all", "stop the whole session (x)", "stop_all"),
     ("Export report", "write the latest results as json, md, csv or html (e)", "export"),
     ("Switch grid/chart", "results as a grid or a speedup chart (g)", "toggle_view"),
+    ("Toggle all columns", "the grid's compact column set, or every column (f)", "toggle_columns"),
     (
         "Show verdicts and claims",
         "why each model did as it did, the claims, the scaling fits (v)",

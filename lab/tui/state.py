@@ -15,7 +15,7 @@ from typing import Any
 from lab.analysis.analyse import ScenarioAnalysis, analyse_scenario
 from lab.analysis.claims import ClaimResult, merge_claims
 from lab.core.units import format_p, format_seconds, plural
-from lab.engine.events import Event, RunFinished, ScenarioFinished, ScenarioStarted
+from lab.engine.events import Event, RunFinished, RunStarted, ScenarioFinished, ScenarioStarted
 from lab.engine.plan import ScenarioPlan, plan_scenario
 from lab.engine.session import LabSession
 from lab.report.cells import run_cells, speedup_with_uncertainty
@@ -26,7 +26,7 @@ from lab.scenario.loader import LoadedScenario
 from lab.scenario.spec import Scenario
 from lab.tui.analysis import warnings_body
 from lab.tui.knobs import KnobValues, apply_knobs
-from lab.tui.live import LiveState
+from lab.tui.live import AppCpuMeter, LiveState
 from lab.tui.results import preview
 
 MAX_FAILURES = 50  # the failures d can show; older ones are dropped
@@ -46,8 +46,31 @@ def run_details(scenario: str, run: RunResult) -> str:
             f"sweep      {run_cells(run)['params']}: a sweep run; its speedup is "
             "against the serial run at this value"
         )
+    cells = run_cells(run)
+    # Every column of the full grid, so the compact one can leave them out.
+    for label, key in (
+        ("time", "time"),
+        ("throughput", "throughput"),
+        ("efficiency", "efficiency"),
+        ("cpu", "cpu"),
+        ("memory", "memory"),
+        ("latency", "latency"),
+    ):
+        if cells[key] != "–":
+            suffix = (
+                " (median ±MAD)"
+                if key == "time"
+                else " (p50 / p95 / p99)"
+                if key == "latency"
+                else ""
+            )
+            lines.append(f"{label:<10} {cells[key]}{suffix}")
+    if run.summary.error_count:
+        lines.append(f"errors     {cells['errors']}")
     if run.startup_seconds is not None:
         lines.append(f"start-up   {format_seconds(run.startup_seconds)}")
+    if run.app_cpu_cores is not None:
+        lines.append(f"app CPU    {100 * run.app_cpu_cores:.1f}% of one core, drawing this run")
     if run.summary.speedup:
         lines.append(f"speedup    {speedup_with_uncertainty(run)}")
         test = run.summary.versus_baseline
@@ -100,6 +123,7 @@ class LabState:
         self.session: LabSession | None = None
         self.plan_keys: list[int] = []
         self.live = LiveState()
+        self.app_cpu = AppCpuMeter()
         self.viewing: Report | None = None  # a saved report, shown read-only (`view`)
 
     @classmethod
@@ -165,6 +189,7 @@ class LabState:
             return None
         self.plan_keys = indices
         self.live = LiveState.for_plans(plans)
+        self.app_cpu = AppCpuMeter()
         return plans
 
     def apply(self, event: Event) -> str | None:
@@ -172,8 +197,12 @@ class LabState:
         self.live.apply(event)
         if isinstance(event, ScenarioStarted):
             self.results_key = self.plan_keys[self.live.scenario]
+        elif isinstance(event, RunStarted):
+            self.app_cpu.start()
         elif isinstance(event, RunFinished):
             run = event.result
+            run.app_cpu_cores = self.app_cpu.stop(run.run_id)
+            self._warn_app_cpu()
             if run.status in ("failed", "timeout"):
                 message = run.error.message if run.error else run.status
                 self.record_failure(
@@ -191,6 +220,14 @@ class LabState:
                 self.record_failure(f"{event.scenario}: scenario failed", event.result.error)
                 return f"{event.scenario} failed: {event.result.error} (d for details)"
         return None
+
+    def _warn_app_cpu(self) -> None:
+        """Keep the session's one `app_cpu` warning up to date: it names every run over."""
+        warning = self.app_cpu.notice()
+        if warning is None or self.session is None:
+            return
+        warnings = self.session.report.warnings
+        warnings[:] = [w for w in warnings if w["code"] != "app_cpu"] + [warning]
 
     def end_session(self, session: LabSession, completed: bool) -> tuple[str, bool]:
         """Keep what a session produced; returns its summary line and whether a run failed."""

@@ -58,14 +58,15 @@ class ResultsGrid(DataTable[SortCell]):
         self._cells: dict[str, dict[str, CellValue]] = {}
         self.sorted_by: tuple[str, bool] | None = None  # (column, descending)
         self.result: ScenarioResult | None = None
+        self.compact = False  # the columns that fit 80 terminal columns (f: all of them)
 
     def show(
         self, identity: Any, result: ScenarioResult, live_status: dict[str, str] | None = None
     ) -> None:
         self.result = result
-        columns = columns_for(result)
-        shape = (identity, tuple(r.run_id for r in result.runs), tuple(c for c, _ in columns))
-        cells = grid_cells(result, live_status)
+        columns = columns_for(result, self.compact, live=bool(live_status))
+        shape = (identity, tuple(r.run_id for r in result.runs), tuple(columns))
+        cells = grid_cells(result, live_status, self.compact)
         with self.app.batch_update():
             if shape != self._shape:
                 self._shape = shape

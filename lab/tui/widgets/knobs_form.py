@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from rich.segment import Segment
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Button, Input, Label, SelectionList
+from textual.strip import Strip
+from textual.widgets import Button, Checkbox, Input, Label, SelectionList
+from textual.widgets.option_list import OptionDoesNotExist
 
 from lab.scenario.spec import EXECUTOR_NAMES, Scenario
 from lab.tui.knobs import FIELDS, KnobValues, field_help, size_fields, values_of
@@ -19,6 +22,27 @@ INPUTS = (
     ("repeats", "repeats"),
     ("warmups", "warmups"),
 )
+
+
+class CheckList(SelectionList[str]):
+    """A SelectionList whose boxes differ without colour: `▐X▌` ticked, `▐ ▌` not.
+
+    Textual draws an X in both and tells them apart by colour alone, which a 16-colour or
+    monochrome terminal (TERM=screen in tmux, a serial console) may not show.
+    """
+
+    def render_line(self, y: int) -> Strip:
+        strip = super().render_line(y)
+        try:
+            selection = self.get_option_at_index(self.scroll_offset.y + y)
+        except OptionDoesNotExist:
+            return strip
+        segments = list(strip)
+        inner = Checkbox.BUTTON_INNER  # what SelectionList draws (ToggleButton's)
+        if len(segments) > 1 and segments[1].text == inner and selection.value not in self.selected:
+            segments[1] = Segment(" " * len(inner), segments[1].style, segments[1].control)
+            return Strip(segments, strip.cell_length)
+        return strip
 
 
 class KnobsForm(Vertical):
@@ -38,7 +62,7 @@ class KnobsForm(Vertical):
 
     def __init__(self, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.executors = SelectionList[str](
+        self.executors = CheckList(
             *[(name, name, True) for name in EXECUTOR_NAMES], id="knob-executors", compact=True
         )
         self.inputs: dict[str, Input] = {}

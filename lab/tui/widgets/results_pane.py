@@ -23,8 +23,9 @@ from lab.tui.state import LabState, run_details
 from lab.tui.widgets.chart import SpeedupChart
 from lab.tui.widgets.grid import ResultsGrid
 
+COMPACT_BELOW = 120  # terminal columns: narrower, the grid starts with the compact set
 LEGENDS = {  # the keys of each view
-    "grid": "* best · s sort · enter run details · [ ] other scenario",
+    "grid": "* best · s sort · enter details · f columns · [ ] scenario",
     "chart": "CAPITALS measured, lowercase fitted · [ ] other scenario",
     "verdicts": "↑↓ pgup pgdn scroll · v back · [ ] other scenario",
 }
@@ -77,6 +78,7 @@ class ResultsPane(Vertical):
         self.verdict.display = False  # until there are results
         self.legend = Label(legend("grid", None), id="results-legend")
         self._last_view = "grid"  # the view v goes back to
+        self.all_columns: bool | None = None  # None: as many as the width holds (f toggles)
         self._chart_key: tuple[Any, ...] = ()
 
     def compose(self) -> ComposeResult:
@@ -100,6 +102,11 @@ class ResultsPane(Vertical):
     def toggle_chart(self) -> None:
         """g: the grid, or the chart."""
         self._set_view("chart" if self.view == "grid" else "grid")
+
+    def toggle_columns(self) -> None:
+        """f: the grid's compact column set, or all the report's columns."""
+        self.all_columns = self.grid.compact
+        self.refresh_results()
 
     def toggle_verdicts(self) -> None:
         """v: the verdicts, or back to the view before them."""
@@ -130,6 +137,9 @@ class ResultsPane(Vertical):
         elif key in state.interrupted:
             note = " (interrupted)"
         self.title.update(Text.assemble((result.name, "bold"), f"{note}: {result.title}"))
+        # Below 120 columns the full set scrolls sideways and cuts cells mid-number.
+        wide = self.app.size.width >= COMPACT_BELOW
+        self.grid.compact = not (wide if self.all_columns is None else self.all_columns)
         self.grid.show(key, result, live_status)
         analysis = state.analysis(key, result, live=bool(live_status))
         notices = scenario_notices(result, state.machine_warnings_shown())
