@@ -241,3 +241,29 @@ def saved_report(path: Path) -> Path:
     )
     path.write_text(render(report, "json"), encoding="utf-8")
     return path
+
+
+async def with_live_sweep(app: LabApp) -> None:
+    """dispatch_overhead's planned runs, its task-size sweep part-way through."""
+    from lab.engine.plan import plan_scenario
+
+    index = builtin_index("dispatch_overhead")
+    loaded: LoadedScenario = load_builtins()[index]
+    plan = plan_scenario(loaded)
+    runs = list(plan.runs)
+    current = next(i for i, r in enumerate(runs) if r.params and r.executor == "processes")
+    app.state.plan_keys = [index]
+    app.state.live = LiveState.for_plans([plan])
+    await app.run_pane.build_rows([plan])
+    app.state.live.apply(ScenarioStarted(plan.name, loaded.scenario.title, tuple(runs)))
+    for run in runs[:current]:
+        app.state.live.apply(RunStarted(plan.name, run.run_id, run.executor, run.workers, 64, 0, 5))
+        result = RunResult(run.run_id, run.executor, run.workers, "tasks", 2000, status="ok")
+        app.state.live.apply(RunFinished(plan.name, run.run_id, result))
+    run = runs[current]
+    app.state.live.apply(RunStarted(plan.name, run.run_id, run.executor, run.workers, 2000, 0, 5))
+    app.state.live.apply(
+        RunProgress(plan.name, run.run_id, "repeat", 2, 1000, 2000, 0.5, 1.2, 3_551_049.8)
+    )
+    app.state.live.apply(CpuSample((97.0, 12.0), run.run_id))
+    app._paint()

@@ -257,9 +257,9 @@ class LabState:
         live = self.live
         position = f"run {min(live.runs_done + 1, live.total)} of {live.total}"
         if live.current is not None:
-            name = self.scenarios[self.plan_keys[live.current[0]]].name
-            text = f"{position} · {name}: {live.current[1]} · c cancels it, x stops all"
-            return text, f"running {name}: {live.current[1]}"
+            # The scenario is the heading above the rows: 80 columns hold the id and the keys.
+            text = f"{position} · {live.current[1]} · c cancel · x stop all"
+            return text, f"running {live.current[1]}"
         if self.session is not None:
             return f"{position} · preparing…", None
         done = sum(r.state == "ok" for r in live.runs.values())

@@ -6,7 +6,7 @@
 - `system_pane`: the System tab.
 """
 
-from lab.tui.widgets.chart import SpeedupChart
+from lab.tui.widgets.chart import ChartView, SpeedupChart
 from lab.tui.widgets.grid import ResultsGrid, SortCell
 from lab.tui.widgets.knobs_form import KnobsForm
 from lab.tui.widgets.results_pane import AnalysisView, ResultsPane
@@ -16,6 +16,7 @@ from lab.tui.widgets.system_pane import SystemPane, SystemPanel, describe_loop
 
 __all__ = [
     "AnalysisView",
+    "ChartView",
     "CpuMeters",
     "KnobsForm",
     "ResultsGrid",

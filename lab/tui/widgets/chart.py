@@ -1,12 +1,18 @@
-"""The speedup chart: measured speedups and the fitted scaling laws, per executor."""
+"""The speedup chart: measured speedups and the fitted scaling laws, per executor, with the
+legend and the measured values in a table beside the plot, never over it."""
 
 from __future__ import annotations
 
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 from lab.analysis.analyse import ScenarioAnalysis
 from lab.results.model import ScenarioResult
-from lab.tui.results import chart_lines, speedup_series
+from lab.tui.results import ChartLine, chart_lines, speedup_series
 
 # One letter per executor: the chart's markers, readable without colour.
 MARKERS = {"serial": "s", "asyncio": "a", "uvloop": "u", "threads": "t", "processes": "p"}
@@ -19,45 +25,116 @@ COLOURS = {
 }
 
 
+def marker(executor: str) -> str:
+    return MARKERS.get(executor, executor[0])
+
+
+def y_range(lines: list[ChartLine], serial: list[tuple[int, float]] | None) -> tuple[float, float]:
+    """The measured speedups' range, padded by a tenth: the ideal line and the fitted curves
+    are clipped to it rather than allowed to squash the measurements into one row."""
+    values = [y for line in lines for _, y in line.measured] + [y for _, y in serial or []]
+    if not values:
+        return 0.0, 2.0
+    low, high = min(values), max(values)
+    pad = max(0.1 * (high - low), 0.05 * max(abs(high), 1e-9), 0.05)
+    return max(0.0, low - pad), high + pad
+
+
+def clipped(
+    points: list[tuple[float, float]], low: float, high: float
+) -> list[tuple[float, float]]:
+    return [(x, y) for x, y in points if low <= y <= high]
+
+
+def values_table(lines: list[ChartLine], serial: list[tuple[int, float]] | None) -> Table:
+    """The legend and every measured speedup, by worker count: series that overlap on the
+    plot still read apart here."""
+    counts = sorted({int(n) for line in lines for n, _ in line.measured})
+    table = Table(box=None, padding=(0, 1, 0, 0), show_edge=False, pad_edge=False)
+    table.add_column("", no_wrap=True)
+    for count in counts:
+        table.add_column(f"{count}w", justify="right", no_wrap=True)
+    if serial:
+        table.add_row(
+            Text("S serial", style="bold"), f"{serial[0][1]:.2f}", *[""] * (len(counts) - 1)
+        )
+    for line in lines:
+        by_count = {int(n): y for n, y in line.measured}
+        name = Text(f"{marker(line.executor).upper()} {line.executor}", style="bold")
+        table.add_row(name, *[f"{by_count[c]:.2f}" if c in by_count else "–" for c in counts])
+    return table
+
+
+def legend_text(lines: list[ChartLine]) -> Text:
+    laws = sorted({line.law for line in lines if line.law})
+    fitted = f"lowercase: {' or '.join(laws)} fit" if laws else "too few counts to fit"
+    return Text(f"speedup ×, serial = 1\nCAPITAL: measured\n{fitted}\n· ideal (= workers)")
+
+
 class SpeedupChart(PlotextPlot):
-    """Speedup against worker count per executor: measured points in capitals (`P`), the
-    fitted scaling law (USL, else Amdahl) as a line of its lowercase letter (`p`).
+    """Speedup against worker count: measured points in capitals (`P`), the fitted scaling
+    law (USL, else Amdahl) as a line of its lowercase letter (`p`); no legend inside."""
 
-    Letters tell the executors and measured from fitted apart without colour.
-    """
-
-    def show(self, result: ScenarioResult | None, analysis: ScenarioAnalysis | None) -> None:
+    def show(self, lines: list[ChartLine], serial: list[tuple[int, float]] | None) -> None:
         plt = self.plt
         plt.clear_data()
-        plt.title("speedup vs workers: CAPITALS measured, lowercase fitted")
+        plt.title("speedup vs workers")
         plt.xlabel("workers")
-        lines = chart_lines(analysis) if analysis else []
-        serial = speedup_series(result).get("serial") if result else None
         counts = sorted({int(n) for line in lines for n, _ in line.measured} | {1})
-        low, high = counts[0], max(counts[-1], 2)
+        low_x, high_x = counts[0], max(counts[-1], 2)
+        low, high = y_range(lines, serial)
         if lines or serial:
-            plt.plot([low, high], [low, high], marker="·", color="gray", label="ideal (= workers)")
+            plt.ylim(low, high)
+            step = (high_x - low_x) / 48  # dotted, so the measured letters show through
+            ideal = [(low_x + i * step, low_x + i * step) for i in range(49)]
+            ideal = clipped(ideal, low, high)
+            if ideal:
+                plt.scatter([x for x, _ in ideal], [y for _, y in ideal], marker="·", color="gray")
         if serial:
-            plt.plot(
-                [low, high], [serial[0][1]] * 2, marker="s", color=COLOURS["serial"],
-                label="serial (baseline)",
-            )  # fmt: skip
+            plt.plot([low_x, high_x], [serial[0][1]] * 2, marker="s", color=COLOURS["serial"])
         for line in lines:  # the fitted curves first: the measured capitals are drawn over them
-            marker = MARKERS.get(line.executor, line.executor[0])
-            colour = COLOURS.get(line.executor, "white")
-            if line.curve:
+            curve = clipped(line.curve, low, high)
+            if curve:
                 plt.plot(
-                    [n for n, _ in line.curve], [y for _, y in line.curve], marker=marker,
-                    color=colour, label=f"{line.executor} ({line.law} fit)",
+                    [n for n, _ in curve], [y for _, y in curve],
+                    marker=marker(line.executor), color=COLOURS.get(line.executor, "white"),
                 )  # fmt: skip
         for line in lines:
-            marker = MARKERS.get(line.executor, line.executor[0])
-            colour = COLOURS.get(line.executor, "white")
             plt.scatter(
                 [n for n, _ in line.measured], [y for _, y in line.measured],
-                marker=marker.upper(), color=colour,
-                label=None if line.curve else f"{line.executor} (too few counts to fit)",
+                marker=marker(line.executor).upper(), color=COLOURS.get(line.executor, "white"),
             )  # fmt: skip
         if lines or serial:
             plt.xticks([float(c) for c in counts], [str(c) for c in counts])
         self.refresh()
+
+
+class ChartView(Horizontal):
+    """The plot, and beside it the legend and the measured values."""
+
+    DEFAULT_CSS = """
+    ChartView SpeedupChart { width: 1fr; }
+    ChartView #chart-side { width: auto; max-width: 45%; padding: 0 1; }
+    """
+
+    def __init__(self, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.plot = SpeedupChart()
+        self.side = Static(id="chart-side")
+
+    def compose(self) -> ComposeResult:
+        yield self.plot
+        yield self.side
+
+    def show(self, result: ScenarioResult | None, analysis: ScenarioAnalysis | None) -> None:
+        lines = chart_lines(analysis) if analysis else []
+        serial = speedup_series(result).get("serial") if result else None
+        self.plot.show(lines, serial)
+        if not lines and not serial:
+            self.side.update(Text("no speedups yet", style="dim"))
+            return
+        table = Table.grid()
+        table.add_row(values_table(lines, serial))
+        table.add_row("")
+        table.add_row(legend_text(lines))
+        self.side.update(table)

@@ -20,7 +20,7 @@ from lab.results.notices import Notice
 from lab.tui.analysis import analysis_view, scenario_notices, verdict_line, warnings_hint
 from lab.tui.screens import DetailsScreen
 from lab.tui.state import LabState, run_details
-from lab.tui.widgets.chart import SpeedupChart
+from lab.tui.widgets.chart import ChartView
 from lab.tui.widgets.grid import ResultsGrid
 
 COMPACT_BELOW = 120  # terminal columns: narrower, the grid starts with the compact set
@@ -72,7 +72,7 @@ class ResultsPane(Vertical):
         self.title = Label("No results yet: run a scenario (r).", id="results-title")
         self.switcher = ContentSwitcher(initial="grid", id="results-switcher")
         self.grid = ResultsGrid(id="grid")
-        self.chart = SpeedupChart(id="chart")
+        self.chart = ChartView(id="chart")
         self.verdicts = AnalysisView(id="verdicts")
         self.verdict = Static(id="results-verdict")
         self.verdict.display = False  # until there are results

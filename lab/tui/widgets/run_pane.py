@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -20,9 +21,10 @@ from lab.tui.state import LabState
 class RunRow(Horizontal):
     """One run of the plan: a marker, its id, a progress bar and its live status."""
 
-    def __init__(self, run: RunState, row_id: str) -> None:
+    def __init__(self, run: RunState, row_id: str, label: str | None = None) -> None:
         super().__init__(id=row_id, classes="run-row")
         self.run = run
+        self.label = label or run.key[1]
         self._marker = " "
         self._status = describe(run)
         self._marker_label = Label(" ", classes="run-marker")
@@ -31,7 +33,7 @@ class RunRow(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield self._marker_label
-        yield Label(self.run.key[1], classes="run-id")
+        yield Label(self.label, classes="run-id")
         yield self._bar
         yield self._status_label
 
@@ -141,10 +143,20 @@ class RunPane(Vertical):
             widgets.append(Label(f"{plan.name}: {plan.scenario.title}", classes="run-heading"))
             for name, reason in plan.skipped.items():
                 widgets.append(Label(f"  {name} skipped: {reason}", classes="placeholder"))
+            sweep: tuple[tuple[str, Any], ...] = ()
             for position, run_plan in enumerate(plan.runs):
                 key = (index, run_plan.run_id)
+                label = None
+                if run_plan.params:
+                    # A heading per sweep size keeps `threads-2@task_us=100` whole at 80
+                    # columns: the size above, the run's own id in the row.
+                    if run_plan.params != sweep:
+                        sweep = run_plan.params
+                        size = run_plan.run_id.partition("@")[2]  # task_us=100
+                        widgets.append(Label(f"  task-size sweep: {size}", classes="run-sweep"))
+                    label = run_plan.run_id.partition("@")[0]
                 # Sweep run ids hold '@' and '=', which widget ids may not.
-                row = RunRow(self.state.live.runs[key], f"run-{index}-{position}")
+                row = RunRow(self.state.live.runs[key], f"run-{index}-{position}", label)
                 self.rows[key] = row
                 widgets.append(row)
         await self.run_list.mount_all(widgets)
