@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 from textual.widgets import Tab
 
 from lab.cli import main
 from lab.compare import load_report
+from lab.results.schema import REPORT_SCHEMA
 from lab.tui.app import LabApp
 from tests.tui_fixtures import saved_report
 
@@ -21,7 +24,9 @@ def view_app(path: Path) -> LabApp:
 
 
 async def test_view_shows_results_verdicts_and_chart_and_runs_nothing(tmp_path: Path) -> None:
-    app = view_app(saved_report(tmp_path / "saved.json"))
+    path = saved_report(tmp_path / "saved.json")
+    jsonschema.validate(json.loads(path.read_text(encoding="utf-8")), REPORT_SCHEMA)
+    app = view_app(path)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert app.tabs.active == "results"

@@ -146,7 +146,12 @@ def _result(
         title=title,
         description="fixed numbers for tests",
         workload=workload,
-        settings={"repeats": repeats, "warmups": 0, "workers": sorted({r.workers for r in runs})},
+        settings={
+            "repeats": repeats,
+            "warmups": 0,
+            "timeout": 60.0,
+            "workers": sorted({r.workers for r in runs}),
+        },
         runs=runs,
     )
     finalise_scenario(result, usable)

@@ -141,9 +141,15 @@ class LabState:
 
     # ------------------------------------------------------------ scenarios and knobs
 
+    def base(self, index: int) -> Scenario:
+        """A scenario as its file says, or under --quick as `Scenario.quick` scales it down:
+        the knobs show the tasks, sizes, repeats and warmups that will actually run."""
+        scenario = self.scenarios[index].scenario
+        return scenario.quick() if self.quick else scenario
+
     def scenario(self, index: int) -> Scenario:
         """A scenario as the next run will execute it: with its knob edits."""
-        return self.edited.get(index, self.scenarios[index].scenario)
+        return self.edited.get(index, self.base(index))
 
     def select(self, index: int) -> bool:
         """Select a scenario; True when its results should now be shown."""
@@ -156,7 +162,7 @@ class LabState:
 
     def edit(self, values: KnobValues) -> dict[str, str]:
         """Validate the form's values for the selected scenario; the errors, by field."""
-        base = self.scenarios[self.selected].scenario
+        base = self.base(self.selected)
         scenario, errors = apply_knobs(base, values)
         if scenario is None:
             self.form_errors[self.selected] = errors
@@ -179,12 +185,13 @@ class LabState:
 
     def plan(self, indices: list[int]) -> list[ScenarioPlan] | None:
         """Plan the scenarios for a session and reset the live state; None: nothing can run."""
+        # The knobs already hold the quick values: scaling down again would undo an edit.
         plans = [
-            plan_scenario(
-                LoadedScenario(s.name, s.source, self.edited.get(i, s.scenario)), self.quick
-            )
+            plan_scenario(LoadedScenario(s.name, s.source, self.scenario(i)))
             for i, s in ((i, self.scenarios[i]) for i in indices)
         ]
+        for plan in plans:
+            plan.quick = self.quick
         if not any(plan.runs for plan in plans):
             return None
         self.plan_keys = indices
@@ -204,12 +211,12 @@ class LabState:
             run.app_cpu_cores = self.app_cpu.stop(run.run_id)
             self._warn_app_cpu()
             if run.status in ("failed", "timeout"):
-                message = run.error.message if run.error else run.status
+                message = f": {run.error.message}" if run.error else ""
                 self.record_failure(
                     f"{event.scenario}: {run.run_id} {run.status}",
                     run_details(event.scenario, run),
                 )
-                return f"{event.scenario} {run.run_id} {run.status}: {message} (d for details)"
+                return f"{event.scenario} {run.run_id} {run.status}{message} (d for details)"
         elif isinstance(event, ScenarioFinished):
             key = self.plan_keys[self.live.scenario]
             self.results[key] = event.result

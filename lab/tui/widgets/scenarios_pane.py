@@ -45,14 +45,18 @@ def scenario_text(loaded: LoadedScenario, scenario: Scenario, quick: bool) -> Te
         f"repeats={scenario.repeats}, warmups={scenario.warmups}, timeout={scenario.timeout:g}s,"
         f" start method {scenario.resolved_start_method()}\n"
     )
-    plan = plan_scenario(LoadedScenario(loaded.name, loaded.source, scenario), quick)
+    plan = plan_scenario(LoadedScenario(loaded.name, loaded.source, scenario))  # quick already
     executors = list(dict.fromkeys(r.executor for r in plan.runs))
     counts = sorted({r.workers for r in plan.runs if r.executor != "serial"})
     text.append("plan      ", style="bold")
     what = ", ".join(executors) or "nothing to run"
     if counts:
         what += f" × workers {', '.join(map(str, counts))}"
-    text.append(f"{plural(len(plan.runs), 'run')}{' (quick)' if quick else ''}: {what}\n")
+    text.append(f"{plural(len(plan.runs), 'run')}{' (--quick)' if quick else ''}: {what}\n")
+    if quick:
+        text.append(
+            "--quick: scaled down from the file; the knobs hold what will run\n", style="dim"
+        )
     for name, reason in plan.skipped.items():
         text.append(f"          {name} skipped: {reason}\n", style="dim")
     text.rstrip()
