@@ -8,16 +8,22 @@ Update after an intended change with `python -m pytest tests/test_tui_snapshots.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from lab.compare import load_report
+from lab.tui.app import LabApp
 from tests.tui_fixtures import (
     MACHINE_WARNINGS,
+    finished_result,
     fitted_result,
     make_app,
+    saved_report,
     sweep_result,
     with_live_runs,
+    with_live_sweep,
     with_results,
 )
 
@@ -28,6 +34,7 @@ SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40"
 def two_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
     """'cpus' in the built-ins' worker lists resolves to this machine's CPUs: pin it."""
     monkeypatch.setattr("lab.engine.plan.usable_cpus", lambda: 2)
+    monkeypatch.setattr("lab.scenario.spec.usable_cpus", lambda: 2)  # Scenario.quick()
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -128,3 +135,73 @@ def test_system_panel(snap_compare: Any, size: tuple[int, int]) -> None:
 @pytest.mark.parametrize("size", SIZES)
 def test_help(snap_compare: Any, size: tuple[int, int]) -> None:
     assert snap_compare(make_app(), press=["question_mark"], terminal_size=size)
+
+
+# -- 80x24 first (issue 12): nothing essential cut at the size people use over SSH ----------
+
+
+def test_run_screen_with_a_sweep(snap_compare: Any) -> None:
+    """Sweep runs under a heading per size, their ids whole; the rate keeps its unit."""
+
+    async def live(pilot: Any) -> None:
+        await pilot.press("2")
+        await with_live_sweep(pilot.app)  # scrolls to the current run
+        await pilot.pause()
+
+    assert snap_compare(make_app(), run_before=live, terminal_size=(80, 24))
+
+
+def test_compact_grid_and_all_columns(snap_compare: Any) -> None:
+    """f at 80 columns: every column, scrolled sideways (the compact set is test_results_grid)."""
+
+    async def all_columns(pilot: Any) -> None:
+        fitted(pilot.app)
+        await pilot.press("3", "f")
+        await pilot.pause()
+        pilot.app.screen.query("Toast").remove()  # the toggle's notification
+
+    assert snap_compare(make_app(), run_before=all_columns, terminal_size=(80, 24))
+
+
+def test_chart_with_overlapping_series(snap_compare: Any) -> None:
+    """serial, asyncio, uvloop and threads all near 1x: the table beside the plot tells them
+    apart; the y-range is the measured one, the ideal line clipped."""
+
+    async def chart(pilot: Any) -> None:
+        with_results(pilot.app, result=finished_result())
+        await pilot.press("g")
+
+    assert snap_compare(make_app(), run_before=chart, terminal_size=(80, 24))
+
+
+def test_checkboxes_without_colour(snap_compare: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """TERM=screen: an unticked executor reads `▐ ▌`, a ticked one `▐X▌`, colour or not."""
+    monkeypatch.setenv("TERM", "screen")
+
+    async def untick(pilot: Any) -> None:
+        await pilot.press("end")
+        await pilot.pause()
+        pilot.app.query_one("#knob-executors").deselect("asyncio")
+        await pilot.press("tab", "tab")  # the executors in view
+        await pilot.pause()
+
+    assert snap_compare(make_app(), run_before=untick, terminal_size=(80, 24))
+
+
+def test_quick_knobs(snap_compare: Any) -> None:
+    """--quick: the knobs hold the scaled-down tasks, size, repeats and warmups that will run."""
+
+    async def knobs(pilot: Any) -> None:
+        await pilot.press("end")
+        await pilot.pause()
+        await pilot.press("tab", "tab", "tab", "tab", "tab", "tab")  # down to warmups
+        await pilot.pause()
+
+    assert snap_compare(make_app(quick=True), run_before=knobs, terminal_size=(80, 24))
+
+
+def test_view_a_saved_report(snap_compare: Any, tmp_path: Path) -> None:
+    """`concurrency-lab view`: Results and System tabs only, read-only, the report's results."""
+    report = load_report(str(saved_report(tmp_path / "saved.json")))
+    app = LabApp([], machine=report.machine, report=report, report_name="saved.json")
+    assert snap_compare(app, terminal_size=(80, 24))

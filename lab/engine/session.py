@@ -39,7 +39,7 @@ from lab.engine.events import (
 from lab.engine.plan import RunPlan, ScenarioPlan
 from lab.engine.system import probes, sweep
 from lab.engine.system.child_env import child_env, python_command
-from lab.engine.system.groups import describe_exit, finish_group, kill_group, tree_memory
+from lab.engine.system.groups import describe_exit, finish_group, kill_group, tree, tree_memory
 from lab.engine.system.machine import machine_facts
 from lab.engine.workloads import provisioner, workload_unit
 from lab.engine.workloads.base import ScenarioContext, WorkloadSetupError
@@ -508,10 +508,15 @@ class LabSession:
         psutil.cpu_percent(percpu=True)
         next_cpu = time.monotonic() + CPU_SAMPLE_INTERVAL
         sample = 0
+        members: list[psutil.Process] = []
         while True:
-            # USS reads every mapping of every process in the tree: a few times a second is
+            # USS reads every mapping of every process in the tree, and finding the tree reads
+            # /proc/*/stat of every process on the machine: both a few times a second is
             # plenty for a peak, and keeps the sampler's own CPU out of what is measured.
-            rss, uss = tree_memory(pid, with_uss=sample % USS_EVERY == 0)
+            with_uss = sample % USS_EVERY == 0
+            if with_uss:
+                members = tree(pid)
+            rss, uss = tree_memory(pid, with_uss=with_uss, members=members)
             sample += 1
             peak["rss"] = max(int(peak["rss"] or 0), rss)
             if uss is not None:

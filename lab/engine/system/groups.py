@@ -108,11 +108,16 @@ def tree(pid: int) -> list[psutil.Process]:
         return []
 
 
-def tree_memory(pid: int, with_uss: bool) -> tuple[int, int | None]:
-    """RSS summed over a process tree, and USS where the OS gives it."""
+def tree_memory(
+    pid: int, with_uss: bool, members: list[psutil.Process] | None = None
+) -> tuple[int, int | None]:
+    """RSS summed over a process tree, and USS where the OS gives it.
+
+    `members`: the tree as `tree(pid)` last found it, to skip the scan of every process.
+    """
     rss = 0
     uss: int | None = 0 if with_uss else None
-    for proc in tree(pid):
+    for proc in tree(pid) if members is None else members:
         try:
             if with_uss:
                 info = proc.memory_full_info()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -16,6 +17,10 @@ from textual.widgets import Label, ProgressBar
 from lab.engine.plan import ScenarioPlan
 from lab.tui.live import RunKey, RunState, describe
 from lab.tui.state import LabState
+
+# The meters and their box repaint twice a second: a person reads no faster, and each
+# repaint of the box costs the app CPU that the measured run would otherwise get.
+CPU_PAINT_SECONDS = 0.5
 
 
 class RunRow(Horizontal):
@@ -118,6 +123,7 @@ class RunPane(Vertical):
         self.rows: dict[RunKey, RunRow] = {}
         self._shown_current: RunKey | None = None
         self._status_text = ""
+        self._cpu_painted = 0.0
 
     def compose(self) -> ComposeResult:
         yield self.status
@@ -175,8 +181,10 @@ class RunPane(Vertical):
             row = self.rows.get(current) if current else None
             if row is not None:
                 self.run_list.scroll_to_widget(row, animate=False)
-        if live.cpu_dirty:
+        now = time.monotonic()
+        if live.cpu_dirty and now - self._cpu_painted >= CPU_PAINT_SECONDS:
             live.cpu_dirty = False
+            self._cpu_painted = now
             self.cpu.set_sample(live.cpu)
             average = sum(live.cpu) / max(1, len(live.cpu))
             title = f"CPU per core · average {average:.0f}% of {len(live.cpu)}"
