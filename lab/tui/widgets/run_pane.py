@@ -179,8 +179,8 @@ class RunPane(Vertical):
         if current != self._shown_current:
             self._shown_current = current
             row = self.rows.get(current) if current else None
-            if row is not None:
-                self.run_list.scroll_to_widget(row, animate=False)
+            if row is not None:  # after the next layout: rows mounted just now have no place yet
+                self.run_list.call_after_refresh(self.run_list.scroll_to_widget, row, animate=False)
         now = time.monotonic()
         if live.cpu_dirty and now - self._cpu_painted >= CPU_PAINT_SECONDS:
             live.cpu_dirty = False
