@@ -46,9 +46,12 @@ Scenarios  pick one with up/down. Its description, parameters and
            files; a problem is named under its field.
 Run        one progress bar per run (executor x workers) with its
            phase, ETA and live throughput; ▶ marks the current run.
-           Below it, per-core CPU use, sampled four times a second.
-Results    a row per run with the report's columns; * marks the best
-           value of a column. Speedups carry their 95% interval,
+           Below it, per-core CPU use, repainted twice a second.
+Results    a row per run; below 120 columns the compact set that
+           fits 80 (f: all of the report's columns; enter: every
+           figure of a run). * marks the best value of a column;
+           ? after a speedup: too few repeats to test. All
+           columns: speedups carry their 95% interval,
            n.s. when not significantly different from serial. Runs
            of a task-size sweep show their size in the sweep column.
            s sorts by the cursor's column (again to reverse); enter
@@ -57,6 +60,7 @@ Results    a row per run with the report's columns; * marks the best
            g: speedup against workers per executor, measured points
            in capitals (A U T P), the fitted scaling law (USL, or
            Amdahl with two worker counts) in lowercase; s is serial.
+           Beside it, the legend and every measured speedup.
            v: the verdict, a line per model, the claims this
            scenario decides, the Amdahl/USL fits, the break-even of
            a task-size sweep, the warnings.
