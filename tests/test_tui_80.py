@@ -16,6 +16,7 @@ from lab.results.schema import REPORT_SCHEMA
 from lab.scenario.loader import load_builtins
 from lab.tui.knobs import values_of
 from lab.tui.live import APP_CPU_LIMIT, AppCpuMeter
+from lab.tui.results import best_runs
 from lab.tui.state import LabState
 from lab.tui.widgets.knobs_form import CheckList
 from tests.tui_fixtures import (
@@ -124,3 +125,27 @@ def test_the_state_fills_app_cpu_cores_and_the_schema_accepts_it() -> None:
     assert "app_cpu_cores" not in data["scenarios"][0]["runs"][1]  # headless reports lack it
     back = Report.from_json(data)
     assert back.scenarios[0].runs[0].app_cpu_cores == 0.031
+
+
+def test_efficiency_above_100_percent_is_never_the_best() -> None:
+    result = fitted_result()
+    superlinear = result.run("threads-2")
+    assert superlinear is not None
+    superlinear.summary = dataclasses.replace(superlinear.summary, efficiency=1.4)
+    marks = best_runs(result)
+    assert "threads-2" not in marks["efficiency"]
+    assert marks["efficiency"]  # the best honest one is still marked
+
+
+async def test_cycling_with_one_scenario_says_so() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        assert [n.message for n in app._notifications] == ["no results yet"]
+        with_results(app, result=fitted_result())
+        await pilot.press("3", "right_square_bracket")
+        await pilot.pause()
+        assert any(
+            "one scenario's results: nothing else to show" in n.message for n in app._notifications
+        )
