@@ -102,6 +102,10 @@ def test_the_app_records_its_own_cpu_per_run_and_warns_above_the_limit() -> None
     assert warning is not None and warning["code"] == "app_cpu"
     assert "processes-2 15.0%" in warning["message"] and "serial-1" not in warning["message"]
     assert meter.stop("processes-2") is None  # not started: nothing to say
+    meter.start()
+    cpu[0], clock[0] = cpu[0] + 0.25, clock[0] + 0.5  # 50%, but over half a second
+    assert meter.stop("threads-1") == pytest.approx(0.5)
+    assert "threads-1" not in meter.over  # a short run is the app's fixed per-run work
     assert APP_CPU_LIMIT == 0.05
 
 

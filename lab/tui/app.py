@@ -328,6 +328,8 @@ class LabApp(App[int]):
             return  # the app is closing: nothing left to paint
         self._paint()
         self.results_pane.refresh_results()
+        # The session's warnings as they ended: app_cpu comes during the runs, not before.
+        self.system_pane.show(self.state.machine, session.report.warnings)
         if completed:
             self.notify(summary, severity="error" if failed else "information")
             if self.tabs.active == "run":

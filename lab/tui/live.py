@@ -25,6 +25,9 @@ from lab.results.notices import Notice, notice
 
 RunKey = tuple[int, str]  # (index of the scenario in the session's plan, run_id)
 APP_CPU_LIMIT = 0.05  # cores: the app means to take under 5% of one core from a run
+# Shorter runs are not warned about: the app's fixed work per run (the results and their
+# analysis redrawn at its start and end) dominates them, not what drawing a run costs.
+APP_CPU_MIN_SECONDS = 1.0
 
 
 class AppCpuMeter:
@@ -55,7 +58,7 @@ class AppCpuMeter:
         if wall <= 0:
             return None
         cores = max(0.0, cpu / wall)
-        if cores > APP_CPU_LIMIT:
+        if cores > APP_CPU_LIMIT and wall >= APP_CPU_MIN_SECONDS:
             self.over[run_id] = cores
         return cores
 
