@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -57,7 +58,10 @@ def test_view_bad_files_exit_2_with_one_line(tmp_path: Path) -> None:
     not_json.write_text("hello", encoding="utf-8")
     other = tmp_path / "other.json"
     other.write_text('{"schema": "something-else"}', encoding="utf-8")
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)  # a reader that opened it would block forever
     for argv in (
+        ["view", str(fifo)],
         ["view", str(tmp_path / "missing.json")],
         ["view", str(not_json)],
         ["view", str(other)],
