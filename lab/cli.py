@@ -30,7 +30,8 @@ exit codes:
 compare reports (a CI gate):
   concurrency-lab compare A.json B.json [...] [--fail-if-slower PCT] [--format md|json]
       side by side per scenario, executor and worker count, with ratios and significance
-      (Mann-Whitney U); exit 1 when a run is significantly slower than A by more than PCT%.
+      (Mann-Whitney U); exit 1 when a run is significantly slower than A by more than PCT%,
+      3 when a run cannot be judged (unless --allow-inconclusive), 2 when nothing matched.
       `concurrency-lab compare --help` for more.
 
 view a saved report (read-only; from --report, another machine, a fleet):
@@ -86,6 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--yes",
         action="store_true",
         help="run sweeps past 10 values or an estimated 10 minutes without asking",
+    )
+    parser.add_argument(
+        "--seed",
+        type=_seed,
+        metavar="N",
+        help="seed of the rounds' shuffled orders (recorded in every report): the same seed "
+        "measures the runs in the same orders again (default: a fresh one)",
     )
     parser.add_argument("--list", action="store_true", help="list the built-in scenarios and exit")
     parser.add_argument(
@@ -228,12 +236,23 @@ def _main(argv: list[str] | None = None) -> int:
             args.report,
             fmt,
             ["concurrency-lab", *argv],
+            seed=args.seed,
         )
 
     from lab.tui.app import run_app
 
     offered, selected = app_scenarios(scenarios, bool(args.targets))
     return int(run_app(offered, quick=args.quick, selected=selected))
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"{value} is outside 0 to 2**63-1")
+    return value
 
 
 def app_scenarios(loaded: list[LoadedScenario], targeted: bool) -> tuple[list[LoadedScenario], int]:

@@ -196,9 +196,10 @@ def run_headless(
     fmt: str,
     command: list[str],
     stderr: TextIO | None = None,
+    seed: int | None = None,
 ) -> int:
     stderr = stderr or sys.stderr
-    session = LabSession(plans, command=command)
+    session = LabSession(plans, command=command, seed=seed)
     progress = Progress(stderr, sum(len(p.runs) for p in plans))
     interrupted: int | None = None
     internal: BaseException | None = None
@@ -222,11 +223,12 @@ def run_headless(
     if interrupted is not None:
         runs = [r for s in report.scenarios for r in s.runs]
         done = sum(r.status not in ("not_run", "cancelled") for r in runs)
+        repeats = sum(len(r.repeats) for r in runs if r.status == "cancelled")
         with contextlib.suppress(OSError):  # a terminal that hung up
             stderr.write(
-                f"interrupted: the report keeps the {done} runs that finished; "
-                f"{sum(r.status == 'cancelled' for r in runs)} marked cancelled, "
-                f"{sum(r.status == 'not_run' for r in runs)} marked not_run\n"
+                f"interrupted: the report keeps the {done} runs that finished and the {repeats} "
+                f"repeats measured by the {sum(r.status == 'cancelled' for r in runs)} runs "
+                f"marked cancelled; {sum(r.status == 'not_run' for r in runs)} marked not_run\n"
             )
         return interrupted
     if not written:

@@ -96,14 +96,29 @@ def test_gate_fails_only_when_significantly_slower_by_more_than_pct(
     assert compare(b, a, "--fail-if-slower", "10", capsys=capsys)[0] == 0  # B is faster
 
 
-def test_too_few_repeats_can_never_fail_the_gate(
+def test_too_few_repeats_make_the_gate_fail_closed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     a = write(tmp_path, "a.json", make_report({"s": [make_run("serial", 1, [1.0, 1.01])]}))
     b = write(tmp_path, "b.json", make_report({"s": [make_run("serial", 1, [2.0, 2.01])]}))
-    code, out, _ = compare(a, b, "--fail-if-slower", "5", capsys=capsys)
-    assert code == 0
+    code, out, err = compare(a, b, "--fail-if-slower", "5", capsys=capsys)
+    assert code == 3
     assert "cannot tell: too few repeats" in out
+    assert "**Gate inconclusive**" in out and "Gate passed" not in out
+    assert "the gate cannot tell" in err and "--allow-inconclusive" in err
+    code, out, _ = compare(a, b, "--fail-if-slower", "5", "--allow-inconclusive", capsys=capsys)
+    assert code == 0
+    assert compare(a, b, capsys=capsys)[0] == 0  # no gate asked for: a report, not a verdict
+
+
+def test_no_matched_run_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a = write(tmp_path, "a.json", make_report({"s": [make_run("serial", 1, BASE)]}))
+    b = write(tmp_path, "b.json", make_report({"t": [make_run("serial", 1, BASE)]}))
+    code, out, err = compare(a, b, "--fail-if-slower", "5", capsys=capsys)
+    assert code == 2
+    assert "Gate passed" not in out and "**Gate failed**" in out
+    assert "no run of the baseline matched a run of the other reports" in err
+    assert compare(a, b, capsys=capsys)[0] == 2
 
 
 def test_unmatched_runs_are_listed_with_a_reason(
@@ -229,3 +244,22 @@ def test_disturbed_runs_are_flagged(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "1 of the 1 matched runs was disturbed" in out
     code, out, _ = compare(a, b, "--format", "json", capsys=capsys)
     assert json.loads(out)["comparisons"][0]["matched"][0]["disturbed_by"] == ["background_load"]
+
+
+def test_gate_controls_the_family_of_matched_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One run 20% slower on 5 repeats fails the gate alone (p = 0.008), but among 12 runs
+    Holm asks p < 0.05/12 of the smallest: the same evidence no longer suffices."""
+    slower = [1.2 * w for w in BASE]
+    alone_a = write(tmp_path, "a1.json", make_report({"s": [make_run("threads", 2, BASE)]}))
+    alone_b = write(tmp_path, "b1.json", make_report({"s": [make_run("threads", 2, slower)]}))
+    assert compare(alone_a, alone_b, "--fail-if-slower", "10", capsys=capsys)[0] == 1
+    many_a = [make_run("threads", w, BASE) for w in range(1, 13)]
+    many_b = [make_run("threads", w, BASE) for w in range(1, 12)]
+    many_b.append(make_run("threads", 12, slower))
+    a = write(tmp_path, "a.json", make_report({"s": many_a}))
+    b = write(tmp_path, "b.json", make_report({"s": many_b}))
+    code, out, _ = compare(a, b, "--fail-if-slower", "10", capsys=capsys)
+    assert code == 0 and "**Gate passed**" in out
+    assert "Holm-Bonferroni adjusted over the matched runs" in out

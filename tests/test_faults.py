@@ -26,7 +26,7 @@ import psutil
 import pytest
 from pydantic import TypeAdapter
 
-from lab.engine.events import Event, RunProgress
+from lab.engine.events import Event, RepeatFinished, RunProgress
 from lab.engine.plan import make_plan
 from lab.engine.session import LabSession
 from lab.engine.workloads import provisioner
@@ -362,12 +362,15 @@ SLOW = DISPATCH.replace("task_us: 2000", "task_us: 30000")  # threads-2 takes ab
 
 
 async def test_cancelled_session_marks_what_did_not_run(lab_sandbox: LabSandbox) -> None:
-    session = LabSession(plans(SLOW))
+    session = LabSession(plans(SLOW, only(DISPATCH, "serial-1")), seed=5)
     started = asyncio.Event()
+    measured: list[tuple[str, int | None]] = []
 
     async def consume() -> None:
         async with contextlib.aclosing(session.events()) as events:
             async for event in events:
+                if isinstance(event, RepeatFinished) and event.record.phase == "repeat":
+                    measured.append((event.run_id, event.record.round))
                 if (
                     isinstance(event, RunProgress)
                     and event.run_id == "threads-2"
@@ -383,23 +386,26 @@ async def test_cancelled_session_marks_what_did_not_run(lab_sandbox: LabSandbox)
     report = session.report
     by_id = runs(report)
     assert report.interrupted
-    assert_completed(by_id["serial-1"])
-    assert by_id["threads-2"].status == "cancelled"
+    # Rounds interleave the runs: none had all its rounds, every one keeps what it measured.
+    assert [r.status for r in by_id.values()] == ["cancelled"] * 3
     assert by_id["threads-2"].error is not None
     assert by_id["threads-2"].error.message == "interrupted before this run finished"
-    assert by_id["processes-2"].status == "not_run"
+    kept = [(rid, r.round) for rid, run in by_id.items() for r in run.repeats]
+    assert sorted(kept) == sorted(measured) and ("serial-1", 0) in kept
+    assert [r.status for r in runs(report, 1).values()] == ["not_run"]
 
 
 async def test_closing_the_stream_stops_the_run_in_flight(lab_sandbox: LabSandbox) -> None:
     """What quitting the app does: stop reading and close the event stream."""
-    session = LabSession(plans(SLOW))
+    session = LabSession(plans(SLOW, only(DISPATCH, "serial-1")))
     async with contextlib.aclosing(session.events()) as events:
         async for event in events:
             if isinstance(event, RunProgress) and event.run_id == "processes-2":
-                break  # its runner process is running
+                break  # its runner process is running, the others' are warm
     by_id = runs(session.report)
     assert session.report.interrupted
-    assert [r.status for r in by_id.values()] == ["ok", "ok", "cancelled"]
+    assert [r.status for r in by_id.values()] == ["cancelled", "cancelled", "cancelled"]
+    assert [r.status for r in runs(session.report, 1).values()] == ["not_run"]
     assert not descendants("lab.engine.runner")
 
 

@@ -120,13 +120,19 @@ def test_interrupt_stops_within_two_seconds_with_a_partial_report(
     lab_sandbox: LabSandbox, tmp_path: Path, signum: int, code: int
 ) -> None:
     out = tmp_path / "report.json"
-    # threads-2 hangs, so it is certainly in flight when the signal comes.
+    # Seed 5 orders round 1 serial-1, threads-2, processes-2; threads-2 hangs, so once every
+    # runner is warm and serial-1 has had its repeat, threads-2 is certainly in flight.
     lab = Lab(
-        lab_sandbox, "--report", str(out), scenario(tmp_path), cwd=tmp_path,
+        lab_sandbox, "--report", str(out), "--seed", "5", scenario(tmp_path), cwd=tmp_path,
         **fault_env("threads-2:hang@0"),
     )  # fmt: skip
-    lab.wait_for("serial-1")
     lab.wait_for_runner()
+    deadline = time.monotonic() + 60
+    # processes-2 is the last to warm up: its pool is up once the forkserver has two workers.
+    while sum("forkserver" in " ".join(p.cmdline()) for p in lab_sandbox.processes()) < 3:
+        assert time.monotonic() < deadline and lab.proc.poll() is None, lab.stderr
+        time.sleep(0.05)
+    time.sleep(3.0)  # the pool warms up (2 s when loaded), serial-1 measures, threads-2 hangs
     sent = time.monotonic()
     if signum == signal.SIGINT:
         os.killpg(lab.proc.pid, signum)  # what a terminal does on Ctrl+C
@@ -137,18 +143,21 @@ def test_interrupt_stops_within_two_seconds_with_a_partial_report(
     assert lab.finish() == code
     report = json.loads(out.read_text())
     assert report["interrupted"] is True
+    assert report["scenarios"][0]["rounds"]["seed"] == 5
+    # Interleaved rounds: no run had all its rounds, so every one is cancelled, and the report
+    # keeps what each measured (serial-1's first round; threads-2 hung in its first).
     assert statuses(report) == {
-        "serial-1": "ok",
+        "serial-1": "cancelled",
         "threads-2": "cancelled",
-        "processes-2": "not_run",
+        "processes-2": "cancelled",
     }
-    assert len(report["scenarios"][0]["runs"][0]["repeats"]) == 2
-    assert report["scenarios"][0]["runs"][1]["error"]["message"] == (
-        "interrupted before this run finished"
-    )
+    serial, threads, processes = report["scenarios"][0]["runs"]
+    assert [r["round"] for r in serial["repeats"]] == [0]
+    assert threads["repeats"] == [] and processes["repeats"] == []
+    assert threads["error"]["message"] == "interrupted before this run finished"
     assert lab.stderr.endswith(
-        "interrupted: the report keeps the 1 runs that finished; 1 marked cancelled, "
-        "1 marked not_run\n"
+        "interrupted: the report keeps the 0 runs that finished and the 1 repeats measured by "
+        "the 3 runs marked cancelled; 0 marked not_run\n"
     )
     assert "Traceback" not in lab.stderr
 

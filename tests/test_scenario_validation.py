@@ -157,8 +157,24 @@ def test_quick_scales_down() -> None:
     ).scenario
     q = s.quick()
     assert q.workload.requests <= 100  # type: ignore[union-attr]
-    assert q.warmups == 0 and q.repeats <= 2
+    # Short rounds, but enough of them for a paired test to name a winner among 5 models.
+    assert q.warmups == 0 and q.repeats == 8
     assert q.workers == [1, 8]
+
+
+def test_numeric_tasks_grow_with_the_largest_pool() -> None:
+    from lab.engine.plan import plan_scenario
+
+    loaded = parse_scenario(
+        "title: t\nworkload: {kind: numeric, tasks: 64, tasks_per_worker: 16}\n"
+        "executors: [serial, processes]\nworkers: [1, cpus]\n",
+        "s.yaml",
+        "s",
+    )
+    assert plan_scenario(loaded, usable=16).scenario.workload.tasks == 256  # type: ignore[union-attr]
+    assert plan_scenario(loaded, usable=2).scenario.workload.tasks == 64  # type: ignore[union-attr]
+    quick = plan_scenario(loaded, quick=True, usable=16).scenario.workload
+    assert quick.tasks == 16  # type: ignore[union-attr]
 
 
 def test_json_schema_lists_workload_kinds() -> None:

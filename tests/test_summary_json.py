@@ -100,7 +100,9 @@ def test_fastest_keeps_its_json_shape_and_round_trips() -> None:
     result = _result()
     assert result.fastest is not None and result.fastest.run_id == "threads-2"
     data = json.loads(json.dumps(result.to_json()))["fastest"]
-    assert list(data) == ["run_id", "test", "significant_against_all", "versus"]
+    # The old keys in their order, then the family-wise correction rounds brought (optional).
+    assert list(data) == ["run_id", "test", "significant_against_all", "versus", "correction"]
+    assert data["correction"] == "Holm-Bonferroni"
     assert list(data["versus"]) == ["serial-1"]
     assert data["versus"]["serial-1"] == result.fastest.versus["serial-1"].to_json()
     assert ScenarioResult.from_json(result.to_json()).fastest == result.fastest

@@ -220,3 +220,131 @@ def test_cpu_use_counts_every_calibrated_pass() -> None:
     short.repeats = [RepeatRecord("repeat", 0, 0.0002, 0.0002, 0.0, 1, 1)]
     summarise_run(short, 2)
     assert run_facts(short).cores is None  # type: ignore[union-attr]
+
+
+# --- must not fire: every explanation rule, fed facts it is not about --------------------------
+
+from lab.analysis import rules  # noqa: E402
+from lab.analysis.facts import ScenarioFacts  # noqa: E402
+
+
+def facts_of(result: ScenarioResult, usable: int = 2) -> ScenarioFacts:
+    return scenario_facts(result, machine(usable))
+
+
+def _hashing(threads_tp: float, threads_1: float = 60) -> ScenarioResult:
+    """A folder of tiny files: threads use two cores yet end up slower than serial."""
+    return scenario(
+        "file_hashing",
+        "hashing",
+        [
+            run("serial", 1, 100, cores=0.95),
+            run("threads", 1, threads_1, cores=0.95),
+            run("threads", 4, threads_tp, cores=1.4),
+        ],
+        folder="/data/tiny",
+    )
+
+
+def test_rule_no_run_does_not_fire_on_a_model_that_ran() -> None:
+    f = facts_of(numeric())
+    assert rules.rule_no_run(f.models["threads"], f) is None
+
+
+def test_rule_serial_does_not_fire_on_other_models() -> None:
+    f = facts_of(numeric())
+    assert all(rules.rule_serial(m, f) is None for e, m in f.models.items() if e != "serial")
+
+
+def test_rule_slower_does_not_blame_hand_over_for_a_small_overhead() -> None:
+    # The reported case: 6 ms tasks, one worker, about 1.5 ms more per task than serial.
+    result = scenario(
+        "numeric_crunching",
+        "numeric",
+        [run("serial", 1, 1000 / 6), run("processes", 1, 1000 / 7.7, startup=0.05)],
+        tasks=1000,
+    )
+    f = facts_of(result)
+    e = rules.rule_slower(f.models["processes"], f)
+    assert e is not None  # 0.78x: slower than serial, and said so
+    assert "more than the task itself" not in e.text
+    assert "handing each task over costs about 1.7 ms on top of the task's 6.0 ms" in e.text
+
+
+def test_rule_slower_still_names_hand_over_that_exceeds_the_task() -> None:
+    f = facts_of(dispatch())
+    e = rules.rule_slower(f.models["threads"], f)
+    assert e is not None and "more than the task itself" in e.text
+
+
+def test_rule_slower_does_not_fire_at_serial_speed() -> None:
+    f = facts_of(numeric())
+    assert rules.rule_slower(f.models["threads"], f) is None
+
+
+def test_rule_releases_gil_does_not_explain_a_slowdown() -> None:
+    f = facts_of(_hashing(threads_tp=85))  # 0.85x, though 1.4 cores busy and 1.4x over 1 worker
+    assert rules.rule_releases_gil(f.models["threads"], f) is None
+    e = rules.explain(f.models["threads"], f)
+    assert e.rule == "per_file_overhead" and "releases the GIL" not in e.text
+    assert "0.85x" in e.text and "tiny reads" in e.text
+
+
+def test_rule_per_file_overhead_does_not_fire_on_a_gain_or_other_kinds() -> None:
+    f = facts_of(_hashing(threads_tp=160, threads_1=95))
+    assert rules.rule_slowdown_tiny_files(f.models["threads"], f) is None
+    assert rules.explain(f.models["threads"], f).rule == "releases_gil"
+    n = facts_of(numeric())
+    assert rules.rule_slowdown_tiny_files(n.models["asyncio"], n) is None
+
+
+def test_rule_waits_does_not_fire_on_cpu_work() -> None:
+    f = facts_of(numeric())
+    assert all(rules.rule_waits(m, f) is None for m in f.models.values())
+
+
+def test_rule_single_cpu_does_not_fire_with_two_cpus() -> None:
+    f = facts_of(numeric())
+    assert all(rules.rule_single_cpu(m, f) is None for m in f.models.values())
+
+
+def test_rule_gil_does_not_fire_on_waiting_work() -> None:
+    f = facts_of(http())
+    assert rules.rule_gil(f.models["threads"], f) is None
+
+
+def test_rule_gain_not_parallel_does_not_fire_on_real_scaling() -> None:
+    f = facts_of(numeric())
+    assert rules.rule_gain_not_parallel(f.models["processes"], f) is None
+
+
+def test_rule_busy_machine_does_not_fire_on_an_idle_machine() -> None:
+    f = facts_of(numeric())
+    assert rules.rule_busy_machine(f.models["processes"], f) is None
+
+
+def test_rule_processes_parallel_does_not_fire_on_threads_or_one_core() -> None:
+    f = facts_of(numeric())
+    assert rules.rule_processes_parallel(f.models["threads"], f) is None
+    one = facts_of(
+        scenario(
+            "numeric_crunching",
+            "numeric",
+            [run("serial", 1, 100), run("processes", 2, 100, cores=1.0)],
+        )
+    )
+    assert rules.rule_processes_parallel(one.models["processes"], one) is None
+
+
+def test_failed_requests_never_make_a_winner() -> None:
+    result = scenario(
+        "http_fanout",
+        "http",
+        [
+            run("serial", 1, 90, cores=0.04, unit="requests"),
+            run("asyncio", 8, 5000, cores=0.1, unit="requests", errors={"refused": 900}),
+            run("threads", 8, 600, cores=0.1, unit="requests"),
+        ],
+    )
+    v = verdict_for(scenario_facts(result, machine()))
+    assert v.winner != "asyncio" and "asyncio wins" not in v.text

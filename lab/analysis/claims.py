@@ -20,13 +20,16 @@ from lab.analysis.thresholds import (
     GAIN,
     MANY_CORES,
     MANY_WAITS,
-    MEMORY_NOISE,
     ONE_CORE,
     PURE_PYTHON_KINDS,
+    memory_noise_floor,
 )
 from lab.core.units import format_bytes, format_rate, format_ratio, format_seconds, plural
 
-Status = Literal["confirmed", "refuted", "inconclusive", "not measured"]
+# "partly": a claim made of parts (start-up, feeding, memory) that some parts confirm and
+# others refute; each part is shown with its own mark in the figures.
+Status = Literal["confirmed", "refuted", "partly", "inconclusive", "not measured"]
+MULTI_PART = {"processes_cost"}
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ class ClaimResult:
 
     @property
     def decided(self) -> bool:
-        return self.status in ("confirmed", "refuted")
+        return self.status in ("confirmed", "refuted", "partly")
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -262,7 +265,8 @@ def processes_cost(facts: ScenarioFacts) -> ClaimResult:
     if facts.kind != "dispatch":
         parts.append("feed not measured here (needs near-empty tasks)")
     text = "processes vs threads: " + "; ".join(parts)
-    return _result(claim, "confirmed" if all(outcomes) else "refuted", text, facts)
+    status: Status = "confirmed" if all(outcomes) else "refuted" if not any(outcomes) else "partly"
+    return _result(claim, status, text, facts)
 
 
 def asyncio_memory(facts: ScenarioFacts) -> ClaimResult:
@@ -302,8 +306,23 @@ def asyncio_memory(facts: ScenarioFacts) -> ClaimResult:
     text += f"; {aio.executor} {format_ratio(gain)} faster at {w} than at {a0.workers}"
     if not handles:
         return _result(claim, "refuted", text + ": its waits did not overlap", facts)
-    if abs(da - dt) < MEMORY_NOISE:
-        return _result(claim, "inconclusive", text + ": difference within noise", facts)
+    # The claim is about the increment (the waits' own cost). A difference must clear a stated
+    # noise floor, and the peaks must not say the opposite beyond that floor.
+    floor = memory_noise_floor(a.memory, t.memory)
+    text += (
+        f"; judged on the increment over the smallest run, noise floor {format_bytes(floor)} "
+        f"(peaks: {aio.executor} {_signed(a.memory - t.memory)} vs threads)"
+    )
+    if abs(da - dt) <= floor:
+        return _result(claim, "inconclusive", text + ": difference within the noise floor", facts)
+    peak_says_less = a.memory - t.memory < -floor
+    peak_says_more = a.memory - t.memory > floor
+    if da < dt and peak_says_more:
+        note = ": the increment is smaller but the peak is higher"
+        return _result(claim, "inconclusive", text + note, facts)
+    if da > dt and peak_says_less:
+        note = ": the increment is larger but the peak is lower"
+        return _result(claim, "inconclusive", text + note, facts)
     return _result(claim, "confirmed" if da < dt else "refuted", text, facts)
 
 
@@ -325,24 +344,39 @@ def scenario_claims(facts: ScenarioFacts) -> list[ClaimResult]:
 
 
 def merge_claims(per_scenario: Sequence[tuple[str, Sequence[ClaimResult]]]) -> list[ClaimResult]:
-    """One row per claim: refuted if any scenario refutes it, confirmed if some confirm."""
+    """One row per claim: refuted if any scenario refutes it, confirmed if some confirm.
+
+    A claim of several parts (MULTI_PART) that some scenarios confirm and others refute is
+    "partly": one refuted part must not headline a claim the other parts confirm.
+    """
     merged = []
     for i, claim in enumerate(CLAIMS):
         rows = [(name, results[i]) for name, results in per_scenario if len(results) > i]
         note = next((r.note for _, r in rows if r.note), "")
-        order: list[Status] = ["refuted", "confirmed", "inconclusive"]
+        order: list[Status] = ["refuted", "partly", "confirmed", "inconclusive"]
         status: Status = next(
             (s for s in order if any(r.status == s for _, r in rows)), "not measured"
         )
+        seen = {r.status for _, r in rows}
+        if claim.id in MULTI_PART and "confirmed" in seen and seen & {"refuted", "partly"}:
+            status = "partly"
         if status == "not measured":
             reasons = sorted({f"{name}: {r.figures}" for name, r in rows})
             figures = "no scenario measured it (" + "; ".join(reasons) + ")" if reasons else ""
             merged.append(ClaimResult(claim.id, claim.text, status, figures, [], note))
             continue
-        deciding = [(name, r) for name, r in rows if r.status == status]
-        figures = "; ".join(f"{name}: {r.figures}" for name, r in deciding)
+        deciding = [
+            (name, r)
+            for name, r in rows
+            if r.status == status
+            or (status == "partly" and r.status in ("confirmed", "refuted", "partly"))
+        ]
+        if status == "partly":  # each scenario with its own mark: the parts stay visible
+            figures = "; ".join(f"{name} ({r.status}): {r.figures}" for name, r in deciding)
+        else:
+            figures = "; ".join(f"{name}: {r.figures}" for name, r in deciding)
         others = [(name, r.status) for name, r in rows if r.status in order and r.status != status]
-        if others:
+        if others and status != "partly":
             figures += "; but " + ", ".join(f"{s} in {name}" for name, s in others)
         merged.append(
             ClaimResult(claim.id, claim.text, status, figures, [n for n, _ in deciding], note)

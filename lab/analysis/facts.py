@@ -20,7 +20,7 @@ from lab.analysis.thresholds import (
 from lab.core.units import format_ratio
 from lab.results.machine import MachineFacts
 from lab.results.model import RunResult, ScenarioResult
-from lab.results.summary import Latency
+from lab.results.summary import Fastest, Latency
 
 Character = Literal["cpu", "waits", "mixed", "unknown"]
 
@@ -136,6 +136,8 @@ class ScenarioFacts:
     workload: dict[str, Any]
     machine: Machine
     models: dict[str, ModelFacts]  # by executor, in report order
+    # lab.analysis.winner.decide: the winner against every other model's best run, tested
+    decision: Fastest | None = None
 
     @property
     def serial(self) -> RunFacts | None:
@@ -236,6 +238,7 @@ def scenario_facts(
         workload=result.workload,
         machine=m,
         models={e: model_facts(e, chosen) for e in executors},
+        decision=result.fastest if runs is None else None,
     )
 
 

@@ -69,6 +69,42 @@ def _per_task_compare(run: RunFacts, serial: RunFacts | None) -> str:
     return f"{format_seconds(run.per_task)} per task vs {format_seconds(serial.per_task)} serially"
 
 
+def handover_cost(run: RunFacts, f: ScenarioFacts) -> float | None:
+    """Wall time per task beyond the task's own work spread over the cores it could use.
+
+    With w workers on c usable cores a task's share of the wall is at best serial / min(w, c);
+    whatever the run took per task beyond that is the cost of handing tasks over (and of
+    waiting for them), per task.
+    """
+    serial = f.serial
+    if run.per_task is None or serial is None or serial.per_task is None:
+        return None
+    lanes = max(1, min(run.workers, f.machine.usable_cpus))
+    return max(0.0, run.per_task - serial.per_task / lanes)
+
+
+def rule_slowdown_tiny_files(m: ModelFacts, f: ScenarioFacts) -> Explanation | None:
+    """Hashing slower than serial: per-file overhead, not the GIL (which hashlib releases)."""
+    b = m.best
+    if f.kind != "hashing" or m.executor == "serial" or b is None or b.speedup is None:
+        return None
+    if b.speedup >= 1.0:
+        return None
+    per = f" ({format_seconds(b.per_task)} per file)" if b.per_task else ""
+    size = f.workload.get("file_size")
+    files = (
+        f"files of {format_bytes(size)}"
+        if isinstance(size, int) and not f.workload.get("folder")
+        else "these files"
+    )
+    text = (
+        f"{m.executor}: {format_ratio(b.speedup)} at {workers_text(b.workers)}, slower than "
+        f"serial{per}: with {files} each task is a few tiny reads, so opening each file and "
+        "handing it over cost more than the hashing that could run in parallel"
+    )
+    return Explanation(m.executor, "per_file_overhead", text)
+
+
 def rule_no_run(m: ModelFacts, f: ScenarioFacts) -> Explanation | None:
     if m.runs:
         return None
@@ -107,8 +143,16 @@ def rule_slower(m: ModelFacts, f: ScenarioFacts) -> Explanation | None:
     text = (
         f"{m.executor}: {format_ratio(b.speedup)} at {workers_text(b.workers)}, slower than serial"
     )
-    if compare:
-        text += f" ({compare}): handing each task over costs more than the task itself"
+    handover = handover_cost(b, f)
+    if compare and handover is not None and f.serial is not None and f.serial.per_task:
+        task = f.serial.per_task
+        text += f" ({compare}): handing each task over costs about {format_seconds(handover)}"
+        if handover >= task:
+            text += ", more than the task itself"
+        else:
+            text += f" on top of the task's {format_seconds(task)}"
+    elif compare:
+        text += f" ({compare}): the model's overhead outweighs what it parallelises"
     else:
         text += ": the model's overhead outweighs what it parallelises"
     if m.executor == "processes":
@@ -196,6 +240,8 @@ def rule_releases_gil(m: ModelFacts, f: ScenarioFacts) -> Explanation | None:
         return None
     if (r.speedup or 0) < GAIN and (m.scaling or 0) < GAIN:
         return None
+    if r.speedup is not None and r.speedup < 1.0:
+        return None  # a slowdown is not explained by a released GIL
     text = (
         f"threads: {format_ratio(r.speedup)} at {workers_text(r.workers)} using {r.cores:.2f} cores"
     )
@@ -313,6 +359,7 @@ Rule = Callable[[ModelFacts, ScenarioFacts], Explanation | None]
 RULES: list[Rule] = [
     rule_no_run,
     rule_serial,
+    rule_slowdown_tiny_files,
     rule_slower,
     rule_waits,
     rule_single_cpu,

@@ -7,15 +7,15 @@ runs); a report loaded from JSON keeps the summaries it was saved with.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import replace
 
+from lab.analysis import winner
 from lab.analysis.differences import first_difference
 from lab.analysis.noise import run_warnings
 from lab.core.histogram import Histogram
-from lab.core.stats import TEST_NAME, compare_samples, describe, outliers
+from lab.core.stats import describe, outliers
 from lab.results.model import RunError, RunResult, ScenarioResult
-from lab.results.summary import Distribution, Fastest, Latency, RunSummary, Throughput
+from lab.results.summary import Distribution, Latency, RunSummary, Throughput
 
 
 def _walls(run: RunResult) -> list[float]:
@@ -77,39 +77,21 @@ def finalise_scenario(result: ScenarioResult, usable_cpus: int) -> None:
         base = next((r for r in runs if r.executor == "serial" and r.status == "ok"), None)
         if result.at_base(runs[0]):
             result.baseline = base.run_id if base else None
-        base_wall = base.summary.wall_seconds.median if base else None
-        for run in runs:
-            wall = run.summary.wall_seconds.median
-            if base is not None and base_wall and wall and run.status == "ok":
-                run.summary = replace(
-                    run.summary,
-                    speedup=base_wall / wall,
-                    efficiency=base_wall / wall / run.workers,
-                    versus_baseline=(
-                        None if run is base else compare_samples(_walls(base), _walls(run))
-                    ),
-                )
-    result.fastest = fastest_run(result)
+            _drift(result, base)
+        if base is not None:
+            winner.speedups(runs, base)
+    result.fastest = winner.decide(result)
 
 
-def fastest_run(result: ScenarioResult) -> Fastest | None:
-    """The run with the lowest median time, tested against every other finished run.
-
-    Each entry's `ratio` is the other run's median over the fastest's (how many times
-    faster the fastest is), `significant` whether the Mann-Whitney test says so.
-    """
-    # Sweep runs (params) did other work: they never compete with the scenario's own runs.
-    ok = [r for r in result.runs if r.status == "ok" and r.repeats and result.at_base(r)]
-    if not ok:
-        return None
-    best = min(ok, key=lambda r: r.summary.wall_seconds.median or math.inf)
-    versus = {r.run_id: compare_samples(_walls(r), _walls(best)) for r in ok if r is not best}
-    return Fastest(
-        run_id=best.run_id,
-        test=TEST_NAME,
-        significant_against_all=bool(versus) and all(v.significant for v in versus.values()),
-        versus=versus,
-    )
+def _drift(result: ScenarioResult, base: RunResult | None) -> None:
+    """The baseline's round-to-round spread, with a plain warning above DRIFT_LIMIT."""
+    if result.rounds is None:
+        return
+    value = winner.drift(base)
+    result.rounds["drift"] = value
+    if base is not None and value is not None and value > winner.DRIFT_LIMIT:
+        warnings = [*base.summary.warnings, winner.drift_notice(value, base.run_id)]
+        base.summary = replace(base.summary, warnings=warnings)
 
 
 def check_agreement(runs: list[RunResult]) -> None:

@@ -24,10 +24,16 @@ OTHER_LOAD_NOTE = 0.5  # other processes' busy cores worth mentioning next to a 
 FREE_FOR_PARALLEL = 1.5  # free cores a run needs before it can show parallel CPU work
 
 MANY_WAITS = 8  # "many concurrent waits": at least this many in flight
-MEMORY_NOISE = 256 * 1024  # smaller memory differences are within sampling noise
+MEMORY_NOISE = 1024 * 1024  # smaller memory differences are within sampling noise (at least)
 
 # What the lab knows about its workload kinds' code (not about their results):
 PURE_PYTHON_KINDS = {"numeric"}  # CPU work in Python bytecode: holds the GIL
 GIL_RELEASING_KINDS = {"hashing"}  # hashlib drops the GIL for buffers of 2048 bytes or more
 CPU_WORK_KINDS = {"numeric", "hashing"}  # tasks with real CPU work in each (not dispatch)
 HASHLIB_GIL_MIN = 2048
+
+
+def memory_noise_floor(*peaks: int) -> int:
+    """Memory differences this small are sampling noise: MEMORY_NOISE, or 2% of the larger
+    peak (allocator and page-cache jitter grow with the process), whichever is more."""
+    return max(MEMORY_NOISE, int(0.02 * max(peaks)))

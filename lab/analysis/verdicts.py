@@ -19,6 +19,7 @@ from lab.core.units import (
     format_rate,
     format_ratio,
 )
+from lab.results.summary import Fastest
 
 # -- significance -----------------------------------------------------------------------------
 # The same test as everywhere else in the report (lab.core.stats): Mann-Whitney U, rank-based, so it
@@ -80,6 +81,8 @@ def decide_winner(facts: ScenarioFacts) -> Verdict:
         wm.executor, w.run_id, w.workers, w.throughput, wm.unit,
         None, None, None, over_serial, None, "",
     )  # fmt: skip
+    if facts.decision is not None:
+        return _decided(facts, facts.decision, verdict, ranked)
     text = f"{wm.executor} wins: {format_rate(w.throughput, wm.unit)} at {workers_text(w.workers)}"
     if rest:
         rm, r = rest[0]
@@ -94,7 +97,72 @@ def decide_winner(facts: ScenarioFacts) -> Verdict:
         text += f", {format_ratio(verdict.margin)} over {rm.executor} ({r.run_id}; {how})"
     if serial and wm.executor != "serial" and verdict.runner_up != "serial":
         text += f", {format_ratio(over_serial)} over serial"
+    if verdict.significance is not None and not verdict.significance.significant:
+        verdict.winner = verdict.winner_run = None
+        text = (
+            f"no winner: {wm.executor} is ahead, but not significantly{text[text.find(':') + 1 :]}"
+        )
     verdict.text = text
+    return verdict
+
+
+def _p(c: stats.Comparison) -> str:
+    p = getattr(c, "p_adjusted", None)
+    p = c.p_value if p is None else p
+    return f"{p:.2g}" if p is not None else "n/a"
+
+
+def _decided(
+    facts: ScenarioFacts, decision: Fastest, verdict: Verdict, ranked: list[Any]
+) -> Verdict:
+    """The verdict from the tested decision: "wins" only when it is significant against the
+    best run of every other model (Holm-adjusted), "tie between ..." with figures otherwise."""
+    by_run = {b.run_id: (m, b) for m, b in ranked}
+    if decision.run_id not in by_run:
+        verdict.winner = verdict.winner_run = None
+        verdict.text = "no winner: the fastest run is not among the runs compared"
+        return verdict
+    wm, w = by_run[decision.run_id]
+    versus = decision.versus
+    serial = facts.serial
+    over_serial = w.throughput / serial.throughput if serial else None
+    verdict.winner, verdict.winner_run, verdict.workers = wm.executor, w.run_id, w.workers
+    verdict.throughput, verdict.over_serial = w.throughput, over_serial
+    closest = min(versus.items(), key=lambda kv: kv[1].ratio or float("inf"), default=None)
+    if closest is not None and closest[0] in by_run:
+        rm, r = by_run[closest[0]]
+        c = closest[1]
+        p = getattr(c, "p_adjusted", None)
+        verdict.runner_up, verdict.runner_up_run = rm.executor, r.run_id
+        verdict.margin = c.ratio
+        verdict.significance = Significance(
+            c.p_value if p is None else p, c.significant, decision.test
+        )
+    test = f"{decision.test}, {len(versus)} comparisons"
+    figures = "; ".join(
+        f"{format_ratio(c.ratio)} over {rid} (p={_p(c)})" for rid, c in versus.items()
+    )
+    rate = f"{format_rate(w.throughput, wm.unit)} at {workers_text(w.workers)}"
+    if decision.significant_against_all:
+        text = f"{wm.executor} wins: {rate}"
+        if verdict.runner_up_run is not None and closest is not None:
+            text += (
+                f", {format_ratio(verdict.margin)} over {verdict.runner_up} "
+                f"({verdict.runner_up_run}; significant, p={_p(closest[1])})"
+            )
+        if serial and wm.executor != "serial" and verdict.runner_up != "serial":
+            text += f", {format_ratio(over_serial)} over serial"
+        verdict.text = (
+            f"{text}; significantly faster than the best run of every other model ({test})"
+        )
+        return verdict
+    tied = [rid for rid, c in versus.items() if not c.significant]
+    verdict.winner = verdict.winner_run = None
+    verdict.text = (
+        f"tie between {w.run_id} and {', '.join(tied)}: {w.run_id} has the lowest median "
+        f"({rate}) but is not significantly faster than every other model's best run "
+        f"({figures}; {test})"
+    )
     return verdict
 
 

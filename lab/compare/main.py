@@ -7,21 +7,30 @@ import math
 import sys
 
 from lab.compare.load import CompareError, load_report
-from lab.compare.matching import compare_reports
-from lab.compare.render import gate_failed, render_json, render_markdown
+from lab.compare.matching import PairComparison, compare_reports
+from lab.compare.render import (
+    NOTHING_MATCHED,
+    gate_failed,
+    gate_inconclusive,
+    render_json,
+    render_markdown,
+)
 from lab.core.textsafe import safe_text
 
-EXIT_OK, EXIT_SLOWER, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_SLOWER, EXIT_BAD_INPUT, EXIT_INCONCLUSIVE = 0, 1, 2, 3
 
 EPILOG = """\
 The first report is the baseline. Runs are matched by scenario, executor and worker count;
 a difference is significant when a two-sided Mann-Whitney U test on the repeat times gives
-p < 0.05 (at least 4 repeats per side are needed). Runs that cannot be matched are listed.
+p < 0.05 after Holm-Bonferroni over the matched runs of a report (at least 4 repeats per side
+are needed). Runs that cannot be matched are listed.
 
 exit codes:
   0  no matched run is significantly slower by more than PCT (or no gate was asked for)
   1  --fail-if-slower: some matched run is significantly slower by more than PCT
-  2  bad input: a file is missing, not JSON, or not a concurrency-lab report
+  2  bad input: a file is missing, not JSON, not a concurrency-lab report, or no run matched
+  3  --fail-if-slower: some matched run cannot be judged (too few repeats, or disturbed by
+     other programs without a significant difference); --allow-inconclusive accepts that
 
 examples:
   concurrency-lab compare before.json after.json
@@ -59,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
         "PCT percent",
     )
     parser.add_argument(
+        "--allow-inconclusive",
+        action="store_true",
+        help="with --fail-if-slower: exit 0 rather than 3 when some matched run cannot be "
+        "judged (too few repeats, or disturbed)",
+    )
+    parser.add_argument(
         "--format", choices=("md", "json"), default="md", help="output format (default: md)"
     )
     return parser
@@ -81,4 +96,26 @@ def main(argv: list[str]) -> int:
     render = render_json if args.format == "json" else render_markdown
     sys.stdout.write(safe_text(render(reports, pairs, args.fail_if_slower)))
     sys.stdout.flush()
-    return EXIT_SLOWER if gate_failed(pairs, args.fail_if_slower) else EXIT_OK
+    code = exit_code(pairs, args.fail_if_slower, args.allow_inconclusive)
+    for pair in pairs:
+        if not pair.matched:
+            print(f"concurrency-lab compare: {pair.b_name}: {NOTHING_MATCHED}", file=sys.stderr)
+    if code == EXIT_INCONCLUSIVE:
+        print(
+            "concurrency-lab compare: the gate cannot tell: some matched runs cannot be judged "
+            "(listed above); rerun with more repeats on a quiet machine, or pass "
+            "--allow-inconclusive",
+            file=sys.stderr,
+        )
+    return code
+
+
+def exit_code(pairs: list[PairComparison], pct: float | None, allow_inconclusive: bool) -> int:
+    """Fails closed: nothing matched is an error, a run the gate cannot judge is not a pass."""
+    if not all(pair.matched for pair in pairs):
+        return EXIT_BAD_INPUT
+    if gate_failed(pairs, pct):
+        return EXIT_SLOWER
+    if gate_inconclusive(pairs, pct) and not allow_inconclusive:
+        return EXIT_INCONCLUSIVE
+    return EXIT_OK

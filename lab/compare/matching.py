@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from lab.core.stats import Comparison, compare_samples
+from lab.core.paired import holm
+from lab.core.stats import ALPHA, Comparison, compare_samples
 from lab.results.model import Report, RunResult, ScenarioResult
 
 # Run warnings that mean a difference may come from the machine rather than the code.
@@ -41,6 +43,16 @@ class Matched:
         if not c.can_be_significant:
             return "cannot tell: too few repeats"
         return "no significant difference"
+
+    def inconclusive(self) -> str | None:
+        """Why the gate cannot judge this run, or None when it can."""
+        if self.comparison.significant:
+            return None
+        if not self.comparison.can_be_significant:
+            return "too few repeats for any difference to be significant"
+        if self.disturbed():
+            return f"disturbed ({', '.join(self.disturbed())}) and no significant difference"
+        return None
 
     def disturbed(self) -> list[str]:
         """Noise warnings either run carries: its verdict may reflect the machine, not the code."""
@@ -98,6 +110,7 @@ class PairComparison:
             "matched": [m.to_json() for m in self.matched],
             "unmatched": [u.to_json() for u in self.unmatched],
             "significantly_slower": [m.key for m in self.slower(0)],
+            "inconclusive": {m.key: m.inconclusive() for m in self.matched if m.inconclusive()},
             "significantly_faster": [
                 m.key for m in self.matched if m.comparison.significant and (m.change() or 0) < 0
             ],
@@ -224,4 +237,23 @@ def compare_reports(a: Report, b: Report, a_name: str = "A", b_name: str = "B") 
     for sb in b.scenarios:
         if sb.name not in a_names:
             pair.unmatched.append(Unmatched(sb.name, "*", f"scenario only in {b_name}"))
+    _holm(pair.matched)
     return pair
+
+
+def _holm(matched: list[Matched]) -> None:
+    """The matched runs of a pair are one family: a gate over 13 runs at α = 0.05 each would
+    fail a rerun of the same code about half the time. p-values become Holm-adjusted.
+
+    Two reports share no round (separate sessions), so runs stay unpaired here: dividing by
+    each report's own baseline would hide what a gate must catch, a machine that got slower.
+    """
+    adjusted = holm([m.comparison.p_value for m in matched])
+    for m, p in zip(matched, adjusted, strict=True):
+        c = m.comparison
+        m.comparison = dataclasses.replace(
+            c,
+            p_value=p,
+            significant=p is not None and p < ALPHA,
+            method=f"{c.method}, Holm over {len(matched)}" if c.method else c.method,
+        )

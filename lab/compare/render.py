@@ -90,19 +90,32 @@ def render_markdown(
                 out.append(f"- {what}: {u.reason}\n")
     if pct is not None:
         failing = [(pair, m) for pair in pairs for m in pair.slower(pct)]
-        if failing:
+        unsure = [(pair, m) for pair in pairs for m in pair.matched if m.inconclusive()]
+        if not any(pair.matched for pair in pairs):
+            out.append(f"\n**Gate failed** (`--fail-if-slower {pct:g}`): {NOTHING_MATCHED}\n")
+        elif failing:
             out.append(f"\n**Gate failed** (`--fail-if-slower {pct:g}`):\n\n")
             for pair, m in failing:
                 out.append(
                     f"- {m.key} in `{pair.b_name}` is {100 * (m.change() or 0):.1f}% slower "
                     f"(p = {m.comparison.p_value:.3g})\n"
                 )
+        elif unsure:
+            out.append(
+                f"\n**Gate inconclusive** (`--fail-if-slower {pct:g}`): {len(unsure)} matched "
+                "runs cannot be judged, so the gate cannot say the code did not get slower:\n\n"
+            )
+            for pair, m in unsure:
+                out.append(f"- {m.key} in `{pair.b_name}`: {m.inconclusive()}\n")
         else:
             out.append(
                 f"\n**Gate passed** (`--fail-if-slower {pct:g}`): no matched run is significantly "
                 f"slower by more than {pct:g}%.\n"
             )
-    out.append(f"\n{TEST_DESCRIPTION}\n")
+    out.append(
+        f"\n{TEST_DESCRIPTION} p-values are Holm-Bonferroni adjusted over the matched runs of "
+        "each report, so a gate over many runs keeps its 5% false-alarm rate.\n"
+    )
     return "".join(out)
 
 
@@ -112,7 +125,7 @@ def render_json(
     data = {
         "schema": COMPARE_SCHEMA_ID,
         "schema_version": 1,
-        "test": TEST_NAME,
+        "test": f"{TEST_NAME}, Holm-Bonferroni over the matched runs",
         "reports": [
             {
                 "path": name,
@@ -125,10 +138,21 @@ def render_json(
         ],
         "fail_if_slower": pct,
         "failed": gate_failed(pairs, pct),
+        "inconclusive": gate_inconclusive(pairs, pct),
         "comparisons": [p.to_json(pct) for p in pairs],
     }
     return json.dumps(data, indent=2, allow_nan=False) + "\n"
 
 
+NOTHING_MATCHED = (
+    "no run of the baseline matched a run of the other reports (same scenario, executor and "
+    "worker count, finished in both, same workload), so there is nothing to compare"
+)
+
+
 def gate_failed(pairs: list[PairComparison], pct: float | None) -> bool:
     return pct is not None and any(pair.slower(pct) for pair in pairs)
+
+
+def gate_inconclusive(pairs: list[PairComparison], pct: float | None) -> bool:
+    return pct is not None and any(m.inconclusive() for pair in pairs for m in pair.matched)

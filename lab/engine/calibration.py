@@ -11,6 +11,7 @@ from typing import Any
 
 from lab.core.histogram import Histogram
 from lab.engine.workloads.base import WrongAnswer
+from lab.results.model import RepeatRecord
 
 MAX_LOOPS = 100_000
 TIMEOUT_SHARE = 0.5  # calibration never plans more than this share of the run's timeout
@@ -75,21 +76,20 @@ class PassTotals:
         self.cpu_user = cpu1[0] - cpu0[0]
         self.cpu_system = cpu1[1] - cpu0[1]
 
-    def record(self, phase: str, index: int) -> dict[str, Any]:
+    def record(self, phase: str, index: int) -> RepeatRecord:
         n = max(1, self.passes)
-        record = {
-            "phase": phase,
-            "index": index,
-            "wall_seconds": self.wall / n,
-            "cpu_user": self.cpu_user / n,
-            "cpu_system": self.cpu_system / n,
-            "amount": self.amount / n,
-            "tasks": self.tasks,
-            "digest": self.digest,
-            "errors": self.errors,  # totals over all passes
-            "latency": self.latency.to_json() if self.latency is not None else None,
-            "loops": self.passes,
-        }
-        if self.results is not None:  # per-task records (kind: callable), only when kept
-            record["results"] = self.results
-        return record
+        return RepeatRecord(
+            phase=phase,
+            index=index,
+            wall_seconds=self.wall / n,
+            cpu_user=self.cpu_user / n,
+            cpu_system=self.cpu_system / n,
+            amount=self.amount / n,
+            tasks=self.tasks,
+            digest=self.digest,
+            errors=self.errors,  # totals over all passes
+            latency=self.latency.to_json() if self.latency is not None else None,
+            loops=self.passes,
+            # per-task records (kind: callable), only when kept
+            results=self.results,
+        )

@@ -48,6 +48,9 @@ def plan_scenario(
     if min_time is not None:  # --min-time overrides every scenario's own setting
         scenario = scenario.model_copy(update={"min_time": min_time})
     counts = scenario.resolved_workers(usable or usable_cpus())
+    sized_for = getattr(scenario.workload, "sized_for", None)
+    if sized_for is not None:  # every run does the same work, sized for the largest pool
+        scenario = scenario.model_copy(update={"workload": sized_for(max(counts))})
     skipped: dict[str, str] = {}
     for executor in scenario.executors:
         reason = available(executor)

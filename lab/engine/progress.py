@@ -6,13 +6,14 @@ import time
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from lab.engine.protocol import Progress, RunnerEvent
 from lab.engine.workloads.base import Tally
 
 PROGRESS_HZ = 15.0
 
 
 class EventOut(Protocol):
-    def emit(self, event: str, **fields: Any) -> None: ...
+    def send(self, message: RunnerEvent) -> None: ...
 
 
 class ProgressSink:
@@ -22,9 +23,7 @@ class ProgressSink:
     read every `stride` results, with `stride` adapted to keep about a hundred reads a second.
     """
 
-    def __init__(
-        self, out: EventOut | Any, tally: Tally, phase: str, index: int, total: int
-    ) -> None:
+    def __init__(self, out: EventOut, tally: Tally, phase: str, index: int, total: int) -> None:
         self.out = out
         self.tally = tally
         self.phase = phase
@@ -66,7 +65,4 @@ class ProgressSink:
             self.emit(now - self.start)
 
     def emit(self, elapsed: float) -> None:
-        self.out.emit(
-            "progress", phase=self.phase, repeat=self.index, done=self.done,
-            total=self.total, elapsed=elapsed,
-        )  # fmt: skip
+        self.out.send(Progress(self.phase, self.index, self.done, self.total, elapsed))

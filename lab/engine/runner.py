@@ -1,43 +1,54 @@
 """The runner process: executes one run (one executor at one worker count) in isolation.
 
-Started fresh for every run as `python -m lab.engine.runner`, like a pyperf worker, so the app, earlier
-runs and their threads never perturb a measurement. It reads a RunSpec as JSON on stdin and
-writes newline-delimited JSON events on stdout:
-
-  ready    {pid, rss}                                   before any work
-  startup  {seconds}                                    pool or loop start-up, timed alone
-  progress {phase, repeat, done, total, elapsed}        throttled to about 15 Hz
-  repeat   {phase, index, wall_seconds, cpu_user, ...,  one finished warmup or repeat: per-pass
-            loops}                                      averages over its `loops` passes
-  error    {kind, message, detail}                      the run failed (sent before cleanup)
-  done     {max_rss, cpu_seconds, uss}                  clean end (uss: tree, pool still up)
+Started as `python -m lab.engine.runner`, like a pyperf worker, so the app, other runs and their
+threads never perturb a measurement. It speaks the typed messages of lab.engine.protocol: a
+RunSpec line on stdin, then (in rounds) one MeasureCommand per measured repeat; events go out
+as JSON lines on stdout: ready, startup (pool or loop start-up, timed alone), progress
+(throttled to about 15 Hz), repeat (one warmup or repeat: per-pass averages over its `loops`
+passes), error (sent before cleanup) and done (max_rss, cpu_seconds, uss of the tree with the
+pool still up). End of stdin closes the run, so a runner whose session died stops by itself.
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib
-import json
 import os
 import resource
 import sys
 import time
 import traceback
+from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
-from typing import IO, Any
+from typing import IO
 
 import psutil
 from pydantic import TypeAdapter
 
 from lab.engine.calibration import PassTotals, calibrate_loops
 from lab.engine.executors import executor_class
+from lab.engine.executors.base import Executor
 from lab.engine.progress import ProgressSink
+from lab.engine.protocol import (
+    CloseCommand,
+    Done,
+    MeasureCommand,
+    Ready,
+    RepeatDone,
+    RunnerError,
+    RunnerEvent,
+    RunSpec,
+    Startup,
+    parse_command,
+    to_line,
+)
 from lab.engine.system import parent_death
 from lab.engine.system.groups import tree_memory
 from lab.engine.workloads import workload_class
 from lab.engine.workloads.base import (
     TargetUnreachable,
     UserCodeError,
+    Workload,
     WorkloadSetupError,
     WrongAnswer,
 )
@@ -52,9 +63,8 @@ class EventWriter:
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
 
-    def emit(self, event: str, **fields: Any) -> None:
-        fields["event"] = event
-        self.stream.write(json.dumps(fields, separators=(",", ":")) + "\n")
+    def send(self, message: RunnerEvent) -> None:
+        self.stream.write(to_line(message) + "\n")
         self.stream.flush()
 
 
@@ -157,72 +167,106 @@ def emit_error(out: EventWriter, exc: BaseException, stage: str) -> None:
         else "".join(traceback.format_exception(exc))
     )
     with contextlib.suppress(OSError, ValueError):
-        out.emit("error", kind=classify(exc), message=describe(exc, stage), detail=detail)
+        out.send(RunnerError(classify(exc), describe(exc, stage), detail))
 
 
-def execute(spec: dict[str, Any], out: EventWriter) -> int:
-    out.emit("ready", pid=os.getpid(), rss=psutil.Process().memory_info().rss)
-    stage = "setup"
+class Measurer:
+    """Times warmups and repeats of one run, keeping calibration across them."""
+
+    def __init__(self, spec: RunSpec, workload: Workload, executor: Executor, out: EventWriter):
+        self.spec = spec
+        self.workload = workload
+        self.executor = executor
+        self.out = out
+        self.total = workload.task_count()
+        self.stage = "setup"
+        # Passes per phase: decided after the run's first pass, revised below.
+        self.loops: int | None = None if spec.min_time > 0 else 1
+        self.phases_left = spec.warmups + spec.repeats + spec.commanded
+        self.first = True
+
+    def phase(self, phase: str, index: int, round_: int | None = None) -> None:
+        spec, workload = self.spec, self.workload
+        totals = PassTotals()
+        sink: ProgressSink | None = None
+        cpu0 = cpu_times()
+        while totals.passes < (self.loops or 1):
+            self.stage = "setup"
+            began = time.perf_counter()
+            workload.before_repeat()
+            tally = workload.new_tally()
+            if sink is None:
+                sink = ProgressSink(self.out, tally, phase, index, self.total * (self.loops or 1))
+            sink.tally = tally
+            self.stage = "tasks"
+            start = time.perf_counter()
+            if totals.passes == 0:
+                sink.start = start
+            self.executor.run(workload, workload.tasks(), sink)
+            wall = time.perf_counter() - start
+            self.stage = "check"
+            totals.add(wall, tally.finish())
+            if self.loops is None:
+                cost = time.perf_counter() - began
+                self.loops = calibrate_loops(
+                    wall, spec.min_time, self.phases_left, spec.timeout, cost
+                )
+                sink.total = self.total * self.loops
+        totals.cpu(cpu0, cpu_times())
+        assert sink is not None
+        self.phases_left -= 1
+        # The first pass is often cold (slow), so recalibrate from whole phases: after the
+        # first one and after each warmup. Times stay comparable: they are per pass.
+        if spec.min_time > 0 and (self.first or phase == "warmup"):
+            self.loops = calibrate_loops(
+                totals.wall / totals.passes, spec.min_time, self.phases_left, spec.timeout
+            )
+        self.first = False
+        sink.emit(time.perf_counter() - sink.start)
+        record = totals.record(phase, index)
+        record.round = round_
+        self.out.send(RepeatDone(record))
+
+
+def commands(stream: IO[str]) -> Iterator[MeasureCommand]:
+    """The session's repeat commands, until it closes the run (or its end of the pipe)."""
+    for line in stream:
+        if not line.strip():
+            continue
+        command = parse_command(line)
+        if isinstance(command, CloseCommand):
+            return
+        yield command
+
+
+def execute(spec: RunSpec, out: EventWriter, orders: Iterator[MeasureCommand]) -> int:
+    out.send(Ready(os.getpid(), psutil.Process().memory_info().rss))
+    measurer: Measurer | None = None
     executor = None
+    stage = "setup"
     try:
-        workload_spec = TypeAdapter(WorkloadSpec).validate_python(spec["workload"])
-        workload = workload_class(workload_spec.kind)(workload_spec, spec["context"])
+        workload_spec = TypeAdapter(WorkloadSpec).validate_python(spec.workload)
+        workload = workload_class(workload_spec.kind)(workload_spec, spec.context)
         if hook := os.environ.get(TEST_HOOK_ENV):  # tests only: see tests/faults.py
-            workload = importlib.import_module(hook).wrap(workload, spec.get("run_id"))
-        executor = executor_class(spec["executor"])(spec["workers"], spec["start_method"])
-        total = workload.task_count()
-        min_time = float(spec.get("min_time") or 0.0)
-        timeout = float(spec.get("timeout") or 0.0)
+            workload = importlib.import_module(hook).wrap(workload, spec.run_id)
+        executor = executor_class(spec.executor)(spec.workers, spec.start_method)
+        measurer = Measurer(spec, workload, executor, out)
 
         stage = "startup"
         t0 = time.perf_counter()
         executor.start(workload)
-        out.emit("startup", seconds=time.perf_counter() - t0)
-        phases = [("warmup", i) for i in range(spec["warmups"])]
-        phases += [("repeat", i) for i in range(spec["repeats"])]
-        # Passes per phase: decided after the run's first pass, revised below.
-        loops: int | None = None if min_time > 0 else 1
-        for number, (phase, index) in enumerate(phases):
-            totals = PassTotals()
-            sink: ProgressSink | None = None
-            cpu0 = cpu_times()
-            while totals.passes < (loops or 1):
-                stage = "setup"
-                began = time.perf_counter()
-                workload.before_repeat()
-                tally = workload.new_tally()
-                if sink is None:
-                    sink = ProgressSink(out, tally, phase, index, total * (loops or 1))
-                sink.tally = tally
-                stage = "tasks"
-                start = time.perf_counter()
-                if totals.passes == 0:
-                    sink.start = start
-                executor.run(workload, workload.tasks(), sink)
-                wall = time.perf_counter() - start
-                stage = "check"
-                totals.add(wall, tally.finish())
-                if loops is None:
-                    cost = time.perf_counter() - began
-                    loops = calibrate_loops(wall, min_time, len(phases) - number, timeout, cost)
-                    sink.total = total * loops
-            totals.cpu(cpu0, cpu_times())
-            assert sink is not None
-            # The first pass is often cold (slow), so recalibrate from whole phases: after the
-            # first one and after each warmup. Times stay comparable: they are per pass.
-            if min_time > 0 and (number == 0 or phase == "warmup"):
-                loops = calibrate_loops(
-                    totals.wall / totals.passes, min_time, len(phases) - number - 1, timeout
-                )
-            out.emit(
-                "progress", phase=phase, repeat=index, done=sink.done, total=sink.total,
-                elapsed=time.perf_counter() - sink.start,
-            )  # fmt: skip
-            out.emit("repeat", **totals.record(phase, index))
+        out.send(Startup(time.perf_counter() - t0))
+        stage = "measure"
+        for i in range(spec.warmups):
+            measurer.phase("warmup", i)
+        for i in range(spec.repeats):
+            measurer.phase("repeat", i)
+        for order in orders:
+            measurer.phase("repeat", order.index, order.round)
     except BaseException as exc:
-        # Report first: closing a pool can wait on its workers, and the orchestrator stops
-        # the whole runner as soon as it has the reason.
-        emit_error(out, exc, stage)
+        # Report first: closing a pool can wait on its workers, and the session stops the
+        # whole runner as soon as it has the reason.
+        emit_error(out, exc, measurer.stage if measurer and stage == "measure" else stage)
         if executor is not None:
             with contextlib.suppress(Exception):
                 executor.close()
@@ -231,7 +275,7 @@ def execute(spec: dict[str, Any], out: EventWriter) -> int:
     # this reading, with the pool still up and outside any timed region, covers such runs.
     _, uss = tree_memory(os.getpid(), with_uss=True)
     executor.close()
-    out.emit("done", max_rss=peak_rss(), cpu_seconds=total_cpu_seconds(), uss=uss)
+    out.send(Done(peak_rss(), total_cpu_seconds(), uss))
     return 0
 
 
@@ -242,8 +286,9 @@ def main() -> int:
     sys.stdout = sys.stderr
     out = EventWriter(events)
     try:
-        spec = json.loads(sys.stdin.read())
-        return execute(spec, out)
+        first = sys.stdin.readline()
+        spec = RunSpec.from_line(first)
+        return execute(spec, out, commands(sys.stdin))
     except BaseException as exc:
         emit_error(out, exc, "setup")
         return 1

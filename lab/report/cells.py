@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import math
-
-from lab.core.stats import TEST_NAME
+from lab.analysis.winner import DRIFT_LIMIT
+from lab.core.stats import TEST_NAME, Comparison
 from lab.core.units import format_bytes, format_p, format_rate, format_seconds
 from lab.results.machine import MachineFacts
 from lab.results.model import RunResult, ScenarioResult
@@ -16,15 +15,6 @@ def _spread(run: RunResult) -> str:
     if not median or mad is None or wall.n < 2:
         return ""
     return f" ±{100 * mad / median:.0f}%"
-
-
-def fastest(result: ScenarioResult) -> RunResult | None:
-    ok = [
-        r
-        for r in result.runs
-        if r.status == "ok" and result.at_base(r) and r.summary.wall_seconds.median
-    ]
-    return min(ok, key=lambda r: r.summary.wall_seconds.median or math.inf, default=None)
 
 
 def run_cells(run: RunResult) -> dict[str, str]:
@@ -85,40 +75,85 @@ def speedup_with_uncertainty(run: RunResult) -> str:
     return text
 
 
+def significant_winner(result: ScenarioResult) -> str | None:
+    """The run_id of the winner, only when it is significantly faster than the best run of
+    every other model (Holm-adjusted); None for a tie. The only source of "fastest" marks."""
+    info = result.fastest
+    return info.run_id if info is not None and info.significant_against_all else None
+
+
+def best_mark(result: ScenarioResult, run: RunResult) -> str:
+    """ "(fastest)" for a significant winner, "(lowest median)" for a best that is not."""
+    if significant_winner(result) == run.run_id:
+        return "(fastest)"
+    if result.fastest is not None and result.fastest.run_id == run.run_id:
+        return "(lowest median)"
+    return ""
+
+
+def _p(c: Comparison) -> float | None:
+    adjusted = getattr(c, "p_adjusted", None)
+    return c.p_value if adjusted is None else float(adjusted)
+
+
 def fastest_sentence(result: ScenarioResult) -> str:
-    """Says "A is faster than B" only where the test says so."""
+    """Says "A is the fastest" only where the tests say so; otherwise a tie, with figures."""
     info = result.fastest
     if not info or not info.versus:
         return ""
     best = info.run_id
-    tied = [(rid, v) for rid, v in info.versus.items() if not v.significant]
+    test = f"{info.test or TEST_NAME}, {len(info.versus)} comparisons"
     loaded = sorted({w["run_id"] for w in result.all_warnings() if w["code"] == "background_load"})
     caveat = (
-        f" Careful: {len(loaded)} of the runs ran while other programs kept the CPUs busy, so "
-        "the order may reflect when each run happened rather than the models; the test only "
-        "knows the spread within each run."
+        f" Careful: {len(loaded)} of the runs ran while other programs kept the CPUs busy."
         if loaded
         else ""
     )
-    if not tied:
-        return (
-            f"**{best}** is the fastest: significantly faster than every other run "
-            f"({info.test or TEST_NAME}).{caveat}"
-        )
-    names = ", ".join(
-        f"{rid} ({v.ratio:.2f}×, {format_p(v.p_value)})"
-        if v.ratio and v.p_value is not None
+    figures = ", ".join(
+        f"{rid} {v.ratio:.2f}× slower ({format_p(p)})"
+        if v.ratio and (p := _p(v)) is not None
         else rid
-        for rid, v in tied[:6]
+        for rid, v in info.versus.items()
     )
-    more = f" and {len(tied) - 6} more" if len(tied) > 6 else ""
+    if info.significant_against_all:
+        return (
+            f"**{best}** is the fastest: significantly faster than every other run, judged on "
+            f"the best run of each other model ({figures}; {test}).{caveat}"
+        )
+    tied = ", ".join(rid for rid, v in info.versus.items() if not v.significant)
     text = (
-        f"**{best}** has the lowest median time, but it is not significantly faster than "
-        f"{names}{more}: treat those as tied ({info.test or TEST_NAME})."
+        f"No winner: **{best}** has the lowest median time, but it is not significantly faster "
+        f"than {tied}, so this is a tie between {best} and {tied} ({figures}; {test})."
     )
-    if not any(v.can_be_significant for _, v in tied):
-        text += " With this few repeats no difference can be significant: use at least 4."
+    if not any(v.can_be_significant for v in info.versus.values()):
+        paired = any(getattr(v, "paired", False) for v in info.versus.values())
+        text += (
+            " With this few rounds no difference can be significant: use at least 8."
+            if paired
+            else " With this few repeats no difference can be significant: use at least 4."
+        )
     return text + caveat
+
+
+def drift_sentence(result: ScenarioResult) -> str:
+    """The rounds' seed and the drift meter, in one line."""
+    rounds = result.rounds
+    if not rounds:
+        return ""
+    text = (
+        f"Measured in {rounds.get('count')} interleaved rounds (seed {rounds.get('seed')}, "
+        f"{rounds.get('processes')} runner processes per run)"
+    )
+    drift = rounds.get("drift")
+    if drift is None:
+        return text + "; no baseline to measure drift."
+    text += f"; drift of the baseline between rounds: {100 * drift:.1f}%"
+    if drift > DRIFT_LIMIT:
+        text += (
+            f", above {100 * DRIFT_LIMIT:.0f}%: the machine drifted during the session, so "
+            "single rounds are unreliable"
+        )
+    return text + "."
 
 
 def md_escape(text: str) -> str:

@@ -6,8 +6,8 @@ import csv
 import io
 from typing import Any
 
-from lab.report.cells import params_label
-from lab.results.model import Report
+from lab.report.cells import params_label, significant_winner
+from lab.results.model import Report, RunResult, ScenarioResult
 from lab.results.summary import RunSummary
 
 CSV_COLUMNS = [
@@ -18,6 +18,7 @@ CSV_COLUMNS = [
     "latency_p99_s", "error_count", "start_method", "params",
     "wall_ci_low_s", "wall_ci_high_s", "wall_ci_confidence", "outliers", "loops",
     "speedup_ci_low", "speedup_ci_high", "speedup_p", "speedup_significant", "warnings",
+    "speedup_p_adjusted", "paired_rounds", "rounds", "seed", "drift", "winner",
 ]  # fmt: skip
 
 
@@ -61,9 +62,26 @@ def csv_rows(report: Report) -> list[dict[str, Any]]:
                     "start_method": run.start_method or "",
                     "params": params_label(run),
                     **_statistics_columns(s),
+                    **_rounds_columns(result, run),
                 }
             )
     return rows
+
+
+def _rounds_columns(result: ScenarioResult, run: RunResult) -> dict[str, Any]:
+    """Paired figures, and per scenario (repeated on each row): rounds, seed, drift, winner."""
+    test = run.summary.versus_baseline
+    rounds = result.rounds or {}
+    winner = significant_winner(result)
+    paired = bool(getattr(test, "paired", False))
+    return {
+        "speedup_p_adjusted": getattr(test, "p_adjusted", None),
+        "paired_rounds": test.n_a if test is not None and paired else None,
+        "rounds": rounds.get("count"),
+        "seed": rounds.get("seed"),
+        "drift": rounds.get("drift"),
+        "winner": ("yes" if winner == run.run_id else "") if winner else "tie",
+    }
 
 
 def _statistics_columns(s: RunSummary) -> dict[str, Any]:

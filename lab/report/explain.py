@@ -16,6 +16,7 @@ from lab.report.cells import md_escape
 STATUS_MARK = {
     "confirmed": "✅ confirmed",
     "refuted": "❌ refuted",
+    "partly": "◐ partly (see each part)",
     "inconclusive": "❔ inconclusive",
     "not measured": "– not measured",
 }

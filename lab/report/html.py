@@ -14,7 +14,14 @@ from lab.analysis.analyse import ScenarioAnalysis, analyse_report
 from lab.analysis.noise import group_notices
 from lab.core.stats import TEST_DESCRIPTION
 from lab.core.units import format_bytes
-from lab.report.cells import fastest, fastest_sentence, machine_rows, params_label, run_cells
+from lab.report.cells import (
+    best_mark,
+    drift_sentence,
+    fastest_sentence,
+    machine_rows,
+    params_label,
+    run_cells,
+)
 from lab.report.charts import breakeven_chart, latency_chart, speedup_chart
 from lab.report.explain import (
     BREAKEVEN_HEADERS,
@@ -52,6 +59,7 @@ details{margin:.4rem 0}summary{cursor:pointer;color:#4b5563}
 _MARK_PATHS = {
     "confirmed": ("#166534", "M3 8.5l3 3 7-7"),
     "refuted": ("#991b1b", "M4 4l8 8M12 4l-8 8"),
+    "partly": ("#92400e", "M8 2a6 6 0 1 0 0 12zM8 2a6 6 0 0 1 0 12"),
     "inconclusive": ("#92400e", "M5.5 5.5a2.5 2.5 0 1 1 3.5 2.3c-.7.4-1 .9-1 1.7M8 12.5v.5"),
     "not measured": ("#6b7280", "M4 8h8"),
 }
@@ -108,13 +116,13 @@ def results_table(result: ScenarioResult) -> str:
     if not any(r.summary.latency for r in result.runs):
         headers.pop("latency")
         headers.pop("errors")
-    best = fastest(result)
     rows = []
     for run in result.runs:
         cells = run_cells(run)
         cells["params"] = params_label(run)
-        if run is best:
-            cells["executor"] += " (fastest)"
+        mark = best_mark(result, run)
+        if mark:
+            cells["executor"] += f" {mark}"
         if run.error:
             cells["status"] = f"{run.status}: {run.error.message}"
         rows.append(cells)
@@ -216,9 +224,9 @@ def _scenario_section(result: ScenarioResult, analysis: ScenarioAnalysis) -> str
             out.append(f'<div class="charts"><div class="chart">{chart}</div></div>')
         out.append(_table(BREAKEVEN_HEADERS, breakeven_rows(analysis), set()))
         out.extend(f'<p class="warn">{_e(w)}</p>' for w in be.warnings)
-    sentence = fastest_sentence(result)
-    if sentence:
-        out.append(f"<p>{_bold(sentence)}</p>")
+    for sentence in (fastest_sentence(result), drift_sentence(result)):
+        if sentence:
+            out.append(f"<p>{_bold(sentence)}</p>")
     out.append(warnings_html(result.all_warnings(), "Warnings"))
     decided = [c for c in analysis.claims if c.status != "not measured"]
     if decided:

@@ -6,10 +6,12 @@ import io
 
 from lab.analysis.analyse import analyse_report
 from lab.analysis.noise import group_notices
+from lab.core.paired import PAIRED_TEST_DESCRIPTION
 from lab.core.stats import TEST_DESCRIPTION
 from lab.core.units import format_bytes
 from lab.report.cells import (
-    fastest,
+    best_mark,
+    drift_sentence,
     fastest_sentence,
     machine_rows,
     md_escape,
@@ -67,7 +69,6 @@ def to_markdown(report: Report) -> str:
             out.write(f"{md_escape(result.description)}\n\n")
         if result.error:
             out.write(f"**Scenario failed:** {md_escape(result.error)}\n\n")
-        best = fastest(result)
         latency = any(r.summary.latency for r in result.runs)
         cols = [
             "executor",
@@ -94,9 +95,8 @@ def to_markdown(report: Report) -> str:
         for run in result.runs:
             cells = run_cells(run)
             cells["speedup"] = speedup_with_uncertainty(run)
-            if best is run:
-                sure = bool(result.fastest and result.fastest.significant_against_all)
-                mark = "(fastest)" if sure else "(lowest median)"
+            mark = best_mark(result, run)
+            if mark:
                 cells["executor"] = f"**{cells['executor']}** {mark}"
             if run.error:
                 cells["status"] = f"{run.status}: {run.error.message}"
@@ -104,9 +104,9 @@ def to_markdown(report: Report) -> str:
         out.write(aligned_table(rows))
         for name, reason in result.skipped.items():
             out.write(f"\n- `{name}` skipped: {reason}\n")
-        sentence = fastest_sentence(result)
-        if sentence:
-            out.write(f"\n{sentence}\n")
+        for sentence in (fastest_sentence(result), drift_sentence(result)):
+            if sentence:
+                out.write(f"\n{sentence}\n")
         out.write(warnings_markdown(group_notices(result.all_warnings()), "Warnings"))
         out.write(markdown_scenario(explained))
     out.write(machine_markdown(m))
@@ -114,6 +114,7 @@ def to_markdown(report: Report) -> str:
         "\n## How to read these numbers\n\n"
         "Times are medians of the measured repeats, ± the median absolute deviation in percent. "
         "Speedups are against the serial run, with a 95% confidence interval; `n.s.` means not "
-        f"significantly different from serial. {TEST_DESCRIPTION}\n"
+        f"significantly different from serial. {PAIRED_TEST_DESCRIPTION} Reports made before "
+        f"rounds fall back to: {TEST_DESCRIPTION}\n"
     )
     return out.getvalue()

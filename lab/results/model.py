@@ -27,6 +27,7 @@ class ScenarioSettings(TypedDict, total=False):
     warmups: int
     timeout: float
     min_time: float
+    processes: int  # runner processes per run (rounds)
     workers: list[int]  # the worker counts of its runs
     start_method: str | None
     quick: bool
@@ -48,6 +49,8 @@ class RepeatRecord:
     # "hash repr" per task (or group of tasks), kept by workloads that compare results by value
     # (kind: callable) in a run's first record, to say which task two executors disagree on.
     results: list[str] | None = None
+    round: int | None = None  # the session's round (interleaved measurement); None before rounds
+    process: int | None = None  # which of the run's runner processes measured it
 
     @property
     def cpu_seconds(self) -> float:
@@ -164,6 +167,7 @@ class ScenarioResult:
     baseline: str | None = None  # run_id every speedup is measured against
     warnings: list[Notice] = field(default_factory=list)  # scenario-level (lab.analysis.noise)
     fastest: Fastest | None = None  # the fastest run against every other (significance)
+    rounds: dict[str, Any] | None = None  # seed, processes, count, order; drift (analysis)
 
     def at_base(self, run: RunResult) -> bool:
         """Whether a run measured the scenario's own workload, not another point of a sweep.
@@ -196,6 +200,7 @@ class ScenarioResult:
             "baseline": self.baseline,
             "warnings": self.warnings,
             "fastest": self.fastest.to_json() if self.fastest else None,
+            "rounds": self.rounds,
             "runs": [r.to_json() for r in self.runs],
         }
 
@@ -214,6 +219,7 @@ class ScenarioResult:
             baseline=data.get("baseline"),
             warnings=data.get("warnings") or [],
             fastest=Fastest.from_json(data.get("fastest")),
+            rounds=data.get("rounds"),
         )
 
 

@@ -46,6 +46,11 @@ _comparison = {
         "can_be_significant": {"type": "boolean"},
         "n_a": {"type": "integer"},
         "n_b": {"type": "integer"},
+        # paired on common rounds (n_a = n_b = pairs); `significant` follows `p_adjusted`,
+        # Holm-Bonferroni over the `family` of comparisons shown together
+        "paired": {"type": "boolean"},
+        "p_adjusted": _num,
+        "family": {"type": "integer", "minimum": 0},
     },
 }
 
@@ -77,6 +82,9 @@ _repeat = {
         "latency": {"type": ["object", "null"]},
         "loops": {"type": "integer", "minimum": 1},
         "results": {"type": "array", "items": {"type": "string"}},
+        # interleaved rounds (optional: reports made before rounds lack them)
+        "round": {"type": ["integer", "null"], "minimum": 0},
+        "process": {"type": ["integer", "null"], "minimum": 0},
     },
 }
 
@@ -157,7 +165,7 @@ _claim = {
     "properties": {
         "id": {"type": "string"},
         "claim": {"type": "string"},
-        "status": {"enum": ["confirmed", "refuted", "inconclusive", "not measured"]},
+        "status": {"enum": ["confirmed", "refuted", "partly", "inconclusive", "not measured"]},
         "figures": {"type": "string"},
         "scenarios": {"type": "array", "items": {"type": "string"}},
         "note": {"type": "string"},
@@ -236,6 +244,7 @@ _scenario = {
                 "warmups": {"type": "integer"},
                 "timeout": {"type": "number"},
                 "min_time": {"type": "number"},
+                "processes": {"type": "integer", "minimum": 1},
                 "workers": {"type": "array", "items": {"type": "integer"}},
                 "start_method": {"type": ["string", "null"]},
                 "quick": {"type": "boolean"},
@@ -252,8 +261,25 @@ _scenario = {
                 "run_id": {"type": "string"},
                 "test": {"type": "string"},
                 "significant_against_all": {"type": "boolean"},
+                "correction": {"type": "string"},
                 # other run (a) against the fastest (b): ratio is how many times faster it is
                 "versus": {"type": "object", "additionalProperties": _comparison},
+            },
+        },
+        # Interleaved rounds: the shuffled order of each round (reproduced by --seed) and the
+        # drift of the baseline from round to round (lab.analysis.summarise)
+        "rounds": {
+            "type": ["object", "null"],
+            "required": ["seed", "processes", "count", "order"],
+            "properties": {
+                "seed": {"type": "integer"},
+                "processes": {"type": "integer", "minimum": 1},
+                "count": {"type": "integer", "minimum": 0},
+                "order": {
+                    "type": "array",
+                    "items": {"type": "array", "items": {"type": "string"}},
+                },
+                "drift": _num,
             },
         },
         "runs": {"type": "array", "items": _run},

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from lab.core.histogram import Histogram
+from lab.core.paired import comparison_from_json
 from lab.core.stats import Comparison, describe
 from lab.results.notices import Notice
 
@@ -130,7 +131,7 @@ class RunSummary:
             outliers=list(data.get("outliers") or []),
             loops=int(data.get("loops") or 1),
             warnings=list(data.get("warnings") or []),
-            versus_baseline=Comparison.from_json(versus) if versus else None,
+            versus_baseline=comparison_from_json(versus) if versus else None,
         )
 
 
@@ -143,14 +144,18 @@ class Fastest:
     significant_against_all: bool
     # Every other run (a) against the fastest (b): ratio is how many times faster it is.
     versus: dict[str, Comparison] = field(default_factory=dict)
+    correction: str = ""  # the family-wise correction over `versus` ("Holm-Bonferroni")
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "run_id": self.run_id,
             "test": self.test,
             "significant_against_all": self.significant_against_all,
             "versus": {run_id: c.to_json() for run_id, c in self.versus.items()},
         }
+        if self.correction:
+            data["correction"] = self.correction
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> Fastest | None:
@@ -160,5 +165,6 @@ class Fastest:
             run_id=data["run_id"],
             test=str(data.get("test") or ""),
             significant_against_all=bool(data.get("significant_against_all")),
-            versus={k: Comparison.from_json(v) for k, v in (data.get("versus") or {}).items()},
+            versus={k: comparison_from_json(v) for k, v in (data.get("versus") or {}).items()},
+            correction=str(data.get("correction") or ""),
         )

@@ -18,6 +18,7 @@ from lab.analysis.analyse import ScenarioAnalysis
 from lab.analysis.claims import ClaimResult
 from lab.analysis.noise import group_notices
 from lab.core.units import format_seconds
+from lab.report.cells import drift_sentence
 from lab.report.explain import grouped_warnings, scaling_rows
 from lab.results.model import ScenarioResult
 from lab.results.notices import Notice
@@ -26,6 +27,7 @@ from lab.results.notices import Notice
 STATUS = {
     "confirmed": ("✓ confirmed", "green"),
     "refuted": ("✗ refuted", "red"),
+    "partly": ("◐ partly", "yellow"),
     "inconclusive": ("? inconclusive", "yellow"),
     "not measured": ("– not measured", "dim"),
 }
@@ -133,6 +135,9 @@ def analysis_view(
         _heading("Verdict" + (" so far (the scenario is still running)" if running else ""))
     )
     parts.append(_rows([("", Text(v.text))]))
+    rounds = drift_sentence(result)  # the rounds' seed and the drift meter
+    if rounds:
+        parts.append(_rows([("", Text(rounds))]))
 
     parts += [Text(), _heading("Why, per model")]
     rows: list[tuple[Text | str, Text | str]] = []

@@ -14,7 +14,7 @@ from typing import Any
 
 from lab.analysis.analyse import ScenarioAnalysis
 from lab.analysis.summarise import finalise_scenario
-from lab.report.cells import run_cells
+from lab.report.cells import run_cells, significant_winner
 from lab.results.model import RunResult, ScenarioResult
 
 # (key, header) in the report's column order; latency and errors only for HTTP workloads.
@@ -50,6 +50,7 @@ BEST: dict[str, Callable[[list[float]], float]] = {
     "errors": min,
 }
 BEST_MARK = " *"
+SPEED_COLUMNS = ("time", "throughput", "speedup", "efficiency")
 
 
 def columns_for(
@@ -137,14 +138,22 @@ def sort_value(run: RunResult, column: str) -> Any:
 def best_runs(result: ScenarioResult) -> dict[str, set[str]]:
     """Per column, the run_ids holding the best value among finished runs.
 
-    Nothing is marked when fewer than two runs have a value or all values are equal. The
+    Speed columns mark only a significant winner (never a tie). Elsewhere nothing is marked
+    when fewer than two runs have a value or all values are equal. The
     baseline is left out of speedup and efficiency: it is 1.00x and 100% by definition. Runs
     of a sweep (`params`) did other work, so they never compete with the scenario's own runs.
     """
     marks: dict[str, set[str]] = {}
     ok = [r for r in result.runs if r.status == "ok" and result.at_base(r)]
+    winner = significant_winner(result)
     for column, pick in BEST.items():
         relative = column in ("speedup", "efficiency")
+        if column in SPEED_COLUMNS:
+            # A speed mark is a claim: only for the tested winner (lab.report.cells), and
+            # never the baseline's own 1.00x and 100%.
+            if winner is not None and not (relative and winner == result.baseline):
+                marks[column] = {winner}
+            continue
         values = {
             r.run_id: sort_value(r, column)
             for r in ok

@@ -76,16 +76,21 @@ def run_details(scenario: str, run: RunResult) -> str:
         test = run.summary.versus_baseline
         if test is not None and test.p_value is not None:
             verdict = "significant" if test.significant else "not significant"
+            paired = bool(getattr(test, "paired", False))
+            sample = f"{test.n_a} paired rounds" if paired else f"{test.n_a} and {test.n_b} repeats"
+            adjusted = getattr(test, "p_adjusted", None)
+            holm = f", Holm-adjusted {format_p(adjusted)}" if adjusted is not None else ""
             lines.append(
-                f"           against serial: {format_p(test.p_value)} ({verdict}; "
-                f"{test.method or 'Mann-Whitney U'}, {test.n_a} and "
-                f"{test.n_b} repeats)"
+                f"           against serial: {format_p(test.p_value)}{holm} ({verdict}; "
+                f"{test.method or 'Mann-Whitney U'}, {sample})"
             )
         if test is not None and not test.can_be_significant:
-            lines.append("           fewer than 4 repeats a side: no difference can be significant")
+            fewest = "6 paired rounds" if getattr(test, "paired", False) else "4 repeats a side"
+            lines.append(f"           fewer than {fewest}: no difference can be significant")
     for record in run.repeats:
+        where = f" (round {record.round + 1})" if record.round is not None else ""
         lines.append(
-            f"repeat {record.index + 1:<3} {format_seconds(record.wall_seconds)} wall, "
+            f"repeat {record.index + 1:<3}{where} {format_seconds(record.wall_seconds)} wall, "
             f"{format_seconds(record.cpu_seconds)} CPU, {plural(record.tasks, 'task')}"
             + (f", errors {record.errors}" if record.errors else "")
         )
