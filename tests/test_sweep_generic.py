@@ -47,6 +47,7 @@ def test_a_sweep_runs_the_whole_matrix_at_each_value(
         "kernel": "primes",
         "tasks": 8,
         "size": 5000,
+        "tasks_per_worker": 0,  # numeric's sizing for big pools (off under --quick)
     }
 
 
