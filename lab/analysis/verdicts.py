@@ -109,7 +109,7 @@ def decide_winner(facts: ScenarioFacts) -> Verdict:
 def _p(c: stats.Comparison) -> str:
     p = getattr(c, "p_adjusted", None)
     p = c.p_value if p is None else p
-    return f"{p:.2g}" if p is not None else "n/a"
+    return format_p(p) if p is not None else "p n/a"
 
 
 def _decided(
@@ -140,7 +140,7 @@ def _decided(
         )
     test = f"{decision.test}, {len(versus)} comparisons"
     figures = "; ".join(
-        f"{format_ratio(c.ratio)} over {rid} (p={_p(c)})" for rid, c in versus.items()
+        f"{format_ratio(c.ratio)} over {rid} ({_p(c)})" for rid, c in versus.items()
     )
     rate = f"{format_rate(w.throughput, wm.unit)} at {workers_text(w.workers)}"
     if decision.significant_against_all:
@@ -148,7 +148,7 @@ def _decided(
         if verdict.runner_up_run is not None and closest is not None:
             text += (
                 f", {format_ratio(verdict.margin)} over {verdict.runner_up} "
-                f"({verdict.runner_up_run}; significant, p={_p(closest[1])})"
+                f"({verdict.runner_up_run}; significant, {_p(closest[1])})"
             )
         if serial and wm.executor != "serial" and verdict.runner_up != "serial":
             text += f", {format_ratio(over_serial)} over serial"
