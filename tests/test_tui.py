@@ -502,7 +502,8 @@ async def test_verdict_claims_fits_and_warnings_are_reachable_by_keyboard() -> N
         assert [str(c.label) for c in grid.columns.values()] == [
             "executor", "workers", "time ±MAD", "speedup", "cores", "memory",
         ]  # fmt: skip
-        assert grid.get_cell("processes-4", "speedup").value.text == "3.29×"
+        # 5 repeats a side, Holm over the matrix's rows: even 3.29x is not significant here.
+        assert grid.get_cell("processes-4", "speedup").value.text == "3.29× n.s."
         assert grid.get_cell("uvloop-2", "speedup").value.text == "0.99× n.s."
         await pilot.press("f")
         await pilot.pause()
