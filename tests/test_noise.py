@@ -230,3 +230,17 @@ def test_background_load_warning() -> None:
     assert codes(busy) == ["background_load"]
     assert "about 0.9 of the 2 usable CPUs" in busy[0]["message"]
     plain(busy)
+
+
+def test_many_outliers_are_counted_not_listed() -> None:
+    """A long run with many outlying repeats names the first few and counts the rest, so the
+    warning stays one readable sentence (10,000 repeats used to list every one)."""
+    walls = [1.0 + 0.001 * (i % 7) for i in range(2000)]
+    for i in range(100, 2000, 19):  # 100 repeats far slower than the rest
+        walls[i] = 3.0
+    found = [w for w in noise.run_warnings("threads-2", walls) if w["code"] == "outliers"]
+    assert len(found) == 1
+    flagged = sum(1 for w in walls if w == 3.0)
+    assert f"and {flagged - noise.MAX_NAMED} more" in found[0]["message"]
+    assert found[0]["message"].count("repeat ") == noise.MAX_NAMED
+    assert len(found[0]["message"]) < 600

@@ -25,6 +25,7 @@ SPREAD_LIMIT = 0.10  # MAD / median above this: "the repeats vary a lot"
 BUSY_LIMIT = 0.10  # other programs' share of the usable CPUs when the session starts
 SWAP_LIMIT = 16 * 1024 * 1024  # bytes of swap in use before it is worth a warning
 PAGE_CACHE_LIMIT = 0.5  # share of the hashing corpus resident in memory
+MAX_NAMED = 5  # outlying repeats named one by one; the rest are counted
 SHORT_REPEAT = 0.010  # seconds: a measured repeat shorter than this is mostly timer and jitter
 LOAD_SAMPLE_SECONDS = 0.3
 
@@ -161,7 +162,8 @@ def run_warnings(
             "quieter machine.",
             f"±{100 * spread:.0f}%",
         )
-    slow_first = stats.first_is_slow(walls)
+    scores = stats.modified_z_scores(walls)
+    slow_first = stats.first_is_slow(walls, scores=scores)
     if slow_first:
         advice = (
             "add more warmups, which run first and are not counted"
@@ -175,11 +177,13 @@ def run_warnings(
             f"workers were still warming up. The median is robust to it; {advice}.",
             f"{format_seconds(walls[0])}, median {format_seconds(median)}",
         )
-    scores = stats.modified_z_scores(walls)
     # A slow first repeat is already explained above.
-    flagged = [i for i in stats.outliers(walls) if not (slow_first and i == 0)]
+    flagged = [i for i in stats.outliers(walls, scores=scores) if not (slow_first and i == 0)]
     if flagged:
-        parts = ", ".join(f"repeat {i + 1} ({format_seconds(walls[i])})" for i in flagged)
+        named = flagged[:MAX_NAMED]
+        parts = ", ".join(f"repeat {i + 1} ({format_seconds(walls[i])})" for i in named)
+        if len(flagged) > len(named):
+            parts += f" and {len(flagged) - len(named)} more"
         worst = max(abs(scores[i]) for i in flagged)
         add(
             "outliers",
@@ -187,8 +191,10 @@ def run_warnings(
             f"{worst:.1f}, above {stats.OUTLIER_Z}), most likely because the load from other "
             "programs changed during the run. The median is robust to it, but check the machine "
             "is idle.",
-            f"{_and(f'repeat {i + 1}' for i in flagged)} took "
-            f"{_and(format_seconds(walls[i]) for i in flagged)}, median {format_seconds(median)}",
+            f"{_and(f'repeat {i + 1}' for i in named)} took "
+            f"{_and(format_seconds(walls[i]) for i in named)}"
+            f"{f' (and {len(flagged) - len(named)} more)' if len(flagged) > len(named) else ''}"
+            f", median {format_seconds(median)}",
         )
     if median * loops < SHORT_REPEAT:
         add(

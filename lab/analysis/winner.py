@@ -31,8 +31,9 @@ def is_paired(a: RunResult, b: RunResult) -> bool:
 
 def compare_runs(a: RunResult, b: RunResult) -> stats.Comparison:
     """a's time over b's: paired on common rounds when both have them, else unpaired."""
-    if is_paired(a, b):
-        return paired.compare_paired(round_times(a), round_times(b))
+    a_rounds, b_rounds = round_times(a), round_times(b)
+    if a_rounds.keys() & b_rounds.keys():
+        return paired.compare_paired(a_rounds, b_rounds)
     return stats.compare_samples(
         [r.wall_seconds for r in a.repeats], [r.wall_seconds for r in b.repeats]
     )

@@ -5,17 +5,21 @@ Hodges-Lehmann interval) without listing them. lab.core.stats builds on these.""
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import math
 
 EXACT_BINOMIAL_LIMIT = 2000  # n up to which the median's interval uses exact integer sums
 
 
-def binomial_half_cdfs(n: int, upto: int) -> list[float]:
+@functools.lru_cache(maxsize=32)
+def binomial_half_cdfs(n: int, upto: int) -> tuple[float, ...]:
     """[P(X <= 0), ..., P(X <= upto)] for X ~ Binomial(n, 1/2), in O(upto) steps.
 
     Exact (integer sums, one rounding) for n <= EXACT_BINOMIAL_LIMIT; above it, each term
     from lgamma in floating point, whose relative error (about 1e-12) cannot move a rank.
+    Cached: every run of a session has the same number of repeats, and each summary asks
+    several times.
     """
     cdfs: list[float] = []
     if n <= EXACT_BINOMIAL_LIMIT:
@@ -24,13 +28,13 @@ def binomial_half_cdfs(n: int, upto: int) -> list[float]:
             total += term
             cdfs.append(total / scale)
             term = term * (n - i) // (i + 1)
-        return cdfs
+        return tuple(cdfs)
     base = math.lgamma(n + 1) - n * math.log(2)
     acc = 0.0
     for i in range(upto + 1):
         acc += math.exp(base - math.lgamma(i + 1) - math.lgamma(n - i + 1))
         cdfs.append(acc)
-    return cdfs
+    return tuple(cdfs)
 
 
 def _count_at_most(x: list[float], y: list[float], t: float) -> int:

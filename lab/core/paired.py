@@ -57,16 +57,19 @@ def _signed_rank_counts(doubled_ranks: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def _ranks(values: Sequence[float]) -> list[float]:
-    order = sorted(range(len(values)), key=lambda i: values[i])
-    ranks = [0.0] * len(values)
+    """Ranks from 1, ties sharing their mean rank; one sort, one pass."""
+    n = len(values)
+    order = sorted(range(n), key=values.__getitem__)
+    ranks = [0.0] * n
     i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+    while i < n:
+        value, j = values[order[i]], i + 1
+        while j < n and values[order[j]] == value:
             j += 1
-        for k in range(i, j + 1):
-            ranks[order[k]] = (i + j) / 2 + 1
-        i = j + 1
+        rank = (i + j + 1) / 2
+        for k in order[i:j]:
+            ranks[k] = rank
+        i = j
     return ranks
 
 

@@ -42,12 +42,25 @@ TEST_DESCRIPTION = (
 )
 
 
+def _sorted_median(ordered: Sequence[float]) -> float:
+    n = len(ordered)
+    middle = n // 2
+    return ordered[middle] if n % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def _median_and_mad(values: Sequence[float]) -> tuple[list[float], float, float]:
+    """(sorted values, median, MAD): one sort of the values and one of their deviations,
+    shared by every figure that needs them (a summary reads them several times)."""
+    ordered = sorted(values)
+    median = _sorted_median(ordered)
+    return ordered, median, _sorted_median(sorted([abs(v - median) for v in ordered]))
+
+
 def mad(values: Sequence[float]) -> float:
     """Median absolute deviation (unscaled)."""
     if not values:
         return math.nan
-    m = statistics.median(values)
-    return statistics.median(abs(v - m) for v in values)
+    return _median_and_mad(values)[2]
 
 
 def _stdev(values: Sequence[float], mean: float) -> float:
@@ -77,10 +90,15 @@ def median_interval(
     [min, max] and the achieved confidence says how much it is worth (93.75% for 5 values,
     50% for 2). The cumulative probabilities are summed once, in rank order: O(n).
     """
-    n = len(values)
-    if n == 0:
+    if not values:
         return None, None, None
-    ordered = sorted(values)
+    return _median_interval_sorted(sorted(values), confidence)
+
+
+def _median_interval_sorted(
+    ordered: Sequence[float], confidence: float
+) -> tuple[float | None, float | None, float | None]:
+    n = len(ordered)
     tail = (1 - confidence) / 2
     last = (n + 1) // 2 - 1  # the largest j - 1 the loop below may reach
     cdfs = binomial_half_cdfs(n, max(0, last))
@@ -122,17 +140,16 @@ def describe(values: Sequence[float]) -> Description:
             "ci_confidence": None,
             "relative_spread": None,
         }
-    median = statistics.median(values)
-    spread = mad(values)
-    low, high, achieved = median_interval(values)
+    ordered, median, spread = _median_and_mad(values)
+    low, high, achieved = _median_interval_sorted(ordered, CONFIDENCE)
     mean = math.fsum(values) / len(values)
     return {
         "n": len(values),
         "median": median,
         "mean": mean,
         "stdev": _stdev(values, mean),
-        "min": min(values),
-        "max": max(values),
+        "min": ordered[0],
+        "max": ordered[-1],
         "mad": spread,
         "ci_low": low,
         "ci_high": high,
@@ -151,8 +168,7 @@ def modified_z_scores(values: Sequence[float]) -> list[float]:
     """
     if len(values) < 3:
         return [0.0] * len(values)
-    median = statistics.median(values)
-    spread = mad(values)
+    _, median, spread = _median_and_mad(values)
     if spread > 0:
         return [0.6745 * (v - median) / spread for v in values]
     mean_ad = statistics.fmean(abs(v - median) for v in values)
@@ -161,17 +177,23 @@ def modified_z_scores(values: Sequence[float]) -> list[float]:
     return [(v - median) / (1.253314 * mean_ad) for v in values]
 
 
-def outliers(values: Sequence[float], threshold: float = OUTLIER_Z) -> list[int]:
-    """Indices of values whose modified z-score exceeds `threshold` in magnitude."""
-    return [i for i, z in enumerate(modified_z_scores(values)) if abs(z) > threshold]
+def outliers(
+    values: Sequence[float], threshold: float = OUTLIER_Z, scores: Sequence[float] | None = None
+) -> list[int]:
+    """Indices of values whose modified z-score exceeds `threshold` in magnitude (pass the
+    scores when they are at hand: computing them sorts the values twice)."""
+    found = modified_z_scores(values) if scores is None else scores
+    return [i for i, z in enumerate(found) if abs(z) > threshold]
 
 
-def first_is_slow(values: Sequence[float], threshold: float = OUTLIER_Z) -> bool:
+def first_is_slow(
+    values: Sequence[float], threshold: float = OUTLIER_Z, scores: Sequence[float] | None = None
+) -> bool:
     """The first value is the slowest and an outlier: hyperfine's "slow initial run" test."""
     if len(values) < 3:
         return False
-    scores = modified_z_scores(values)
-    return values[0] == max(values) and scores[0] > threshold
+    found = modified_z_scores(values) if scores is None else scores
+    return values[0] == max(values) and found[0] > threshold
 
 
 # --- Mann-Whitney U ------------------------------------------------------------------------
