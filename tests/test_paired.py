@@ -224,3 +224,27 @@ def test_round_ratio_is_exactly_one_for_the_baseline() -> None:
     result = _scenario(times)
     assert result.runs[0].summary.speedup == 1.0
     assert result.runs[0].summary.efficiency == pytest.approx(1.0)
+
+
+def test_default_rounds_let_every_row_of_a_full_matrix_be_significant() -> None:
+    """With the default number of rounds, a clear speedup in any row of a 13-run matrix (five
+    models at 1, 2 and 4 workers) survives Holm over the 12 rows; with 8 rounds it could not
+    (the smallest two-sided signed-rank p is then 2/256, and 12 × 2/256 > 0.05)."""
+    from lab.scenario.spec import QUICK_ROUNDS, Scenario
+
+    rounds = Scenario.model_fields["repeats"].default
+    assert rounds == QUICK_ROUNDS
+    centres = {"serial-1": 1.0}
+    for model in ("asyncio", "uvloop", "threads", "processes"):
+        for workers in (1, 2, 4):
+            centres[f"{model}-{workers}"] = 0.5 if (model, workers) == ("processes", 2) else 1.0
+    result = _scenario(session(centres, rounds, seed=3))
+    faster = result.run("processes-2")
+    assert faster is not None
+    test = faster.summary.versus_baseline
+    assert isinstance(test, AdjustedComparison) and test.family == 12
+    assert test.significant, test
+    for run in result.runs:
+        if run.run_id not in ("serial-1", "processes-2"):
+            assert run.summary.versus_baseline is not None
+            assert not run.summary.versus_baseline.significant
