@@ -140,7 +140,7 @@ def _view(argv: list[str]) -> int:
     except CompareError as exc:
         print(f"concurrency-lab view: {exc}", file=sys.stderr)
         return 2
-    from lab.tui.app import view_report
+    from lab.tui.launch import view_report
 
     return view_report(report, argv[0])
 
@@ -239,7 +239,7 @@ def _main(argv: list[str] | None = None) -> int:
             seed=args.seed,
         )
 
-    from lab.tui.app import run_app
+    from lab.tui.launch import run_app
 
     offered, selected = app_scenarios(scenarios, bool(args.targets))
     return int(run_app(offered, quick=args.quick, selected=selected))

@@ -25,14 +25,14 @@ from textual.widgets import Footer, Header, TabbedContent, TabPane
 from textual.worker import Worker
 
 from lab.engine.events import Event, RunFinished, RunStarted, ScenarioFinished, ScenarioStarted
-from lab.engine.plan import ScenarioPlan
+from lab.engine.plan import ScenarioPlan, sweep_confirmation
 from lab.engine.session import LabSession
 from lab.engine.system.limits import plan_problems
 from lab.engine.system.machine import machine_facts
 from lab.results.machine import MachineFacts
 from lab.results.model import Report
 from lab.scenario.loader import LoadedScenario
-from lab.tui.screens import COMMANDS, DetailsScreen, ExportScreen, HelpScreen
+from lab.tui.screens import COMMANDS, ConfirmScreen, DetailsScreen, ExportScreen, HelpScreen
 from lab.tui.state import LabState
 from lab.tui.widgets import ResultsPane, RunPane, ScenariosPane, SystemPane
 
@@ -282,10 +282,19 @@ class LabApp(App[int]):
         if too_big:
             self.notify(f"nothing ran: {too_big[0]}", severity="error", timeout=12)
             return
-        await self.run_pane.build_rows(plans)
-        self.action_show_tab("run")
-        self._worker = self._session(plans)
-        self.refresh_bindings()
+        big_sweep = sweep_confirmation(plans)  # headless asks for --yes instead
+
+        async def go(confirmed: bool | None = True) -> None:
+            if confirmed:
+                await self.run_pane.build_rows(plans)
+                self.action_show_tab("run")
+                self._worker = self._session(plans)
+                self.refresh_bindings()
+
+        if big_sweep:
+            self.push_screen(ConfirmScreen(big_sweep.rsplit("\n", 1)[0]), go)
+        else:
+            await go()
 
     @work(exclusive=True, group="session", exit_on_error=False)
     async def _session(self, plans: list[ScenarioPlan]) -> None:
@@ -385,15 +394,3 @@ class LabApp(App[int]):
             self.run_pane.paint(status)
             if subtitle is not None:
                 self.sub_title = subtitle
-
-
-def view_report(report: Report, name: str) -> int:
-    """Open a saved report read-only (`concurrency-lab view`); returns the exit code."""
-    result = LabApp([], machine=report.machine, report=report, report_name=name).run()
-    return int(result or 0)
-
-
-def run_app(scenarios: list[LoadedScenario], quick: bool = False, selected: int = 0) -> int:
-    """Open the app; returns its exit code."""
-    result = LabApp(scenarios, quick=quick, selected=selected).run()
-    return int(result or 0)

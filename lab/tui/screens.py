@@ -182,3 +182,36 @@ class ExportScreen(ModalScreen[str | None]):
             error.update(f"✗ cannot write {path}: {exc.strerror or exc}")
             return
         self.dismiss(f"{path} ({fmt})")
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """A yes/no question before something long starts (a big sweep); y or enter goes ahead."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "answer(True)", "Yes, run it"),
+        Binding("n,escape", "answer(False)", "No"),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        no = Button("No (n)", id="confirm-no")
+        with Vertical(id="confirm", classes="modal-box"):
+            yield Static(self.question + "\n\nRun it anyway?", id="confirm-question")
+            with Horizontal(id="confirm-buttons"):
+                yield Button("Yes, run it (y)", id="confirm-yes", variant="warning")
+                yield no
+        self.call_after_refresh(no.focus)
+
+    @on(Button.Pressed, "#confirm-yes")
+    def _yes(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#confirm-no")
+    def _no(self) -> None:
+        self.dismiss(False)
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)

@@ -28,6 +28,7 @@ from lab.tui.analysis import warnings_body
 from lab.tui.knobs import KnobValues, apply_knobs
 from lab.tui.live import AppCpuMeter, LiveState
 from lab.tui.results import preview
+from lab.tui.shown import shown_report, shown_scenarios
 
 MAX_FAILURES = 50  # the failures d can show; older ones are dropped
 
@@ -111,7 +112,7 @@ class LabState:
         quick: bool = False,
         selected: int = 0,
     ) -> None:
-        self.scenarios = scenarios
+        self.scenarios = shown_scenarios(scenarios)
         self.machine = machine
         self.quick = quick
         self.selected = selected if 0 <= selected < len(scenarios) else 0
@@ -134,6 +135,7 @@ class LabState:
     @classmethod
     def for_report(cls, report: Report) -> LabState:
         """A saved report's results, read-only: nothing to run, the first scenario shown."""
+        report = shown_report(report)
         state = cls([], report.machine)
         state.viewing = report
         for index, result in enumerate(report.scenarios):
