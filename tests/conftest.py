@@ -3,9 +3,11 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -98,3 +100,81 @@ def lab_sandbox(
     shutil.rmtree(tmp, ignore_errors=True)
     assert not described, f"processes of the lab still alive: {described}"
     assert not left, f"temp files left behind: {left}"
+
+
+CONSOLE_SCRIPT = Path(sys.executable).parent / "concurrency-lab"
+
+
+class LabProcess:
+    """A headless lab in its own process group, its stderr collected as it comes.
+
+    `script=True` starts it through the installed `concurrency-lab` console script instead
+    of `python -m lab` (which puts the working directory first on sys.path).
+    """
+
+    def __init__(
+        self, sandbox: LabSandbox, *args: str, cwd: Path, script: bool = False, **env: str
+    ) -> None:
+        command = [str(CONSOLE_SCRIPT)] if script else [sys.executable, "-m", "lab"]
+        self.proc = subprocess.Popen(
+            [*command, *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+            text=True, env=sandbox.env(**env), cwd=cwd, start_new_session=True,
+        )  # fmt: skip
+        self.sandbox = sandbox
+        self.lines: list[str] = []
+        self.stdout = ""
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line)
+
+    @property
+    def stderr(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for(self, text: str, timeout: float = 60) -> None:
+        """Until a stderr line holds `text`; fails if the lab exits first."""
+        deadline = time.monotonic() + timeout
+        while not any(text in line for line in self.lines):
+            assert self.proc.poll() is None, "".join(self.lines)
+            assert time.monotonic() < deadline, f"no {text!r} in {self.lines}"
+            time.sleep(0.05)
+
+    def children(self, needle: str) -> list[psutil.Process]:
+        found = []
+        for proc in self.sandbox.processes():
+            try:
+                if needle in " ".join(proc.cmdline()):
+                    found.append(proc)
+            except psutil.Error:
+                continue
+        return found
+
+    def wait_until(self, needle: str, count: int = 1, timeout: float = 60) -> list[psutil.Process]:
+        """Until `count` processes of the sandbox have `needle` in their command line."""
+        deadline = time.monotonic() + timeout
+        while len(found := self.children(needle)) < count:
+            assert self.proc.poll() is None, self.stderr
+            assert time.monotonic() < deadline, f"fewer than {count} {needle!r}: {self.stderr}"
+            time.sleep(0.05)
+        return found
+
+    def wait_for_runner(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while not any(
+            "lab.engine.runner" in " ".join(p.cmdline()) for p in self.sandbox.processes()
+        ):
+            assert time.monotonic() < deadline, "no runner process started"
+            time.sleep(0.05)
+
+    def finish(self, timeout: float = 120) -> int:
+        """Read stdout to the end (kept in `stdout`), wait for the exit code."""
+        assert self.proc.stdout is not None
+        self.stdout = self.proc.stdout.read()
+        code = self.proc.wait(timeout)
+        self._reader.join(5)
+        return code

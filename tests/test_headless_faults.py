@@ -11,14 +11,12 @@ import os
 import re
 import shutil
 import signal
-import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import LabProcess as Lab
 from tests.conftest import LabSandbox
 from tests.faults import fault_env
 
@@ -33,54 +31,6 @@ repeats: 2
 warmups: 0
 timeout: 60
 """
-
-
-class Lab:
-    """A `concurrency-lab` process whose stderr lines are collected as they come."""
-
-    def __init__(self, sandbox: LabSandbox, *args: str, cwd: Path, **env: str) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "lab", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-            text=True, env=sandbox.env(**env), cwd=cwd, start_new_session=True,
-        )  # fmt: skip
-        self.sandbox = sandbox
-        self.lines: list[str] = []
-        self.stdout = ""
-        assert self.proc.stderr is not None
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.lines.append(line)
-
-    def wait_for(self, text: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while not any(text in line for line in self.lines):
-            assert self.proc.poll() is None, "".join(self.lines)
-            assert time.monotonic() < deadline, f"no {text!r} in {self.lines}"
-            time.sleep(0.05)
-
-    def wait_for_runner(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while not any(
-            "lab.engine.runner" in " ".join(p.cmdline()) for p in self.sandbox.processes()
-        ):
-            assert time.monotonic() < deadline, "no runner process started"
-            time.sleep(0.05)
-
-    def finish(self, timeout: float = 120) -> int:
-        assert self.proc.stdout is not None
-        self.stdout = self.proc.stdout.read()
-        code = self.proc.wait(timeout)
-        self._reader.join(5)
-        return code
-
-    @property
-    def stderr(self) -> str:
-        return "".join(self.lines)
 
 
 def scenario(tmp: Path, text: str = SCENARIO, name: str = "s.yaml") -> str:

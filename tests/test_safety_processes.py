@@ -15,7 +15,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -29,61 +28,9 @@ from lab.engine.session import LabSession
 from lab.engine.system import sweep
 from lab.engine.system.child_env import child_env, python_command
 from lab.scenario.loader import resolve
-from tests.conftest import LabSandbox
+from tests.conftest import CONSOLE_SCRIPT, LabSandbox
+from tests.conftest import LabProcess as Lab
 from tests.faults import fault_env
-
-CONSOLE_SCRIPT = Path(sys.executable).parent / "concurrency-lab"
-
-
-class Lab:
-    """A headless lab in its own process group, its stderr collected as it comes."""
-
-    def __init__(self, sandbox: LabSandbox, *args: str, cwd: Path, **env: str) -> None:
-        script = env.pop("script", "")
-        command = [str(CONSOLE_SCRIPT)] if script else [sys.executable, "-m", "lab"]
-        self.proc = subprocess.Popen(
-            [*command, *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-            text=True, env=sandbox.env(**env), cwd=cwd, start_new_session=True,
-        )  # fmt: skip
-        self.sandbox = sandbox
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.lines.append(line)
-
-    @property
-    def stderr(self) -> str:
-        return "".join(self.lines)
-
-    def children(self, needle: str) -> list[psutil.Process]:
-        found = []
-        for proc in self.sandbox.processes():
-            try:
-                if needle in " ".join(proc.cmdline()):
-                    found.append(proc)
-            except psutil.Error:
-                continue
-        return found
-
-    def wait_until(self, needle: str, count: int = 1, timeout: float = 60) -> list[psutil.Process]:
-        deadline = time.monotonic() + timeout
-        while len(found := self.children(needle)) < count:
-            assert self.proc.poll() is None, self.stderr
-            assert time.monotonic() < deadline, f"fewer than {count} {needle!r}: {self.stderr}"
-            time.sleep(0.05)
-        return found
-
-    def finish(self, timeout: float = 120) -> int:
-        assert self.proc.stdout is not None
-        self.proc.stdout.read()
-        code = self.proc.wait(timeout)
-        self._reader.join(5)
-        return code
 
 
 def scenario(folder: Path, text: str, name: str = "s.yaml") -> str:
@@ -191,7 +138,7 @@ def test_no_process_of_the_lab_imports_from_the_working_directory(
         "executors: [threads, processes]\nworkers: [2]\nrepeats: 1\nwarmups: 0\n"
     )
     lab = Lab(
-        lab_sandbox, "--report", "out.json", "a.yaml", "b.yaml", cwd=work, script="yes",
+        lab_sandbox, "--report", "out.json", "a.yaml", "b.yaml", cwd=work, script=True,
         PYTHONSAFEPATH="",  # the lab must make its children safe itself
     )  # fmt: skip
     assert lab.finish() == 0, lab.stderr
