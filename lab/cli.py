@@ -28,7 +28,7 @@ exit codes:
        did not run
 
 compare reports (a CI gate):
-  concurrency-lab compare A.json B.json [...] [--fail-if-slower PCT] [--format md|json]
+  concurrency-lab compare A.json B.json [...] [--fail-if-slower PCT [--strict]] [--format md|json]
       side by side per scenario, executor and worker count, with ratios and significance
       (Mann-Whitney U); exit 1 when a run is significantly slower than A by more than PCT%,
       3 when a run cannot be judged (unless --allow-inconclusive), 2 when nothing matched.

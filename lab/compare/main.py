@@ -30,7 +30,8 @@ exit codes:
   1  --fail-if-slower: some matched run is significantly slower by more than PCT
   2  bad input: a file is missing, not JSON, not a concurrency-lab report, or no run matched
   3  --fail-if-slower: some matched run cannot be judged (too few repeats, or disturbed by
-     other programs without a significant difference); --allow-inconclusive accepts that
+     other programs without a significant difference; with --strict also a run whose 95%
+     interval cannot rule out a PCT slowdown); --allow-inconclusive accepts that
 
 examples:
   concurrency-lab compare before.json after.json
@@ -74,6 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
         "judged (too few repeats, or disturbed)",
     )
     parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="with --fail-if-slower: a run passes only when its 95%% interval rules out a PCT "
+        "slowdown; a run too noisy to tell counts as inconclusive (exit 3)",
+    )
+    parser.add_argument(
         "--format", choices=("md", "json"), default="md", help="output format (default: md)"
     )
     return parser
@@ -94,9 +101,9 @@ def main(argv: list[str]) -> int:
     (a_name, a), *others = reports
     pairs = [compare_reports(a, b, a_name, b_name) for b_name, b in others]
     render = render_json if args.format == "json" else render_markdown
-    sys.stdout.write(safe_text(render(reports, pairs, args.fail_if_slower)))
+    sys.stdout.write(safe_text(render(reports, pairs, args.fail_if_slower, args.strict)))
     sys.stdout.flush()
-    code = exit_code(pairs, args.fail_if_slower, args.allow_inconclusive)
+    code = exit_code(pairs, args.fail_if_slower, args.allow_inconclusive, args.strict)
     for pair in pairs:
         if not pair.matched:
             print(f"concurrency-lab compare: {pair.b_name}: {NOTHING_MATCHED}", file=sys.stderr)
@@ -110,12 +117,14 @@ def main(argv: list[str]) -> int:
     return code
 
 
-def exit_code(pairs: list[PairComparison], pct: float | None, allow_inconclusive: bool) -> int:
+def exit_code(
+    pairs: list[PairComparison], pct: float | None, allow_inconclusive: bool, strict: bool = False
+) -> int:
     """Fails closed: nothing matched is an error, a run the gate cannot judge is not a pass."""
     if not all(pair.matched for pair in pairs):
         return EXIT_BAD_INPUT
     if gate_failed(pairs, pct):
         return EXIT_SLOWER
-    if gate_inconclusive(pairs, pct) and not allow_inconclusive:
+    if gate_inconclusive(pairs, pct, strict) and not allow_inconclusive:
         return EXIT_INCONCLUSIVE
     return EXIT_OK

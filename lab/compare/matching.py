@@ -12,8 +12,9 @@ from lab.core.paired import holm
 from lab.core.stats import ALPHA, Comparison, compare_samples
 from lab.results.model import Report, RunResult, ScenarioResult
 
-# Run warnings that mean a difference may come from the machine rather than the code.
-DISTURBING = {"background_load", "high_spread"}
+# Run warnings that mean a difference may come from other programs rather than the code. A
+# wide spread alone is not one: the test sees the spread, and the interval shows what it hides.
+DISTURBING = {"background_load"}
 
 
 @dataclass
@@ -44,14 +45,28 @@ class Matched:
             return "cannot tell: too few repeats"
         return "no significant difference"
 
-    def inconclusive(self) -> str | None:
-        """Why the gate cannot judge this run, or None when it can."""
+    def blind_spot(self, pct: float) -> float | None:
+        """The upper end of B/A's 95% interval when it reaches past 1 + pct%: a slowdown this
+        big could hide in the noise. None when a pct% slowdown would have shown."""
+        c = self.comparison
+        if c.significant or not c.can_be_significant or c.ratio_high is None:
+            return None
+        return c.ratio_high if c.ratio_high > 1 + pct / 100 else None
+
+    def inconclusive(self, pct: float | None = None, strict: bool = False) -> str | None:
+        """Why the gate cannot judge this run, or None when it can. `strict` also refuses a run
+        whose interval cannot rule out a pct% slowdown."""
         if self.comparison.significant:
             return None
         if not self.comparison.can_be_significant:
             return "too few repeats for any difference to be significant"
         if self.disturbed():
             return f"disturbed ({', '.join(self.disturbed())}) and no significant difference"
+        if strict and pct is not None and (high := self.blind_spot(pct)) is not None:
+            return (
+                f"no significant difference, but its 95% interval of B/A reaches {high:.3f}, "
+                f"so a {pct:g}% slowdown cannot be ruled out"
+            )
         return None
 
     def disturbed(self) -> list[str]:
@@ -102,7 +117,15 @@ class PairComparison:
             m for m in self.matched if m.comparison.significant and (m.change() or 0) > pct / 100
         ]
 
-    def to_json(self, pct: float | None) -> dict[str, Any]:
+    def blind(self, pct: float) -> list[Matched]:
+        """Runs not significantly slower whose interval still leaves room for a pct% slowdown,
+        widest first."""
+        return sorted(
+            (m for m in self.matched if m.blind_spot(pct) is not None),
+            key=lambda m: -(m.blind_spot(pct) or 0),
+        )
+
+    def to_json(self, pct: float | None, strict: bool = False) -> dict[str, Any]:
         return {
             "baseline": self.a_name,
             "report": self.b_name,
@@ -110,7 +133,14 @@ class PairComparison:
             "matched": [m.to_json() for m in self.matched],
             "unmatched": [u.to_json() for u in self.unmatched],
             "significantly_slower": [m.key for m in self.slower(0)],
-            "inconclusive": {m.key: m.inconclusive() for m in self.matched if m.inconclusive()},
+            "inconclusive": {
+                m.key: reason
+                for m in self.matched
+                if (reason := m.inconclusive(pct, strict)) is not None
+            },
+            "cannot_rule_out": (
+                {m.key: m.blind_spot(pct) for m in self.blind(pct)} if pct is not None else {}
+            ),
             "significantly_faster": [
                 m.key for m in self.matched if m.comparison.significant and (m.change() or 0) < 0
             ],

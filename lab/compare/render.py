@@ -32,7 +32,10 @@ def _describe_report(label: str, name: str, report: Report) -> str:
 
 
 def render_markdown(
-    reports: list[tuple[str, Report]], pairs: list[PairComparison], pct: float | None
+    reports: list[tuple[str, Report]],
+    pairs: list[PairComparison],
+    pct: float | None,
+    strict: bool = False,
 ) -> str:
     out = ["# concurrency-lab compare\n\n"]
     out.append("| | report | created | machine | Python | lab | warnings |\n")
@@ -79,9 +82,9 @@ def render_markdown(
             out.append(
                 f"\n⚠ {len(disturbed)} of the {len(pair.matched)} matched runs "
                 f"{'was' if len(disturbed) == 1 else 'were'} disturbed: in one report or both, other "
-                "programs kept the CPUs busy while they ran or their repeats varied by more than "
-                "10% (see the reports' warnings). Their differences may come from the machine, "
-                "not from what changed; rerun both on a quiet machine before trusting them.\n"
+                "programs kept the CPUs busy while they ran (see the reports' warnings). Their "
+                "differences may come from the machine, not from what changed; rerun both on a "
+                "quiet machine before trusting them.\n"
             )
         if pair.unmatched:
             out.append("\nNot compared:\n\n")
@@ -90,7 +93,12 @@ def render_markdown(
                 out.append(f"- {what}: {u.reason}\n")
     if pct is not None:
         failing = [(pair, m) for pair in pairs for m in pair.slower(pct)]
-        unsure = [(pair, m) for pair in pairs for m in pair.matched if m.inconclusive()]
+        unsure = [
+            (pair, m, reason)
+            for pair in pairs
+            for m in pair.matched
+            if (reason := m.inconclusive(pct, strict)) is not None
+        ]
         if not any(pair.matched for pair in pairs):
             out.append(f"\n**Gate failed** (`--fail-if-slower {pct:g}`): {NOTHING_MATCHED}\n")
         elif failing:
@@ -105,13 +113,15 @@ def render_markdown(
                 f"\n**Gate inconclusive** (`--fail-if-slower {pct:g}`): {len(unsure)} matched "
                 "runs cannot be judged, so the gate cannot say the code did not get slower:\n\n"
             )
-            for pair, m in unsure:
-                out.append(f"- {m.key} in `{pair.b_name}`: {m.inconclusive()}\n")
+            for pair, m, reason in unsure:
+                out.append(f"- {m.key} in `{pair.b_name}`: {reason}\n")
         else:
             out.append(
                 f"\n**Gate passed** (`--fail-if-slower {pct:g}`): no matched run is significantly "
                 f"slower by more than {pct:g}%.\n"
             )
+        if not failing and not strict:
+            out.append(_blind_spots(pairs, pct))
     out.append(
         f"\n{TEST_DESCRIPTION} p-values are Holm-Bonferroni adjusted over the matched runs of "
         "each report, so a gate over many runs keeps its 5% false-alarm rate.\n"
@@ -119,8 +129,28 @@ def render_markdown(
     return "".join(out)
 
 
+def _blind_spots(pairs: list[PairComparison], pct: float) -> str:
+    """What a pass cannot promise: runs so noisy that a pct% slowdown would not have shown."""
+    blind = [(pair, m) for pair in pairs for m in pair.blind(pct)]
+    if not blind:
+        return ""
+    total = sum(len(pair.matched) for pair in pairs)
+    widest = ", ".join(
+        f"{m.key} up to {100 * ((m.blind_spot(pct) or 1) - 1):.0f}%" for _, m in blind[:3]
+    )
+    return (
+        f"\nResolution: in {len(blind)} of {total} matched runs the 95% interval of the time "
+        f"ratio reaches past +{pct:g}%, so a slowdown that size could hide in their spread "
+        f"(widest: {widest}). Add rounds, run on a quieter machine, or pass `--strict` to count "
+        "them as inconclusive.\n"
+    )
+
+
 def render_json(
-    reports: list[tuple[str, Report]], pairs: list[PairComparison], pct: float | None
+    reports: list[tuple[str, Report]],
+    pairs: list[PairComparison],
+    pct: float | None,
+    strict: bool = False,
 ) -> str:
     data = {
         "schema": COMPARE_SCHEMA_ID,
@@ -138,8 +168,9 @@ def render_json(
         ],
         "fail_if_slower": pct,
         "failed": gate_failed(pairs, pct),
-        "inconclusive": gate_inconclusive(pairs, pct),
-        "comparisons": [p.to_json(pct) for p in pairs],
+        "strict": strict,
+        "inconclusive": gate_inconclusive(pairs, pct, strict),
+        "comparisons": [p.to_json(pct, strict) for p in pairs],
     }
     return json.dumps(data, indent=2, allow_nan=False) + "\n"
 
@@ -154,5 +185,7 @@ def gate_failed(pairs: list[PairComparison], pct: float | None) -> bool:
     return pct is not None and any(pair.slower(pct) for pair in pairs)
 
 
-def gate_inconclusive(pairs: list[PairComparison], pct: float | None) -> bool:
-    return pct is not None and any(m.inconclusive() for pair in pairs for m in pair.matched)
+def gate_inconclusive(pairs: list[PairComparison], pct: float | None, strict: bool = False) -> bool:
+    return pct is not None and any(
+        m.inconclusive(pct, strict) for pair in pairs for m in pair.matched
+    )
