@@ -38,6 +38,12 @@ view a saved report (read-only; from --report, another machine, a fleet):
   concurrency-lab view REPORT.json
       the app's Results, verdicts and chart for a JSON report; nothing runs.
 
+fleet runs (every host of a Dask cluster, the lab installed on each):
+  concurrency-lab --report fleet.md --fleet tcp://scheduler:8786 [SCENARIO ...]
+      one complete lab session per host, hosts in parallel; the report puts the hosts side
+      by side and says which host wins which model. Exit 2 when the scheduler cannot be
+      reached, has no workers, or a worker runs another lab version.
+
 examples:
   concurrency-lab                                  open the app on the built-in scenarios
   concurrency-lab my_scenarios/                    open the app with your scenarios loaded too
@@ -94,6 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="seed of the rounds' shuffled orders (recorded in every report): the same seed "
         "measures the runs in the same orders again (default: a fresh one)",
+    )
+    parser.add_argument(
+        "--fleet",
+        metavar="ADDRESS",
+        help="run the whole lab on every host of a Dask cluster (its scheduler, e.g. "
+        "tcp://scheduler:8786), one session per host in parallel, and write one fleet report "
+        "(needs `pip install 'concurrency-lab[cluster]'` here and on every host)",
     )
     parser.add_argument("--list", action="store_true", help="list the built-in scenarios and exit")
     parser.add_argument(
@@ -206,6 +219,9 @@ def _main(argv: list[str] | None = None) -> int:
         print("\nnothing ran; see `concurrency-lab --schema` for every valid key", file=sys.stderr)
         return 2
 
+    if args.fleet is not None:
+        return _fleet(args, argv, scenarios)
+
     if args.report is not None:
         from lab.engine.plan import make_plan, sweep_confirmation
         from lab.headless import report_path_problem, run_headless
@@ -243,6 +259,36 @@ def _main(argv: list[str] | None = None) -> int:
 
     offered, selected = app_scenarios(scenarios, bool(args.targets))
     return int(run_app(offered, quick=args.quick, selected=selected))
+
+
+def _fleet(args: argparse.Namespace, argv: list[str], scenarios: list[LoadedScenario]) -> int:
+    """`--fleet ADDRESS`: checked here as a local run would be, then run on every host."""
+    from lab.engine.plan import make_plan, sweep_confirmation
+    from lab.headless import report_path_problem
+
+    output = "-" if args.report is None else args.report
+    problem = report_path_problem(output)
+    if problem:
+        print(f"{safe_text(problem, one_line=True)}\n\nnothing ran", file=sys.stderr)
+        return 2
+    big = None if args.yes else sweep_confirmation(make_plan(scenarios, quick=args.quick))
+    if big:
+        print(safe_text(big) + "\n\nnothing ran", file=sys.stderr)
+        return 2
+    from lab.fleet.output import remote_targets, write_fleet
+    from lab.fleet.run import run_fleet
+
+    # Every host runs the same command; a sweep is confirmed once, here, for all of them.
+    remote = ["--report", "-", "--format", "json", "--yes"]
+    remote += ["--quick"] * args.quick
+    remote += ["--min-time", repr(args.min_time)] if args.min_time is not None else []
+    remote += ["--seed", str(args.seed)] if args.seed is not None else []
+    remote += remote_targets(args.targets)
+    code, report = run_fleet(args.fleet, remote, ["concurrency-lab", *argv])
+    if report is None:
+        return code
+    written = write_fleet(report, output, args.format or format_for_path(output), sys.stderr)
+    return code if written or code else 1
 
 
 def _seed(text: str) -> int:

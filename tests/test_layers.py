@@ -1,6 +1,6 @@
 """The layers' import contract: imports point one way, and no module imports itself in a cycle.
 
-core <- scenario <- results <- analysis <- engine <- report <- headless | compare | tui <- cli
+core <- scenario <- results <- analysis <- engine <- report <- headless | compare | fleet | tui <- cli
 
 Every `import` and `from ... import` counts, at module level and inside functions alike; only
 imports under `if TYPE_CHECKING:` are left out, as they never run.
@@ -26,6 +26,7 @@ LAYERS: list[tuple[str, int]] = [
     ("lab.headless", 6),
     ("lab.compare", 6),
     ("lab.view", 6),
+    ("lab.fleet", 6),  # fleet runs: beside headless, above engine and report
     ("lab.tui", 7),
     ("lab.cli", 8),
     ("lab.__main__", 9),

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from lab.core.textsafe import safe_text
 
 if TYPE_CHECKING:
+    from lab.results.fleet import FleetReport
     from lab.results.model import Report
 
 FORMATS = ("json", "md", "csv", "html")
@@ -31,6 +32,21 @@ def render(report: Report, fmt: str) -> str:
     one door every report (file, stdout, the app's export) goes out through."""
     module, name = RENDERERS[fmt]
     text: str = getattr(importlib.import_module(module), name)(report)
+    return safe_text(text)
+
+
+FLEET_RENDERERS: dict[str, str] = {
+    "json": "to_fleet_json",
+    "md": "to_fleet_markdown",
+    "csv": "to_fleet_csv",
+    "html": "to_fleet_html",
+}
+
+
+def render_fleet(fleet: FleetReport, fmt: str) -> str:
+    """A fleet report in fmt, through the same escaping as every other report."""
+    module = importlib.import_module("lab.report.fleetformats")
+    text: str = getattr(module, FLEET_RENDERERS[fmt])(fleet)
     return safe_text(text)
 
 

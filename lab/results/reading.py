@@ -19,6 +19,8 @@ from collections.abc import Callable
 from typing import Any
 
 from lab.core.units import format_bytes
+from lab.results.fleet import FLEET_SCHEMA_ID, FLEET_SCHEMA_VERSION, FleetReport
+from lab.results.fleetschema import FLEET_SCHEMA
 from lab.results.model import SCHEMA_ID, SCHEMA_VERSION, Report
 from lab.results.schema import REPORT_SCHEMA
 
@@ -155,8 +157,7 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def parse_report(raw: bytes, path: str) -> Report:
-    """A Report from a file's bytes, or ReportInputError with one line saying what is wrong."""
+def _parse_json(raw: bytes, path: str) -> Any:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -172,6 +173,19 @@ def parse_report(raw: bytes, path: str) -> Report:
         raise ReportInputError(
             f"{path}: not JSON ({exc}); write reports with --report FILE.json or --format json"
         ) from None
+    return data
+
+
+def parse_report(raw: bytes, path: str) -> Report:
+    """A Report from a file's bytes, or ReportInputError with one line saying what is wrong."""
+    return _report_from(_parse_json(raw, path), path)
+
+
+def _report_from(data: Any, path: str) -> Report:
+    if isinstance(data, dict) and data.get("schema") == FLEET_SCHEMA_ID:
+        raise ReportInputError(
+            f"{path}: a fleet report (one report per host); give one host's report"
+        )
     if not isinstance(data, dict) or data.get("schema") != SCHEMA_ID:
         raise ReportInputError(f'{path}: not a concurrency-lab report (no "schema": "{SCHEMA_ID}")')
     if data.get("schema_version") != SCHEMA_VERSION:
@@ -188,6 +202,39 @@ def parse_report(raw: bytes, path: str) -> Report:
         raise ReportInputError(
             f"{path}: a malformed report ({type(exc).__name__}: {exc})"
         ) from None
+
+
+@functools.cache
+def _fleet_checker() -> Checker:
+    return _compile(FLEET_SCHEMA)
+
+
+def parse_report_or_fleet(raw: bytes, path: str) -> Report | FleetReport:
+    """A Report, or a FleetReport when the file is one; ReportInputError (one line) otherwise."""
+    data = _parse_json(raw, path)
+    if not isinstance(data, dict) or data.get("schema") != FLEET_SCHEMA_ID:
+        return _report_from(data, path)
+    if data.get("schema_version") != FLEET_SCHEMA_VERSION:
+        raise ReportInputError(
+            f"{path}: fleet report schema version {_show(data.get('schema_version'))}; this lab "
+            f"reads version {FLEET_SCHEMA_VERSION}"
+        )
+    found = _fleet_checker()(data)
+    if found is not None:
+        what, where = found
+        at = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in reversed(where))
+        raise ReportInputError(f"{path}: a malformed fleet report ({at.lstrip('.')}: {what})")
+    try:
+        return FleetReport.from_json(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ReportInputError(
+            f"{path}: a malformed fleet report ({type(exc).__name__}: {exc})"
+        ) from None
+
+
+def read_report_or_fleet(path: str) -> Report | FleetReport:
+    """Read and check a report or a fleet report (`compare`, `view`)."""
+    return parse_report_or_fleet(_read_bytes(path), path)
 
 
 def read_report(path: str) -> Report:

@@ -32,7 +32,7 @@ _notice = {
 _notices = {"type": "array", "items": _notice}
 
 # lab.core.stats.Comparison.to_json(): sample a against sample b, ratio = median(a) / median(b).
-_comparison = {
+_comparison = COMPARISON = {
     "type": "object",
     "required": ["ratio", "ratio_low", "ratio_high", "p_value", "significant"],
     "properties": {

@@ -1,0 +1,1 @@
+"""Fleet runs (`--fleet ADDRESS`): one complete lab session on every host of a Dask cluster."""

@@ -1,0 +1,89 @@
+"""What a fleet run executes inside the Dask workers: importable by reference on every host,
+so the lab installed there (its own interpreter and version) runs the session, never code
+shipped from the client.
+
+A host's session is a child process of its launcher worker, in a session of its own. It is
+registered under a token so that `stop_sessions` (sent with `Client.run` to the same worker
+process) can interrupt it as Ctrl+C would on that host: the lab then writes its partial report
+and stops its runners. Standard library and the lab only: workers import this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+import lab
+from lab.engine.system.child_env import child_env
+
+# `-P`: nothing from the worker's current folder goes ahead of the standard library.
+_ENTRY = "import sys; from lab.fleet.child import main; sys.exit(main(sys.argv[1:]))"
+STDERR_TAIL_LINES = 20
+
+_lock = threading.Lock()
+_sessions: dict[str, subprocess.Popen[bytes]] = {}
+_stopped: set[str] = set()  # tokens stopped before their session started: it never starts
+
+
+def worker_facts() -> dict[str, Any]:
+    """What the client checks before a fleet run: the lab's version on this worker."""
+    return {
+        "version": lab.__version__,
+        "python": sys.version.split()[0],
+        "executable": sys.executable,
+        "hostname": socket.gethostname(),
+    }
+
+
+def run_host_session(token: str, argv: list[str]) -> dict[str, Any]:
+    """Run `concurrency-lab ARGV` with this worker's interpreter; its output and exit code."""
+    started = time.monotonic()
+    with _lock:
+        if _is_stopped(token):
+            return {"exit_code": None, "stdout": "", "stderr": "", "seconds": 0.0, "stopped": True}
+        process = subprocess.Popen(
+            [sys.executable, "-P", "-c", _ENTRY, *argv],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=child_env(),
+            cwd="/",  # scenario paths arrive absolute; the session writes its report to stdout
+            start_new_session=True,
+        )
+        _sessions[token] = process
+    try:
+        out, err = process.communicate()
+    finally:
+        with _lock:
+            _sessions.pop(token, None)
+    tail = err.decode("utf-8", "replace").splitlines()[-STDERR_TAIL_LINES:]
+    return {
+        "exit_code": process.returncode,
+        "stdout": out.decode("utf-8", "replace"),
+        "stderr": "\n".join(tail),
+        "seconds": time.monotonic() - started,
+        "stopped": _is_stopped(token),
+    }
+
+
+def _is_stopped(token: str) -> bool:
+    return any(token.startswith(prefix) for prefix in _stopped)
+
+
+def stop_sessions(prefix: str, signum: int = signal.SIGINT) -> int:
+    """Interrupt this worker's sessions whose token starts with prefix (SIGINT: as Ctrl+C on
+    the host; SIGKILL: at once); sessions not started yet never start. How many were running."""
+    with _lock:
+        found = [(t, p) for t, p in _sessions.items() if t.startswith(prefix)]
+        _stopped.add(prefix)
+        for _, process in found:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signum)
+    return len(found)
