@@ -36,7 +36,8 @@ compare reports (a CI gate):
 
 view a saved report (read-only; from --report, another machine, a fleet):
   concurrency-lab view REPORT.json
-      the app's Results, verdicts and chart for a JSON report; nothing runs.
+      the app's Results, verdicts and chart for a JSON report; nothing runs. A fleet
+      report shows its hosts and which host wins which model.
 
 fleet runs (every host of a Dask cluster, the lab installed on each):
   concurrency-lab --report fleet.md --fleet tcp://scheduler:8786 [SCENARIO ...]
@@ -140,19 +141,28 @@ def _looks_like_target(value: str) -> bool:
 def _view(argv: list[str]) -> int:
     """`concurrency-lab view REPORT.json`: bad input is one line and exit 2, never a traceback."""
     if argv in (["-h"], ["--help"]):
-        print("usage: concurrency-lab view REPORT.json\n\nOpen a saved JSON report read-only.")
+        print(
+            "usage: concurrency-lab view REPORT.json\n\nOpen a saved JSON report (or a fleet "
+            "report) read-only."
+        )
         return 0
     if len(argv) != 1 or argv[0].startswith("-"):
         print("usage: concurrency-lab view REPORT.json (one JSON report)", file=sys.stderr)
         return 2
     # The same reader as `compare`: checked against the schema before anything is shown.
-    from lab.compare import CompareError, load_report
+    from lab.compare.load import CompareError, load_report_or_fleet
 
     try:
-        report = load_report(argv[0])
+        report = load_report_or_fleet(argv[0])
     except CompareError as exc:
         print(f"concurrency-lab view: {exc}", file=sys.stderr)
         return 2
+    from lab.results.model import Report
+
+    if not isinstance(report, Report):
+        from lab.tui.fleetview import view_fleet
+
+        return view_fleet(report, argv[0])
     from lab.tui.launch import view_report
 
     return view_report(report, argv[0])

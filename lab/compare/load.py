@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from lab.analysis.summarise import finalise_scenario
+from lab.results.fleet import FleetReport
 from lab.results.model import Report
-from lab.results.reading import ReportInputError, read_report
+from lab.results.reading import ReportInputError, read_report, read_report_or_fleet
 
 
 class CompareError(Exception):
@@ -18,6 +19,36 @@ def load_report(path: str) -> Report:
         report = read_report(path)
     except ReportInputError as exc:
         raise CompareError(str(exc)) from None
+    return _finalised(report, path)
+
+
+def load_report_or_fleet(path: str) -> Report | FleetReport:
+    """A report or a fleet report (`view`), each host's summaries recomputed as for compare."""
+    try:
+        found = read_report_or_fleet(path)
+    except ReportInputError as exc:
+        raise CompareError(str(exc)) from None
+    if isinstance(found, Report):
+        return _finalised(found, path)
+    for host in found.hosts:
+        if host.report is not None:
+            host.report = _finalised(host.report, f"{path} [{host.host}]")
+    return found
+
+
+def load_reports(path: str) -> list[tuple[str, Report]]:
+    """What `compare` compares from one file: the report, or a fleet report's hosts' reports
+    in the fleet's order, each named `PATH[HOST]`."""
+    found = load_report_or_fleet(path)
+    if isinstance(found, Report):
+        return [(path, found)]
+    hosts = [(f"{path}[{host}]", report) for host, report in found.reports()]
+    if not hosts:
+        raise CompareError(f"{path}: a fleet report in which no host gave a report")
+    return hosts
+
+
+def _finalised(report: Report, path: str) -> Report:
     # Summaries are derived data: recompute them so older reports get today's statistics.
     try:
         for result in report.scenarios:

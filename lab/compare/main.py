@@ -6,7 +6,7 @@ import argparse
 import math
 import sys
 
-from lab.compare.load import CompareError, load_report
+from lab.compare.load import CompareError, load_reports
 from lab.compare.matching import PairComparison, compare_reports
 from lab.compare.render import (
     NOTHING_MATCHED,
@@ -20,7 +20,9 @@ from lab.core.textsafe import safe_text
 EXIT_OK, EXIT_SLOWER, EXIT_BAD_INPUT, EXIT_INCONCLUSIVE = 0, 1, 2, 3
 
 EPILOG = """\
-The first report is the baseline. Runs are matched by scenario, executor and worker count;
+The first report is the baseline. A fleet report (--fleet) stands for its hosts' reports, in
+the fleet's order, named FLEET.json[HOST]: `compare fleet.json` compares every host with the
+first one, `compare before.json fleet.json` every host with before.json. Runs are matched by scenario, executor and worker count;
 a difference is significant when a two-sided Mann-Whitney U test on the repeat times gives
 p < 0.05 after Holm-Bonferroni over the matched runs of a report (at least 4 repeats per side
 are needed). Runs that cannot be matched are listed.
@@ -37,6 +39,7 @@ examples:
   concurrency-lab compare before.json after.json
   concurrency-lab compare main.json branch.json --fail-if-slower 5
   concurrency-lab compare py311.json py312.json py313.json --format json
+  concurrency-lab compare fleet.json                the hosts of a fleet run, against the first
 """
 
 
@@ -60,7 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("reports", nargs="+", metavar="REPORT.json", help="JSON reports")
+    parser.add_argument(
+        "reports",
+        nargs="+",
+        metavar="REPORT.json",
+        help="JSON reports; a fleet report counts as its hosts' reports",
+    )
     parser.add_argument(
         "--fail-if-slower",
         type=_percentage,
@@ -89,14 +97,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if len(args.reports) < 2:
-        parser.print_usage(sys.stderr)
-        print("concurrency-lab compare: give at least two reports", file=sys.stderr)
-        return EXIT_BAD_INPUT
     try:
-        reports = [(path, load_report(path)) for path in args.reports]
+        reports = [pair for path in args.reports for pair in load_reports(path)]
     except CompareError as exc:
         print(f"concurrency-lab compare: {safe_text(str(exc), one_line=True)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if len(reports) < 2:
+        parser.print_usage(sys.stderr)
+        print(
+            "concurrency-lab compare: give at least two reports (a fleet report counts as one "
+            "per host that gave a report)",
+            file=sys.stderr,
+        )
         return EXIT_BAD_INPUT
     (a_name, a), *others = reports
     pairs = [compare_reports(a, b, a_name, b_name) for b_name, b in others]
