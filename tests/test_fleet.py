@@ -27,7 +27,7 @@ from lab.report.formats import render_fleet
 from lab.results.fleet import FleetReport
 from lab.results.fleetschema import FLEET_SCHEMA
 from lab.results.reading import ReportInputError, parse_report_or_fleet, read_report_or_fleet
-from tests.daskcluster import DaskCluster, dask_cluster
+from tests.daskcluster import DaskCluster, dask_cluster, pytest_skip_if_no_distributed
 
 pytestmark = pytest.mark.slow
 
@@ -237,6 +237,7 @@ def _closed_port() -> int:
 
 
 def test_an_unreachable_scheduler_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    pytest_skip_if_no_distributed()
     scenario = tmp_path / "tiny.yaml"
     scenario.write_text(TINY, encoding="utf-8")
     address = f"tcp://127.0.0.1:{_closed_port()}"
@@ -248,3 +249,65 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_2(tmp_path: Path) -> None
     assert done.stderr.count("\n") == 1, done.stderr
     assert f"cannot reach the Dask scheduler at {address} within 5 s" in done.stderr
     assert done.stdout == "" and not (tmp_path / "fleet.md").exists()
+
+
+def test_ctrl_c_stops_every_host_and_keeps_their_partial_reports(
+    fleet_run: FleetRun, tmp_path: Path
+) -> None:
+    cluster = fleet_run.cluster
+    scenario = tmp_path / "long.yaml"
+    scenario.write_text(TINY.replace("repeats: 4", "repeats: 400"), encoding="utf-8")
+    out = tmp_path / "fleet.json"
+    # Its own process group, as a terminal starts it: Ctrl+C reaches the fleet, not the workers.
+    lab = subprocess.Popen(
+        fleet_command(cluster.address, "--report", str(out), str(scenario)),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            sessions = [
+                p for p in session_processes(cluster) if "arm_from_env" in " ".join(p.cmdline())
+            ]
+            if len(sessions) == 2 and all(any(is_lab(c) for c in s.children()) for s in sessions):
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the hosts' sessions never started their runners")
+        os.killpg(lab.pid, signal.SIGINT)
+        _, stderr = lab.communicate(timeout=120)
+    finally:
+        if lab.poll() is None:
+            os.killpg(lab.pid, signal.SIGKILL)
+            lab.wait()
+    assert lab.returncode == 130, stderr
+    assert "interrupted: stopping every host's session" in stderr and "Traceback" not in stderr
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["interrupted"] is True
+    for host in data["hosts"]:
+        assert host["status"] == "cancelled", host["message"]
+        assert host["report"]["interrupted"] is True  # the host's partial report, kept
+    deadline = time.monotonic() + 10
+    while session_processes(cluster) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert session_processes(cluster) == []
+
+
+def test_a_scheduler_without_workers_is_refused_in_one_line(tmp_path: Path) -> None:
+    pytest_skip_if_no_distributed()
+    cluster = DaskCluster(tmp_path)
+    try:
+        address = cluster.start_scheduler()
+        done = subprocess.run(
+            fleet_command(address, "--report", "-", "numeric_crunching"),
+            capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        )  # fmt: skip
+    finally:
+        cluster.stop()
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        f"concurrency-lab --fleet: the Dask scheduler at {address} has no workers: "
+        f"start `dask worker {address}` on each host (with the lab installed there)\n"
+    )
+    assert done.stdout == ""
