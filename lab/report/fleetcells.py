@@ -10,7 +10,8 @@ from lab.core.units import format_p, format_rate, format_ratio, format_seconds, 
 from lab.results.fleet import FleetReport, HostRun
 from lab.results.machine import MachineFacts
 
-HOST_HEADERS = ["host", "status", "CPU", "usable cores", "Python", "GIL", "session"]
+# Status last: a failed host's reason is long, and the facts must stay in view at 80 columns.
+HOST_HEADERS = ["host", "CPU", "usable cores", "Python", "GIL", "session", "status"]
 FLEET_TEST = f"{TEST_NAME} (hosts share no rounds: unpaired), Holm-adjusted over the scenario"
 
 
@@ -28,7 +29,7 @@ def machine_cells(m: MachineFacts) -> list[str]:
 def host_row(run: HostRun) -> list[str]:
     facts = machine_cells(run.report.machine) if run.report else ["–", "–", "–", "–"]
     status = run.status if run.status == "ok" else f"{run.status}: {run.message or ''}"
-    return [run.name, status, *facts, format_seconds(run.seconds)]
+    return [run.name, *facts, format_seconds(run.seconds), status]
 
 
 def host_rows(fleet: FleetReport) -> list[list[str]]:
@@ -69,7 +70,8 @@ def winner_cell(model: ModelAcrossHosts) -> str:
 
 
 def model_headers(scenario: ScenarioAcrossHosts) -> list[str]:
-    return ["model", *scenario.hosts, "winner"]
+    # The winner next to the model: the answer stays in view however many hosts follow.
+    return ["model", "winner", *scenario.hosts]
 
 
 def model_rows(scenario: ScenarioAcrossHosts) -> list[list[str]]:
@@ -77,7 +79,7 @@ def model_rows(scenario: ScenarioAcrossHosts) -> list[list[str]]:
     rows = [model_headers(scenario)]
     for model in scenario.models:
         rows.append(
-            [model.executor, *(best_cell(model, h) for h in scenario.hosts), winner_cell(model)]
+            [model.executor, winner_cell(model), *(best_cell(model, h) for h in scenario.hosts)]
         )
     return rows
 
@@ -86,7 +88,11 @@ def winners_sentence(scenario: ScenarioAcrossHosts) -> str:
     """Which host wins which model, in words; ties named as ties."""
     if scenario.note:
         return scenario.note[0].upper() + scenario.note[1:] + "."
-    won = [f"{m.winner} wins {m.executor}" for m in scenario.models if m.winner]
+    by_host: dict[str, list[str]] = {}
+    for m in scenario.models:
+        if m.winner:
+            by_host.setdefault(m.winner, []).append(m.executor)
+    won = [f"{host} wins {', '.join(models)}" for host, models in by_host.items()]
     tied = [m.executor for m in scenario.models if not m.winner and len(m.best) > 1]
     parts = []
     if won:

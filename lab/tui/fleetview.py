@@ -27,7 +27,8 @@ def _fill(table: DataTable[str], rows: list[list[str]]) -> None:
 class FleetViewApp(App[int]):
     TITLE = "concurrency-lab"
     CSS = """
-    #summary, #scenario-title, #winners { padding: 0 1; }
+    #summary, #problems, #scenario-title, #winners { padding: 0 1; }
+    #problems { color: $warning; }
     #scenario-title { text-style: bold; margin-top: 1; }
     DataTable { height: auto; max-height: 12; }
     """
@@ -51,6 +52,8 @@ class FleetViewApp(App[int]):
                 safe_text(fleet_summary(self.fleet), one_line=True), id="summary", markup=False
             )
             yield DataTable(id="hosts", zebra_stripes=True, cursor_type="row")
+            # A host that gave no report, in words: its table row scrolls off at 80 columns.
+            yield Static(id="problems", markup=False)
             yield Static(id="scenario-title", markup=False)
             yield DataTable(id="models", zebra_stripes=True, cursor_type="row")
             yield Static(id="winners", markup=False)
@@ -58,6 +61,9 @@ class FleetViewApp(App[int]):
 
     def on_mount(self) -> None:
         _fill(self.query_one("#hosts", DataTable), host_rows(self.fleet))
+        problems = [f"{h.name} {h.status}: {h.message}" for h in self.fleet.hosts if h.message]
+        self.query_one("#problems", Static).update(safe_text("\n".join(problems)))
+        self.query_one("#problems", Static).display = bool(problems)
         self.show_scenario()
 
     def show_scenario(self) -> None:
