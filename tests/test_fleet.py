@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -23,6 +24,7 @@ import jsonschema
 import psutil
 import pytest
 
+import lab
 from lab.compare import main as compare_main
 from lab.report.formats import render_fleet
 from lab.results.fleet import FleetReport
@@ -295,20 +297,46 @@ def test_ctrl_c_stops_every_host_and_keeps_their_partial_reports(
     assert session_processes(cluster) == []
 
 
-def test_a_scheduler_without_workers_is_refused_in_one_line(tmp_path: Path) -> None:
+def test_no_workers_or_another_lab_version_is_refused_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No workers, then a worker running a real copy of the lab with another version (ahead on
+    that worker's path): each refused before anything runs."""
     pytest_skip_if_no_distributed()
+    other = tmp_path / "other-lab"
+    shutil.copytree(
+        Path(lab.__file__).parent, other / "lab", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    init = other / "lab" / "__init__.py"
+    init.write_text(
+        init.read_text(encoding="utf-8").replace(lab.__version__, "0.0.0.other"), encoding="utf-8"
+    )
     cluster = DaskCluster(tmp_path)
     try:
         address = cluster.start_scheduler()
-        done = subprocess.run(
+        empty = subprocess.run(
+            fleet_command(address, "--report", "-", "numeric_crunching"),
+            capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        )  # fmt: skip
+        cluster.start_worker("127.0.0.2")
+        with monkeypatch.context() as env:
+            env.setenv("PYTHONPATH", str(other))
+            cluster.start_worker("127.0.0.3")
+        workers = cluster.wait_for_workers(2)
+        mixed = subprocess.run(
             fleet_command(address, "--report", "-", "numeric_crunching"),
             capture_output=True, text=True, timeout=60, cwd=tmp_path,
         )  # fmt: skip
     finally:
         cluster.stop()
-    assert done.returncode == 2, done.stderr
-    assert done.stderr == (
+    assert (empty.returncode, empty.stdout) == (2, ""), empty.stderr
+    assert empty.stderr == (
         f"concurrency-lab --fleet: the Dask scheduler at {address} has no workers: "
         f"start `dask worker {address}` on each host (with the lab installed there)\n"
     )
-    assert done.stdout == ""
+    assert (mixed.returncode, mixed.stdout) == (2, ""), mixed.stderr
+    (other_worker,) = [w for w in workers if "127.0.0.3" in w]
+    assert mixed.stderr == (
+        f"concurrency-lab --fleet: worker {other_worker} runs concurrency-lab 0.0.0.other, "
+        f"this one is {lab.__version__}: install the same version on every host\n"
+    )
