@@ -39,10 +39,15 @@ def connect(address: str) -> Any:
     """A client of the scheduler at address, or FleetError within CONNECT_TIMEOUT seconds."""
     if importlib.util.find_spec("distributed") is None:
         raise FleetError(f"--fleet needs Dask distributed on this machine: {INSTALL}")
-    # Dask logs its retries and closing comms at WARNING and above: the user gets our sentence.
-    logging.getLogger("distributed").setLevel(logging.CRITICAL)
+    dask = _distributed()
+    # Dask logs its retries, closing comms and a lost scheduler with tracebacks: the user gets
+    # our sentences instead. After the import, which sets Dask's configured levels.
+    # Dask's config gives some of its loggers their own levels (distributed.client, tornado's).
+    quiet = ("distributed", "tornado", "asyncio")
+    for name in [n for n in logging.root.manager.loggerDict if n.startswith(quiet)] + [*quiet]:
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
     try:
-        return _distributed().Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+        return dask.Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError) as exc:
         raise FleetError(
             f"cannot reach the Dask scheduler at {address} within {CONNECT_TIMEOUT:g} s "

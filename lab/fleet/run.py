@@ -79,7 +79,15 @@ class Fleet:
             now = time.monotonic()
             if pending and now - checked >= LIVENESS_SECONDS:
                 checked = now
-                alive = set(self.client.scheduler_info(n_workers=-1)["workers"])
+                try:
+                    # A client that lost its scheduler answers from its last (empty) view.
+                    if self.client.status != "running":
+                        raise ConnectionError(self.client.status)
+                    alive = set(self.client.scheduler_info(n_workers=-1)["workers"])
+                except Exception:  # Dask raises OSError, TimeoutError or its CommClosedError
+                    for run in pending.values():
+                        self.scheduler_lost(run)
+                    return
                 for future, run in list(pending.items()):
                     if run.launcher not in alive and not future.done():
                         del pending[future]
@@ -96,7 +104,19 @@ class Fleet:
         )
         self.say(f"[{run.host}] lost: {run.message}")
 
+    def scheduler_lost(self, run: HostRun) -> None:
+        run.status = "lost"
+        run.message = (
+            f"the scheduler at {self.address} went away mid-run; the session on this host "
+            "stops when its worker gives up on the scheduler (dask worker --death-timeout)"
+        )
+        self.say(f"[{run.host}] lost: {run.message}")
+
     def finish(self, future: Any, run: HostRun) -> None:
+        if future.status == "cancelled" and not self.report.interrupted:
+            # Not by us: we cancel only lost hosts (not waited for) and on an interrupt.
+            self.scheduler_lost(run)
+            return
         if future.status == "cancelled":
             run.status, run.message = "cancelled", "the fleet run was interrupted before it ended"
         elif future.status == "error":
