@@ -26,6 +26,7 @@ import pytest
 
 import lab
 from lab.compare import main as compare_main
+from lab.fleet.cluster import FleetError, address_problem
 from lab.report.formats import render_fleet
 from lab.results.fleet import FleetReport
 from lab.results.fleetschema import FLEET_SCHEMA
@@ -339,4 +340,36 @@ def test_no_workers_or_another_lab_version_is_refused_in_one_line(
     assert mixed.stderr == (
         f"concurrency-lab --fleet: worker {other_worker} runs concurrency-lab 0.0.0.other, "
         f"this one is {lab.__version__}: install the same version on every host\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("address", "why"),
+    [
+        ("foo", "missing port number"),
+        ("", "missing port number"),
+        ("udp://10.0.0.1:8786", "unknown address scheme 'udp'"),
+        ("tcp://127.0.0.1:99999", "port 99999 is not between 1 and 65535"),
+    ],
+)
+def test_an_address_no_scheduler_can_have_is_refused_before_connecting(
+    address: str, why: str
+) -> None:
+    pytest_skip_if_no_distributed()
+    with pytest.raises(FleetError) as caught:
+        address_problem(address)
+    assert str(caught.value).startswith(f"{address!r} is not a Dask scheduler address")
+    assert why in str(caught.value)
+
+
+def test_a_bad_address_exits_2_at_once_in_one_line(tmp_path: Path) -> None:
+    pytest_skip_if_no_distributed()
+    done = subprocess.run(
+        fleet_command("scheduler-without-port", "--report", "-", "numeric_crunching"),
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )  # fmt: skip
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "concurrency-lab --fleet: 'scheduler-without-port' is not a Dask scheduler address such "
+        "as tcp://scheduler:8786 (missing port number in address 'scheduler-without-port')\n"
     )

@@ -40,6 +40,7 @@ def connect(address: str) -> Any:
     if importlib.util.find_spec("distributed") is None:
         raise FleetError(f"--fleet needs Dask distributed on this machine: {INSTALL}")
     dask = _distributed()
+    address_problem(address)
     # Dask logs its retries, closing comms and a lost scheduler with tracebacks: the user gets
     # our sentences instead. After the import, which sets Dask's configured levels.
     # Dask's config gives some of its loggers their own levels (distributed.client, tornado's).
@@ -54,10 +55,27 @@ def connect(address: str) -> Any:
             f"({_reason(exc)}); start it with `dask scheduler` and give its tcp://HOST:PORT"
         ) from None
     except (ValueError, TypeError) as exc:
-        raise FleetError(
-            f"{address!r} is not a Dask scheduler address such as tcp://scheduler:8786 "
-            f"({_reason(exc)})"
-        ) from None
+        raise FleetError(_not_an_address(address, exc)) from None
+
+
+def _not_an_address(address: str, exc: BaseException) -> str:
+    return (
+        f"{address!r} is not a Dask scheduler address such as tcp://scheduler:8786 ({_reason(exc)})"
+    )
+
+
+def address_problem(address: str) -> None:
+    """FleetError for an address no scheduler can have, checked before a Client exists (one
+    made with a bad address hangs for seconds when it is collected)."""
+    comm = _distributed("distributed.comm")
+    try:
+        scheme, location = comm.parse_address(address)
+        _distributed("distributed.comm.registry").get_backend(scheme)
+        _, port = comm.parse_host_port(location)
+        if not 0 < int(port) < 65536:
+            raise ValueError(f"port {port} is not between 1 and 65535")
+    except (ValueError, TypeError) as exc:
+        raise FleetError(_not_an_address(address, exc)) from None
 
 
 def _reason(exc: BaseException) -> str:
