@@ -14,6 +14,7 @@ import contextlib
 import json
 import signal
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -31,6 +32,7 @@ from lab.results.reading import ReportInputError, parse_report
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 POLL_SECONDS = 0.25
 LIVENESS_SECONDS = 1.0  # how often the scheduler is asked which workers are still there
+LINES_WAIT_SECONDS = 2.0  # for a host's last progress lines to arrive after its result
 STOP_GRACE_SECONDS = 30.0  # an interrupted host's lab stops in about two; then it is forced
 
 
@@ -44,19 +46,23 @@ class Fleet:
         self.token = f"lab-fleet-{uuid.uuid4().hex}"
         self.report = FleetReport(scheduler=address)
         self.futures: dict[Any, HostRun] = {}
+        self.received: dict[str, int] = {}  # progress lines shown, per host
+        self.lock = threading.Lock()  # progress arrives on Dask's thread
 
     def say(self, text: str) -> None:
-        with contextlib.suppress(OSError):  # a terminal that hung up: the run goes on
+        with self.lock, contextlib.suppress(OSError):  # a terminal that hung up: it goes on
             self.stderr.write(safe_text(text, one_line=True) + "\n")
             self.stderr.flush()
 
     def start(self, found: list[Host], argv: list[str]) -> None:
         for host in found:
+            self.follow(host.host)
             run = HostRun(host.host, host.workers, host.launcher)
             self.report.hosts.append(run)
             future = self.client.submit(
                 run_host_session,
                 f"{self.token}-{host.host}",
+                self.topic(host.host),
                 argv,
                 key=f"{self.token}-{host.host}",
                 workers=[host.launcher],
@@ -68,6 +74,18 @@ class Fleet:
             self.say(
                 f"[{host.host}] started on {host.launcher} ({plural(len(host.workers), 'worker')})"
             )
+
+    def topic(self, host: str) -> str:
+        return f"{self.token}-progress-{host}"
+
+    def follow(self, host: str) -> None:
+        """Print the host's progress lines as its session writes them."""
+
+        def show(event: tuple[float, Any]) -> None:
+            self.say(f"[{host}] {event[1]}")
+            self.received[host] = self.received.get(host, 0) + 1
+
+        self.client.subscribe_topic(self.topic(host), show)
 
     def wait(self) -> None:
         """Until every host has ended: finished, failed, or lost with its launcher."""
@@ -124,7 +142,14 @@ class Fleet:
             run.status = "failed"
             run.message = f"its launcher could not run the session ({type(exc).__name__}: {exc})"
         else:
-            self.take(run, future.result())
+            answer = future.result()
+            self.take(run, answer)
+            # Events travel apart from results: the host's last lines come before its verdict.
+            deadline = time.monotonic() + LINES_WAIT_SECONDS
+            while self.received.get(run.host, 0) < answer.get("forwarded", 0):
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.02)
         self.say(f"[{run.host}] {self.line(run)}")
 
     def take(self, run: HostRun, answer: dict[str, Any]) -> None:

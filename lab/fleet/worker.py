@@ -11,6 +11,7 @@ and stops its runners. Standard library and the lab only: workers import this mo
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import signal
 import socket
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from typing import Any
 
 import lab
@@ -48,12 +50,15 @@ def worker_facts() -> dict[str, Any]:
     }
 
 
-def run_host_session(token: str, argv: list[str]) -> dict[str, Any]:
-    """Run `concurrency-lab ARGV` with this worker's interpreter; its output and exit code."""
+def run_host_session(token: str, topic: str, argv: list[str]) -> dict[str, Any]:
+    """Run `concurrency-lab ARGV` with this worker's interpreter; its output and exit code.
+
+    Its progress lines (stderr) go to the client as they come, as events on `topic`."""
     started = time.monotonic()
     with _lock:
         if _is_stopped(token):
-            return {"exit_code": None, "stdout": "", "stderr": "", "seconds": 0.0, "stopped": True}
+            return {"exit_code": None, "stdout": "", "stderr": "", "seconds": 0.0,
+                    "stopped": True, "forwarded": 0}  # fmt: skip
         process = subprocess.Popen(
             [sys.executable, "-P", "-c", _ENTRY, *argv],
             stdin=subprocess.DEVNULL,
@@ -64,19 +69,58 @@ def run_host_session(token: str, argv: list[str]) -> dict[str, Any]:
             start_new_session=True,
         )
         _sessions[token] = process
+    progress = _Progress(process, topic)
     try:
-        out, err = process.communicate()
+        out = process.stdout.read() if process.stdout else b""
+        process.wait()
+        progress.join()
     finally:
         with _lock:
             _sessions.pop(token, None)
-    tail = err.decode("utf-8", "replace").splitlines()[-STDERR_TAIL_LINES:]
     return {
         "exit_code": process.returncode,
         "stdout": out.decode("utf-8", "replace"),
-        "stderr": "\n".join(tail),
+        "stderr": "\n".join(progress.tail),
         "seconds": time.monotonic() - started,
         "stopped": _is_stopped(token),
+        "forwarded": progress.forwarded,
     }
+
+
+class _Progress:
+    """Reads a session's stderr on a thread: keeps its last lines (the reason a session
+    failed) and sends each line to the client as a Dask event, so every host's progress shows
+    live on the fleet's terminal."""
+
+    def __init__(self, process: subprocess.Popen[bytes], topic: str) -> None:
+        self.tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
+        self.forwarded = 0
+        self.topic = topic
+        self.worker = _current_worker()  # found from the task's own thread only
+        self.thread = threading.Thread(target=self._read, args=(process,), daemon=True)
+        self.thread.start()
+
+    def _read(self, process: subprocess.Popen[bytes]) -> None:
+        if process.stderr is None:
+            return
+        for raw in process.stderr:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            self.tail.append(line)
+            if self.worker is not None and line.strip():
+                with contextlib.suppress(Exception):  # progress is a courtesy, never a failure
+                    self.worker.log_event(self.topic, line)
+                    self.forwarded += 1
+
+    def join(self) -> None:
+        self.thread.join(timeout=10)
+
+
+def _current_worker() -> Any:
+    """The Dask worker running this task, or None when called outside one."""
+    try:
+        return importlib.import_module("distributed").get_worker()
+    except (ImportError, ValueError):
+        return None
 
 
 def _is_stopped(token: str) -> bool:
