@@ -187,8 +187,9 @@ class Fleet:
     def stop(self, signum: int) -> None:
         """Interrupt every host's session (signum as if sent on that host)."""
         launchers = [run.launcher for run in self.report.hosts]
-        alive = set(self.client.scheduler_info(n_workers=-1)["workers"])
-        with contextlib.suppress(Exception):  # a worker that is gone cannot be stopped
+        # A worker or a scheduler that is gone cannot be told: its sessions die with it.
+        with contextlib.suppress(Exception):
+            alive = set(self.client.scheduler_info(n_workers=-1)["workers"])
             self.client.run(
                 stop_sessions,
                 self.token,
