@@ -67,7 +67,8 @@ def to_fleet_markdown(fleet: FleetReport) -> str:
         if host.report is None:
             continue
         out.write(f"\n## Host {md_escape(host.name)}\n\n")
-        body = to_markdown(host.report).split("\n", 1)[1]  # its own title is the heading above
+        # Its own title is the heading above.
+        body = to_markdown(host.report).split("\n", 1)[1].lstrip("\n")
         out.write(_demote(body, 1))
     out.write(
         "\n## How to read these numbers\n\nEach host ran one complete lab session on its own; "
