@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -48,3 +49,48 @@ def test_list_titles_match_the_validated_scenarios() -> None:
     from lab.scenario.loader import load_builtins
 
     assert builtin_titles() == {s.name: s.scenario.title for s in load_builtins()}
+
+
+# --check needs pydantic and the loader, and nothing that runs, reports or draws; the wording of
+# validation errors (lab.scenario.messages) loads only when a file has an error.
+CHECK_EXTRA = ("lab.scenario.messages", "lab.scenario.builtins", "lab.scenario.yamlsource")
+
+
+def _probe(argv: list[str]) -> dict[str, object]:
+    import json
+
+    heavy = (*HEAVY, *CHECK_EXTRA)
+    done = subprocess.run(
+        [sys.executable, "-c", f"HEAVY = {heavy!r}\n{PROBE}", *argv],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_check_imports_only_the_validator() -> None:
+    result = _probe(["--check", "numeric_crunching"])
+    assert result["code"] == 0
+    assert "ok  builtin:numeric_crunching" in str(result["out"])
+    heavy = result["heavy"]
+    assert isinstance(heavy, list)
+    assert "lab.scenario.loader" in heavy and "pydantic" in heavy
+    assert "lab.scenario.messages" not in heavy
+    # pydantic and lab.scenario.* only: no engine, analysis, results, renderer, psutil, Textual
+    others = [
+        m for m in heavy if m.split(".")[0] != "pydantic" and not m.startswith("lab.scenario.")
+    ]
+    assert others == []
+
+
+def test_check_of_a_bad_file_still_words_its_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("title: t\nworkload: {kind: numeric, tasks: 0}\n", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "lab", "--check", str(bad)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert (
+        f"{bad}:2:" in done.stderr and "workload.tasks: must be from 1 to 1,000,000" in done.stderr
+    )

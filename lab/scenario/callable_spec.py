@@ -9,7 +9,6 @@ file is checked without running anything it names.
 from __future__ import annotations
 
 import ast
-import difflib
 import sys
 from dataclasses import dataclass
 from importlib.machinery import PathFinder
@@ -178,6 +177,8 @@ def check_reference(
     if kind is None:
         if dynamic:
             return None, f"{ref}: {file.name} found, {head!r} may be defined at run time"
+        import difflib
+
         defined = sorted(n for n, k in names.items() if k in ("def", "async def"))
         close = difflib.get_close_matches(head, defined, n=1)
         hint = (

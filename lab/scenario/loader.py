@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +11,6 @@ from pydantic import ValidationError
 from lab.core.units import format_bytes
 from lab.scenario.builtins import builtin_paths
 from lab.scenario.callable_spec import CallableWorkload, resolve_callable
-from lab.scenario.messages import format_path, problems_from_errors, show_value
 from lab.scenario.problems import LINE_LIMIT as LINE_LIMIT
 from lab.scenario.problems import Problem as Problem
 from lab.scenario.problems import ScenarioError as ScenarioError
@@ -46,6 +44,8 @@ def parse_scenario(
     try:
         data, source_map = load_yaml(text)
     except YamlSourceError as exc:
+        from lab.scenario.messages import format_path
+
         pos = exc.position
         raise ScenarioError(
             [
@@ -63,6 +63,8 @@ def parse_scenario(
             file, "file is empty; expected a scenario mapping with 'title' and 'workload'"
         )
     if not isinstance(data, dict):
+        from lab.scenario.messages import show_value
+
         raise one_problem(
             file,
             f"expected a mapping with 'title' and 'workload', got {show_value(data)}",
@@ -72,6 +74,9 @@ def parse_scenario(
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
+        # The wording of errors is imported only when there is one: --check must start fast.
+        from lab.scenario.messages import format_path, problems_from_errors
+
         try:
             problems = problems_from_errors(file, exc.errors(), data, source_map)
         except Exception:  # never hide the problems behind a bug in the wording
@@ -173,6 +178,8 @@ def resolve(targets: list[str]) -> list[LoadedScenario]:
             elif path.exists():
                 paths = [path]
             else:
+                import difflib
+
                 close = difflib.get_close_matches(target, list(builtins), n=1)
                 hint = (
                     f"; did you mean the built-in {close[0]!r}?"
