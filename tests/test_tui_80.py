@@ -153,3 +153,55 @@ async def test_cycling_with_one_scenario_says_so() -> None:
         assert any(
             "one scenario's results: nothing else to show" in n.message for n in app._notifications
         )
+
+
+def _check_whole_columns(grid: Any) -> None:
+    """Every scrollable column on screen is whole, or not shown at all (blank): header row."""
+    x = round(grid.scroll_x)
+    fixed = grid.fixed_width()
+    width = grid.size.width
+    header = grid.render_line(0).text
+    edges = grid.column_edges()
+    for j, column in enumerate(grid.ordered_columns[grid.fixed_columns :]):
+        start, end = fixed + edges[j] - x, fixed + edges[j + 1] - x
+        if end <= fixed or start >= width:
+            continue
+        shown = header[max(start, fixed) : min(end, width)]
+        if start >= fixed and end - grid.cell_padding <= width:
+            assert shown.strip() == column.label.plain
+        else:
+            assert shown.strip() == "", f"{column.label.plain!r} cut at {x}: {shown!r}"
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_sideways_scrolling_stops_at_column_boundaries(size: tuple[int, int]) -> None:
+    """All columns (`f` at 80; the default at 120): each left/right step lands on a column start,
+    with the cursor's column whole on screen; a wheel stopping mid-column shows no cut cell."""
+    from lab.tui.widgets.grid import ResultsGrid
+
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        with_results(app, result=fitted_result(), machine_warnings=MACHINE_WARNINGS)
+        await pilot.press("3", *(["f"] if size[0] < 120 else []))
+        await pilot.pause()
+        grid = app.query_one(ResultsGrid)
+        edges = grid.column_edges()
+        assert grid.virtual_size.width > grid.size.width  # wider than the screen: it scrolls
+        offsets = set()
+        steps = ["right"] * len(grid.columns) + ["left"] * len(grid.columns) + ["end", "home"]
+        for key in steps:
+            await pilot.press(key)
+            await pilot.pause()
+            x = grid.scroll_x
+            offsets.add(x)
+            assert x in edges, f"{key}: scroll_x {x} is not a column start {edges}"
+            column = grid.cursor_coordinate.column - grid.fixed_columns
+            if column >= 0:
+                room = grid.size.width - grid.fixed_width()
+                assert x <= edges[column] and edges[column + 1] <= x + room
+            _check_whole_columns(grid)
+        assert len(offsets) > 1 and 0 in offsets  # it did scroll, and came back
+        for x in range(1, edges[-1]):  # wherever a mouse wheel leaves it
+            grid.scroll_x = x
+            if grid.scroll_x == x:
+                _check_whole_columns(grid)

@@ -205,3 +205,22 @@ def test_view_a_saved_report(snap_compare: Any, tmp_path: Path) -> None:
     report = load_report(str(saved_report(tmp_path / "saved.json")))
     app = LabApp([], machine=report.machine, report=report, report_name="saved.json")
     assert snap_compare(app, terminal_size=(80, 24))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_all_columns_scrolled_one_step(snap_compare: Any, size: tuple[int, int]) -> None:
+    """All columns, the cursor moved right until the grid first scrolls: whole columns only."""
+
+    async def scrolled(pilot: Any) -> None:
+        fitted(pilot.app)
+        await pilot.press("3", *(["f"] if size[0] < 120 else []))
+        await pilot.pause()
+        grid = pilot.app.query_one("#grid")
+        for _ in range(len(grid.columns)):
+            await pilot.press("right")
+            if grid.scroll_x:
+                break
+        assert grid.scroll_x > 0
+        pilot.app.screen.query("Toast").remove()
+
+    assert snap_compare(make_app(), run_before=scrolled, terminal_size=size)

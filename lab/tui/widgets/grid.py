@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.strip import Strip
 from textual.widgets import DataTable
 
 from lab.results.model import ScenarioResult
@@ -90,6 +91,71 @@ class ResultsGrid(DataTable[SortCell]):
             self._cells = cells
             if self.sorted_by:
                 self._apply_sort()
+
+    # Sideways, the grid moves by whole columns (issue 12): a column cut at either edge of the
+    # screen showed ".8 tasks/s". executor and workers stay fixed at the left.
+
+    def column_edges(self) -> list[int]:
+        """Scroll offsets at which each scrollable column starts, then where the last one ends."""
+        edges = [0]
+        for column in self.ordered_columns[self.fixed_columns :]:
+            edges.append(edges[-1] + column.get_render_width(self))
+        return edges
+
+    def fixed_width(self) -> int:
+        return sum(c.get_render_width(self) for c in self.ordered_columns[: self.fixed_columns])
+
+    @property
+    def max_scroll_x(self) -> int:
+        # Far enough for the last column to start the view whole, not cut at its left edge.
+        furthest = super().max_scroll_x
+        return next((e for e in self.column_edges() if e >= furthest), furthest) if furthest else 0
+
+    def _scroll_cursor_into_view(self, animate: bool = False) -> None:
+        # DataTable scrolls just far enough to show the cursor's cell, which leaves the column
+        # at the left edge cut: round that to a column start, onwards when it scrolled right
+        # (but never past the cursor's column), back otherwise. Never animated: an animation
+        # passes through cut positions.
+        before = self.scroll_x
+        super()._scroll_cursor_into_view(animate=False)
+        after = round(self.scroll_x)
+        edges = self.column_edges()
+        x = max(e for e in edges if e <= after)
+        column = self.cursor_coordinate.column - self.fixed_columns
+        if after > before and x < after:
+            x = next((e for e in edges if e >= after), after)
+            if 0 <= column < len(edges) - 1:
+                x = min(x, edges[column])
+        x = min(x, self.max_scroll_x)
+        if x != self.scroll_x:
+            self.scroll_to(x=x, animate=False, force=True)
+
+    def render_line(self, y: int) -> Strip:
+        """DataTable's line, with any column the screen's edges cut shown as blank instead.
+
+        Keys always scroll to a column start; a mouse wheel or the scroll bar can stop between.
+        """
+        strip = super().render_line(y)
+        fixed = self.fixed_width()
+        width = self.size.width
+        x = round(self.scroll_x)
+        edges = self.column_edges()
+        first = next((e for e in edges if e >= x), x)
+        # A column whose right padding alone is off screen still shows its text whole.
+        last = max((e for e in edges if e - self.cell_padding <= x + width - fixed), default=x)
+        left = fixed + first - x  # where the first whole column starts on screen
+        right = width if last >= edges[-1] else min(width, fixed + last - x)
+        if left == fixed and right >= width:
+            return strip
+        style = self.rich_style
+        return Strip.join(
+            [
+                strip.crop(0, fixed),
+                Strip.blank(left - fixed, style),
+                strip.crop(left, max(left, right)),
+                Strip.blank(max(0, width - max(left, right)), style),
+            ]
+        )
 
     def clear_results(self) -> None:
         self._shape = ()
