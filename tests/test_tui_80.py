@@ -173,7 +173,7 @@ def _check_whole_columns(grid: Any) -> None:
             assert shown.strip() == "", f"{column.label.plain!r} cut at {x}: {shown!r}"
 
 
-@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
 async def test_sideways_scrolling_stops_at_column_boundaries(size: tuple[int, int]) -> None:
     """All columns (`f` at 80; the default at 120): each left/right step lands on a column start,
     with the cursor's column whole on screen; a wheel stopping mid-column shows no cut cell."""
