@@ -14,6 +14,7 @@ from lab.core.textsafe import safe_text
 from lab.report.formats import FORMATS, format_for_path
 
 if TYPE_CHECKING:
+    from lab.engine.plan import ScenarioPlan
     from lab.scenario.loader import LoadedScenario
 
 # --help, --version and --list import no more than this: pydantic, the engine and the
@@ -110,7 +111,18 @@ def build_parser() -> argparse.ArgumentParser:
         "tcp://scheduler:8786), one session per host in parallel, and write one fleet report "
         "(needs `pip install 'concurrency-lab[cluster]'` here and on every host)",
     )
-    parser.add_argument("--list", action="store_true", help="list the built-in scenarios and exit")
+    parser.add_argument(
+        "--cluster",
+        type=_cluster_address,
+        metavar="ADDRESS",
+        help="dask runs use the existing Dask scheduler at ADDRESS (tcp://host:8786) and its "
+        "first workers, instead of a LocalCluster per run",
+    )
+    parser.add_argument(
+        "--list",
+        action="store_true",
+        help="list the built-in scenarios and the executors available here, and exit",
+    )
     parser.add_argument(
         "--check", action="store_true", help="validate the given scenario files without running"
     )
@@ -129,6 +141,15 @@ def _seconds(text: str) -> float:
     if not 0 <= value <= 3600:
         raise argparse.ArgumentTypeError("must be between 0 and 3600 seconds")
     return value
+
+
+def _cluster_address(text: str) -> str:
+    from lab.scenario.spec import check_cluster_address
+
+    try:
+        return check_cluster_address(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _looks_like_target(value: str) -> bool:
@@ -174,6 +195,12 @@ def _list_builtins() -> int:
 
     for name, title in builtin_titles().items():
         print(f"{name:<20} {title}")
+    from lab.core.optional import EXECUTORS, unavailable
+
+    print("\nexecutors:")
+    for name in EXECUTORS:
+        reason = unavailable(name)
+        print(f"  {name:<18} {'unavailable: ' + reason if reason else 'available'}")
     return 0
 
 
@@ -257,8 +284,8 @@ def _main(argv: list[str] | None = None) -> int:
             return 2
         from lab.engine.system.limits import plan_problems
 
-        plans = make_plan(scenarios, quick=args.quick, min_time=args.min_time)
-        too_big = plan_problems(plans)
+        plans = make_plan(scenarios, quick=args.quick, min_time=args.min_time, cluster=args.cluster)
+        too_big = plan_problems(plans) or _cluster_problems(plans)
         if too_big:
             print(safe_text("\n".join(too_big)) + "\n\nnothing ran", file=sys.stderr)
             return 2
@@ -309,6 +336,19 @@ def _fleet(args: argparse.Namespace, argv: list[str], scenarios: list[LoadedScen
         return code
     written = write_fleet(report, output, args.format or format_for_path(output), sys.stderr)
     return code if written or code else 1
+
+
+def _cluster_problems(plans: list[ScenarioPlan]) -> list[str]:
+    """An existing Dask cluster that cannot run what the plans ask of it: one sentence each."""
+    from lab.engine.plan import dask_clusters
+
+    clusters = dask_clusters(plans)
+    if not clusters:
+        return []  # no dask run on a given cluster: distributed is not even imported
+    from lab.engine.executors.dask_cluster import cluster_problem
+
+    found = (cluster_problem(address, workers) for address, workers in clusters.items())
+    return [p for p in found if p]
 
 
 def _seed(text: str) -> int:

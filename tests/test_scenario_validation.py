@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from lab.scenario.loader import ScenarioError, builtin_paths, load_builtins, parse_scenario, resolve
-from lab.scenario.spec import EXECUTOR_NAMES, scenario_json_schema
+from lab.scenario.spec import DEFAULT_EXECUTORS, scenario_json_schema
 
 
 def problems(text: str) -> list[str]:
@@ -27,7 +27,7 @@ def test_defaults_fill_in() -> None:
     loaded = parse_scenario("title: t\nworkload: {kind: numeric}\n", "s.yaml", "s")
     s = loaded.scenario
     assert loaded.name == "s"
-    assert s.executors == list(EXECUTOR_NAMES)
+    assert s.executors == list(DEFAULT_EXECUTORS)
     assert s.workers == [1, 2, 4, "cpus"]
     assert s.resolved_workers(8) == [1, 2, 4, 8]
     assert s.resolved_workers(2) == [1, 2, 4]

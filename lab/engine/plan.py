@@ -43,10 +43,13 @@ def plan_scenario(
     quick: bool = False,
     usable: int | None = None,
     min_time: float | None = None,
+    cluster: str | None = None,
 ) -> ScenarioPlan:
     scenario = loaded.scenario.quick() if quick else loaded.scenario
     if min_time is not None:  # --min-time overrides every scenario's own setting
         scenario = scenario.model_copy(update={"min_time": min_time})
+    if cluster is not None:  # --cluster: every dask run uses that scheduler
+        scenario = scenario.model_copy(update={"cluster": cluster})
     counts = scenario.resolved_workers(usable or usable_cpus())
     sized_for = getattr(scenario.workload, "sized_for", None)
     if sized_for is not None:  # every run does the same work, sized for the largest pool
@@ -142,10 +145,24 @@ def _sweep_runs(
 
 
 def make_plan(
-    scenarios: list[LoadedScenario], quick: bool = False, min_time: float | None = None
+    scenarios: list[LoadedScenario],
+    quick: bool = False,
+    min_time: float | None = None,
+    cluster: str | None = None,
 ) -> list[ScenarioPlan]:
     usable = usable_cpus()
-    return [plan_scenario(s, quick, usable, min_time) for s in scenarios]
+    return [plan_scenario(s, quick, usable, min_time, cluster) for s in scenarios]
+
+
+def dask_clusters(plans: list[ScenarioPlan]) -> dict[str, int]:
+    """Existing Dask schedulers the plans use, each with the most workers a run asks of it."""
+    found: dict[str, int] = {}
+    for plan in plans:
+        address = plan.scenario.cluster
+        for run in plan.runs:
+            if run.executor == "dask" and address:
+                found[address] = max(found.get(address, 0), run.workers)
+    return found
 
 
 # A sweep past these asks for --yes before a headless run (the app asks for a confirmation).

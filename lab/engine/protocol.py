@@ -51,6 +51,7 @@ class RunSpec:
     min_time: float = 0.0  # the runner calibrates passes per repeat
     timeout: float = 0.0
     commanded: int = 0  # repeats the session will command: calibration's timeout budget
+    cluster: str | None = None  # dask: an existing scheduler's address (None: a LocalCluster)
 
     def to_line(self) -> str:
         return _dump(asdict(self))
@@ -71,6 +72,7 @@ class RunSpec:
                 min_time=float(data.get("min_time") or 0.0),
                 timeout=float(data.get("timeout") or 0.0),
                 commanded=int(data.get("commanded") or 0),
+                cluster=str(data["cluster"]) if data.get("cluster") else None,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ProtocolError(f"not a run spec: {type(exc).__name__}: {exc}") from None
@@ -115,6 +117,7 @@ class Ready:
 @dataclass(frozen=True)
 class Startup:
     seconds: float
+    chunk_size: int | None = None  # tasks shipped to a worker at once (process pool, dask)
 
 
 @dataclass(frozen=True)

@@ -176,6 +176,7 @@ class Rounds:
             min_time=scenario.min_time,
             timeout=scenario.timeout,
             commanded=commanded,
+            cluster=scenario.cluster,
         )
 
     async def _warm(self, slot: Slot, process: int, commanded: int) -> AsyncGenerator[Event, None]:
@@ -281,6 +282,7 @@ class Rounds:
                 elif isinstance(item, Startup):
                     slot.startups.append(item.seconds)
                     run.startup_seconds = sum(slot.startups) / len(slot.startups)
+                    run.chunk_size = item.chunk_size or run.chunk_size
                 elif isinstance(item, Progress):
                     slot.last = item
                     yield self._progress(slot, item, began)

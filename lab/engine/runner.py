@@ -27,7 +27,7 @@ from pydantic import TypeAdapter
 
 from lab.engine.calibration import PassTotals, calibrate_loops
 from lab.engine.executors import executor_class
-from lab.engine.executors.base import Executor
+from lab.engine.executors.base import ClusterProblem, Executor, WorkerLost
 from lab.engine.progress import ProgressSink
 from lab.engine.protocol import (
     CloseCommand,
@@ -130,9 +130,9 @@ def classify(exc: BaseException) -> str:
     exc = root_cause(exc)
     if isinstance(exc, WrongAnswer):
         return "wrong_answer"
-    if isinstance(exc, BrokenProcessPool):
+    if isinstance(exc, BrokenProcessPool | WorkerLost):
         return "worker_died"
-    if isinstance(exc, WorkloadSetupError):
+    if isinstance(exc, WorkloadSetupError | ClusterProblem):
         return "setup"
     if isinstance(exc, UserCodeError):
         return exc.kind
@@ -149,6 +149,8 @@ def describe(exc: BaseException, stage: str) -> str:
         return str(exc) or "a pool worker process died abruptly (killed, or it exited)"
     if isinstance(exc, WrongAnswer):
         return f"wrong answer: {exc}"
+    if isinstance(exc, WorkerLost | ClusterProblem):
+        return str(exc)
     if isinstance(exc, TargetUnreachable | WorkloadSetupError | UserCodeError):
         return str(exc)
     if stage == "startup":
@@ -249,13 +251,13 @@ def execute(spec: RunSpec, out: EventWriter, orders: Iterator[MeasureCommand]) -
         workload = workload_class(workload_spec.kind)(workload_spec, spec.context)
         if hook := os.environ.get(TEST_HOOK_ENV):  # tests only: see tests/faults.py
             workload = importlib.import_module(hook).wrap(workload, spec.run_id)
-        executor = executor_class(spec.executor)(spec.workers, spec.start_method)
+        executor = executor_class(spec.executor)(spec.workers, spec.start_method, spec.cluster)
         measurer = Measurer(spec, workload, executor, out)
 
         stage = "startup"
         t0 = time.perf_counter()
         executor.start(workload)
-        out.send(Startup(time.perf_counter() - t0))
+        out.send(Startup(time.perf_counter() - t0, executor.chunk))
         stage = "measure"
         for i in range(spec.warmups):
             measurer.phase("warmup", i)

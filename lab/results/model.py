@@ -92,6 +92,7 @@ class RunResult:
     error: RunError | None = None
     start_method: str | None = None
     startup_seconds: float | None = None
+    chunk_size: int | None = None  # tasks shipped to a worker at once (process pool, dask)
     warmups: list[RepeatRecord] = field(default_factory=list)
     repeats: list[RepeatRecord] = field(default_factory=list)
     idle_rss_bytes: int | None = None
@@ -115,6 +116,7 @@ class RunResult:
             "error": asdict(self.error) if self.error else None,
             "start_method": self.start_method,
             "startup_seconds": self.startup_seconds,
+            "chunk_size": self.chunk_size,
             "memory": {
                 "idle_rss_bytes": self.idle_rss_bytes,
                 "peak_rss_bytes": self.peak_rss_bytes,
@@ -141,6 +143,7 @@ class RunResult:
             error=RunError(**err) if err else None,
             start_method=data.get("start_method"),
             startup_seconds=data.get("startup_seconds"),
+            chunk_size=data.get("chunk_size"),
             warmups=[RepeatRecord.from_json(r) for r in data.get("warmups", [])],
             repeats=[RepeatRecord.from_json(r) for r in data.get("repeats", [])],
             idle_rss_bytes=memory.get("idle_rss_bytes"),

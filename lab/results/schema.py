@@ -122,6 +122,8 @@ _run = {
         },
         "start_method": {"type": ["string", "null"]},
         "startup_seconds": _num,
+        # tasks shipped to a worker at once by executors that chunk (process pool, dask)
+        "chunk_size": {"type": ["integer", "null"], "minimum": 1},
         "memory": {
             "type": "object",
             "properties": {"idle_rss_bytes": _int, "peak_rss_bytes": _int, "peak_uss_bytes": _int},

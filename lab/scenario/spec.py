@@ -23,11 +23,15 @@ from pydantic import (
 )
 
 from lab.core.cpus import usable_cpus
+from lab.core.optional import EXECUTORS
 from lab.core.units import parse_size
 from lab.scenario.callable_spec import CallableWorkload
 
 # The concurrency models, in report order; lab.engine.executors registers one module for each.
-EXECUTOR_NAMES = ("serial", "asyncio", "uvloop", "threads", "processes")
+EXECUTOR_NAMES = EXECUTORS
+# What a scenario runs unless it lists executors: the models of one machine. Dask is asked for
+# by name: it needs the optional `cluster` extra and starts a cluster per run.
+DEFAULT_EXECUTORS = ("serial", "asyncio", "uvloop", "threads", "processes")
 START_METHODS = ("fork", "forkserver", "spawn")
 HASH_ALGORITHMS = tuple(
     sorted(a for a in hashlib.algorithms_guaranteed if not a.startswith("shake"))
@@ -236,6 +240,29 @@ def sweepable(workload: BaseModel) -> list[str]:
     return names
 
 
+CLUSTER_SCHEMES = ("tcp", "tls")
+
+
+def check_cluster_address(address: str) -> str:
+    """'tcp://host:8786': a Dask scheduler address with a scheme, a host and a port."""
+    scheme, sep, rest = address.partition("://")
+    if not sep or scheme not in CLUSTER_SCHEMES:
+        raise ValueError(
+            f"{address!r} is not a Dask scheduler address such as tcp://127.0.0.1:8786 "
+            f"(scheme {' or '.join(s + '://' for s in CLUSTER_SCHEMES)})"
+        )
+    try:
+        parsed = urlparse(f"{scheme}://{rest}")
+        port = parsed.port
+    except ValueError:
+        raise ValueError(f"{address!r} has a port outside 1-65535") from None
+    if not parsed.hostname or port is None or parsed.path not in ("", "/"):
+        raise ValueError(f"{address!r} needs a host and a port, as in tcp://127.0.0.1:8786")
+    return address
+
+
+ClusterAddress = Annotated[str, AfterValidator(check_cluster_address)]
+
 WorkerCount = Annotated[int, Field(ge=1, le=MAX_WORKERS)] | Literal["cpus"]
 
 
@@ -269,7 +296,9 @@ class Scenario(_Strict):
     description: str = Field("", description="what the scenario demonstrates")
     workload: WorkloadSpec
     executors: list[ExecutorName] = Field(
-        default_factory=lambda: list(EXECUTOR_NAMES), min_length=1, description="models to compare"
+        default_factory=lambda: list(DEFAULT_EXECUTORS),
+        min_length=1,
+        description="models to compare (default: all but dask)",
     )
     workers: list[WorkerCount] = Field(
         default_factory=lambda: [1, 2, 4, "cpus"],  # type: ignore[arg-type]
@@ -300,6 +329,11 @@ class Scenario(_Strict):
     )
     start_method: Literal["fork", "forkserver", "spawn"] | None = Field(
         None, description="process pool start method; default: forkserver on Linux, spawn elsewhere"
+    )
+    cluster: ClusterAddress | None = Field(
+        None,
+        description="dask: the address of an existing Dask scheduler (tcp://host:8786) whose "
+        "first `workers` workers run the tasks; default: a LocalCluster started for each run",
     )
     sweep: dict[str, list[SweepValue]] = Field(
         default_factory=dict,

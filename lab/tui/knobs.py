@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from lab.scenario.spec import EXECUTOR_NAMES, Scenario
+from lab.scenario.spec import DEFAULT_EXECUTORS, EXECUTOR_NAMES, Scenario
 
 # The workload fields that set "how much work", per workload kind (two per kind).
 SIZE_KNOBS: dict[str, tuple[str, str]] = {
@@ -118,7 +118,9 @@ def apply_knobs(base: Scenario, values: KnobValues) -> tuple[Scenario | None, di
     data = base.model_dump(mode="python")
     kind = base.workload.kind
     first, second = SIZE_KNOBS[kind]
-    data["executors"] = [e for e in EXECUTOR_NAMES if e in values.executors]
+    # The form toggles the models of one machine; a scenario's dask runs stay as written.
+    kept = [e for e in base.executors if e not in DEFAULT_EXECUTORS]
+    data["executors"] = [e for e in EXECUTOR_NAMES if e in values.executors or e in kept]
     data["workers"] = _workers(values.workers)
     data["repeats"] = values.repeats.strip()
     data["warmups"] = values.warmups.strip()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 
+from lab.core.optional import unavailable
 from lab.engine.executors.base import Executor
 from lab.scenario.spec import EXECUTOR_NAMES
 
@@ -13,6 +14,7 @@ REGISTRY: dict[str, tuple[str, str]] = {
     "uvloop": ("lab.engine.executors.uvloop_loop", "UvloopExecutor"),
     "threads": ("lab.engine.executors.threads", "ThreadExecutor"),
     "processes": ("lab.engine.executors.processes", "ProcessExecutor"),
+    "dask": ("lab.engine.executors.dask_cluster", "DaskExecutor"),
 }
 
 assert tuple(REGISTRY) == EXECUTOR_NAMES, "every executor name needs a module, in order"
@@ -25,10 +27,6 @@ def executor_class(name: str) -> type[Executor]:
 
 
 def available(name: str) -> str | None:
-    """None when the executor can run here, else the reason it cannot (uvloop on Windows)."""
-    if name == "uvloop":
-        try:
-            import uvloop  # noqa: F401
-        except ImportError:
-            return "uvloop is not installed (it does not exist on Windows)"
-    return None
+    """None when the executor can run here, else the reason it cannot and the install line
+    (uvloop on Windows, dask without the `cluster` extra). Nothing is imported to find out."""
+    return unavailable(name)

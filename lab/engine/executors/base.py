@@ -9,6 +9,15 @@ from typing import Any, ClassVar, Protocol
 from lab.engine.workloads.base import Workload
 
 
+class WorkerLost(RuntimeError):
+    """A worker of a pool or cluster died or left mid-run; the message says which and how."""
+
+
+class ClusterProblem(RuntimeError):
+    """An existing cluster cannot run the run as asked (too few workers, another lab version,
+    unreachable); the message is one sentence for the user."""
+
+
 class ResultSink(Protocol):
     """Where results go: a Tally, or the runner's ProgressSink wrapping one."""
 
@@ -28,9 +37,13 @@ class Executor(ABC):
     name: ClassVar[str]
     description: ClassVar[str]
 
-    def __init__(self, workers: int, start_method: str) -> None:
+    # Tasks shipped to a worker at once, for executors that chunk (recorded in the report).
+    chunk: int | None = None
+
+    def __init__(self, workers: int, start_method: str, cluster: str | None = None) -> None:
         self.workers = workers
         self.start_method = start_method
+        self.cluster_address = cluster  # an existing cluster's scheduler (dask only)
 
     @abstractmethod
     def start(self, workload: Workload) -> None: ...

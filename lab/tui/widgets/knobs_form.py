@@ -11,7 +11,7 @@ from textual.strip import Strip
 from textual.widgets import Button, Checkbox, Input, Label, SelectionList
 from textual.widgets.option_list import OptionDoesNotExist
 
-from lab.scenario.spec import EXECUTOR_NAMES, Scenario
+from lab.scenario.spec import DEFAULT_EXECUTORS, Scenario
 from lab.tui.knobs import FIELDS, KnobValues, field_help, size_fields, values_of
 
 # The text inputs, with the label each starts with (the size labels follow the workload).
@@ -63,7 +63,9 @@ class KnobsForm(Vertical):
     def __init__(self, id: str | None = None) -> None:
         super().__init__(id=id)
         self.executors = CheckList(
-            *[(name, name, True) for name in EXECUTOR_NAMES], id="knob-executors", compact=True
+            *[(name, name, True) for name in DEFAULT_EXECUTORS],
+            id="knob-executors",
+            compact=True,
         )
         self.inputs: dict[str, Input] = {}
         self.labels: dict[str, Label] = {}
@@ -101,7 +103,8 @@ class KnobsForm(Vertical):
         with self.executors.prevent(SelectionList.SelectedChanged):
             self.executors.deselect_all()
             for name in values.executors:
-                self.executors.select(name)
+                if name in DEFAULT_EXECUTORS:  # dask stays as the file says (knobs.apply_knobs)
+                    self.executors.select(name)
         for field, _ in INPUTS:
             widget = self.inputs[field]
             value = getattr(values, field)

@@ -1,0 +1,239 @@
+"""Dask distributed: `workers` single-threaded Dask worker processes, fed in chunks.
+
+By default a LocalCluster started in the runner (loopback only, no dashboard); with a scenario's
+`cluster:` or `--cluster ADDRESS`, the first `workers` workers (by address) of an existing
+scheduler. Only imported by a runner that runs `dask` and by the headless pre-flight check of a
+given cluster: `--help`, `--list` and every run without dask never import distributed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib
+import importlib.metadata
+import logging
+import os
+import queue
+from collections.abc import Callable, Iterable
+from itertools import islice
+from typing import Any
+
+from distributed import Client, Future, LocalCluster
+from distributed.client import FutureCancelledError
+from distributed.scheduler import KilledWorker
+
+from lab import __version__
+from lab.engine.executors.base import ClusterProblem, Executor, ResultSink, WorkerLost
+from lab.engine.executors.processes import chunk_size, run_chunk
+from lab.engine.workloads.base import Workload
+
+STARTUP_TIMEOUT = 60.0
+CONNECT_TIMEOUT = 10.0
+DISTRIBUTION = "concurrency-lab"  # the name the lab is installed under, on every machine
+
+
+def _worker_ready(module: str, init: Callable[[], object] | None) -> int:
+    """On a worker, before any timed repeat: import the workload (and run its own start-up)."""
+    importlib.import_module(module)
+    if init is not None:
+        init()
+    return os.getpid()
+
+
+def chosen_workers(client: Client, workers: int, address: str) -> list[str]:
+    """The first `workers` workers of the cluster by address, or why it cannot give them."""
+    known = sorted(client.scheduler_info(n_workers=-1)["workers"])
+    if len(known) < workers:
+        raise ClusterProblem(
+            f"the Dask cluster at {address} has {len(known)} worker(s), fewer than the "
+            f"{workers} asked for; start more workers or ask for fewer"
+        )
+    chosen = known[:workers]
+    versions = client.run(
+        importlib.metadata.version, DISTRIBUTION, workers=chosen, on_error="return"
+    )
+    for worker in chosen:
+        found = versions.get(worker)
+        if isinstance(found, importlib.metadata.PackageNotFoundError):
+            raise ClusterProblem(
+                f"Dask worker {worker} at {address} does not have the lab installed; "
+                f"install {DISTRIBUTION} {__version__} there"
+            )
+        if isinstance(found, BaseException):
+            raise ClusterProblem(
+                f"Dask worker {worker} at {address} could not say its lab version: "
+                f"{type(found).__name__}: {found}"
+            )
+        if found != __version__:
+            raise ClusterProblem(
+                f"Dask worker {worker} at {address} runs concurrency-lab {found}, this lab is "
+                f"{__version__}; install the same version on every worker"
+            )
+    return chosen
+
+
+def connect(address: str, timeout: float = CONNECT_TIMEOUT) -> Client:
+    try:
+        return Client(address, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise ClusterProblem(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+
+
+def cluster_problem(address: str, workers: int) -> str | None:
+    """Headless pre-flight: why the cluster at `address` cannot run `workers` workers, or None."""
+    try:
+        client = connect(address)
+    except ClusterProblem as exc:
+        return str(exc)
+    try:
+        chosen_workers(client, workers, address)
+    except ClusterProblem as exc:
+        return str(exc)
+    finally:
+        client.close()
+    return None
+
+
+class _Lost:
+    """A queue item: a chosen worker left the cluster (the scheduler's remove-worker event)."""
+
+    def __init__(self, worker: str) -> None:
+        self.worker = worker
+
+
+class DaskExecutor(Executor):
+    name = "dask"
+    description = "Dask distributed, single-threaded worker processes"
+
+    def __init__(self, workers: int, start_method: str, cluster: str | None = None) -> None:
+        super().__init__(workers, start_method, cluster)
+        self.address = cluster
+        self.cluster: LocalCluster | None = None
+        self.client: Client | None = None
+        self.chosen: list[str] = []
+        self.pids: dict[str, int] = {}
+        self.lost: str | None = None
+        self.results: queue.SimpleQueue[Future[list[Any]] | _Lost] = queue.SimpleQueue()
+        self.inflight: set[Future[list[Any]]] = set()
+
+    def start(self, workload: Workload) -> None:
+        if self.address is None:
+            self.cluster = LocalCluster(
+                n_workers=self.workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                scheduler_port=0,
+                dashboard_address=None,
+                worker_dashboard_address=None,
+                # The nanny's memory monitor would restart a worker mid-run: no limit.
+                memory_limit=0,
+                silence_logs=logging.ERROR,
+            )
+            self.client = Client(self.cluster, set_as_default=False)
+            self.client.wait_for_workers(self.workers, timeout=STARTUP_TIMEOUT)
+            self.chosen = sorted(self.client.scheduler_info(n_workers=-1)["workers"])
+        else:
+            self.client = connect(self.address)
+            self.chosen = chosen_workers(self.client, self.workers, self.address)
+        # A worker that leaves during a run would have its tasks re-run on the others: the run
+        # would go on with fewer workers than it reports. Its removal event fails the run.
+        for worker in self.chosen:
+            self.client.subscribe_topic(worker, functools.partial(self._event, worker))
+        # Start-up ends when every worker has imported the workload and answered.
+        init = workload.worker_init()
+        answers = self.client.run(
+            _worker_ready, workload.sync_function.__module__, init, workers=self.chosen
+        )
+        self.pids = {w: int(pid) for w, pid in answers.items()}
+        self.chunk = chunk_size(workload.task_count(), self.workers)
+
+    def _event(self, worker: str, event: tuple[float, dict[str, Any]]) -> None:
+        """On the client's thread: the scheduler's events about one chosen worker."""
+        _, message = event
+        if isinstance(message, dict) and message.get("action") == "remove-worker":
+            self.lost = self.lost or worker
+            self.results.put(_Lost(worker))
+
+    def _lost_message(self, worker: str) -> str:
+        pid = self.pids.get(worker)
+        how = "it was killed, crashed or lost its connection"
+        if self.cluster is not None:
+            how = self._local_exit(worker) or how
+        return (
+            f"a Dask worker ({worker}{f', pid {pid}' if pid else ''}) left the cluster "
+            f"during the run: {how}; Dask would re-run its tasks on the others, so the run stopped"
+        )
+
+    def _local_exit(self, worker: str) -> str | None:
+        """How a LocalCluster worker process ended, from its nanny, when it says."""
+        assert self.cluster is not None
+        from lab.engine.system.groups import describe_exit
+
+        for nanny in self.cluster.workers.values():
+            process = getattr(getattr(nanny, "process", None), "process", None)
+            if process is None or getattr(nanny, "worker_address", None) != worker:
+                continue
+            code = getattr(process, "exitcode", None)
+            if code is not None:
+                return f"its process {describe_exit(code)}"
+        return None
+
+    def run(self, workload: Workload, tasks: Iterable[Any], sink: ResultSink) -> None:
+        assert self.client is not None
+        if self.lost is not None:
+            raise WorkerLost(self._lost_message(self.lost))
+        client, fn, chosen, size = self.client, workload.sync_function, self.chosen, self.chunk
+        it = iter(tasks)
+        results = self.results
+
+        def submit() -> bool:
+            chunk = list(islice(it, size))
+            if not chunk:
+                return False
+            # pure=False: identical chunks (every repeat submits the same ones) would otherwise
+            # be computed once and served from memory, a fake speed-up from the second repeat on.
+            future = client.submit(
+                run_chunk, fn, chunk, pure=False, workers=chosen, allow_other_workers=False
+            )
+            self.inflight.add(future)
+            future.add_done_callback(results.put)
+            return True
+
+        for _ in range(2 * self.workers):
+            if not submit():
+                break
+        try:
+            while self.inflight:
+                item = results.get()
+                if isinstance(item, _Lost):
+                    if item.worker in chosen:
+                        raise WorkerLost(self._lost_message(item.worker))
+                    continue
+                if item not in self.inflight:
+                    continue  # a chunk of a failed earlier pass, cancelled since
+                self.inflight.discard(item)
+                try:
+                    chunk_results = item.result()
+                except (FutureCancelledError, KilledWorker) as exc:
+                    if self.lost is not None:
+                        raise WorkerLost(self._lost_message(self.lost)) from None
+                    raise WorkerLost(f"a Dask task was lost: {exc}") from None
+                submit()
+                sink.add_many(chunk_results)
+        finally:
+            if self.inflight:
+                with contextlib.suppress(Exception):
+                    client.cancel(list(self.inflight))
+                self.inflight.clear()
+
+    def close(self) -> None:
+        try:
+            if self.client is not None:
+                with contextlib.suppress(Exception):
+                    self.client.close(timeout=5)
+        finally:
+            if self.cluster is not None:
+                with contextlib.suppress(Exception):
+                    self.cluster.close(timeout=10)
