@@ -59,6 +59,7 @@ class DaskCluster:
     address: str = ""
     scheduler: DaskProcess | None = None
     workers: list[DaskProcess] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)  # extra variables for every process
 
     def start_scheduler(self) -> str:
         scheduler_file = self.directory / "scheduler.json"
@@ -121,7 +122,7 @@ class DaskCluster:
 
     def _spawn(self, name: str, command: Sequence[str]) -> DaskProcess:
         log = self.directory / f"{name}.log"
-        env = {**os.environ, "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
+        env = {**os.environ, "DASK_DISTRIBUTED__WORKER__DAEMON": "False", **self.env}
         with log.open("wb") as out:
             process = subprocess.Popen(
                 list(command),
@@ -163,12 +164,17 @@ class DaskCluster:
 
 @contextlib.contextmanager
 def dask_cluster(
-    directory: Path, worker_hosts: Sequence[str] = ("127.0.0.1",), *, nanny: bool = False
+    directory: Path,
+    worker_hosts: Sequence[str] = ("127.0.0.1",),
+    *,
+    nanny: bool = False,
+    env: dict[str, str] | None = None,
 ) -> Iterator[DaskCluster]:
-    """A scheduler on 127.0.0.1 and one worker per entry of `worker_hosts`, ready to use."""
+    """A scheduler on 127.0.0.1 and one worker per entry of `worker_hosts`, ready to use;
+    `env`: extra environment variables for all of them (PYTHONPATH, Dask's own settings)."""
     pytest_skip_if_no_distributed()
     directory.mkdir(parents=True, exist_ok=True)
-    cluster = DaskCluster(directory)
+    cluster = DaskCluster(directory, env=dict(env or {}))
     try:
         cluster.start_scheduler()
         for host in worker_hosts:

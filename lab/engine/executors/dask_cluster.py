@@ -29,7 +29,7 @@ from lab.engine.executors.processes import chunk_size, run_chunk
 from lab.engine.workloads.base import Workload
 
 STARTUP_TIMEOUT = 60.0
-CONNECT_TIMEOUT = 10.0
+LOST_POLL = 0.2  # seconds between looks for a lost worker while a finished chunk is recomputed
 DISTRIBUTION = "concurrency-lab"  # the name the lab is installed under, on every machine
 
 
@@ -73,9 +73,12 @@ def chosen_workers(client: Client, workers: int, address: str) -> list[str]:
     return chosen
 
 
-def connect(address: str, timeout: float = CONNECT_TIMEOUT) -> Client:
+def connect(address: str) -> Client:
+    """A client of the scheduler at `address`. It waits for a scheduler that is not there yet
+    as long as Dask's own `distributed.comm.timeouts.connect` says (30 s unless configured,
+    e.g. DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=5s)."""
     try:
-        return Client(address, timeout=timeout, set_as_default=False)
+        return Client(address, set_as_default=False)
     except (OSError, TimeoutError) as exc:
         raise ClusterProblem(f"cannot reach the Dask scheduler at {address}: {exc}") from None
 
@@ -158,27 +161,13 @@ class DaskExecutor(Executor):
 
     def _lost_message(self, worker: str) -> str:
         pid = self.pids.get(worker)
-        how = "it was killed, crashed or lost its connection"
-        if self.cluster is not None:
-            how = self._local_exit(worker) or how
+        # A LocalCluster's nanny restarts a dead worker at once and keeps no trace of how the
+        # old process ended, so the words stay general.
         return (
-            f"a Dask worker ({worker}{f', pid {pid}' if pid else ''}) left the cluster "
-            f"during the run: {how}; Dask would re-run its tasks on the others, so the run stopped"
+            f"a Dask worker ({worker}{f', pid {pid}' if pid else ''}) left the cluster during "
+            "the run (killed, crashed or disconnected); Dask would re-run its tasks on the "
+            "others, so the run stopped"
         )
-
-    def _local_exit(self, worker: str) -> str | None:
-        """How a LocalCluster worker process ended, from its nanny, when it says."""
-        assert self.cluster is not None
-        from lab.engine.system.groups import describe_exit
-
-        for nanny in self.cluster.workers.values():
-            process = getattr(getattr(nanny, "process", None), "process", None)
-            if process is None or getattr(nanny, "worker_address", None) != worker:
-                continue
-            code = getattr(process, "exitcode", None)
-            if code is not None:
-                return f"its process {describe_exit(code)}"
-        return None
 
     def run(self, workload: Workload, tasks: Iterable[Any], sink: ResultSink) -> None:
         assert self.client is not None
@@ -207,26 +196,33 @@ class DaskExecutor(Executor):
         try:
             while self.inflight:
                 item = results.get()
-                if isinstance(item, _Lost):
-                    if item.worker in chosen:
-                        raise WorkerLost(self._lost_message(item.worker))
-                    continue
-                if item not in self.inflight:
+                if self.lost is not None:
+                    raise WorkerLost(self._lost_message(self.lost))
+                if isinstance(item, _Lost) or item not in self.inflight:
                     continue  # a chunk of a failed earlier pass, cancelled since
                 self.inflight.discard(item)
-                try:
-                    chunk_results = item.result()
-                except (FutureCancelledError, KilledWorker) as exc:
-                    if self.lost is not None:
-                        raise WorkerLost(self._lost_message(self.lost)) from None
-                    raise WorkerLost(f"a Dask task was lost: {exc}") from None
+                sink.add_many(self._result(item))
                 submit()
-                sink.add_many(chunk_results)
         finally:
             if self.inflight:
                 with contextlib.suppress(Exception):
                     client.cancel(list(self.inflight))
                 self.inflight.clear()
+
+    def _result(self, future: Future[list[Any]]) -> list[Any]:
+        """A finished chunk's results. A chunk whose worker died after it finished is pending
+        again (Dask recomputes lost results), so this waits, but never past a lost worker."""
+        while True:
+            if self.lost is not None:
+                raise WorkerLost(self._lost_message(self.lost))
+            try:
+                return list(future.result(timeout=LOST_POLL))
+            except TimeoutError:
+                continue
+            except (FutureCancelledError, KilledWorker) as exc:
+                if self.lost is not None:
+                    raise WorkerLost(self._lost_message(self.lost)) from None
+                raise WorkerLost(f"a Dask task was lost: {exc}") from None
 
     def close(self) -> None:
         try:
