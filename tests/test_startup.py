@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 HEAVY = ("pydantic", "psutil", "aiohttp", "textual", "lab.scenario.loader", "lab.engine",
-         "lab.analysis", "lab.report.markdown", "lab.results")  # fmt: skip
+         "lab.analysis", "lab.report.markdown", "lab.results", "dask", "distributed")  # fmt: skip
 
 PROBE = """
 import contextlib, io, json, sys
@@ -93,4 +93,78 @@ def test_check_of_a_bad_file_still_words_its_errors(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert (
         f"{bad}:2:" in done.stderr and "workload.tasks: must be from 1 to 1,000,000" in done.stderr
+    )
+
+
+# Optional packages: a run without the dask executor never imports them, in the lab's process
+# or in what a runner imports for the other executors.
+RUN_PROBE = """
+import contextlib, io, json, sys
+from lab.cli import main
+with contextlib.redirect_stdout(io.StringIO()):
+    code = main(sys.argv[1:])
+from lab.engine.executors import executor_class
+from lab.engine.workloads import workload_class
+for name in ("serial", "asyncio", "threads", "processes"):
+    executor_class(name)
+workload_class("dispatch")
+print(json.dumps({"code": code, "loaded": sorted(m for m in sys.modules
+                  if m.split(".")[0] in ("dask", "distributed"))}))
+"""
+
+
+@pytest.mark.slow
+def test_a_run_without_dask_imports_no_dask(tmp_path: Path) -> None:
+    import json
+
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(
+        "title: t\nworkload: {kind: dispatch, tasks: 20}\nexecutors: [serial, threads]\n"
+        "workers: [2]\nrepeats: 1\nwarmups: 0\nprocesses: 1\nmin_time: 0\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", RUN_PROBE, "--report", "-", str(scenario)],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"code": 0, "loaded": []}
+
+
+# sys.modules[name] = None makes `import name` raise ImportError: Dask's absence, for real.
+WITHOUT_DASK = "import sys; sys.modules['distributed'] = sys.modules['dask'] = None\n"
+
+
+def test_without_distributed_list_gives_the_install_line() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", WITHOUT_DASK + "from lab.cli import main; main(['--list'])"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert (
+        "  dask               unavailable: Dask distributed is not installed: "
+        "pip install 'concurrency-lab[cluster]'\n"
+    ) in done.stdout
+    assert "  processes          available\n" in done.stdout
+
+
+def test_with_distributed_list_says_dask_is_available() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "lab", "--list"], capture_output=True, text=True, timeout=60
+    )
+    assert "  dask               available\n" in done.stdout
+
+
+def test_without_distributed_a_dask_run_is_skipped_with_the_install_line() -> None:
+    probe = WITHOUT_DASK + (
+        "from lab.scenario.loader import parse_scenario\n"
+        "from lab.engine.plan import plan_scenario\n"
+        "s = parse_scenario('title: t\\nworkload: {kind: numeric}\\n"
+        "executors: [serial, processes, dask]\\nworkers: [2]\\n', 's.yaml', 's')\n"
+        "plan = plan_scenario(s)\n"
+        "print([r.run_id for r in plan.runs], plan.skipped)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout == (
+        "['serial-1', 'processes-2'] {'dask': \"Dask distributed is not installed: "
+        "pip install 'concurrency-lab[cluster]'\"}\n"
     )
