@@ -144,7 +144,7 @@ def _seconds(text: str) -> float:
 
 
 def _cluster_address(text: str) -> str:
-    from lab.scenario.spec import check_cluster_address
+    from lab.scenario.cluster import check_cluster_address
 
     try:
         return check_cluster_address(text)

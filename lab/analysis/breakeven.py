@@ -1,5 +1,7 @@
 """The break-even of a sweep: from which value of the swept parameter does a process pool beat
-a thread pool? ("processes overtake threads from size ≈ 12,000")
+a thread pool? ("processes overtake threads from size ≈ 12,000") With dask runs beside the
+process pool, the same question one step out: from which task size does a Dask cluster, with
+its higher price per task and to start, beat the local process pool?
 
 Read from a scenario whose runs sweep one numeric workload parameter (`sweep:`, or the dispatch
 workload's `task_sizes_us`). Two answers, because both matter when choosing:
@@ -25,20 +27,28 @@ TASK_US = "task_us"  # dispatch's busy microseconds per task, shown in µs
 CrossingKind = Literal["crossing", "always", "extrapolated", "never"]
 
 
+# (light, heavy): the model that is cheaper per task and to start, and the one whose price
+# more work per task may pay back. Dask against the process pool when a scenario has both.
+PAIRS = (("processes", "dask"), ("threads", "processes"))
+
+
 @dataclass
 class SizePoint:
+    """One value of the swept parameter: each model's best run there (wall time of a batch)."""
+
     value: float  # of the swept parameter
     serial_wall: float | None
-    threads_run: str | None
-    threads_wall: float | None
-    threads_startup: float | None  # median over the sizes, for this run's worker count
-    processes_run: str | None
-    processes_wall: float | None
-    processes_startup: float | None
+    light_run: str | None
+    light_wall: float | None
+    light_startup: float | None  # median over the sizes, for this run's worker count
+    heavy_run: str | None
+    heavy_wall: float | None
+    heavy_startup: float | None
 
-    def total(self, executor: str, with_startup: bool) -> float | None:
-        wall = getattr(self, f"{executor}_wall")
-        startup = getattr(self, f"{executor}_startup") or 0.0
+    def total(self, role: str, with_startup: bool) -> float | None:
+        """'light' or 'heavy': its batch's wall time, start-up added for a cold batch."""
+        wall = getattr(self, f"{role}_wall")
+        startup = getattr(self, f"{role}_startup") or 0.0
         if wall is None:
             return None
         return float(wall + (startup if with_startup else 0.0))
@@ -48,7 +58,7 @@ class SizePoint:
 class Crossing:
     basis: Literal["steady", "batch"]
     kind: CrossingKind
-    value: float | None  # of the swept parameter, where processes start to beat threads
+    value: float | None  # of the swept parameter, where the heavy model starts to win
     text: str
 
 
@@ -61,6 +71,8 @@ class BreakEven:
     batch: Crossing
     text: str
     warnings: list[str] = field(default_factory=list)
+    light: str = "threads"  # the executors compared: light wins small tasks, heavy big ones
+    heavy: str = "processes"
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -93,7 +105,7 @@ def _wall(run: RunResult) -> float | None:
 def find_crossing(
     sizes: Sequence[float], diffs: Sequence[float]
 ) -> tuple[CrossingKind, float | None]:
-    """Where diff (processes − threads time) turns negative and stays so.
+    """Where diff (heavy − light model's time) turns negative and stays so.
 
     Inside the measured range the crossing is interpolated between the two sizes around it;
     past the largest size it is extrapolated from a least-squares line through every
@@ -123,6 +135,8 @@ class _Wording:
     """How the texts name the swept parameter: task_us as µs of work, others by name."""
 
     param: str
+    light: str = "threads"
+    heavy: str = "processes"
 
     def near(self, v: float) -> str:
         if self.param == TASK_US:
@@ -147,59 +161,65 @@ class _Wording:
 
 
 def _crossing(
-    basis: Literal["steady", "batch"], points: list[SizePoint], tasks: int, param: str
+    basis: Literal["steady", "batch"], points: list[SizePoint], tasks: int, w: _Wording
 ) -> Crossing:
     with_startup = basis == "batch"
+    light, heavy = w.light, w.heavy
     usable = [
         p for p in points
-        if p.total("threads", with_startup) is not None
-        and p.total("processes", with_startup) is not None
+        if p.total("light", with_startup) is not None
+        and p.total("heavy", with_startup) is not None
     ]  # fmt: skip
     where = (
-        "once both pools are running"
+        f"once both {'pools are' if heavy != 'dask' else 'are'} running"
         if basis == "steady"
-        else f"for one batch of {tasks} tasks from a cold start (pool start-up included)"
+        else f"for one batch of {tasks} tasks from a cold start "
+        f"({'pool ' if heavy != 'dask' else 'cluster and pool '}start-up included)"
     )
     if len(usable) < 2:
-        return Crossing(
-            basis, "never", None, f"{where}: fewer than 2 {_Wording(param).what}s measured"
-        )
+        return Crossing(basis, "never", None, f"{where}: fewer than 2 {w.what}s measured")
     sizes = [p.value for p in usable]
-    w = _Wording(param)
     total: Callable[[SizePoint, str], float] = lambda p, e: p.total(e, with_startup) or 0.0  # noqa: E731
-    diffs = [total(p, "processes") - total(p, "threads") for p in usable]
+    diffs = [total(p, "heavy") - total(p, "light") for p in usable]
     kind, at = find_crossing(sizes, diffs)
     first, last = usable[0], usable[-1]
     if kind == "always":
         text = (
-            f"{where}, processes beat threads at every {w.what} measured, from "
-            f"{w.shown(first.value)} ({format_seconds(total(first, 'processes'))} vs "
-            f"{format_seconds(total(first, 'threads'))})"
+            f"{where}, {heavy} beat {light} at every {w.what} measured, from "
+            f"{w.shown(first.value)} ({format_seconds(total(first, 'heavy'))} vs "
+            f"{format_seconds(total(first, 'light'))})"
         )
     elif kind == "crossing":
         assert at is not None
         text = (
-            f"{where}, processes {w.verb} threads from {w.near(at)} "
+            f"{where}, {heavy} {w.verb} {light} from {w.near(at)} "
             f"(measured {w.shown(sizes[0])} to {w.shown(sizes[-1])})"
         )
     elif kind == "extrapolated":
         assert at is not None
         text = (
-            f"{where}, threads still win at {w.shown(last.value)} "
-            f"({format_seconds(total(last, 'threads'))} vs {format_seconds(total(last, 'processes'))}); "
-            f"extrapolating, processes would {w.would(at)}"
+            f"{where}, {light} still win at {w.shown(last.value)} "
+            f"({format_seconds(total(last, 'light'))} vs {format_seconds(total(last, 'heavy'))}); "
+            f"extrapolating, {heavy} would {w.would(at)}"
         )
     else:
         text = (
-            f"{where}, threads win at every {w.what} measured up to {w.shown(last.value)}, "
+            f"{where}, {light} win at every {w.what} measured up to {w.shown(last.value)}, "
             "and the gap is not closing"
         )
     return Crossing(basis, kind, at, text)
 
 
+def compared_pair(result: ScenarioResult) -> tuple[str, str]:
+    """Which two models the break-even compares: dask and the process pool when both ran."""
+    ran = {r.executor for r in result.runs}
+    return next((pair for pair in PAIRS if set(pair) <= ran), PAIRS[-1])
+
+
 def breakeven(result: ScenarioResult) -> BreakEven | None:
-    """None unless the scenario measured threads and processes at two or more values of one
-    swept parameter."""
+    """None unless the scenario measured the compared pair (compared_pair) at two or more
+    values of one swept parameter."""
+    light, heavy = compared_pair(result)
     param = swept_param(result)
     if param is None:
         return None
@@ -235,7 +255,7 @@ def breakeven(result: ScenarioResult) -> BreakEven | None:
             same = [r for r in ok if r.workers == pool.get(executor)]
             return min(same or ok, key=lambda r: _wall(r) or 0.0, default=None)
 
-        t, p, s = best("threads"), best("processes"), best("serial")
+        t, p, s = best(light), best(heavy), best("serial")
         points.append(
             SizePoint(
                 size,
@@ -249,11 +269,11 @@ def breakeven(result: ScenarioResult) -> BreakEven | None:
             )
         )
     tasks = max((r.tasks for r in result.runs), default=0)
-    steady = _crossing("steady", points, tasks, param)
-    batch = _crossing("batch", points, tasks, param)
-    out = BreakEven(param, tasks, points, steady, batch, f"{batch.text}; {steady.text}")
-    if sum(1 for p in points if p.threads_wall and p.processes_wall) < 3:
-        out.warnings.append(
-            f"fewer than 3 {_Wording(param).what}s with both pools: a rough break-even"
-        )
+    wording = _Wording(param, light, heavy)
+    steady = _crossing("steady", points, tasks, wording)
+    batch = _crossing("batch", points, tasks, wording)
+    text = f"{batch.text}; {steady.text}"
+    out = BreakEven(param, tasks, points, steady, batch, text, light=light, heavy=heavy)
+    if sum(1 for p in points if p.light_wall and p.heavy_wall) < 3:
+        out.warnings.append(f"fewer than 3 {wording.what}s with both models: a rough break-even")
     return out

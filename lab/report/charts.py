@@ -15,6 +15,7 @@ COLORS = {
     "uvloop": "#7c3aed",
     "threads": "#ea580c",
     "processes": "#16a34a",
+    "dask": "#db2777",
 }
 
 
@@ -182,10 +183,12 @@ def breakeven_chart(result: ScenarioResult, analysis: ScenarioAnalysis) -> str |
     be = analysis.breakeven
     if be is None:
         return None
-    colors = [COLORS["threads"], COLORS["processes"], COLORS["threads"], COLORS["processes"]]
+    light, heavy = _color(be.light, 0), _color(be.heavy, 1)
+    colors = [light, heavy, light, heavy]
     chart = _chart(
         "XY",
-        f"Threads vs processes by {'work per task' if be.param == 'task_us' else be.param} "
+        f"{be.light.capitalize()} vs {be.heavy} by "
+        f"{'work per task' if be.param == 'task_us' else be.param} "
         f"({be.tasks} tasks)",
         colors,
         x_title="work per task (µs)" if be.param == "task_us" else be.param,
@@ -193,12 +196,11 @@ def breakeven_chart(result: ScenarioResult, analysis: ScenarioAnalysis) -> str |
         dots_size=3,
         show_x_guides=True,
     )
-    for executor, with_startup in (
-        ("threads", False), ("processes", False), ("threads", True), ("processes", True),
+    for role, with_startup in (
+        ("light", False), ("heavy", False), ("light", True), ("heavy", True),
     ):  # fmt: skip
-        pts = [
-            (p.value, t) for p in be.points if (t := p.total(executor, with_startup)) is not None
-        ]
+        pts = [(p.value, t) for p in be.points if (t := p.total(role, with_startup)) is not None]
+        executor = be.light if role == "light" else be.heavy
         label = f"{executor} {'incl. start-up' if with_startup else 'running pool'}"
         style = {"width": 2, "dasharray": "6,3"} if with_startup else {"width": 2}
         chart.add(label, pts, stroke_style=style)

@@ -9,6 +9,7 @@ import io
 from collections.abc import Callable
 
 from lab.analysis.analyse import ReportAnalysis, ScenarioAnalysis
+from lab.analysis.breakeven import BreakEven
 from lab.analysis.scaling import ScalingFit
 from lab.core.units import format_number, format_rate, format_seconds
 from lab.report.cells import md_escape
@@ -79,25 +80,27 @@ def breakeven_rows(analysis: ScenarioAnalysis) -> list[dict[str, str]]:
             {
                 "task": be.label(p.value),
                 "serial": format_seconds(p.serial_wall),
-                "threads": format_seconds(p.threads_wall)
-                + (f" ({p.threads_run})" if p.threads_run else ""),
-                "threads_start": format_seconds(p.threads_startup),
-                "processes": format_seconds(p.processes_wall)
-                + (f" ({p.processes_run})" if p.processes_run else ""),
-                "processes_start": format_seconds(p.processes_startup),
+                "light": format_seconds(p.light_wall)
+                + (f" ({p.light_run})" if p.light_run else ""),
+                "light_start": format_seconds(p.light_startup),
+                "heavy": format_seconds(p.heavy_wall)
+                + (f" ({p.heavy_run})" if p.heavy_run else ""),
+                "heavy_start": format_seconds(p.heavy_startup),
             }
         )
     return rows
 
 
-BREAKEVEN_HEADERS = {
-    "task": "swept value",
-    "serial": "serial batch",
-    "threads": "threads batch (best run)",
-    "threads_start": "threads start-up",
-    "processes": "processes batch (best run)",
-    "processes_start": "processes start-up",
-}
+def breakeven_headers(be: BreakEven) -> dict[str, str]:
+    """The break-even table's columns, named after the two models it compares."""
+    return {
+        "task": "swept value",
+        "serial": "serial batch",
+        "light": f"{be.light} batch (best run)",
+        "light_start": f"{be.light} start-up",
+        "heavy": f"{be.heavy} batch (best run)",
+        "heavy_start": f"{be.heavy} start-up",
+    }
 
 
 def _md_table(
@@ -140,7 +143,7 @@ def markdown_scenario(analysis: ScenarioAnalysis) -> str:
     if be is not None:
         what = "task-size sweep" if be.param == "task_us" else f"sweep of {md_escape(be.param)}"
         out.write(f"\n**Break-even** ({what}): {md_escape(be.text)}.\n\n")
-        _md_table(out, BREAKEVEN_HEADERS, breakeven_rows(analysis), md_escape)
+        _md_table(out, breakeven_headers(be), breakeven_rows(analysis), md_escape)
         for w in be.warnings:
             out.write(f"\n- ⚠ {md_escape(w)}\n")
     decided = [c for c in analysis.claims if c.status != "not measured"]

@@ -24,8 +24,8 @@ from lab.report.cells import (
 )
 from lab.report.charts import breakeven_chart, latency_chart, speedup_chart
 from lab.report.explain import (
-    BREAKEVEN_HEADERS,
     SCALING_HEADERS,
+    breakeven_headers,
     breakeven_rows,
     grouped_warnings,
     scaling_rows,
@@ -218,11 +218,11 @@ def _scenario_section(result: ScenarioResult, analysis: ScenarioAnalysis) -> str
             )
     be = analysis.breakeven
     if be is not None:
-        out.append(f"<h3>Break-even: threads vs processes</h3><p>{_e(be.text)}.</p>")
+        out.append(f"<h3>Break-even: {be.light} vs {be.heavy}</h3><p>{_e(be.text)}.</p>")
         chart = breakeven_chart(result, analysis)
         if chart:
             out.append(f'<div class="charts"><div class="chart">{chart}</div></div>')
-        out.append(_table(BREAKEVEN_HEADERS, breakeven_rows(analysis), set()))
+        out.append(_table(breakeven_headers(be), breakeven_rows(analysis), set()))
         out.extend(f'<p class="warn">{_e(w)}</p>' for w in be.warnings)
     for sentence in (fastest_sentence(result), drift_sentence(result)):
         if sentence:

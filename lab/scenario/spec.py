@@ -26,6 +26,7 @@ from lab.core.cpus import usable_cpus
 from lab.core.optional import EXECUTORS
 from lab.core.units import parse_size
 from lab.scenario.callable_spec import CallableWorkload
+from lab.scenario.cluster import ClusterAddress
 
 # The concurrency models, in report order; lab.engine.executors registers one module for each.
 EXECUTOR_NAMES = EXECUTORS
@@ -239,29 +240,6 @@ def sweepable(workload: BaseModel) -> list[str]:
         names.append("tasks")
     return names
 
-
-CLUSTER_SCHEMES = ("tcp", "tls")
-
-
-def check_cluster_address(address: str) -> str:
-    """'tcp://host:8786': a Dask scheduler address with a scheme, a host and a port."""
-    scheme, sep, rest = address.partition("://")
-    if not sep or scheme not in CLUSTER_SCHEMES:
-        raise ValueError(
-            f"{address!r} is not a Dask scheduler address such as tcp://127.0.0.1:8786 "
-            f"(scheme {' or '.join(s + '://' for s in CLUSTER_SCHEMES)})"
-        )
-    try:
-        parsed = urlparse(f"{scheme}://{rest}")
-        port = parsed.port
-    except ValueError:
-        raise ValueError(f"{address!r} has a port outside 1-65535") from None
-    if not parsed.hostname or port is None or parsed.path not in ("", "/"):
-        raise ValueError(f"{address!r} needs a host and a port, as in tcp://127.0.0.1:8786")
-    return address
-
-
-ClusterAddress = Annotated[str, AfterValidator(check_cluster_address)]
 
 WorkerCount = Annotated[int, Field(ge=1, le=MAX_WORKERS)] | Literal["cpus"]
 

@@ -45,10 +45,10 @@ SCALING_COLUMNS = {
 BREAKEVEN_COLUMNS = {  # lab.report.explain.breakeven_rows's, without the run ids
     "task": "per task",
     "serial": "serial",
-    "threads": "threads",
-    "threads_start": "start-up",
-    "processes": "processes",
-    "processes_start": "start-up",
+    "light": "{light}",
+    "light_start": "start-up",
+    "heavy": "{heavy}",
+    "heavy_start": "start-up",
 }
 
 
@@ -173,9 +173,12 @@ def analysis_view(
         parts += [
             Text(),
             _heading(
-                "Task-size sweep: when a process pool beats a thread pool"
-                if be.param == "task_us"
-                else f"Sweep of {be.param}: when a process pool beats a thread pool"
+                ("Task-size sweep" if be.param == "task_us" else f"Sweep of {be.param}")
+                + (
+                    ": when a process pool beats a thread pool"
+                    if be.heavy == "processes"
+                    else f": when {be.heavy} beats {be.light}"
+                )
             ),
         ]
         parts.append(_rows([("", Text(be.text))]))
@@ -183,14 +186,16 @@ def analysis_view(
             {
                 "task": be.label(p.value),
                 "serial": format_seconds(p.serial_wall),
-                "threads": format_seconds(p.threads_wall),
-                "threads_start": format_seconds(p.threads_startup),
-                "processes": format_seconds(p.processes_wall),
-                "processes_start": format_seconds(p.processes_startup),
+                "light": format_seconds(p.light_wall),
+                "light_start": format_seconds(p.light_startup),
+                "heavy": format_seconds(p.heavy_wall),
+                "heavy_start": format_seconds(p.heavy_startup),
             }
             for p in be.points
         ]
-        parts.append(_table(BREAKEVEN_COLUMNS, sizes))
+        names = {"light": be.light, "heavy": be.heavy}
+        columns = {k: v.format(**names) for k, v in BREAKEVEN_COLUMNS.items()}
+        parts.append(_table(columns, sizes))
         parts.append(
             Text(
                 f"One batch of {be.tasks} tasks per {noun}, each pool's best run; start-up is "

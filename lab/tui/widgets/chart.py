@@ -15,13 +15,16 @@ from lab.results.model import ScenarioResult
 from lab.tui.results import ChartLine, chart_lines, speedup_series
 
 # One letter per executor: the chart's markers, readable without colour.
-MARKERS = {"serial": "s", "asyncio": "a", "uvloop": "u", "threads": "t", "processes": "p"}
+MARKERS = {
+    "serial": "s", "asyncio": "a", "uvloop": "u", "threads": "t", "processes": "p", "dask": "d",
+}  # fmt: skip
 COLOURS = {
     "serial": "white",
     "asyncio": "cyan",
     "uvloop": "blue",
     "threads": "yellow",
     "processes": "green",
+    "dask": "magenta",
 }
 
 
