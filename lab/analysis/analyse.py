@@ -11,6 +11,7 @@ from typing import Any
 
 from lab.analysis.breakeven import BreakEven, breakeven
 from lab.analysis.claims import ClaimResult, machine_notes, merge_claims, scenario_claims
+from lab.analysis.cluster_claim import cluster_cost
 from lab.analysis.facts import Machine, scenario_facts
 from lab.analysis.scaling import ScalingFit, fit_scenario
 from lab.analysis.verdicts import Verdict, verdict_for
@@ -56,7 +57,7 @@ def analyse_scenario(result: ScenarioResult, machine: MachineFacts | Machine) ->
     return ScenarioAnalysis(
         name=result.name,
         verdict=verdict,
-        claims=scenario_claims(facts),
+        claims=scenario_claims(facts) + cluster_cost(facts),
         scaling=fit_scenario(result),
         breakeven=breakeven(result),
     )

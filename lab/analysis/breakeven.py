@@ -73,6 +73,8 @@ class BreakEven:
     warnings: list[str] = field(default_factory=list)
     light: str = "threads"  # the executors compared: light wins small tasks, heavy big ones
     heavy: str = "processes"
+    # dask only: from which size its per-task price is paid back, i.e. it beats serial
+    payback: Crossing | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -152,12 +154,13 @@ class _Wording:
 
     @property
     def verb(self) -> str:
-        return "beat" if self.param == TASK_US else "overtake"
+        verb = "beat" if self.param == TASK_US else "overtake"
+        return verb + ("s" if self.heavy == "dask" else "")
 
     def would(self, v: float) -> str:
         if self.param == TASK_US:
             return f"win from about {_us(v)} per task"
-        return f"overtake them from {self.near(v)}"
+        return f"overtake {'it' if self.light == 'serial' else 'them'} from {self.near(v)}"
 
 
 def _crossing(
@@ -185,7 +188,8 @@ def _crossing(
     first, last = usable[0], usable[-1]
     if kind == "always":
         text = (
-            f"{where}, {heavy} beat {light} at every {w.what} measured, from "
+            f"{where}, {heavy} {'beats' if heavy == 'dask' else 'beat'} {light} at every "
+            f"{w.what} measured, from "
             f"{w.shown(first.value)} ({format_seconds(total(first, 'heavy'))} vs "
             f"{format_seconds(total(first, 'light'))})"
         )
@@ -208,6 +212,27 @@ def _crossing(
             "and the gap is not closing"
         )
     return Crossing(basis, kind, at, text)
+
+
+def _payback_text(c: Crossing, w: _Wording, points: list[SizePoint]) -> str:
+    """Dask against serial, once running: from which size its price per task is paid back."""
+    ran = [p for p in points if p.light_wall is not None and p.heavy_wall is not None]
+    last = ran[-1] if ran else None
+    if c.kind == "always" and ran:
+        return f"dask beats serial at every {w.what} measured, from {w.shown(ran[0].value)}"
+    if c.kind == "crossing" and c.value is not None:
+        return f"dask pays back its price per task, beating serial, from {w.near(c.value)}"
+    if last is None or last.light_wall is None or last.heavy_wall is None:
+        return f"dask against serial: {c.text}"
+    behind = (
+        f"dask is still slower than serial at {w.shown(last.value)} "
+        f"({format_seconds(last.heavy_wall)} vs {format_seconds(last.light_wall)})"
+    )
+    if c.kind == "extrapolated" and c.value is not None:
+        return (
+            f"{behind}; extrapolating, it would pay back its price per task from {w.near(c.value)}"
+        )
+    return f"{behind}, and the gap is not closing"
 
 
 def compared_pair(result: ScenarioResult) -> tuple[str, str]:
@@ -273,7 +298,21 @@ def breakeven(result: ScenarioResult) -> BreakEven | None:
     steady = _crossing("steady", points, tasks, wording)
     batch = _crossing("batch", points, tasks, wording)
     text = f"{batch.text}; {steady.text}"
-    out = BreakEven(param, tasks, points, steady, batch, text, light=light, heavy=heavy)
+    payback = None
+    if heavy == "dask":
+        # On one machine a LocalCluster has the pool's cores and a higher price per task, so
+        # against serial is where that price shows being paid back.
+        against = [
+            SizePoint(p.value, p.serial_wall, None, p.serial_wall, 0.0, p.heavy_run, p.heavy_wall,
+                      p.heavy_startup)
+            for p in points
+        ]  # fmt: skip
+        payback = _crossing("steady", against, tasks, _Wording(param, "serial", heavy))
+        payback.text = _payback_text(payback, _Wording(param, "serial", heavy), against)
+        text += f"; {payback.text}"
+    out = BreakEven(
+        param, tasks, points, steady, batch, text, light=light, heavy=heavy, payback=payback
+    )
     if sum(1 for p in points if p.light_wall and p.heavy_wall) < 3:
         out.warnings.append(f"fewer than 3 {wording.what}s with both models: a rough break-even")
     return out

@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from lab.analysis.facts import Machine, ModelFacts, RunFacts, ScenarioFacts, parallel_gain
+from lab.analysis.facts import ModelFacts, RunFacts, ScenarioFacts, parallel_gain
+from lab.analysis.facts import machine_notes as machine_notes  # where callers find it
 from lab.analysis.thresholds import (
     CLEAR_GAIN,
     CPU_WORK_KINDS,
@@ -29,7 +30,7 @@ from lab.core.units import format_bytes, format_rate, format_ratio, format_secon
 # "partly": a claim made of parts (start-up, feeding, memory) that some parts confirm and
 # others refute; each part is shown with its own mark in the figures.
 Status = Literal["confirmed", "refuted", "partly", "inconclusive", "not measured"]
-MULTI_PART = {"processes_cost"}
+MULTI_PART = {"processes_cost", "cluster_cost"}
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,10 @@ CLAIMS = (
     Claim("processes_cores", "processes use several cores for CPU-bound code"),
     Claim("processes_cost", "processes cost more than threads to start, to feed and in memory"),
     Claim("asyncio_memory", "asyncio handles many concurrent waits with less memory than threads"),
+)
+# Only scenarios with dask runs decide it (lab.analysis.cluster_claim); without any, no row.
+CLUSTER_COST = Claim(
+    "cluster_cost", "a Dask cluster costs more than a process pool to start and to feed"
 )
 
 
@@ -350,8 +355,10 @@ def merge_claims(per_scenario: Sequence[tuple[str, Sequence[ClaimResult]]]) -> l
     "partly": one refuted part must not headline a claim the other parts confirm.
     """
     merged = []
-    for i, claim in enumerate(CLAIMS):
-        rows = [(name, results[i]) for name, results in per_scenario if len(results) > i]
+    for claim in (*CLAIMS, CLUSTER_COST):
+        rows = [(name, r) for name, results in per_scenario for r in results if r.id == claim.id]
+        if not rows and claim is CLUSTER_COST:
+            continue
         note = next((r.note for _, r in rows if r.note), "")
         order: list[Status] = ["refuted", "partly", "confirmed", "inconclusive"]
         status: Status = next(
@@ -382,18 +389,3 @@ def merge_claims(per_scenario: Sequence[tuple[str, Sequence[ClaimResult]]]) -> l
             ClaimResult(claim.id, claim.text, status, figures, [n for n, _ in deciding], note)
         )
     return merged
-
-
-def machine_notes(machine: Machine) -> list[str]:
-    notes = []
-    if machine.usable_cpus < 2:
-        notes.append(
-            "this machine lets the lab use 1 CPU: claims about CPU work in parallel "
-            "cannot be measured here"
-        )
-    if not machine.gil:
-        notes.append(
-            "this Python build has no GIL (free-threaded): threads can run Python bytecode "
-            "in parallel, so the GIL claim is expected to be refuted"
-        )
-    return notes

@@ -267,3 +267,18 @@ def parallel_gain(m: ModelFacts, f: ScenarioFacts, r: RunFacts) -> tuple[float |
     if ref[1] == "serial":
         return gain, format_ratio(gain)
     return gain, f"{format_ratio(gain)} over one worker ({format_ratio(r.speedup)} over serial)"
+
+
+def machine_notes(machine: Machine) -> list[str]:
+    notes = []
+    if machine.usable_cpus < 2:
+        notes.append(
+            "this machine lets the lab use 1 CPU: claims about CPU work in parallel "
+            "cannot be measured here"
+        )
+    if not machine.gil:
+        notes.append(
+            "this Python build has no GIL (free-threaded): threads can run Python bytecode "
+            "in parallel, so the GIL claim is expected to be refuted"
+        )
+    return notes
