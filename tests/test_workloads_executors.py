@@ -72,7 +72,9 @@ async def provisioned(
 
 @pytest.mark.parametrize("name", list(SPECS))
 async def test_every_executor_agrees(name: str, tmp_path: Path) -> None:
-    executors = list(REGISTRY)
+    # dask: tests/test_dask_executor.py runs these workloads on one shared cluster, rather
+    # than a LocalCluster started per workload here.
+    executors = [name for name in REGISTRY if name != "dask"]
     outcomes = await provisioned(SPECS[name], tmp_path, executors)
     digests = {o.digest for o in outcomes}
     assert len(digests) == 1, dict(zip(executors, digests, strict=False))
