@@ -111,7 +111,6 @@ class DaskExecutor(Executor):
 
     def __init__(self, workers: int, start_method: str, cluster: str | None = None) -> None:
         super().__init__(workers, start_method, cluster)
-        self.address = cluster
         self.cluster: LocalCluster | None = None
         self.client: Client | None = None
         self.chosen: list[str] = []
@@ -121,7 +120,7 @@ class DaskExecutor(Executor):
         self.inflight: set[Future[list[Any]]] = set()
 
     def start(self, workload: Workload) -> None:
-        if self.address is None:
+        if self.cluster_address is None:
             self.cluster = LocalCluster(
                 n_workers=self.workers,
                 threads_per_worker=1,
@@ -138,8 +137,8 @@ class DaskExecutor(Executor):
             self.client.wait_for_workers(self.workers, timeout=STARTUP_TIMEOUT)
             self.chosen = sorted(self.client.scheduler_info(n_workers=-1)["workers"])
         else:
-            self.client = connect(self.address)
-            self.chosen = chosen_workers(self.client, self.workers, self.address)
+            self.client = connect(self.cluster_address)
+            self.chosen = chosen_workers(self.client, self.workers, self.cluster_address)
         # A worker that leaves during a run would have its tasks re-run on the others: the run
         # would go on with fewer workers than it reports. Its removal event fails the run.
         for worker in self.chosen:
