@@ -52,24 +52,35 @@ def test_report_json_to_stdout(tmp_path: Path) -> None:
 def test_builtin_quick_reports_validate_against_the_schema(tmp_path: Path) -> None:
     """Every built-in, as `--report X.json --quick` writes it: the schema holds, and each run's
     summary reads back into a RunSummary that writes the same JSON."""
+    from concurrent.futures import ThreadPoolExecutor
+
     import jsonschema
 
     from lab.results.schema import REPORT_SCHEMA
     from lab.results.summary import RunSummary
     from lab.scenario.builtins import builtin_paths
 
-    target = tmp_path / "builtins.json"
-    # --min-time 0: one pass per repeat, the shortest run of every built-in the CLI offers.
-    out = lab("--report", str(target), "--quick", "--min-time", "0", timeout=480)
-    assert out.returncode == 0, out.stderr
-    data = json.loads(target.read_text())
-    jsonschema.validate(data, REPORT_SCHEMA)
-    assert [s["name"] for s in data["scenarios"]] == list(builtin_paths())
-    for scenario in data["scenarios"]:
-        assert scenario["runs"] and "verdicts" in scenario
-        for run in scenario["runs"]:
-            assert run["summary"]["wall_seconds"]["n"] >= 1, run["run_id"]
-            assert RunSummary.from_json(run["summary"]).to_json() == run["summary"]
+    names = list(builtin_paths())
+
+    def report_of(name: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+        target = tmp_path / f"{name}.json"
+        # --min-time 0: one pass per repeat, the shortest run of every built-in the CLI offers.
+        return lab("--report", str(target), "--quick", "--min-time", "0", name, timeout=480), target
+
+    # Three sessions at once: only the reports' shape is checked here, never their speed, and
+    # much of a quick session waits (start-ups, pools, the loopback server's latency).
+    with ThreadPoolExecutor(3) as pool:
+        done = dict(zip(names, pool.map(report_of, names), strict=True))
+    for name, (out, target) in done.items():
+        assert out.returncode == 0, f"{name}: {out.stderr}"
+        data = json.loads(target.read_text())
+        jsonschema.validate(data, REPORT_SCHEMA)
+        assert [s["name"] for s in data["scenarios"]] == [name]
+        for scenario in data["scenarios"]:
+            assert scenario["runs"] and "verdicts" in scenario
+            for run in scenario["runs"]:
+                assert run["summary"]["wall_seconds"]["n"] >= 1, run["run_id"]
+                assert RunSummary.from_json(run["summary"]).to_json() == run["summary"]
 
 
 @pytest.mark.slow
