@@ -119,6 +119,13 @@ def build_parser() -> argparse.ArgumentParser:
         "first workers, instead of a LocalCluster per run",
     )
     parser.add_argument(
+        "--python",
+        action="append",
+        metavar="PATH",
+        help="run every scenario under this Python (a name on PATH or a path; repeat it for "
+        "several, each one more axis: threads-4@py3.13); overrides `interpreters:` in files",
+    )
+    parser.add_argument(
         "--list",
         action="store_true",
         help="list the built-in scenarios and the executors available here, and exit",
@@ -261,6 +268,8 @@ def _main(argv: list[str] | None = None) -> int:
                     print("    " + safe_text(note, one_line=True))
             return 0
         scenarios = resolve(args.targets) if args.targets else load_builtins()
+        if args.python:  # the app and headless mode alike plan from the scenarios' own field
+            scenarios = [with_interpreters(s, args.python) for s in scenarios]
     except ScenarioError as exc:
         print(safe_text(exc.render()), file=sys.stderr)
         print("\nnothing ran; see `concurrency-lab --schema` for every valid key", file=sys.stderr)
@@ -349,6 +358,13 @@ def _cluster_problems(plans: list[ScenarioPlan]) -> list[str]:
 
     found = (cluster_problem(address, workers) for address, workers in clusters.items())
     return [p for p in found if p]
+
+
+def with_interpreters(loaded: LoadedScenario, pythons: list[str]) -> LoadedScenario:
+    import dataclasses
+
+    scenario = loaded.scenario.model_copy(update={"interpreters": list(pythons)})
+    return dataclasses.replace(loaded, scenario=scenario)
 
 
 def _seed(text: str) -> int:

@@ -18,6 +18,7 @@ from lab.core.textsafe import safe_text
 from lab.core.units import format_eta, format_rate, format_seconds, plural
 from lab.engine.events import (
     Event,
+    Preparing,
     RunFinished,
     RunProgress,
     RunStarted,
@@ -77,6 +78,8 @@ class Progress:
         if isinstance(event, ScenarioStarted):
             self.id_width = max((len(r.run_id) for r in event.runs), default=14)
             self._line(f"== {event.scenario}: {event.title} ({plural(len(event.runs), 'run')})")
+        elif isinstance(event, Preparing):
+            self._line(f"   {event.message}")
         elif isinstance(event, RunStarted):
             self._status(f"[{self.runs_done + 1}/{self.total_runs}] {event.run_id} starting")
         elif isinstance(event, RunProgress):

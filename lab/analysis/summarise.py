@@ -64,18 +64,21 @@ def summarise_run(run: RunResult, usable_cpus: int) -> None:
 def finalise_scenario(result: ScenarioResult, usable_cpus: int) -> None:
     """Summaries, result agreement across executors, and speedups against serial.
 
-    Runs of a sweep (`params`) are compared with the serial run at the same point.
+    Runs of a sweep (`params`) are compared with the serial run at the same point, and runs of
+    an interpreter axis with the serial run under the same interpreter.
     """
     for run in result.runs:
         summarise_run(run, usable_cpus)
     groups: dict[str, list[RunResult]] = {}
     for run in result.runs:
-        groups.setdefault(json.dumps(run.params, sort_keys=True), []).append(run)
+        key = json.dumps([run.params, run.interpreter], sort_keys=True)
+        groups.setdefault(key, []).append(run)
     result.baseline = None
     for runs in groups.values():
         check_agreement(runs)
         base = next((r for r in runs if r.executor == "serial" and r.status == "ok"), None)
-        if result.at_base(runs[0]):
+        first_interpreter = result.runs[0].interpreter
+        if result.at_base(runs[0]) and runs[0].interpreter == first_interpreter:
             result.baseline = base.run_id if base else None
             _drift(result, base)
         if base is not None:

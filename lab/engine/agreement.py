@@ -33,7 +33,14 @@ def mark_disagreement(run: RunResult, report: Report, scenario: str) -> None:
     result = next((s for s in report.scenarios if s.name == scenario), None)
     runs = result.runs if result is not None else []
     serial = next(
-        (r for r in runs if r.executor == "serial" and r.params == run.params and r.status == "ok"),
+        (
+            r
+            for r in runs
+            if r.executor == "serial"
+            and r.params == run.params
+            and r.interpreter == run.interpreter
+            and r.status == "ok"
+        ),
         None,
     )
     reference = _digests(serial) if serial is not None else set()

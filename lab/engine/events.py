@@ -63,6 +63,14 @@ class CpuSample:
 
 
 @dataclass(frozen=True)
+class Preparing:
+    """A step of getting an interpreter ready (its runner environment built, or found broken)."""
+
+    scenario: str
+    message: str
+
+
+@dataclass(frozen=True)
 class ScenarioFinished:
     scenario: str
     result: ScenarioResult
@@ -75,6 +83,7 @@ class SessionFinished:
 
 Event = (
     ScenarioStarted
+    | Preparing
     | RunStarted
     | RunProgress
     | RepeatFinished

@@ -9,6 +9,7 @@ from typing import Any
 from lab.core.cpus import usable_cpus
 from lab.core.units import format_eta
 from lab.engine.executors import available
+from lab.engine.interpreters.probe import Interpreter, probe_all
 from lab.scenario.loader import LoadedScenario
 from lab.scenario.spec import Scenario
 
@@ -22,6 +23,7 @@ class RunPlan:
     executor: str
     workers: int
     params: tuple[tuple[str, Any], ...] = ()  # workload overrides for a sweep run
+    interpreter: str | None = None  # label of the interpreter (None: the lab's own, no axis)
 
     @property
     def overrides(self) -> dict[str, Any]:
@@ -36,6 +38,10 @@ class ScenarioPlan:
     runs: list[RunPlan]
     skipped: dict[str, str] = field(default_factory=dict)  # executor -> why it cannot run here
     quick: bool = False
+    interpreters: list[Interpreter] = field(default_factory=list)  # the axis; [] without one
+
+    def interpreter(self, label: str | None) -> Interpreter | None:
+        return next((i for i in self.interpreters if i.label == label), None)
 
 
 def plan_scenario(
@@ -44,7 +50,9 @@ def plan_scenario(
     usable: int | None = None,
     min_time: float | None = None,
     cluster: str | None = None,
+    pythons: list[str] | None = None,
 ) -> ScenarioPlan:
+    """The matrix of runs; `pythons` (--python) replaces the scenario's own `interpreters:`."""
     scenario = loaded.scenario.quick() if quick else loaded.scenario
     if min_time is not None:  # --min-time overrides every scenario's own setting
         scenario = scenario.model_copy(update={"min_time": min_time})
@@ -68,7 +76,15 @@ def plan_scenario(
     else:
         runs = _matrix(scenario, counts, skipped, {})
         runs += _sweep_runs(scenario, counts, skipped, usable or usable_cpus())
-    return ScenarioPlan(loaded.name, loaded.source, scenario, runs, skipped, quick)
+    names = pythons or scenario.interpreters
+    interpreters = probe_all(names) if names else []
+    if interpreters:  # one more axis: every run under each interpreter, `threads-4@py3.13`
+        runs = [
+            RunPlan(f"{r.run_id}@{i.label}", r.executor, r.workers, r.params, i.label)
+            for i in interpreters
+            for r in runs
+        ]
+    return ScenarioPlan(loaded.name, loaded.source, scenario, runs, skipped, quick, interpreters)
 
 
 def _matrix(
@@ -149,9 +165,10 @@ def make_plan(
     quick: bool = False,
     min_time: float | None = None,
     cluster: str | None = None,
+    pythons: list[str] | None = None,
 ) -> list[ScenarioPlan]:
     usable = usable_cpus()
-    return [plan_scenario(s, quick, usable, min_time, cluster) for s in scenarios]
+    return [plan_scenario(s, quick, usable, min_time, cluster, pythons) for s in scenarios]
 
 
 def dask_clusters(plans: list[ScenarioPlan]) -> dict[str, int]:

@@ -8,7 +8,7 @@ Session -> runner (stdin):
   MeasureCommand   {"command": "repeat", index, round}: one measured repeat now (rounds)
   CloseCommand     {"command": "close"}: finish; end of input means the same
 Runner -> session (stdout), tagged by "event":
-  Ready, Startup, Progress, RepeatDone, RunnerError, Done
+  Ready, Startup, Facts, Progress, RepeatDone, RunnerError, Done
 """
 
 from __future__ import annotations
@@ -148,11 +148,20 @@ class Done:
     uss: int | None = None  # the runner's tree, pool still up
 
 
-RunnerEvent = Ready | Startup | Progress | RepeatDone | RunnerError | Done
+@dataclass(frozen=True)
+class Facts:
+    """The interpreter as the runner sees it once the workload and pool are loaded
+    (lab.engine.system.pyfacts): version, build, whether the GIL is on and what turned it on."""
+
+    facts: dict[str, Any]
+
+
+RunnerEvent = Ready | Startup | Facts | Progress | RepeatDone | RunnerError | Done
 
 _TAGS: dict[type, str] = {
     Ready: "ready",
     Startup: "startup",
+    Facts: "facts",
     Progress: "progress",
     RepeatDone: "repeat",
     RunnerError: "error",

@@ -26,9 +26,11 @@ from lab.engine.events import (
     RunProgress,
     RunStarted,
 )
+from lab.engine.interpreters.prepare import record_facts
 from lab.engine.plan import RunPlan, ScenarioPlan
 from lab.engine.protocol import (
     Done,
+    Facts,
     MeasureCommand,
     Progress,
     Ready,
@@ -78,8 +80,10 @@ class Rounds:
         usable: int,
         recovered: Callable[[], Awaitable[bool]],
         report: Report,
+        pythons: dict[str, Path] | None = None,
     ) -> None:
         self.plan = plan
+        self.pythons = pythons or {}  # interpreter label -> its runner environment's python
         self.scenario = plan.scenario
         self.slots = [Slot(p, r) for p, r in zip(plan.runs, runs, strict=True)]
         self.context = context
@@ -191,7 +195,8 @@ class Rounds:
         slot.process = process
         slot.closed = False
         try:
-            slot.runner = RunnerProcess(await spawn_runner(self.workdir), run.run_id)
+            python = self.pythons.get(slot.plan.interpreter or "")
+            slot.runner = RunnerProcess(await spawn_runner(self.workdir, python), run.run_id)
         except OSError as exc:
             run.status = "failed"
             message = f"could not start a runner process: {exc.strerror or exc}"
@@ -283,6 +288,8 @@ class Rounds:
                     slot.startups.append(item.seconds)
                     run.startup_seconds = sum(slot.startups) / len(slot.startups)
                     run.chunk_size = item.chunk_size or run.chunk_size
+                elif isinstance(item, Facts):
+                    record_facts(self.report, self.plan.name, run, item.facts)
                 elif isinstance(item, Progress):
                     slot.last = item
                     yield self._progress(slot, item, began)

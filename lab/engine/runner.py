@@ -32,6 +32,7 @@ from lab.engine.progress import ProgressSink
 from lab.engine.protocol import (
     CloseCommand,
     Done,
+    Facts,
     MeasureCommand,
     Ready,
     RepeatDone,
@@ -42,7 +43,7 @@ from lab.engine.protocol import (
     parse_command,
     to_line,
 )
-from lab.engine.system import parent_death
+from lab.engine.system import parent_death, pyfacts
 from lab.engine.system.groups import tree_memory
 from lab.engine.workloads import workload_class
 from lab.engine.workloads.base import (
@@ -258,6 +259,9 @@ def execute(spec: RunSpec, out: EventWriter, orders: Iterator[MeasureCommand]) -
         t0 = time.perf_counter()
         executor.start(workload)
         out.send(Startup(time.perf_counter() - t0, executor.chunk))
+        # Untimed, once the workload and the pool are loaded: a free-threaded build may have
+        # turned its GIL on for one of their extension modules.
+        out.send(Facts(pyfacts.runtime_facts()))
         stage = "measure"
         for i in range(spec.warmups):
             measurer.phase("warmup", i)

@@ -35,6 +35,7 @@ USS_EVERY = 5  # memory samples per USS sample
 CPU_SAMPLE_INTERVAL = 0.25  # per-core CPU meters
 STDERR_TAIL = 4000
 WATCH_INTERVAL = 0.1  # provisioned resources (the embedded server)
+RUNNER = "lab.engine.runner"
 EXIT_GRACE = 5.0  # seconds a runner that sent `done` may take to exit before it is killed
 
 
@@ -52,16 +53,19 @@ class Problem:
 Item = RunnerEvent | CpuSample | Problem | Eof
 
 
-async def spawn_runner(workdir: Path) -> asyncio.subprocess.Process:
-    """`python -m lab.engine.runner` in its own process group, its temp files in `workdir`.
+async def spawn_runner(workdir: Path, python: Path | None = None) -> asyncio.subprocess.Process:
+    """`python -m lab.engine.runner` in its own process group, its temp files in `workdir`;
+    `python`: another interpreter's runner environment (lab.engine.interpreters), else the lab's.
 
     Whatever the runner and its pool create in the temp folder (forkserver sockets, say) lands
     in the scenario's folder, which is removed even after a SIGKILL.
     """
     env = child_env()
     env["TMPDIR"] = str(workdir)
+    # -P there too: the environment holds its own copy of the lab, after the standard library.
+    command = [str(python), "-P", "-m", RUNNER] if python else python_command(RUNNER)
     return await asyncio.create_subprocess_exec(
-        *python_command("lab.engine.runner"),
+        *command,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

@@ -19,6 +19,7 @@ from lab.analysis import noise
 from lab.analysis.summarise import finalise_scenario
 from lab.core.cpus import usable_cpus
 from lab.engine.events import Event, ScenarioFinished, ScenarioStarted, SessionFinished
+from lab.engine.interpreters.prepare import Interpreters
 from lab.engine.plan import ScenarioPlan
 from lab.engine.rounds import INTERRUPTED, Rounds
 from lab.engine.schedule import Schedule, new_seed
@@ -63,6 +64,7 @@ def scenario_result(plan: ScenarioPlan) -> ScenarioResult:
                 if r.executor == "processes"
                 else None,
                 params=r.overrides,
+                interpreter=r.interpreter,
             )
             for r in plan.runs
         ],
@@ -87,6 +89,7 @@ class LabSession:
         self.report = Report(machine=machine_facts(), command=command or [])
         self.report.scenarios = [scenario_result(p) for p in plans]
         self._rounds: Rounds | None = None
+        self.interpreters = Interpreters(self.report)  # environments, once per session
         self.finished = False
 
     def cancel_run(self) -> None:
@@ -138,6 +141,11 @@ class LabSession:
                 context = await self._provision(plan, result, workdir, stack)
                 if context is not None:
                     self._fix_task_count(plan, result, context)
+                    async with contextlib.aclosing(
+                        self.interpreters.prepare(plan, result)
+                    ) as ready:
+                        async for event in ready:
+                            yield event
                     rounds = self._rounds_of(plan, result, context, workdir)
                     async with contextlib.aclosing(rounds.events()) as events:
                         async for event in events:
@@ -153,14 +161,17 @@ class LabSession:
     def _rounds_of(
         self, plan: ScenarioPlan, result: ScenarioResult, context: dict[str, Any], workdir: Path
     ) -> Rounds:
+        prepared = self.interpreters.prepared
+        plan, runs = (prepared.plan, prepared.runs) if prepared else (plan, result.runs)
         scenario = plan.scenario
         schedule = Schedule.make(
             [r.run_id for r in plan.runs], scenario.repeats, scenario.processes, self.seed
         )
         result.rounds = schedule.to_json()
         recovered = functools.partial(self._recovered, context, result)
+        pythons = prepared.pythons if prepared else None
         self._rounds = Rounds(
-            plan, result.runs, context, workdir, schedule, self.usable, recovered, self.report
+            plan, runs, context, workdir, schedule, self.usable, recovered, self.report, pythons
         )
         return self._rounds
 

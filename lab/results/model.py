@@ -104,30 +104,41 @@ class RunResult:
     app_cpu_cores: float | None = None
     summary: RunSummary = field(default_factory=RunSummary)
     params: dict[str, Any] = field(default_factory=dict)  # workload overrides of a sweep run
+    interpreter: str | None = None  # label of the interpreter it ran under; None: the lab's own
+    gil_enabled: bool | None = None  # in its runner once the workload was loaded (axis only)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "executor": self.executor,
-            "workers": self.workers,
-            "unit": self.unit,
-            "tasks": self.tasks,
-            "status": self.status,
-            "error": asdict(self.error) if self.error else None,
-            "start_method": self.start_method,
-            "startup_seconds": self.startup_seconds,
-            "chunk_size": self.chunk_size,
-            "memory": {
-                "idle_rss_bytes": self.idle_rss_bytes,
-                "peak_rss_bytes": self.peak_rss_bytes,
-                "peak_uss_bytes": self.peak_uss_bytes,
-            },
-            "warmups": [r.to_json() for r in self.warmups],
-            "repeats": [r.to_json() for r in self.repeats],
-            "background_cpu_cores": self.background_cpu_cores,
-            "summary": self.summary.to_json(),
-            "params": self.params,
-        } | ({"app_cpu_cores": self.app_cpu_cores} if self.app_cpu_cores is not None else {})
+        axis = (
+            {"interpreter": self.interpreter, "gil_enabled": self.gil_enabled}
+            if self.interpreter is not None
+            else {}
+        )
+        return (
+            axis
+            | {
+                "run_id": self.run_id,
+                "executor": self.executor,
+                "workers": self.workers,
+                "unit": self.unit,
+                "tasks": self.tasks,
+                "status": self.status,
+                "error": asdict(self.error) if self.error else None,
+                "start_method": self.start_method,
+                "startup_seconds": self.startup_seconds,
+                "chunk_size": self.chunk_size,
+                "memory": {
+                    "idle_rss_bytes": self.idle_rss_bytes,
+                    "peak_rss_bytes": self.peak_rss_bytes,
+                    "peak_uss_bytes": self.peak_uss_bytes,
+                },
+                "warmups": [r.to_json() for r in self.warmups],
+                "repeats": [r.to_json() for r in self.repeats],
+                "background_cpu_cores": self.background_cpu_cores,
+                "summary": self.summary.to_json(),
+                "params": self.params,
+            }
+            | ({"app_cpu_cores": self.app_cpu_cores} if self.app_cpu_cores is not None else {})
+        )
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunResult:
@@ -153,6 +164,8 @@ class RunResult:
             app_cpu_cores=data.get("app_cpu_cores"),
             summary=RunSummary.from_json(data.get("summary")),
             params=data.get("params") or {},
+            interpreter=data.get("interpreter"),
+            gil_enabled=data.get("gil_enabled"),
         )
 
 
@@ -171,6 +184,7 @@ class ScenarioResult:
     warnings: list[Notice] = field(default_factory=list)  # scenario-level (lab.analysis.noise)
     fastest: Fastest | None = None  # the fastest run against every other (significance)
     rounds: dict[str, Any] | None = None  # seed, processes, count, order; drift (analysis)
+    interpreter: str | None = None  # one interpreter's part of a scenario (lab.results.axis)
 
     def at_base(self, run: RunResult) -> bool:
         """Whether a run measured the scenario's own workload, not another point of a sweep.
@@ -205,7 +219,7 @@ class ScenarioResult:
             "fastest": self.fastest.to_json() if self.fastest else None,
             "rounds": self.rounds,
             "runs": [r.to_json() for r in self.runs],
-        }
+        } | ({"interpreter": self.interpreter} if self.interpreter else {})
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ScenarioResult:
@@ -223,6 +237,7 @@ class ScenarioResult:
             warnings=data.get("warnings") or [],
             fastest=Fastest.from_json(data.get("fastest")),
             rounds=data.get("rounds"),
+            interpreter=data.get("interpreter"),
         )
 
 
@@ -237,6 +252,8 @@ class Report:
     command: list[str] = field(default_factory=list)
     interrupted: bool = False
     warnings: list[Notice] = field(default_factory=list)  # about the machine (lab.analysis.noise)
+    # The interpreter axis: label -> what it is (probe and runners); {} without an axis.
+    interpreters: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def all_ok(self) -> bool:
@@ -256,7 +273,7 @@ class Report:
             "machine": self.machine,
             "warnings": self.warnings,
             "scenarios": [s.to_json() for s in self.scenarios],
-        }
+        } | ({"interpreters": self.interpreters} if self.interpreters else {})
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Report:
@@ -270,6 +287,7 @@ class Report:
             command=data.get("command") or [],
             interrupted=bool(data.get("interrupted")),
             warnings=data.get("warnings") or [],
+            interpreters=data.get("interpreters") or {},
         )
 
     def all_warnings(self) -> list[Notice]:

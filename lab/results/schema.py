@@ -158,6 +158,10 @@ _run = {
             },
         },
         "params": {"type": "object"},
+        # Only with an interpreter axis (--python, `interpreters:`): its label, and whether
+        # the GIL was on in this run's runner once the workload was loaded.
+        "interpreter": {"type": ["string", "null"]},
+        "gil_enabled": {"type": ["boolean", "null"]},
     },
 }
 
@@ -291,6 +295,23 @@ _scenario = {
         "scaling": {"type": "object", "additionalProperties": _scaling},
         "breakeven": {"type": ["object", "null"]},
         "analysis_error": {"type": "string"},
+        "interpreter": {"type": ["string", "null"]},  # one interpreter's part of a scenario
+    },
+}
+
+# What each interpreter of the axis is (lab.engine.interpreters: the probe, then the runners).
+_interpreter = {
+    "type": "object",
+    "required": ["name"],
+    "properties": {
+        "name": {"type": "string"},
+        "executable": {"type": ["string", "null"]},
+        "version": {"type": ["string", "null"]},
+        "implementation": {"type": "string"},
+        "free_threading_build": {"type": "boolean"},
+        "gil_enabled": {"type": ["boolean", "null"]},
+        "gil_enabled_by": {"type": "array", "items": {"type": "string"}},
+        "problem": {"type": ["string", "null"]},
     },
 }
 
@@ -357,5 +378,7 @@ REPORT_SCHEMA: dict[str, Any] = {
         "claims": {"type": "array", "items": _claim},
         "claim_notes": {"type": "array", "items": {"type": "string"}},
         "analysis_error": {"type": "string"},
+        "interpreters": {"type": "object", "additionalProperties": _interpreter},
+        "across_interpreters": {"type": "array", "items": {"type": "object"}},
     },
 }

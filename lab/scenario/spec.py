@@ -318,6 +318,11 @@ class Scenario(_Strict):
         description="run the whole matrix at each value of a numeric workload parameter, "
         "e.g. {size: [1000, 10000]}; several parameters: every combination",
     )
+    interpreters: list[Annotated[str, Field(min_length=1, max_length=4096)]] = Field(
+        default_factory=list,
+        description="Pythons to run the matrix under, each one more axis (names on PATH, e.g. "
+        "python3.13, or paths); --python overrides it; default: the lab's own Python",
+    )
 
     @model_validator(mode="after")
     def _valid_sweep(self) -> Scenario:

@@ -1,0 +1,133 @@
+"""Getting a scenario's interpreters ready before its rounds: each one's runner environment
+(built once per session, cached across sessions), its probe facts in the report, and the runs
+that cannot happen: all of an interpreter that is missing, too old or whose environment failed
+(`failed`, with the reason), and uvloop's where uvloop has no wheel (skipped, with the reason).
+The other interpreters' runs go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+from collections.abc import AsyncGenerator
+from pathlib import Path
+from typing import Any
+
+from lab.engine.events import Event, Preparing, RunFinished
+from lab.engine.interpreters.envbuild import EnvError, ensure_env
+from lab.engine.interpreters.envcache import CacheError, RunnerEnv
+from lab.engine.interpreters.probe import Interpreter
+from lab.engine.plan import RunPlan, ScenarioPlan
+from lab.results.model import Report, RunError, RunResult, ScenarioResult
+from lab.results.notices import notice
+
+POLL = 0.1
+
+
+@dataclasses.dataclass
+class Prepared:
+    """What can run: the plan's runs left, their results, and each label's python."""
+
+    plan: ScenarioPlan
+    runs: list[RunResult]
+    pythons: dict[str, Path]  # label -> the python of its environment (absent: the lab's own)
+
+
+class Interpreters:
+    """The session's interpreters: each environment looked for (or built) once per session."""
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+        self.outcomes: dict[str, RunnerEnv | str | None] = {}  # env, problem, or the lab's own
+        self.prepared: Prepared | None = None
+
+    async def prepare(self, plan: ScenarioPlan, result: ScenarioResult) -> AsyncGenerator[Event]:
+        """Yields progress while environments are built, and RunFinished for runs that cannot
+        happen; `prepared` then says what can."""
+        for interp in plan.interpreters:
+            known = self.report.interpreters.setdefault(interp.label, {})
+            known.update({k: v for k, v in interp.facts().items() if k not in known})
+            if interp.label not in self.outcomes:
+                async for message in self._outcome(interp):
+                    yield Preparing(plan.name, message)
+            outcome = self.outcomes[interp.label]
+            if isinstance(outcome, str):
+                known["problem"] = outcome
+        pythons: dict[str, Path] = {}
+        kept: list[tuple[RunPlan, RunResult]] = []
+        for run_plan, run in zip(plan.runs, list(result.runs), strict=True):
+            outcome = self.outcomes.get(run.interpreter or "")
+            if isinstance(outcome, str):
+                run.status = "failed"
+                run.error = RunError("interpreter", outcome)
+                yield RunFinished(plan.name, run.run_id, run)
+                continue
+            if isinstance(outcome, RunnerEnv):
+                if run.executor == "uvloop" and outcome.uvloop_problem:
+                    result.runs.remove(run)
+                    result.skipped[f"uvloop@{run.interpreter}"] = outcome.uvloop_problem
+                    continue
+                pythons[str(run.interpreter)] = outcome.python
+            kept.append((run_plan, run))
+        self.prepared = Prepared(
+            dataclasses.replace(plan, runs=[p for p, _ in kept]), [r for _, r in kept], pythons
+        )
+
+    async def _outcome(self, interp: Interpreter) -> AsyncGenerator[str]:
+        if interp.problem is not None:
+            self.outcomes[interp.label] = interp.problem
+            return
+        if interp.is_lab_python:
+            self.outcomes[interp.label] = None
+            return
+        messages: asyncio.Queue[str] = asyncio.Queue()
+        task = asyncio.create_task(ensure_env(interp, messages.put_nowait))
+        try:
+            while not task.done() or not messages.empty():
+                with contextlib.suppress(TimeoutError):
+                    yield await asyncio.wait_for(messages.get(), POLL)
+        finally:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+        try:
+            self.outcomes[interp.label] = task.result()
+        except (CacheError, EnvError) as exc:
+            self.outcomes[interp.label] = f"{interp.name}: {exc}"
+        except Exception as exc:
+            self.outcomes[interp.label] = (
+                f"{interp.name}: its runner environment could not be built: "
+                f"{type(exc).__name__}: {exc}"
+            )
+
+
+def record_facts(report: Report, scenario: str, run: RunResult, facts: dict[str, Any]) -> None:
+    """What a runner said about its interpreter: the run's GIL state, the interpreter's facts,
+    and a warning naming the module that turned a free-threaded build's GIL back on."""
+    if run.interpreter is None:
+        return  # the lab's own interpreter: the machine facts describe it
+    run.gil_enabled = facts.get("gil_enabled")
+    known = report.interpreters.setdefault(run.interpreter, {"name": run.interpreter})
+    for key, value in facts.items():
+        if key not in ("gil_enabled", "gil_enabled_by"):
+            known[key] = value
+    # On in any run counts: which runs, and why, is in the runs and the warning.
+    known["gil_enabled"] = bool(known.get("gil_enabled")) or bool(facts.get("gil_enabled"))
+    culprits = facts.get("gil_enabled_by")
+    if culprits is None:
+        return
+    known["gil_enabled_by"] = sorted({*known.get("gil_enabled_by", []), *culprits})
+    which = ", ".join(culprits) if culprits else "an extension module the lab could not name"
+    result = next((s for s in report.scenarios if s.name == scenario), None)
+    if result is not None:
+        result.warnings.append(
+            notice(
+                "gil_reenabled",
+                f"{run.interpreter} is a free-threaded build, but importing {which} turned "
+                f"the GIL back on in {run.run_id}: it has not declared that it can run "
+                "without the GIL, so threads there run bytecode one at a time",
+                run.run_id,
+            )
+        )
