@@ -6,13 +6,15 @@ plain dataclasses (with `to_json()`) back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from lab.analysis.axis import split_report
 from lab.analysis.breakeven import BreakEven, breakeven
-from lab.analysis.claims import ClaimResult, machine_notes, merge_claims, scenario_claims
+from lab.analysis.claims import ClaimResult, merge_claims, scenario_claims
 from lab.analysis.cluster_claim import cluster_cost
-from lab.analysis.facts import Machine, scenario_facts
+from lab.analysis.facts import Machine, machine_notes, scenario_facts
+from lab.analysis.notes import interpreter_notes
 from lab.analysis.scaling import ScalingFit, fit_scenario
 from lab.analysis.verdicts import Verdict, verdict_for
 from lab.results.machine import MachineFacts
@@ -64,11 +66,19 @@ def analyse_scenario(result: ScenarioResult, machine: MachineFacts | Machine) ->
 
 
 def analyse_report(report: Report) -> ReportAnalysis:
+    """Each scenario under the interpreter that ran it (an axis is analysed per interpreter:
+    lab.analysis.axis splits it first where the report holds it whole)."""
+    report = split_report(report)
     machine = Machine.from_report(report.machine)
-    scenarios = [analyse_scenario(s, machine) for s in report.scenarios]
+    under = [machine.running(s, report.interpreters) for s in report.scenarios]
+    scenarios = [analyse_scenario(s, m) for s, m in zip(report.scenarios, under, strict=True)]
+    # With an axis the lab's own Python runs no workload: its GIL is no note.
+    notes = machine_notes(replace(machine, gil=True) if report.interpreters else machine)
+    for m in {m.interpreter: m for m in under if m.interpreter}.values():
+        notes += interpreter_notes(m)
     return ReportAnalysis(
         machine=machine,
         scenarios=scenarios,
         claims=merge_claims([(a.name, a.claims) for a in scenarios]),
-        notes=machine_notes(machine),
+        notes=notes,
     )

@@ -130,6 +130,9 @@ def threads_cpu(facts: ScenarioFacts) -> ClaimResult:
     if procs and procs.multi and procs.multi.speedup:
         text += f" (for comparison {_run_text('processes', procs.multi)})"
     if scaled:
+        if not m.gil:  # the reason, stated: no GIL to hold the threads back
+            build = f"{m.interpreter} is" if m.interpreter else "this Python is"
+            text += f": {build} a free-threaded build with the GIL off, so threads run bytecode in parallel"
         return _result(claim, "refuted", text, facts, note)
     if fair and all((gains[x.run_id][0] or 0) < FLAT for x in fair):
         return _result(claim, "confirmed", text, facts, note)

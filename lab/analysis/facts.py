@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from lab.analysis.thresholds import (
@@ -29,6 +29,8 @@ Character = Literal["cpu", "waits", "mixed", "unknown"]
 class Machine:
     usable_cpus: int
     gil: bool
+    interpreter: str = ""  # the label of an interpreter axis's part ("" : the lab's own Python)
+    free_threaded: bool = False  # a build without the GIL (Py_GIL_DISABLED), GIL on or not
 
     @classmethod
     def from_report(cls, machine: MachineFacts) -> Machine:
@@ -36,7 +38,20 @@ class Machine:
         return cls(
             usable_cpus=int(machine.get("cpus_usable") or 1),
             gil=bool(python.get("gil_enabled", True)),
+            free_threaded=bool(python.get("free_threading_build", False)),
         )
+
+    def running(self, result: ScenarioResult, interpreters: dict[str, dict[str, Any]]) -> Machine:
+        """This machine under the interpreter that ran `result` (one part of an axis): the GIL
+        as its threads runs found it once their imports were done, else as its facts say."""
+        if result.interpreter is None:
+            return self
+        facts = interpreters.get(result.interpreter, {})
+        free = bool(facts.get("free_threading_build", False))
+        seen = [r.gil_enabled for r in result.runs if r.executor == "threads"]
+        known = [g for g in seen if g is not None]
+        gil = any(known) if known else bool(facts.get("gil_enabled", not free))
+        return replace(self, gil=gil, interpreter=result.interpreter, free_threaded=free)
 
 
 @dataclass

@@ -215,9 +215,10 @@ def _ok(run: RunResult) -> str | None:
     return None
 
 
-def _match_key(run: RunResult) -> tuple[str, int, str]:
-    """Runs match on executor, worker count and, for a sweep, the swept values."""
-    return run.executor, run.workers, json.dumps(run.params, sort_keys=True)
+def _match_key(run: RunResult) -> tuple[str, int, str, str]:
+    """Runs match on executor, worker count, for a sweep the swept values, and the interpreter
+    (its label: py3.13 matches py3.13 of the other report)."""
+    return run.executor, run.workers, json.dumps(run.params, sort_keys=True), run.interpreter or ""
 
 
 def executor_cell(m: Matched) -> str:

@@ -6,6 +6,7 @@ import csv
 import io
 from typing import Any
 
+from lab.analysis.axis import split_report
 from lab.report.cells import params_label, significant_winner
 from lab.results.model import Report, RunResult, ScenarioResult
 from lab.results.summary import RunSummary
@@ -23,6 +24,7 @@ CSV_COLUMNS = [
 
 
 def csv_rows(report: Report) -> list[dict[str, Any]]:
+    report = split_report(report)  # an interpreter axis: each run against its own serial run
     rows = []
     for result in report.scenarios:
         for run in result.runs:

@@ -11,6 +11,7 @@ import html
 from typing import Any
 
 from lab.analysis.analyse import ScenarioAnalysis, analyse_report
+from lab.analysis.axis import split_report
 from lab.analysis.noise import group_notices
 from lab.core.stats import TEST_DESCRIPTION
 from lab.core.units import format_bytes
@@ -30,6 +31,7 @@ from lab.report.explain import (
     grouped_warnings,
     scaling_rows,
 )
+from lab.report.interpreters import interpreters_html
 from lab.results.machine import MachineFacts
 from lab.results.model import Report, ScenarioResult
 from lab.results.notices import Notice
@@ -238,6 +240,7 @@ def _scenario_section(result: ScenarioResult, analysis: ScenarioAnalysis) -> str
 
 
 def to_html(report: Report) -> str:
+    report = split_report(report)  # an interpreter axis: one section per interpreter
     m = report.machine
     py = m.get("python", {})
     analysis = analyse_report(report)
@@ -266,6 +269,7 @@ def to_html(report: Report) -> str:
     parts.append('<section id="claims"><h2>Classic claims, on this machine</h2>')
     parts.extend(f'<p class="note">{_e(n)}</p>' for n in analysis.notes)
     parts.append(_claims_table(analysis.claims) + "</section>")
+    parts.append(interpreters_html(report))
     for result, explained in zip(report.scenarios, analysis.scenarios, strict=True):
         parts.append(_scenario_section(result, explained))
     parts.append(machine_html(m))

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from lab.analysis.across import across_interpreters
 from lab.analysis.analyse import analyse_report
+from lab.analysis.axis import split_report
 from lab.results.model import Report
 
 
 def to_json(report: Report) -> str:
+    report = split_report(report)  # an interpreter axis: one scenario per interpreter
     data = report.to_json()
     per_scenario, overall = analysis_json(report)
     data["scenarios"] = [s | a for s, a in zip(data["scenarios"], per_scenario, strict=True)]
@@ -31,4 +34,8 @@ def analysis_json(report: Report) -> tuple[list[dict[str, Any]], dict[str, Any]]
     return [a.to_json() for a in analysis.scenarios], {
         "claims": [c.to_json() for c in analysis.claims],
         "claim_notes": analysis.notes,
-    }
+    } | (
+        {"across_interpreters": [r.to_json() for r in across_interpreters(report)]}
+        if report.interpreters
+        else {}
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 from lab.analysis.analyse import analyse_report
+from lab.analysis.axis import split_report
 from lab.analysis.noise import group_notices
 from lab.core.paired import PAIRED_TEST_DESCRIPTION
 from lab.core.stats import TEST_DESCRIPTION
@@ -19,6 +20,7 @@ from lab.report.cells import (
     speedup_with_uncertainty,
 )
 from lab.report.explain import markdown_claims, markdown_scenario
+from lab.report.interpreters import interpreters_markdown
 from lab.results.machine import MachineFacts
 from lab.results.model import Report
 from lab.results.notices import Notice
@@ -48,6 +50,7 @@ def machine_markdown(m: MachineFacts) -> str:
 
 
 def to_markdown(report: Report) -> str:
+    report = split_report(report)  # an interpreter axis: one section per interpreter
     m = report.machine
     py = m.get("python", {})
     out = io.StringIO()
@@ -63,6 +66,7 @@ def to_markdown(report: Report) -> str:
     out.write(warnings_markdown(report.warnings, "Warnings about the machine"))
     analysis = analyse_report(report)
     out.write(markdown_claims(analysis))
+    out.write(interpreters_markdown(report))
     for result, explained in zip(report.scenarios, analysis.scenarios, strict=True):
         out.write(f"\n## {md_escape(result.title)} (`{result.name}`)\n\n")
         if result.description:

@@ -111,7 +111,8 @@ def record_facts(report: Report, scenario: str, run: RunResult, facts: dict[str,
     run.gil_enabled = facts.get("gil_enabled")
     known = report.interpreters.setdefault(run.interpreter, {"name": run.interpreter})
     for key, value in facts.items():
-        if key not in ("gil_enabled", "gil_enabled_by"):
+        # The executable stays the one the user named, not its runner environment's python.
+        if key not in ("gil_enabled", "gil_enabled_by", "executable"):
             known[key] = value
     # On in any run counts: which runs, and why, is in the runs and the warning.
     known["gil_enabled"] = bool(known.get("gil_enabled")) or bool(facts.get("gil_enabled"))

@@ -67,7 +67,9 @@ class Interpreter:
         return {
             "name": self.name,
             "executable": self.path,
-            "implementation": self.implementation,
+            "implementation": {"cpython": "CPython", "pypy": "PyPy"}.get(
+                self.implementation, self.implementation
+            ),
             "version": ".".join(map(str, self.version)) if self.version else None,
             "abiflags": self.abiflags,
             "cache_tag": self.cache_tag,
