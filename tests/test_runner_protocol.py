@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import platform
 import subprocess
 import sys
+import sysconfig
 from typing import Any
 
 from lab.engine.system.child_env import child_env
@@ -41,7 +43,12 @@ def test_event_sequence() -> None:
     code, events, _ = run_runner(spec())
     assert code == 0
     kinds = [e["event"] for e in events if e["event"] != "progress"]
-    assert kinds == ["ready", "startup", "repeat", "repeat", "repeat", "done"]
+    assert kinds == ["ready", "startup", "facts", "repeat", "repeat", "repeat", "done"]
+    # The interpreter as the runner saw it once the workload and pool were loaded.
+    facts = next(e for e in events if e["event"] == "facts")["facts"]
+    assert facts["version"] == platform.python_version()
+    assert facts["gil_enabled"] is (getattr(sys, "_is_gil_enabled", lambda: True)())
+    assert facts["free_threading_build"] is bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
     repeats = [e for e in events if e["event"] == "repeat"]
     assert [(r["phase"], r["index"]) for r in repeats] == [
         ("warmup", 0),

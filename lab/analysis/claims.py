@@ -93,10 +93,9 @@ def _run_text(executor: str, r: RunFacts, usable: int | None = None) -> str:
 def threads_cpu(facts: ScenarioFacts) -> ClaimResult:
     claim = CLAIMS[0]
     m = facts.machine
+    build = m.interpreter or "this Python build"
     note = (
-        ""
-        if m.gil
-        else "this Python build has no GIL: threads are expected to scale, i.e. to refute this"
+        "" if m.gil else f"{build} has no GIL: threads are expected to scale, i.e. to refute this"
     )
     if facts.kind not in PURE_PYTHON_KINDS:
         return _result(claim, "not measured", "needs a pure-Python CPU workload", facts, note)

@@ -125,7 +125,7 @@ def _requirement_name(text: str) -> str:
 
 def _closure() -> list[metadata.Distribution]:
     """The runner's dependencies as installed for the lab, with theirs (extras left out)."""
-    wanted = [_requirement_name(r) for r in REQUIREMENTS]
+    wanted = [_requirement_name(r) for r in (*REQUIREMENTS, UVLOOP)]
     seen: dict[str, metadata.Distribution] = {}
     while wanted:
         name = wanted.pop()
