@@ -5,8 +5,8 @@ A venv made by that interpreter (`--without-pip`: the lab's own pip installs int
 Installed distributions of the lab's own environment that suit the interpreter (pure Python, or
 built for the same ABI) are copied instead of downloaded. Everything happens in a temp folder
 beside the final one, renamed into place when complete; a lock file keeps two labs from building
-the same environment at once. uvloop is installed on its own, from wheels only: an interpreter it
-has no wheel for gets an environment without it, and its uvloop runs are skipped.
+the same environment at once. uvloop is installed from wheels only: an interpreter it has no wheel
+for gets an environment without it, and its uvloop runs are skipped.
 """
 
 from __future__ import annotations
@@ -204,18 +204,22 @@ async def _build(tmp: Path, interp: Interpreter, progress: Progress, reuse: bool
         if copied:
             progress(f"{label}: reused {len(copied)} installed packages ({', '.join(copied)})")
     pip = await _pip(python)
-    names = ", ".join(_requirement_name(r) for r in REQUIREMENTS)
+    names = ", ".join(_requirement_name(r) for r in (*REQUIREMENTS, UVLOOP))
     progress(f"{label}: installing {names} with pip")
-    code, out = await _run([*pip, *PIP_FLAGS, "--prefer-binary", *REQUIREMENTS])
+    # One pip run when uvloop has a wheel (the common case); without one, a second run
+    # installs the rest, and uvloop's runs are skipped for this interpreter.
+    code, out = await _run([*pip, *PIP_FLAGS, "--prefer-binary", "--only-binary", "uvloop",
+                            *REQUIREMENTS, UVLOOP])  # fmt: skip
+    uvloop_problem = None
     if code:
-        raise EnvError(f"pip could not install the runner's dependencies: {_last_words(out)}")
-    progress(f"{label}: installing uvloop (wheels only)")
-    code, out = await _run([*pip, *PIP_FLAGS, "--only-binary=:all:", UVLOOP])
-    uvloop_problem = (
-        None
-        if code == 0
-        else f"uvloop has no wheel for {label} ({_last_words(out, 1)}): its uvloop runs are skipped"
-    )
+        progress(f"{label}: pip failed with uvloop; installing the rest without it")
+        code, rest = await _run([*pip, *PIP_FLAGS, "--prefer-binary", *REQUIREMENTS])
+        if code:
+            raise EnvError(f"pip could not install the runner's dependencies: {_last_words(rest)}")
+        uvloop_problem = (
+            f"uvloop could not be installed for {label} (no wheel for it?): "
+            f"{_last_words(out, 1)}; its uvloop runs are skipped"
+        )
     write_marker(tmp, interp, site, uvloop_problem)
     return RunnerEnv(tmp, python, uvloop_problem)
 

@@ -48,12 +48,13 @@ class Interpreters:
         for interp in plan.interpreters:
             known = self.report.interpreters.setdefault(interp.label, {})
             known.update({k: v for k, v in interp.facts().items() if k not in known})
-            if interp.label not in self.outcomes:
-                async for message in self._outcome(interp):
-                    yield Preparing(plan.name, message)
+        todo = [i for i in plan.interpreters if i.label not in self.outcomes]
+        async for message in self._outcomes(todo):
+            yield Preparing(plan.name, message)
+        for interp in plan.interpreters:
             outcome = self.outcomes[interp.label]
             if isinstance(outcome, str):
-                known["problem"] = outcome
+                self.report.interpreters[interp.label]["problem"] = outcome
         pythons: dict[str, Path] = {}
         kept: list[tuple[RunPlan, RunResult]] = []
         for run_plan, run in zip(plan.runs, list(result.runs), strict=True):
@@ -74,33 +75,41 @@ class Interpreters:
             dataclasses.replace(plan, runs=[p for p, _ in kept]), [r for _, r in kept], pythons
         )
 
-    async def _outcome(self, interp: Interpreter) -> AsyncGenerator[str]:
-        if interp.problem is not None:
-            self.outcomes[interp.label] = interp.problem
-            return
-        if interp.is_lab_python:
-            self.outcomes[interp.label] = None
-            return
+    async def _outcomes(self, interps: list[Interpreter]) -> AsyncGenerator[str]:
+        """Every environment needed, built at the same time: a build mostly waits on the
+        network (pip), so two interpreters take little longer than one."""
         messages: asyncio.Queue[str] = asyncio.Queue()
-        task = asyncio.create_task(ensure_env(interp, messages.put_nowait))
+        builds: dict[str, tuple[Interpreter, asyncio.Task[RunnerEnv]]] = {}
+        for interp in interps:
+            if interp.problem is not None:
+                self.outcomes[interp.label] = interp.problem
+            elif interp.is_lab_python:
+                self.outcomes[interp.label] = None
+            else:
+                task = asyncio.create_task(ensure_env(interp, messages.put_nowait))
+                builds[interp.label] = (interp, task)
+        tasks = [task for _, task in builds.values()]
         try:
-            while not task.done() or not messages.empty():
+            while not all(t.done() for t in tasks) or not messages.empty():
                 with contextlib.suppress(TimeoutError):
                     yield await asyncio.wait_for(messages.get(), POLL)
         finally:
-            if not task.done():
+            for task in tasks:
                 task.cancel()
-                with contextlib.suppress(BaseException):
-                    await task
-        try:
-            self.outcomes[interp.label] = task.result()
-        except (CacheError, EnvError) as exc:
-            self.outcomes[interp.label] = f"{interp.name}: {exc}"
-        except Exception as exc:
-            self.outcomes[interp.label] = (
-                f"{interp.name}: its runner environment could not be built: "
-                f"{type(exc).__name__}: {exc}"
-            )
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for label, (interp, task) in builds.items():
+            self.outcomes[label] = _outcome(interp, task)
+
+
+def _outcome(interp: Interpreter, task: asyncio.Task[RunnerEnv]) -> RunnerEnv | str:
+    try:
+        return task.result()
+    except (CacheError, EnvError) as exc:
+        return f"{interp.name}: {exc}"
+    except Exception as exc:
+        return (
+            f"{interp.name}: its runner environment could not be built: {type(exc).__name__}: {exc}"
+        )
 
 
 def record_facts(report: Report, scenario: str, run: RunResult, facts: dict[str, Any]) -> None:
