@@ -319,3 +319,58 @@ def test_an_axis_report_round_trips_through_json_and_validates() -> None:
     assert again.scenarios[0].interpreter == "py3.14t"
     assert {r.interpreter for r in again.scenarios[0].runs} == {"py3.14t"}
     assert render(again, "md") == render(_free_threaded(), "md")
+
+
+def _two_interpreters() -> Report:
+    """The recorded free-threaded scenario as a session holds it in memory: one result with
+    the runs of two interpreters (the second a copy relabelled py3.13, its GIL on)."""
+    data = json.loads(FIXTURE.read_text())
+    scenario = data["scenarios"][0]
+    del scenario["interpreter"]
+    scenario["name"] = "numeric_crunching"
+    copies = json.loads(json.dumps(scenario["runs"]))
+    for run in copies:
+        run.update(interpreter="py3.13", gil_enabled=True)
+        run["run_id"] = run["run_id"].replace("py3.14t", "py3.13")
+    scenario["runs"] += copies
+    data["interpreters"]["py3.13"] = {"name": "python3.13", "version": "3.13.0"}
+    return Report.from_json(data)
+
+
+def test_the_app_shows_one_interpreter_at_a_time() -> None:
+    from lab.tui.state import LabState
+
+    state = LabState.for_report(_two_interpreters())
+    seen = []
+    for _ in range(3):
+        result, _ = state.shown_result()
+        assert result is not None
+        seen.append((result.name, result.runs[0].run_id))
+        state.cycle_results(1)
+    assert seen == [
+        ("numeric_crunching@py3.14t", "serial-1@py3.14t"),
+        ("numeric_crunching@py3.13", "serial-1@py3.13"),
+        ("numeric_crunching@py3.14t", "serial-1@py3.14t"),
+    ]
+    result, _ = state.shown_result()
+    assert result is not None
+    analysis = state.analysis(0, result)
+    assert analysis is not None
+    claim = next(c for c in analysis.claims if c.id == "threads_cpu")
+    assert claim.status == "refuted"  # read with py3.14t's facts, not the lab's own Python
+
+
+def test_compare_matches_runs_by_interpreter() -> None:
+    from lab.compare.matching import compare_reports
+
+    saved = Report.from_json(json.loads(render(_two_interpreters(), "json")))
+    pair = compare_reports(saved, saved)
+    assert not pair.unmatched
+    assert sorted(m.a.run_id for m in pair.matched) == sorted(
+        f"{run}@{label}"
+        for run in ("serial-1", "threads-2", "threads-4")
+        for label in ("py3.13", "py3.14t")
+    )
+    assert all(m.a.interpreter == m.b.interpreter for m in pair.matched)
+    text = render(_two_interpreters(), "md")
+    assert "| numeric_crunching | threads-4 | py3.13 vs py3.14t | 1.00× |" in text

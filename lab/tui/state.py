@@ -14,6 +14,7 @@ from typing import Any
 
 from lab.analysis.analyse import ScenarioAnalysis, analyse_scenario
 from lab.analysis.claims import ClaimResult, merge_claims
+from lab.analysis.facts import Machine
 from lab.core.units import format_p, format_seconds, plural
 from lab.engine.events import Event, RunFinished, RunStarted, ScenarioFinished, ScenarioStarted
 from lab.engine.plan import ScenarioPlan, plan_scenario
@@ -25,6 +26,8 @@ from lab.results.notices import Notice
 from lab.scenario.loader import LoadedScenario
 from lab.scenario.spec import Scenario
 from lab.tui.analysis import warnings_body
+from lab.tui.axis import all_parts, part_of
+from lab.tui.axis import step as axis_step
 from lab.tui.knobs import KnobValues, apply_knobs
 from lab.tui.live import AppCpuMeter, LiveState
 from lab.tui.results import preview
@@ -121,6 +124,8 @@ class LabState:
         self.results: dict[int, ScenarioResult] = {}  # latest result per scenario index
         self.interrupted: set[int] = set()
         self.results_key: int | None = None  # the scenario whose results are shown
+        self.part = 0  # and which interpreter's part of it, with an axis (lab.tui.axis)
+        self.interpreters: dict[str, dict[str, Any]] = {}  # the axis's facts, as runners said
         self.failures: list[tuple[str, str]] = []  # (title, details), latest last
         # The machine's noise warnings, as the session that produced each result read them.
         self.machine_warnings: dict[int, list[Notice]] = {}
@@ -138,6 +143,7 @@ class LabState:
         report = shown_report(report)
         state = cls([], report.machine)
         state.viewing = report
+        state.interpreters = dict(report.interpreters)
         for index, result in enumerate(report.scenarios):
             state.results[index] = result
             state.machine_warnings[index] = list(report.warnings)
@@ -228,6 +234,7 @@ class LabState:
             key = self.plan_keys[self.live.scenario]
             self.results[key] = event.result
             if self.session is not None:
+                self.interpreters.update(self.session.report.interpreters)
                 self.machine_warnings[key] = list(self.session.report.warnings)
             self.interrupted.discard(key)
             if event.result.error:
@@ -304,8 +311,8 @@ class LabState:
                 status = {r.run_id: "queued" for r in result.runs if r.status == "not_run"}
                 if self.live.current and self.live.current[0] == index:
                     status[self.live.current[1]] = "running"
-                return result, status
-        return self.results.get(key), None
+                return part_of(result, self.part, self.machine), status
+        return part_of(self.results.get(key), self.part, self.machine), None
 
     def machine_warnings_shown(self) -> list[Notice]:
         """The machine warnings that go with the results shown."""
@@ -324,14 +331,11 @@ class LabState:
 
     def cycle_results(self, step: int) -> bool:
         """Show the next (step 1) or previous (-1) scenario with results; False: none has."""
-        keys = sorted(self.results)
-        if not keys:
+        if not self.results:
             return False
-        if self.results_key in keys:
-            position = (keys.index(self.results_key) + step) % len(keys)
-        else:
-            position = 0
-        self.results_key = keys[position]
+        self.results_key, self.part = axis_step(
+            self.results, self.results_key, self.part, step, self.machine
+        )
         return True
 
     def analysis(
@@ -352,7 +356,8 @@ class LabState:
             return cached[1]
         analysis: ScenarioAnalysis | None
         try:
-            analysis = analyse_scenario(result, self.machine)
+            machine = Machine.from_report(self.machine).running(result, self.interpreters)
+            analysis = analyse_scenario(result, machine)
         except Exception as exc:
             self.record_failure(
                 f"{result.name}: the analysis failed", "".join(traceback.format_exception(exc))
@@ -364,9 +369,9 @@ class LabState:
     def merged_claims(self) -> tuple[list[ClaimResult], int]:
         """The report's headline claims over every scenario with results, and how many."""
         analysed = [
-            (self.results[k].name, a)
-            for k in sorted(self.results)
-            if (a := self.analysis(k, self.results[k])) is not None
+            (part.name, a)
+            for k, part in all_parts(self.results, self.machine)
+            if (a := self.analysis(k, part)) is not None
         ]
         if len(analysed) > 1:
             return merge_claims([(name, a.claims) for name, a in analysed]), len(analysed)
@@ -388,4 +393,5 @@ class LabState:
             command=["concurrency-lab", "(app)"],
             interrupted=any(i in self.interrupted for i in keys),
             warnings=warnings,
+            interpreters=dict(self.interpreters),
         )
