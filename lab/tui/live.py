@@ -15,6 +15,7 @@ from lab.core.units import format_eta, format_rate
 from lab.engine.events import (
     CpuSample,
     Event,
+    Preparing,
     RunFinished,
     RunProgress,
     RunStarted,
@@ -121,6 +122,7 @@ class LiveState:
     cpu: tuple[float, ...] = ()
     cpu_dirty: bool = False
     runs_done: int = 0
+    preparing: str = ""  # the latest step of getting an interpreter ready (an env built)
 
     @classmethod
     def for_plans(cls, plans: list[ScenarioPlan]) -> LiveState:
@@ -138,7 +140,10 @@ class LiveState:
     def apply(self, event: Event) -> None:
         if isinstance(event, ScenarioStarted):
             self.scenario += 1
+        elif isinstance(event, Preparing):
+            self.preparing = event.message
         elif isinstance(event, RunStarted):
+            self.preparing = ""
             run = self.runs.get((self.scenario, event.run_id))
             self.current = (self.scenario, event.run_id)
             if run is not None:

@@ -282,7 +282,7 @@ class LabState:
             text = f"{position} · {live.current[1]} · c cancel · x stop all"
             return text, f"running {live.current[1]}"
         if self.session is not None:
-            return f"{position} · preparing…", None
+            return f"{position} · {live.preparing or 'preparing…'}", None
         done = sum(r.state == "ok" for r in live.runs.values())
         return (
             f"Session over: {done} of {plural(live.total, 'run')} ok." if live.total else ""
