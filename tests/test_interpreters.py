@@ -374,3 +374,22 @@ def test_compare_matches_runs_by_interpreter() -> None:
     assert all(m.a.interpreter == m.b.interpreter for m in pair.matched)
     text = render(_two_interpreters(), "md")
     assert "| numeric_crunching | threads-4 | py3.13 vs py3.14t | 1.00× |" in text
+
+
+def test_the_module_that_turned_the_gil_on_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No free-threaded build here: a module warns at import exactly as CPython 3.13t does when
+    it turns the GIL on for an extension, and the runner's search names it (ahead of the
+    module after whose import the GIL was merely found on)."""
+    from lab.engine.system.pyfacts import gil_enabled_by
+
+    (tmp_path / "gil_trap.py").write_text(
+        "import warnings\n"
+        'warnings.warn("The global interpreter lock (GIL) has been enabled to load module '
+        "'gil_trap', which has not declared that it can run safely without the GIL. To "
+        "override this behavior and keep the GIL disabled (at your own risk), run with "
+        'PYTHON_GIL=0 or -Xgil=0.", RuntimeWarning)\n'
+    )
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    assert gil_enabled_by(["json", "gil_trap"]) == ["gil_trap"]

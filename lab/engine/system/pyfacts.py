@@ -4,7 +4,8 @@ A free-threaded build (Py_GIL_DISABLED) turns the GIL back on when it imports an
 that has not declared it safe without one, and warns once, naming the module. By the time the
 runner asks `sys._is_gil_enabled()` those imports are long done, so when the GIL is on in a
 free-threaded build the extension modules loaded are imported again, in order, in a fresh
-interpreter that records the warnings: the one that names a module says which turned it on.
+interpreter that records the warnings: the one that names a module says which turned it on
+(failing that, the first module after whose import it was on).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ CULPRIT = re.compile(r"to load module '([^']+)'")
 
 _FIND = """\
 import importlib, json, sys, warnings
+gil_on = getattr(sys, "_is_gil_enabled", lambda: True)
 with warnings.catch_warnings(record=True) as seen:
     warnings.simplefilter("always")
     flipped = None
@@ -31,9 +33,8 @@ with warnings.catch_warnings(record=True) as seen:
             importlib.import_module(name)
         except Exception:
             continue
-        if sys._is_gil_enabled():
+        if flipped is None and gil_on():
             flipped = name
-            break
 print(json.dumps({"warnings": [str(w.message) for w in seen], "flipped": flipped}))
 """
 
