@@ -339,6 +339,9 @@ def _fleet(args: argparse.Namespace, argv: list[str], scenarios: list[LoadedScen
     remote += ["--quick"] * args.quick
     remote += ["--min-time", repr(args.min_time)] if args.min_time is not None else []
     remote += ["--seed", str(args.seed)] if args.seed is not None else []
+    remote += [
+        arg for python in args.python or [] for arg in ("--python", python)
+    ]  # each host's own
     remote += remote_targets(args.targets)
     code, report = run_fleet(args.fleet, remote, ["concurrency-lab", *argv])
     if report is None:
