@@ -269,7 +269,7 @@ def _main(argv: list[str] | None = None) -> int:
             return 0
         scenarios = resolve(args.targets) if args.targets else load_builtins()
         if args.python:  # the app and headless mode alike plan from the scenarios' own field
-            scenarios = [with_interpreters(s, args.python) for s in scenarios]
+            scenarios = [s.with_interpreters(args.python) for s in scenarios]
     except ScenarioError as exc:
         print(safe_text(exc.render()), file=sys.stderr)
         print("\nnothing ran; see `concurrency-lab --schema` for every valid key", file=sys.stderr)
@@ -361,13 +361,6 @@ def _cluster_problems(plans: list[ScenarioPlan]) -> list[str]:
 
     found = (cluster_problem(address, workers) for address, workers in clusters.items())
     return [p for p in found if p]
-
-
-def with_interpreters(loaded: LoadedScenario, pythons: list[str]) -> LoadedScenario:
-    import dataclasses
-
-    scenario = loaded.scenario.model_copy(update={"interpreters": list(pythons)})
-    return dataclasses.replace(loaded, scenario=scenario)
 
 
 def _seed(text: str) -> int:

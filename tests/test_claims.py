@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from lab.analysis.analyse import analyse_report
-from lab.analysis.claims import CLAIMS, ClaimResult, merge_claims, scenario_claims
+from lab.analysis.claims import CLAIMS, ClaimResult, machine_notes, merge_claims, scenario_claims
 from lab.analysis.facts import Machine, scenario_facts
-from lab.analysis.notes import machine_notes
 from lab.results.model import ScenarioResult
 from tests.synthetic import MB, dispatch, http, machine, numeric, report, run, scenario
 

@@ -17,7 +17,6 @@ import pytest
 
 from lab.analysis.analyse import analyse_report
 from lab.analysis.summarise import finalise_scenario
-from lab.cli import with_interpreters
 from lab.engine.events import RunFinished
 from lab.engine.interpreters import envcache
 from lab.engine.interpreters.envbuild import _requirement_name, ensure_env
@@ -115,7 +114,7 @@ def test_runs_gain_the_interpreter_and_python_overrides_the_field(
     assert [r.run_id for r in plain.runs] == ["serial-1", "threads-2"]  # no axis: unchanged
     named = make_scenario(TINY + "interpreters: [no-such-python3.99]\n")
     label = probe(sys.executable).label
-    plan = plan_scenario(with_interpreters(named, [sys.executable]), usable=2)
+    plan = plan_scenario(named.with_interpreters([sys.executable]), usable=2)
     assert [(r.run_id, r.interpreter) for r in plan.runs] == [
         (f"serial-1@{label}", label),
         (f"threads-2@{label}", label),
@@ -213,7 +212,7 @@ def test_missing_interpreter_fails_its_runs_only(
 ) -> None:
     """The lab's own Python needs no environment; the missing one's runs fail with the reason,
     and the others are measured."""
-    loaded = with_interpreters(make_scenario(TINY), ["no-such-python3.99", sys.executable])
+    loaded = make_scenario(TINY).with_interpreters(["no-such-python3.99", sys.executable])
     session = LabSession(make_plan([loaded]))
 
     async def consume() -> list[object]:
@@ -240,8 +239,8 @@ def test_missing_interpreter_fails_its_runs_only(
 def test_uvloop_without_a_wheel_is_skipped_for_that_interpreter(
     make_scenario: Callable[..., LoadedScenario], tmp_path: Path
 ) -> None:
-    loaded = with_interpreters(
-        make_scenario(TINY.replace("[serial, threads]", "[serial, uvloop]")), [sys.executable]
+    loaded = make_scenario(TINY.replace("[serial, threads]", "[serial, uvloop]")).with_interpreters(
+        [sys.executable]
     )
     plan = plan_scenario(loaded, usable=2)
     label = plan.interpreters[0].label

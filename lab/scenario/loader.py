@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -26,6 +26,11 @@ class LoadedScenario:
     name: str
     source: str  # file path, or "builtin:NAME"
     scenario: Scenario
+
+    def with_interpreters(self, pythons: list[str]) -> LoadedScenario:
+        """This scenario under these Pythons (--python replaces its `interpreters:`)."""
+        scenario = self.scenario.model_copy(update={"interpreters": list(pythons)})
+        return replace(self, scenario=scenario)
 
 
 def parse_scenario(

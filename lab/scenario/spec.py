@@ -1,8 +1,7 @@
 """The scenario model: one YAML document, validated into typed settings.
 
 Workload parameter models live here (not in lab.engine.workloads) so that validating a file, printing
-the JSON schema or building the TUI form never imports a workload's runtime dependencies.
-"""
+the JSON schema or building the TUI form never imports a workload's runtime dependencies."""
 
 from __future__ import annotations
 
@@ -27,6 +26,7 @@ from lab.core.optional import EXECUTORS
 from lab.core.units import parse_size
 from lab.scenario.callable_spec import CallableWorkload
 from lab.scenario.cluster import ClusterAddress
+from lab.scenario.interpreters import InterpreterAxis
 
 # The concurrency models, in report order; lab.engine.executors registers one module for each.
 EXECUTOR_NAMES = EXECUTORS
@@ -266,7 +266,7 @@ def default_start_method() -> str:
 QUICK_ROUNDS = 10
 
 
-class Scenario(_Strict):
+class Scenario(_Strict, InterpreterAxis):
     """One scenario file. `name` comes from the file name unless given."""
 
     name: str | None = Field(None, description="short identifier; defaults to the file name")
@@ -317,11 +317,6 @@ class Scenario(_Strict):
         default_factory=dict,
         description="run the whole matrix at each value of a numeric workload parameter, "
         "e.g. {size: [1000, 10000]}; several parameters: every combination",
-    )
-    interpreters: list[Annotated[str, Field(min_length=1, max_length=4096)]] = Field(
-        default_factory=list,
-        description="Pythons to run the matrix under, each one more axis (names on PATH, e.g. "
-        "python3.13, or paths); --python overrides it; default: the lab's own Python",
     )
 
     @model_validator(mode="after")

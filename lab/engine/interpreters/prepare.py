@@ -65,9 +65,10 @@ class Interpreters:
                 yield RunFinished(plan.name, run.run_id, run)
                 continue
             if isinstance(outcome, RunnerEnv):
-                if run.executor == "uvloop" and outcome.uvloop_problem:
+                why = _not_here(run.executor, outcome)
+                if why:
                     result.runs.remove(run)
-                    result.skipped[f"uvloop@{run.interpreter}"] = outcome.uvloop_problem
+                    result.skipped[f"{run.executor}@{run.interpreter}"] = why
                     continue
                 pythons[str(run.interpreter)] = outcome.python
             kept.append((run_plan, run))
@@ -99,6 +100,15 @@ class Interpreters:
             await asyncio.gather(*tasks, return_exceptions=True)
         for label, (interp, task) in builds.items():
             self.outcomes[label] = _outcome(interp, task)
+
+
+def _not_here(executor: str, env: RunnerEnv) -> str | None:
+    """Why an executor's runs cannot use this runner environment, if they cannot."""
+    if executor == "uvloop":
+        return env.uvloop_problem
+    if executor == "dask":  # the optional cluster extra is the lab's own, never an env's
+        return "Dask runs only under the lab's own Python: runner environments hold no Dask"
+    return None
 
 
 def _outcome(interp: Interpreter, task: asyncio.Task[RunnerEnv]) -> RunnerEnv | str:

@@ -13,8 +13,8 @@ from textual.widget import Widget
 from textual.widgets import ContentSwitcher, DataTable, Label, Static
 
 from lab.analysis.analyse import ScenarioAnalysis
+from lab.analysis.claims import machine_notes
 from lab.analysis.facts import Machine
-from lab.analysis.notes import machine_notes
 from lab.results.model import ScenarioResult
 from lab.results.notices import Notice
 from lab.tui.analysis import analysis_view, scenario_notices, verdict_line, warnings_hint
