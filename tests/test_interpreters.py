@@ -1,7 +1,8 @@
 """The interpreter axis without a second interpreter: finding and refusing interpreters, the
 runner environment cache (built for the lab's own Python, which needs no download), runs of a
 missing interpreter failing alone, uvloop skipped where it has no wheel, and the claims on
-facts recorded from a free-threaded build."""
+facts of a free-threaded build (tests/fixtures/free_threaded_report.json: a report in the shape
+a CPython 3.14t run records, written by hand, as no free-threaded build is installed here)."""
 
 from __future__ import annotations
 
@@ -271,7 +272,7 @@ def _free_threaded() -> Report:
 
 
 def test_threads_claim_refuted_on_a_free_threaded_build() -> None:
-    """Facts recorded from a CPython 3.14t run: threads scale, and the claim says why."""
+    """A 3.14t run's facts (the fixture): threads scale, and the claim says why."""
     analysis = analyse_report(_free_threaded())
     claim = next(c for c in analysis.scenarios[0].claims if c.id == "threads_cpu")
     assert claim.status == "refuted"
@@ -321,7 +322,7 @@ def test_an_axis_report_round_trips_through_json_and_validates() -> None:
 
 
 def _two_interpreters() -> Report:
-    """The recorded free-threaded scenario as a session holds it in memory: one result with
+    """The fixture's free-threaded scenario as a session holds it in memory: one result with
     the runs of two interpreters (the second a copy relabelled py3.13, its GIL on)."""
     data = json.loads(FIXTURE.read_text())
     scenario = data["scenarios"][0]
