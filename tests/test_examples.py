@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -14,22 +16,59 @@ from lab.scenario.loader import load_file
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
+@dataclass
+class ExampleRun:
+    process: subprocess.Popen[bytes]
+    report: Path
+    folder: Path  # holds stdout and stderr: files never fill up while another run is awaited
+
+    def finish(self) -> tuple[int, str, str]:
+        returncode = self.process.wait(timeout=300)
+        stdout, stderr = (
+            (self.folder / name).read_text(encoding="utf-8") for name in ("stdout", "stderr")
+        )
+        return returncode, stdout, stderr
+
+
+@pytest.fixture(scope="module")
+def example_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ExampleRun]]:
+    """The three example sessions, started together: only their results are checked, never
+    their speed, and together they take half the time they take one after the other."""
+    runs = {}
+    for name, report in [
+        ("zlib_compress.yaml", "report.json"),
+        ("json_roundtrip.yaml", "report.json"),
+        ("primes_by_size.yaml", "-"),
+    ]:
+        folder = tmp_path_factory.mktemp(name.removesuffix(".yaml"))
+        target = folder / report if report != "-" else Path("-")
+        # From another folder: the scenario's module is found from its own path, not the cwd.
+        with (folder / "stdout").open("wb") as out, (folder / "stderr").open("wb") as err:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "lab", "--report", str(target), "--quick",
+                 str(EXAMPLES / name)],
+                cwd=folder, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+            )  # fmt: skip
+        runs[name] = ExampleRun(process, target, folder)
+    try:
+        yield runs
+    finally:
+        for run in runs.values():
+            if run.process.poll() is None:
+                run.process.kill()
+            run.process.wait()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "unit"), [("zlib_compress.yaml", "MB"), ("json_roundtrip.yaml", "tasks")]
 )
-def test_example_runs_under_every_model(tmp_path: Path, name: str, unit: str) -> None:
-    out = tmp_path / "report.json"
-    # From another folder: the scenario's module is found from its own path, not the cwd.
-    proc = subprocess.run(
-        [sys.executable, "-m", "lab", "--report", str(out), "--quick", str(EXAMPLES / name)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
-    scenario = json.loads(out.read_text())["scenarios"][0]
+def test_example_runs_under_every_model(
+    example_runs: dict[str, ExampleRun], name: str, unit: str
+) -> None:
+    returncode, _, stderr = example_runs[name].finish()
+    assert returncode == 0, stderr
+    scenario = json.loads(example_runs[name].report.read_text())["scenarios"][0]
     runs = scenario["runs"]
     assert {r["executor"] for r in runs} == {"serial", "asyncio", "uvloop", "threads", "processes"}
     assert all(r["status"] == "ok" and r["unit"] == unit for r in runs)
@@ -52,25 +91,11 @@ def test_examples_have_a_readme_line_and_load() -> None:
 
 
 @pytest.mark.slow
-def test_the_size_sweep_example_prints_a_breakeven(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "lab",
-            "--report",
-            "-",
-            "--quick",
-            str(EXAMPLES / "primes_by_size.yaml"),
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert "**Break-even** (sweep of size):" in proc.stdout
-    line = proc.stdout.split("**Break-even** (sweep of size):")[1].split("\n")[0]
+def test_the_size_sweep_example_prints_a_breakeven(example_runs: dict[str, ExampleRun]) -> None:
+    returncode, stdout, stderr = example_runs["primes_by_size.yaml"].finish()
+    assert returncode == 0, stderr
+    assert "**Break-even** (sweep of size):" in stdout
+    line = stdout.split("**Break-even** (sweep of size):")[1].split("\n")[0]
     # Which pool wins depends on the machine; that the answer is given per size does not.
     assert "from a cold start" in line and "once both pools are running" in line
     assert "size ≈" in line or "size 8,000" in line or "size 50 " in line

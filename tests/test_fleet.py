@@ -61,6 +61,17 @@ def is_lab(proc: psutil.Process) -> bool:
         return False
 
 
+def is_session(proc: psutil.Process) -> bool:
+    """A host's lab session (started with the fleet's `-c` entry) with a runner of its own.
+    Processes come and go while this looks: one that is gone is not a session."""
+    try:
+        return "arm_from_env" in " ".join(proc.cmdline()) and any(
+            is_lab(child) for child in proc.children()
+        )
+    except psutil.Error:
+        return False
+
+
 def session_processes(cluster: DaskCluster) -> list[psutil.Process]:
     """Every lab process the workers started and that still runs."""
     return [p for worker in cluster.workers for p in worker.tree()[1:] if is_lab(p)]
@@ -277,10 +288,7 @@ def test_ctrl_c_stops_every_host_and_keeps_their_partial_reports(
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            sessions = [
-                p for p in session_processes(cluster) if "arm_from_env" in " ".join(p.cmdline())
-            ]
-            if len(sessions) == 2 and all(any(is_lab(c) for c in s.children()) for s in sessions):
+            if sum(is_session(p) for p in session_processes(cluster)) == 2:
                 break
             time.sleep(0.05)
         else:
