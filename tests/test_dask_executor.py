@@ -216,6 +216,10 @@ def test_headless_run_checks_dask_results_on_either_cluster(
     assert dask["startup_seconds"] > 0 and len(dask["repeats"]) == 2
     if where == "existing":  # the cluster is the test's: the lab started no worker of its own
         assert all(w.process.poll() is None for w in cluster.workers)
+    # The same work costs CPU wherever it runs: on an existing cluster that is the workers',
+    # outside the runner's process tree, and the run's CPU must count it.
+    cpu = {k: r["summary"]["cpu_seconds"]["median"] for k, r in found.items()}
+    assert cpu["dask-2"] >= 0.8 * cpu["serial-1"], cpu
 
 
 @pytest.mark.slow

@@ -188,11 +188,17 @@ class Measurer:
         self.phases_left = spec.warmups + spec.repeats + spec.commanded
         self.first = True
 
+    def cpu_times(self) -> tuple[float, float]:
+        """This runner's tree and the executor's workers outside it (an existing cluster)."""
+        user, system = cpu_times()
+        remote_user, remote_system = self.executor.remote_cpu_times()
+        return user + remote_user, system + remote_system
+
     def phase(self, phase: str, index: int, round_: int | None = None) -> None:
         spec, workload = self.spec, self.workload
         totals = PassTotals()
         sink: ProgressSink | None = None
-        cpu0 = cpu_times()
+        cpu0 = self.cpu_times()
         while totals.passes < (self.loops or 1):
             self.stage = "setup"
             began = time.perf_counter()
@@ -215,7 +221,7 @@ class Measurer:
                     wall, spec.min_time, self.phases_left, spec.timeout, cost
                 )
                 sink.total = self.total * self.loops
-        totals.cpu(cpu0, cpu_times())
+        totals.cpu(cpu0, self.cpu_times())
         assert sink is not None
         self.phases_left -= 1
         # The first pass is often cold (slow), so recalibrate from whole phases: after the

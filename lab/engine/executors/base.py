@@ -54,6 +54,12 @@ class Executor(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    def remote_cpu_times(self) -> tuple[float, float]:
+        """User and system CPU seconds used so far by workers outside this runner's process
+        tree (an existing cluster's), so a run's CPU counts where its tasks ran. Zero for every
+        model whose workers are the runner's descendants: those are counted already."""
+        return 0.0, 0.0
+
     def window(self) -> int:
         """Tasks in flight at once: enough to keep every worker busy, few enough to bound memory."""
         return max(16 * self.workers, 256)

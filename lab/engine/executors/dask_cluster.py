@@ -15,6 +15,7 @@ import importlib.metadata
 import logging
 import os
 import queue
+import resource
 from collections.abc import Callable, Iterable
 from itertools import islice
 from typing import Any
@@ -39,6 +40,12 @@ def _worker_ready(module: str, init: Callable[[], object] | None) -> int:
     if init is not None:
         init()
     return os.getpid()
+
+
+def _worker_cpu_times() -> tuple[float, float]:
+    """On a worker: its process's user and system CPU so far (tasks run in its thread)."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    return me.ru_utime, me.ru_stime
 
 
 def chosen_workers(client: Client, workers: int, address: str) -> list[str]:
@@ -150,6 +157,17 @@ class DaskExecutor(Executor):
         )
         self.pids = {w: int(pid) for w, pid in answers.items()}
         self.chunk = chunk_size(workload.task_count(), self.workers)
+
+    def remote_cpu_times(self) -> tuple[float, float]:
+        """An existing cluster's workers are not the runner's children: ask them. (A
+        LocalCluster's are, and the runner counts them itself.)"""
+        if self.cluster_address is None or self.client is None or not self.chosen:
+            return 0.0, 0.0
+        answers = self.client.run(_worker_cpu_times, workers=self.chosen)
+        return (
+            sum(float(user) for user, _ in answers.values()),
+            sum(float(system) for _, system in answers.values()),
+        )
 
     def _event(self, worker: str, event: tuple[float, dict[str, Any]]) -> None:
         """On the client's thread: the scheduler's events about one chosen worker."""
