@@ -268,8 +268,11 @@ def _main(argv: list[str] | None = None) -> int:
                     print("    " + safe_text(note, one_line=True))
             return 0
         scenarios = resolve(args.targets) if args.targets else load_builtins()
-        if args.python:  # the app and headless mode alike plan from the scenarios' own field
+        # The app and headless mode alike plan from the scenarios' own fields.
+        if args.python:
             scenarios = [s.with_interpreters(args.python) for s in scenarios]
+        if args.cluster:
+            scenarios = [s.with_cluster(args.cluster) for s in scenarios]
     except ScenarioError as exc:
         print(safe_text(exc.render()), file=sys.stderr)
         print("\nnothing ran; see `concurrency-lab --schema` for every valid key", file=sys.stderr)

@@ -339,3 +339,25 @@ def test_a_scenario_names_its_cluster_and_the_command_line_overrides_it(
     assert dask_clusters(other) == {"tls://127.0.0.5:9000": 2}
     no_dask = make_scenario(SCENARIO.replace(", dask]", "]") + "cluster: tcp://127.0.0.1:8786\n")
     assert dask_clusters(make_plan([no_dask])) == {}  # nothing to check, nothing imported
+
+
+def test_the_app_gets_the_command_lines_cluster_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`concurrency-lab --cluster ADDRESS` without --report opens the app on that cluster, as
+    headless mode runs on it: a flag the app dropped would silently start a LocalCluster."""
+    import lab.tui.launch
+    from lab.cli import main
+
+    opened: list[list[str | None]] = []
+
+    def fake_app(scenarios: list[Any], quick: bool = False, selected: int = 0) -> int:
+        opened.append([s.scenario.cluster for s in scenarios])
+        return 0
+
+    monkeypatch.setattr(lab.tui.launch, "run_app", fake_app)
+    path = write(tmp_path, SCENARIO + "cluster: tcp://127.0.0.1:8786\n")
+    assert main([path]) == 0
+    assert main(["--cluster", "tcp://127.0.0.9:9999", path]) == 0
+    # The app offers the built-ins beside the file (last, and selected), which keep their own.
+    assert [found[-1] for found in opened] == ["tcp://127.0.0.1:8786", "tcp://127.0.0.9:9999"]

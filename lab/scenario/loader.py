@@ -32,6 +32,10 @@ class LoadedScenario:
         scenario = self.scenario.model_copy(update={"interpreters": list(pythons)})
         return replace(self, scenario=scenario)
 
+    def with_cluster(self, address: str) -> LoadedScenario:
+        """This scenario's dask runs on that scheduler (--cluster replaces its `cluster:`)."""
+        return replace(self, scenario=self.scenario.model_copy(update={"cluster": address}))
+
 
 def parse_scenario(
     text: str, file: str, default_name: str, base: Path | None = None
