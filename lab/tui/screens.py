@@ -30,7 +30,7 @@ Keys
   f        the grid's compact columns, or all of them
   v        the verdict, why, the claims, the fits (v again: back)
   w        the noise warnings of the results shown, in full
-  [ ]      previous / next scenario's results
+  [ ]      previous / next results: scenario, then interpreter
   d        details of the latest failure
   1 2 3 4  go to Scenarios, Run, Results, System
   ? f1     this help
