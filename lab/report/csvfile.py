@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from lab.analysis.axis import split_report
@@ -114,10 +115,15 @@ def neutralise(value: Any) -> Any:
     return value
 
 
-def to_csv(report: Report) -> str:
+def write_csv(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
+    """The rows under a header of these columns; None as an empty cell, formulas neutralised."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, CSV_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(out, columns, lineterminator="\n")
     writer.writeheader()
-    for row in csv_rows(report):
+    for row in rows:
         writer.writerow({k: "" if v is None else neutralise(v) for k, v in row.items()})
     return out.getvalue()
+
+
+def to_csv(report: Report) -> str:
+    return write_csv(CSV_COLUMNS, csv_rows(report))

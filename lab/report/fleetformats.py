@@ -3,7 +3,6 @@ each host's own report (whole in JSON; its Markdown or HTML body in those format
 
 from __future__ import annotations
 
-import csv
 import html
 import io
 import json
@@ -12,7 +11,7 @@ from typing import Any
 
 from lab.analysis.fleet import compare_hosts
 from lab.report.cells import md_escape
-from lab.report.csvfile import neutralise
+from lab.report.csvfile import write_csv
 from lab.report.fleetcells import (
     FLEET_TEST,
     fleet_summary,
@@ -125,12 +124,7 @@ def _csv_rows(fleet: FleetReport) -> list[dict[str, Any]]:
 
 
 def to_fleet_csv(fleet: FleetReport) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, FLEET_CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in _csv_rows(fleet):
-        writer.writerow({k: "" if v is None else neutralise(v) for k, v in row.items()})
-    return out.getvalue()
+    return write_csv(FLEET_CSV_COLUMNS, _csv_rows(fleet))
 
 
 def _e(text: object) -> str:
