@@ -115,20 +115,23 @@ class Fleet:
                 time.sleep(POLL_SECONDS)
 
     def lost(self, run: HostRun) -> None:
-        run.status = "lost"
-        run.message = (
+        self._mark_lost(
+            run,
             f"its launcher worker {run.launcher} left the cluster mid-run (it died or was "
-            "stopped); the session it ran there died with it"
+            "stopped); the session it ran there died with it",
         )
-        self.say(f"[{run.host}] lost: {run.message}")
 
     def scheduler_lost(self, run: HostRun) -> None:
-        run.status = "lost"
-        run.message = (
+        self._mark_lost(
+            run,
             f"the scheduler at {self.address} went away mid-run; the session on this host "
-            "stops when its worker gives up on the scheduler (dask worker --death-timeout)"
+            "stops when its worker gives up on the scheduler (dask worker --death-timeout)",
         )
-        self.say(f"[{run.host}] lost: {run.message}")
+
+    def _mark_lost(self, run: HostRun, why: str) -> None:
+        run.status = "lost"
+        run.message = why
+        self.say(f"[{run.host}] lost: {why}")
 
     def finish(self, future: Any, run: HostRun) -> None:
         if future.status == "cancelled" and not self.report.interrupted:
