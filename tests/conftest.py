@@ -21,6 +21,13 @@ from lab.scenario.loader import LoadedScenario, parse_scenario
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def scenario_file(folder: Path, text: str, name: str = "s.yaml") -> str:
+    """A scenario file with this YAML text in `folder`; its path, as the command line takes it."""
+    path = folder / name
+    path.write_text(text)
+    return str(path)
+
+
 @pytest.fixture
 def make_scenario() -> Callable[..., LoadedScenario]:
     """Build a LoadedScenario from YAML text (dedented)."""

@@ -20,7 +20,7 @@ from lab.engine.executors import executor_class
 from lab.engine.workloads import provisioner, workload_class
 from lab.engine.workloads.base import RepeatOutcome, Tally, Workload
 from lab.scenario.spec import WorkloadSpec
-from tests.conftest import ROOT, LabSandbox
+from tests.conftest import ROOT, LabSandbox, scenario_file
 from tests.conftest import LabProcess as Lab
 from tests.daskcluster import DaskCluster, dask_cluster, pytest_skip_if_no_distributed
 from tests.daskprobe import recorded_double
@@ -181,12 +181,6 @@ timeout: 90
 """
 
 
-def write(tmp: Path, text: str = SCENARIO) -> str:
-    path = tmp / "s.yaml"
-    path.write_text(text)
-    return str(path)
-
-
 def runs(path: Path) -> dict[str, dict[str, Any]]:
     report = json.loads(path.read_text())
     return {r["run_id"]: r for r in report["scenarios"][0]["runs"]}
@@ -201,7 +195,9 @@ def test_headless_run_checks_dask_results_on_either_cluster(
     given = ["--cluster", cluster.address] if where == "existing" else []
     # Against the test's cluster the process pool adds nothing new: serial and dask only.
     text = SCENARIO if where == "local" else SCENARIO.replace("processes, ", "")
-    lab = Lab(lab_sandbox, "--report", str(out), *given, write(tmp_path, text), cwd=tmp_path)
+    lab = Lab(
+        lab_sandbox, "--report", str(out), *given, scenario_file(tmp_path, text), cwd=tmp_path
+    )
     assert lab.finish() == 0, lab.stderr
     found = runs(out)
     expected = ["serial-1", "processes-2", "dask-2"] if where == "local" else ["serial-1", "dask-2"]
@@ -230,7 +226,7 @@ def test_a_killed_worker_fails_its_run_alone_and_leaves_nothing(
     would re-run its chunk elsewhere; the run fails in words instead, the others go on."""
     out = tmp_path / "report.json"
     lab = Lab(
-        lab_sandbox, "--report", str(out), write(tmp_path, SCENARIO.replace("processes, ", "")),
+        lab_sandbox, "--report", str(out), scenario_file(tmp_path, SCENARIO.replace("processes, ", "")),
         cwd=tmp_path, **fault_env("dask-2:kill@5"),
     )  # fmt: skip
     assert lab.finish() == 1, lab.stderr
@@ -256,7 +252,7 @@ def test_a_cluster_with_too_few_workers_is_refused_before_anything_runs(
     scenario = SCENARIO.replace("workers: [2]", "workers: [1, 3]")
     done = subprocess.run(
         [sys.executable, "-m", "lab", "--report", "-", "--cluster", cluster.address,
-         write(tmp_path, scenario)],
+         scenario_file(tmp_path, scenario)],
         capture_output=True, text=True, timeout=120, cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 2, done.stderr
@@ -285,7 +281,7 @@ def test_a_worker_with_another_lab_version_is_refused(
         other.wait_for_workers(1)
         done = subprocess.run(
             [sys.executable, "-m", "lab", "--report", "-", "--cluster", other.address,
-             write(tmp_path, SCENARIO.replace("workers: [2]", "workers: [1]"))],
+             scenario_file(tmp_path, SCENARIO.replace("workers: [2]", "workers: [1]"))],
             capture_output=True, text=True, timeout=120, cwd=tmp_path,
         )  # fmt: skip
     finally:
@@ -306,7 +302,7 @@ def test_an_unreachable_scheduler_is_refused(tmp_path: Path) -> None:
         s.bind(("127.0.0.1", 0))
         address = f"tcp://127.0.0.1:{s.getsockname()[1]}"
         done = subprocess.run(
-            [sys.executable, "-m", "lab", "--report", "-", "--cluster", address, write(tmp_path)],
+            [sys.executable, "-m", "lab", "--report", "-", "--cluster", address, scenario_file(tmp_path, SCENARIO)],
             capture_output=True, text=True, timeout=120, cwd=tmp_path,
             env={**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "1s"},
         )  # fmt: skip
@@ -322,7 +318,7 @@ def test_a_bad_cluster_address_is_bad_input(
     from lab.cli import main
 
     with pytest.raises(SystemExit) as stopped:
-        main(["--report", "-", "--cluster", bad, write(tmp_path)])
+        main(["--report", "-", "--cluster", bad, scenario_file(tmp_path, SCENARIO)])
     assert stopped.value.code == 2
     err = capsys.readouterr().err
     assert f"argument --cluster: '{bad}' " in err and "Traceback" not in err
@@ -335,7 +331,7 @@ def test_a_scenario_names_its_cluster_and_the_command_line_overrides_it(
 
     loaded = make_scenario(SCENARIO + "cluster: tcp://127.0.0.1:8786\n")
     assert dask_clusters(make_plan([loaded])) == {"tcp://127.0.0.1:8786": 2}
-    other = make_plan([loaded], cluster="tls://127.0.0.5:9000")
+    other = make_plan([loaded.with_cluster("tls://127.0.0.5:9000")])
     assert dask_clusters(other) == {"tls://127.0.0.5:9000": 2}
     no_dask = make_scenario(SCENARIO.replace(", dask]", "]") + "cluster: tcp://127.0.0.1:8786\n")
     assert dask_clusters(make_plan([no_dask])) == {}  # nothing to check, nothing imported
@@ -356,7 +352,7 @@ def test_the_app_gets_the_command_lines_cluster_too(
         return 0
 
     monkeypatch.setattr(lab.tui.launch, "run_app", fake_app)
-    path = write(tmp_path, SCENARIO + "cluster: tcp://127.0.0.1:8786\n")
+    path = scenario_file(tmp_path, SCENARIO + "cluster: tcp://127.0.0.1:8786\n")
     assert main([path]) == 0
     assert main(["--cluster", "tcp://127.0.0.9:9999", path]) == 0
     # The app offers the built-ins beside the file (last, and selected), which keep their own.

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import LabProcess as Lab
-from tests.conftest import LabSandbox
+from tests.conftest import LabSandbox, scenario_file
 from tests.faults import fault_env
 
 pytestmark = pytest.mark.slow
@@ -33,12 +33,6 @@ timeout: 60
 """
 
 
-def scenario(tmp: Path, text: str = SCENARIO, name: str = "s.yaml") -> str:
-    path = tmp / name
-    path.write_text(text)
-    return str(path)
-
-
 def statuses(report: dict[str, object]) -> dict[str, str]:
     runs = report["scenarios"][0]["runs"]  # type: ignore[index]
     return {r["run_id"]: r["status"] for r in runs}
@@ -49,7 +43,7 @@ def test_a_failed_run_exits_1_and_keeps_every_result(
 ) -> None:
     out = tmp_path / "report.json"
     lab = Lab(
-        lab_sandbox, "--report", str(out), scenario(tmp_path), cwd=tmp_path,
+        lab_sandbox, "--report", str(out), scenario_file(tmp_path, SCENARIO), cwd=tmp_path,
         **fault_env("processes-2:kill@5"),
     )  # fmt: skip
     assert lab.finish() == 1, lab.stderr
@@ -73,7 +67,7 @@ def test_interrupt_stops_within_two_seconds_with_a_partial_report(
     # Seed 5 orders round 1 serial-1, threads-2, processes-2; threads-2 hangs, so once every
     # runner is warm and serial-1 has had its repeat, threads-2 is certainly in flight.
     lab = Lab(
-        lab_sandbox, "--report", str(out), "--seed", "5", scenario(tmp_path), cwd=tmp_path,
+        lab_sandbox, "--report", str(out), "--seed", "5", scenario_file(tmp_path, SCENARIO), cwd=tmp_path,
         **fault_env("threads-2:hang@0"),
     )  # fmt: skip
     lab.wait_for_runner()
@@ -118,7 +112,9 @@ title: big corpus
 workload: {kind: hashing, files: 400, file_size: 1 MiB}
 executors: [serial]
 """
-    lab = Lab(lab_sandbox, "--report", "-", "--format", "md", scenario(tmp_path, big), cwd=tmp_path)
+    lab = Lab(
+        lab_sandbox, "--report", "-", "--format", "md", scenario_file(tmp_path, big), cwd=tmp_path
+    )
     deadline = time.monotonic() + 60
     while not list(lab_sandbox.tmp.glob("concurrency-lab-*/corpus/file-*")):
         assert time.monotonic() < deadline and lab.proc.poll() is None, lab.stderr
@@ -135,7 +131,7 @@ executors: [serial]
 
 def test_bad_report_path_exits_2_before_running(lab_sandbox: LabSandbox, tmp_path: Path) -> None:
     target = tmp_path / "missing" / "out.json"
-    lab = Lab(lab_sandbox, "--report", str(target), scenario(tmp_path), cwd=tmp_path)
+    lab = Lab(lab_sandbox, "--report", str(target), scenario_file(tmp_path, SCENARIO), cwd=tmp_path)
     assert lab.finish() == 2
     assert lab.stderr == (
         f"cannot write the report to {target}: folder {target.parent} does not exist\n"
@@ -150,7 +146,7 @@ def test_report_folder_vanishing_mid_run_falls_back_to_stdout(
     folder = tmp_path / "reports"
     folder.mkdir()
     out = folder / "r.json"
-    lab = Lab(lab_sandbox, "--report", str(out), scenario(tmp_path), cwd=tmp_path)
+    lab = Lab(lab_sandbox, "--report", str(out), scenario_file(tmp_path, SCENARIO), cwd=tmp_path)
     lab.wait_for_runner()
     shutil.rmtree(folder)
     assert lab.finish() == 1

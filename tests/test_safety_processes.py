@@ -30,13 +30,8 @@ from lab.engine.system.child_env import child_env, python_command
 from lab.scenario.loader import resolve
 from tests.conftest import CONSOLE_SCRIPT, LabSandbox
 from tests.conftest import LabProcess as Lab
+from tests.conftest import scenario_file as scenario
 from tests.faults import fault_env
-
-
-def scenario(folder: Path, text: str, name: str = "s.yaml") -> str:
-    path = folder / name
-    path.write_text(text)
-    return str(path)
 
 
 def semaphores_of(processes: list[psutil.Process]) -> set[str]:
