@@ -296,7 +296,7 @@ def _main(argv: list[str] | None = None) -> int:
             return 2
         from lab.engine.system.limits import plan_problems
 
-        plans = make_plan(scenarios, quick=args.quick, min_time=args.min_time, cluster=args.cluster)
+        plans = make_plan(scenarios, quick=args.quick, min_time=args.min_time)
         too_big = plan_problems(plans) or _cluster_problems(plans)
         if too_big:
             print(safe_text("\n".join(too_big)) + "\n\nnothing ran", file=sys.stderr)

@@ -120,7 +120,7 @@ def test_runs_gain_the_interpreter_and_python_overrides_the_field(
         (f"serial-1@{label}", label),
         (f"threads-2@{label}", label),
     ]
-    both = plan_scenario(named, usable=2, pythons=[sys.executable, "no-such-python3.99"])
+    both = plan_scenario(named.with_interpreters([sys.executable, "no-such-python3.99"]), usable=2)
     assert [r.run_id for r in both.runs][2:] == [
         "serial-1@no-such-python3.99",
         "threads-2@no-such-python3.99",

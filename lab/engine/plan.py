@@ -49,15 +49,12 @@ def plan_scenario(
     quick: bool = False,
     usable: int | None = None,
     min_time: float | None = None,
-    cluster: str | None = None,
-    pythons: list[str] | None = None,
 ) -> ScenarioPlan:
-    """The matrix of runs; `pythons` (--python) replaces the scenario's own `interpreters:`."""
+    """The matrix of runs. The command line's --python and --cluster are already in the
+    scenario (LoadedScenario.with_interpreters, with_cluster), in the app as headless."""
     scenario = loaded.scenario.quick() if quick else loaded.scenario
     if min_time is not None:  # --min-time overrides every scenario's own setting
         scenario = scenario.model_copy(update={"min_time": min_time})
-    if cluster is not None:  # --cluster: every dask run uses that scheduler
-        scenario = scenario.model_copy(update={"cluster": cluster})
     counts = scenario.resolved_workers(usable or usable_cpus())
     sized_for = getattr(scenario.workload, "sized_for", None)
     if sized_for is not None:  # every run does the same work, sized for the largest pool
@@ -76,8 +73,7 @@ def plan_scenario(
     else:
         runs = _matrix(scenario, counts, skipped, {})
         runs += _sweep_runs(scenario, counts, skipped, usable or usable_cpus())
-    names = pythons or scenario.interpreters
-    interpreters = probe_all(names) if names else []
+    interpreters = probe_all(scenario.interpreters) if scenario.interpreters else []
     if interpreters:  # one more axis: every run under each interpreter, `threads-4@py3.13`
         runs = [
             RunPlan(f"{r.run_id}@{i.label}", r.executor, r.workers, r.params, i.label)
@@ -164,11 +160,9 @@ def make_plan(
     scenarios: list[LoadedScenario],
     quick: bool = False,
     min_time: float | None = None,
-    cluster: str | None = None,
-    pythons: list[str] | None = None,
 ) -> list[ScenarioPlan]:
     usable = usable_cpus()
-    return [plan_scenario(s, quick, usable, min_time, cluster, pythons) for s in scenarios]
+    return [plan_scenario(s, quick, usable, min_time) for s in scenarios]
 
 
 def dask_clusters(plans: list[ScenarioPlan]) -> dict[str, int]:
