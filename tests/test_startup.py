@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 HEAVY = ("pydantic", "psutil", "aiohttp", "textual", "lab.scenario.loader", "lab.engine",
-         "lab.analysis", "lab.report.markdown", "lab.results", "dask", "distributed")  # fmt: skip
+         "lab.analysis", "lab.report.markdown", "lab.results", "dask", "distributed",
+         # stdlib modules a start-up can pull in without needing (lab.cli.parser, builtins)
+         "shutil", "importlib.resources", "importlib.metadata")  # fmt: skip
 
 PROBE = """
 import contextlib, io, json, sys
@@ -76,6 +78,8 @@ def test_check_imports_only_the_validator() -> None:
     assert isinstance(heavy, list)
     assert "lab.scenario.loader" in heavy and "pydantic" in heavy
     assert "lab.scenario.messages" not in heavy
+    assert "importlib.metadata" not in heavy  # lab.scenario.pydantic_plugins
+    assert "shutil" not in heavy  # lab.cli.parser
     # pydantic and lab.scenario.* only: no engine, analysis, results, renderer, psutil, Textual
     others = [
         m for m in heavy if m.split(".")[0] != "pydantic" and not m.startswith("lab.scenario.")

@@ -197,7 +197,7 @@ class DispatchWorkload(_Strict):
         0.0, ge=0, le=10_000_000, description="microseconds of busy work per task (0: empty)"
     )
     task_sizes_us: list[Annotated[float, Field(ge=0, le=10_000_000)]] = Field(
-        default_factory=list,
+        default_factory=lambda: [],  # a builtin's signature costs ~5 ms to read: see interpreters
         max_length=20,
         description="also run serial, threads and processes at each of these task sizes "
         "(microseconds) to find where a process pool starts to beat a thread pool",
@@ -314,7 +314,7 @@ class Scenario(_Strict, InterpreterAxis):
         "first `workers` workers run the tasks; default: a LocalCluster started for each run",
     )
     sweep: dict[str, list[SweepValue]] = Field(
-        default_factory=dict,
+        default_factory=lambda: {},  # not `dict`: see interpreters.py
         description="run the whole matrix at each value of a numeric workload parameter, "
         "e.g. {size: [1000, 10000]}; several parameters: every combination",
     )
