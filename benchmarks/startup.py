@@ -10,11 +10,16 @@ One unmeasured round goes first, with PYTHONDONTWRITEBYTECODE removed from the c
 environment, so that an editable checkout is measured with its bytecode cached, as an
 installed wheel always is.
 
-    python benchmarks/startup.py [N]
+    python benchmarks/startup.py [N] [--against DIR]
+
+--against DIR also runs each lab command from another checkout (DIR, its lab/ first on
+PYTHONPATH; `git worktree add DIR REV`), in the same loop, and prints this one's time as a
+ratio of that one's: a before/after measured side by side.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import resource
 import shutil
@@ -41,33 +46,48 @@ def _children_cpu() -> float:
 
 
 def main() -> int:
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 15
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("rounds", nargs="?", type=int, default=15)
+    parser.add_argument("--against", metavar="DIR", help="another checkout to compare with")
+    options = parser.parse_args()
     exe = shutil.which("concurrency-lab")
     if exe is None:
         print("concurrency-lab is not on PATH: install the lab first (pip install .)")
         return 2
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    times: dict[str, list[float]] = {name: [] for name in COMMANDS}
-    cpu: dict[str, list[float]] = {name: [] for name in COMMANDS}
-    for round_ in range(rounds + 1):
+    trees = {"": env}
+    if options.against:
+        trees["against"] = {**env, "PYTHONPATH": str(Path(options.against).resolve())}
+    times: dict[tuple[str, str], list[float]] = {}
+    cpu: dict[tuple[str, str], list[float]] = {}
+    for round_ in range(options.rounds + 1):
         for name, args in COMMANDS.items():
-            argv = args if name.startswith("python") else [exe, *args]
-            cpu_before = _children_cpu()
-            began = time.perf_counter()
-            subprocess.run(
-                argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, env=env
-            )
-            if round_:  # the first round writes bytecode caches and warms the page cache
-                times[name].append(time.perf_counter() - began)
-                cpu[name].append(_children_cpu() - cpu_before)
-    base = statistics.median(times["python -c pass"])
-    print(f"{'command':<28} {'median':>9} {'over python -c pass':>20} {'CPU':>9}")
-    for name, values in times.items():
-        median = statistics.median(values)
-        print(
+            for tree, tree_env in trees.items():
+                if tree and name.startswith("python"):
+                    continue
+                argv = args if name.startswith("python") else [exe, *args]
+                cpu_before = _children_cpu()
+                began = time.perf_counter()
+                subprocess.run(
+                    argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
+                    env=tree_env, cwd="/",
+                )  # fmt: skip
+                if round_:  # the first round writes bytecode caches and warms the page cache
+                    times.setdefault((name, tree), []).append(time.perf_counter() - began)
+                    cpu.setdefault((name, tree), []).append(_children_cpu() - cpu_before)
+    base = statistics.median(times["python -c pass", ""])
+    header = f"{'command':<28} {'median':>9} {'over python -c pass':>20} {'CPU':>9}"
+    print(header + (f" {'against':>9} {'ratio':>6}" if options.against else ""))
+    for name in COMMANDS:
+        median = statistics.median(times[name, ""])
+        line = (
             f"{name:<28} {1e3 * median:6.0f} ms {1e3 * (median - base):17.0f} ms "
-            f"{1e3 * statistics.median(cpu[name]):6.0f} ms"
+            f"{1e3 * statistics.median(cpu[name, '']):6.0f} ms"
         )
+        if (name, "against") in times:
+            other = statistics.median(times[name, "against"])
+            line += f" {1e3 * other:6.0f} ms {median / other:6.2f}"
+        print(line)
     return 0
 
 
