@@ -12,13 +12,16 @@ import os
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from lab.analysis.noise import EnvironmentFacts, environment_warnings
-from lab.report.formats import render
+from lab.report.formats import render, render_fleet
 from lab.report.html import to_html
+from lab.results.fleet import FleetReport, HostRun
+from lab.results.model import Report
 from lab.results.notices import notice
 from tests import synthetic
 
@@ -87,6 +90,11 @@ def dump_dom(chromium: str, page: Path, tmp_path: Path, width: int) -> str:
 
 
 def busy_report() -> tuple[str, list[str]]:
+    report, messages = busy_report_data()
+    return to_html(report), messages
+
+
+def busy_report_data() -> tuple[Report, list[str]]:
     """A report from a busy machine: machine, scenario and run warnings of several kinds."""
     noisy = synthetic.scenario(
         "noisy",
@@ -111,7 +119,33 @@ def busy_report() -> tuple[str, list[str]]:
         for run in scenario["runs"]:
             messages += [w["message"] for w in (run["summary"] or {}).get("warnings") or []]
     assert len(messages) >= 5, "the report must carry warnings of every scope to test"
-    return to_html(report), messages
+    return report, messages
+
+
+def busy_fleet() -> tuple[str, list[str]]:
+    """A fleet report of two busy hosts (the second 1.4x slower, with a warning of its own)
+    and a third lost mid-run; every warning of either host must reach the page."""
+    first, messages = busy_report_data()
+    second, _ = busy_report_data()
+    second.machine = {**second.machine, "hostname": "old-box", "cpu_model": "Old CPU"}
+    for result in second.scenarios:
+        for run in result.runs:
+            run.repeats = [replace(r, wall_seconds=r.wall_seconds * 1.4) for r in run.repeats]
+    only_second = "old-box's disk was nearly full during the corpus scenario."
+    second.scenarios[0].warnings.append(notice("page_cache", only_second))
+    fleet = FleetReport(
+        scheduler="tcp://127.0.0.1:8786", created="2026-01-01T00:00:00+00:00",
+        command=["concurrency-lab", "--report", "fleet.html", "--fleet", "tcp://127.0.0.1:8786"],
+        hosts=[
+            HostRun("127.0.0.2", ["tcp://127.0.0.2:4000"], "tcp://127.0.0.2:4000", "ok",
+                    seconds=61.0, exit_code=0, report=first),
+            HostRun("127.0.0.3", ["tcp://127.0.0.3:4000"], "tcp://127.0.0.3:4000", "ok",
+                    seconds=80.0, exit_code=0, report=second),
+            HostRun("127.0.0.4", ["tcp://127.0.0.4:4000"], "tcp://127.0.0.4:4000", "lost",
+                    message="its launcher worker tcp://127.0.0.4:4000 left the cluster mid-run"),
+        ],
+    )  # fmt: skip
+    return render_fleet(fleet, "html"), [*messages, only_second]
 
 
 def text_of(dom: str) -> str:
@@ -136,6 +170,35 @@ def test_html_report_in_a_real_browser(chromium: str, tmp_path: Path, width: int
     assert missing == []
     for section in ("Machine", "Classic claims, on this machine", "Scaling fits"):
         assert section in text
+
+
+@pytest.mark.slow
+def test_fleet_html_report_in_a_real_browser(chromium: str, tmp_path: Path) -> None:
+    page_html, messages = busy_fleet()
+    page = tmp_path / "fleet.html"
+    page.write_text(page_html.replace("</body>", CHECK + "</body>"), encoding="utf-8")
+    dom = dump_dom(chromium, page, tmp_path, 1280)
+    found = re.search(r'<pre id="dom-check">(.*?)</pre>', dom, flags=re.S)
+    assert found, "the check script did not run in the browser"
+    assert json.loads(html.unescape(found.group(1))) == []
+    text = text_of(dom)
+    assert [m for m in messages if re.sub(r"\s+", " ", m) not in text] == []
+    assert "Host 127.0.0.2" in text and "Host 127.0.0.3" in text
+
+
+def test_fleet_html_has_each_hosts_full_report_nested_under_it() -> None:
+    page_html, _ = busy_fleet()
+    ids = re.findall(r'\bid="([^"]+)"', page_html)
+    assert len(ids) == len(set(ids)), "two hosts' sections share an id"
+    for number in (1, 2):  # the lost third host has no report
+        after = page_html.split(f'<section id="host-{number}"', 1)[1]
+        host = re.split(r'<section id="host-|<section><h2>How to read', after, maxsplit=1)[0]
+        for section in ("machine", "claims", "s-numeric_crunching"):
+            assert f'id="h{number}-{section}"' in host
+        assert "<h3>Machine</h3>" in host and "<h4>Results</h4>" in host
+        assert "<h2>" not in host.split("</h2>", 1)[1]  # only the host's own heading is an h2
+        assert "<svg" in host  # its charts
+    assert 'id="host-3"' not in page_html
 
 
 def test_html_report_needs_no_emoji_font() -> None:

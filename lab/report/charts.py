@@ -30,7 +30,9 @@ def _svg(chart: Any) -> str:
     svg = str(chart.render(is_unicode=True))
     svg = re.sub(r"<!--.*?-->", "", svg, flags=re.S)  # pygal's credit comments carry URLs
     # pygal writes its config for its tooltip script; with no script loaded it is dead weight.
-    return re.sub(r"<script\b.*?</script>", "", svg, flags=re.S)
+    svg = re.sub(r"<script\b.*?</script>", "", svg, flags=re.S)
+    # Its legend ids, for that script too, repeat in every chart: a page must not repeat an id.
+    return re.sub(r' id="activate-serie-\d+"', "", svg)
 
 
 def _chart(kind: str, title: str, colors: list[str], **config: Any) -> Any:

@@ -9,6 +9,7 @@ import json
 import re
 from typing import Any
 
+from lab.analysis.axis import split_report
 from lab.analysis.fleet import compare_hosts
 from lab.report.cells import md_escape
 from lab.report.csvfile import write_csv
@@ -20,7 +21,7 @@ from lab.report.fleetcells import (
     model_rows,
     winners_sentence,
 )
-from lab.report.html import CSS
+from lab.report.html import CSS, READING, report_sections
 from lab.report.jsonfile import to_json as report_json
 from lab.report.markdown import aligned_table, to_markdown
 from lab.results.fleet import FleetReport
@@ -137,8 +138,21 @@ def _html_table(rows: list[list[str]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _nest_html(sections: list[str], number: int) -> str:
+    """A host's own report nested under its heading: every heading one level deeper, and each
+    section's id prefixed with the host's number, so that two hosts' sections stay apart.
+
+    Only the report's own markup can hold `<section id="`: text from a report is escaped, which
+    turns its angle brackets and quotes into entities. Charts keep their ids (pygal's are unique
+    per chart, and its inline style refers to them).
+    """
+    body = "\n".join(sections)
+    body = re.sub(r"<(/?)h([1-5])\b", lambda m: f"<{m.group(1)}h{int(m.group(2)) + 1}", body)
+    return body.replace('<section id="', f'<section id="h{number}-')
+
+
 def to_fleet_html(fleet: FleetReport) -> str:
-    """One self-contained page; each host's full report stays in the JSON and Markdown forms."""
+    """One self-contained page: the hosts compared, then each host's full report."""
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -151,6 +165,9 @@ def to_fleet_html(fleet: FleetReport) -> str:
     if fleet.interrupted:
         parts.append('<p class="note"><strong>Interrupted:</strong> hosts marked cancelled did '
                      "not finish.</p>")  # fmt: skip
+    hosts = [(i, h) for i, h in enumerate(fleet.hosts, 1) if h.report is not None]
+    nav = "".join(f'<a href="#host-{i}">{_e(h.name)}</a>' for i, h in hosts)
+    parts.append(f'<nav><a href="#hosts">hosts</a>{nav}</nav>')
     parts.append(f'<section id="hosts"><h2>Hosts</h2>{_html_table(host_rows(fleet))}</section>')
     for scenario in compare_hosts(fleet):
         parts.append(
@@ -163,11 +180,18 @@ def to_fleet_html(fleet: FleetReport) -> str:
         if sentence:
             parts.append(f'<div class="verdict">{_e(sentence)}</div>')
         parts.append("</section>")
+    for number, host in hosts:
+        assert host.report is not None
+        parts.append(f'<section id="host-{number}" class="host"><h2>Host {_e(host.name)}</h2>')
+        parts.append(_nest_html(report_sections(split_report(host.report)), number))
+        parts.append("</section>")
     parts.append(
         "<section><h2>How to read these numbers</h2><p>Each host ran one complete lab session "
         "on its own. Hosts are compared model by model against the fastest host: "
         f"{_e(FLEET_TEST)}. A host wins a model only when it is significantly faster than every "
-        "other host; otherwise the model is a tie.</p></section>"
+        "other host; otherwise the model is a tie. In each host's report, times are medians of "
+        f"the measured repeats, ± the median absolute deviation in percent. {_e(READING)}</p>"
+        "</section>"
     )
     parts.append(f"<footer>concurrency-lab {_e(fleet.lab_version)} · "
                  f"{_e(' '.join(fleet.command))}</footer></body></html>\n")  # fmt: skip

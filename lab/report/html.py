@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from lab.analysis.analyse import ScenarioAnalysis, analyse_report
+from lab.analysis.analyse import ReportAnalysis, ScenarioAnalysis, analyse_report
 from lab.analysis.axis import split_report
 from lab.analysis.noise import group_notices
 from lab.core.stats import TEST_DESCRIPTION
@@ -239,6 +239,13 @@ def _scenario_section(result: ScenarioResult, analysis: ScenarioAnalysis) -> str
     return "\n".join(out)
 
 
+# What every report's speedups and tests mean; the fleet report repeats it for its hosts.
+READING = (
+    "Speedups are against the serial run, with a 95% confidence interval; n.s. means not "
+    f"significantly different from serial. {TEST_DESCRIPTION}"
+)
+
+
 def to_html(report: Report) -> str:
     report = split_report(report)  # an interpreter axis: one section per interpreter
     m = report.machine
@@ -251,7 +258,7 @@ def to_html(report: Report) -> str:
         f"{'' if py.get('gil_enabled', True) else ' (free-threaded, no GIL)'} · {report.created}"
     )
     nav = "".join(f'<a href="#s-{_e(s.name)}">{_e(s.name)}</a>' for s in report.scenarios)
-    parts = [
+    head = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -261,7 +268,24 @@ def to_html(report: Report) -> str:
         f'<p class="machine">{_e(machine)}</p>',
         f'<nav><a href="#claims">claims</a>{nav}<a href="#machine">machine</a></nav></header>',
     ]
-    parts.append(warnings_html(report.warnings, "Warnings about the machine"))
+    parts = [*head, *report_sections(report, analysis)]
+    parts.append(
+        "<section><h2>How to read these numbers</h2><p>Times are medians of the measured "
+        f"repeats, ± the median absolute deviation in percent. {_e(READING)}</p></section>"
+    )
+    command = " ".join(report.command)
+    parts.append(
+        f"<footer>concurrency-lab {_e(report.lab_version)}"
+        f"{' · ' + _e(command) if command else ''}</footer></body></html>\n"
+    )
+    return "\n".join(parts)
+
+
+def report_sections(report: Report, analysis: ReportAnalysis | None = None) -> list[str]:
+    """The body of a report's page, from its warnings to its machine facts: `to_html`'s, and
+    each host's in the fleet report. `report` is already split by interpreter."""
+    analysis = analysis or analyse_report(report)
+    parts = [warnings_html(report.warnings, "Warnings about the machine")]
     if report.interrupted:
         parts.append(
             '<p class="note"><strong>Interrupted:</strong> runs marked not_run did not run.</p>'
@@ -272,16 +296,5 @@ def to_html(report: Report) -> str:
     parts.append(interpreters_html(report))
     for result, explained in zip(report.scenarios, analysis.scenarios, strict=True):
         parts.append(_scenario_section(result, explained))
-    parts.append(machine_html(m))
-    parts.append(
-        "<section><h2>How to read these numbers</h2><p>Times are medians of the measured "
-        "repeats, ± the median absolute deviation in percent. Speedups are against the serial "
-        "run, with a 95% confidence interval; <em>n.s.</em> means not significantly different "
-        f"from serial. {_e(TEST_DESCRIPTION)}</p></section>"
-    )
-    command = " ".join(report.command)
-    parts.append(
-        f"<footer>concurrency-lab {_e(report.lab_version)}"
-        f"{' · ' + _e(command) if command else ''}</footer></body></html>\n"
-    )
-    return "\n".join(parts)
+    parts.append(machine_html(report.machine))
+    return parts
