@@ -156,6 +156,42 @@ def test_an_unsafe_cache_folder_is_refused(cache_home: Path) -> None:
         envcache.prepare_root()
 
 
+@pytest.mark.parametrize("how", ["another user's", "writable by others", "a symlink"])
+def test_a_cached_environment_someone_else_could_have_written_is_never_used(
+    cache_home: Path, tmp_path: Path, how: str
+) -> None:
+    """A complete environment, sound by its marker, whose python must not run: it is refused
+    before any runner starts, with the reason."""
+    interp = probe(sys.executable)
+    envcache.prepare_root()
+    final = cache_home / envcache.env_name(interp)
+    made = tmp_path / "planted" if how == "a symlink" else final
+    site = made / "lib" / "site-packages"
+    (site / "lab" / "engine").mkdir(parents=True)
+    (site / "lab" / "engine" / "runner.py").write_text("", encoding="utf-8")
+    ran = tmp_path / "ran"
+    python = envcache.env_python(made)
+    python.parent.mkdir()
+    python.write_text(f"#!/bin/sh\ntouch {ran}\n", encoding="utf-8")
+    python.chmod(0o755)
+    envcache.write_marker(made, interp, site, None)
+    if how == "another user's":
+        if os.geteuid() != 0:
+            pytest.skip("NOT CHECKED: giving a folder to another user needs root")
+        os.chown(final, 65534, 65534)
+        expected = r"belongs to uid 65534, not to you"
+    elif how == "writable by others":
+        final.chmod(0o777)
+        expected = r"writable by other users"
+    else:
+        final.symlink_to(made)
+        expected = r"not a plain folder"
+    assert envcache.read_env(final, interp) is not None  # sound, so only the check stands
+    with pytest.raises(CacheError, match=expected):
+        asyncio.run(ensure_env(interp, lambda _: None))
+    assert not ran.exists()
+
+
 @pytest.fixture(scope="module")
 def own_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, RunnerEnv]]:
     """The runner environment of the lab's own Python: every package is copied from the lab's

@@ -242,11 +242,11 @@ async def ensure_env(interp: Interpreter, progress: Progress) -> RunnerEnv:
     final = root / env_name(interp)
     found = read_env(final, interp)
     if found is not None:
-        return found
+        return _trusted(found)
     async with _locked(root / f".{final.name}.lock", progress, interp.label):
         found = read_env(final, interp)  # another lab may have built it while we waited
         if found is not None:
-            return found
+            return _trusted(found)
         if os.path.lexists(final):
             progress(f"{interp.label}: the cached environment {final} is broken; rebuilding it")
             try:
@@ -270,6 +270,14 @@ async def ensure_env(interp: Interpreter, progress: Progress) -> RunnerEnv:
                 if tmp.exists():
                     shutil.rmtree(tmp, ignore_errors=True)
     raise AssertionError("unreachable")
+
+
+def _trusted(env: RunnerEnv) -> RunnerEnv:
+    """A cached environment whose python the runners may start: a plain folder of ours that no
+    one else can write to. The cache folder is checked the same way, but an environment made
+    before it was (while it was open to others, or by another user) could still be theirs."""
+    check_owned(env.path)
+    return env
 
 
 def describe_problem(exc: CacheError | EnvError, interp: Interpreter) -> str:
