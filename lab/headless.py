@@ -21,6 +21,7 @@ from lab.engine.events import (
     Preparing,
     RunFinished,
     RunProgress,
+    RunSkipped,
     RunStarted,
     ScenarioFinished,
     ScenarioStarted,
@@ -101,6 +102,9 @@ class Progress:
             if run.status != "ok" and run.error:
                 what = run.error.message
             self._line(f"   {event.run_id:<{self.id_width}} {run.status:<9} {what}")
+        elif isinstance(event, RunSkipped):
+            self.total_runs -= 1  # counted in the plan, never run: the count must still end
+            self._line(f"   {event.run_id:<{self.id_width}} {'skipped':<9} {event.reason}")
         elif isinstance(event, ScenarioFinished):
             self._corrections(event)
             if event.result.error:

@@ -18,7 +18,7 @@ import pytest
 
 from lab.analysis.analyse import analyse_report
 from lab.analysis.summarise import finalise_scenario
-from lab.engine.events import RunFinished
+from lab.engine.events import RunFinished, RunSkipped, ScenarioStarted
 from lab.engine.interpreters import envcache
 from lab.engine.interpreters.envbuild import _requirement_name, ensure_env
 from lab.engine.interpreters.envcache import REQUIREMENTS, UVLOOP, CacheError, RunnerEnv
@@ -291,13 +291,44 @@ def test_uvloop_without_a_wheel_is_skipped_for_that_interpreter(
     async def consume() -> list[object]:
         return [e async for e in interpreters.prepare(plan, result)]
 
-    assert asyncio.run(consume()) == []
+    skipped_id = next(r.run_id for r in plan.runs if r.executor == "uvloop")
+    assert asyncio.run(consume()) == [RunSkipped(plan.name, skipped_id, why)]
     prepared = interpreters.prepared
     assert prepared is not None
     assert [r.run_id for r in prepared.plan.runs] == [f"serial-1@{label}"]
     assert [r.run_id for r in result.runs] == [f"serial-1@{label}"]
     assert result.skipped == {f"uvloop@{label}": why}
     assert prepared.pythons == {label: tmp_path / "bin" / "python"}
+
+
+def test_a_skipped_run_completes_the_counts_of_headless_and_the_app(
+    make_scenario: Callable[..., LoadedScenario],
+) -> None:
+    """Planned, then skipped when its interpreter's environment turns out to lack uvloop: the
+    `[n/total]` counters must still end at their total."""
+    import io
+
+    from lab.headless import Progress
+    from lab.tui.live import LiveState, describe
+
+    loaded = make_scenario(TINY.replace("[serial, threads]", "[serial, uvloop]"))
+    plan = plan_scenario(loaded.with_interpreters([sys.executable]), usable=2)
+    uvloop_id = next(r.run_id for r in plan.runs if r.executor == "uvloop")
+    events = [
+        ScenarioStarted(plan.name, "tiny", tuple(plan.runs)),
+        RunSkipped(plan.name, uvloop_id, "uvloop has no wheel for it"),
+    ]
+    stderr = io.StringIO()
+    progress = Progress(stderr, len(plan.runs))
+    live = LiveState.for_plans([plan])
+    for event in events:
+        progress.handle(event)
+        live.apply(event)
+    assert progress.total_runs == len(plan.runs) - 1
+    assert f"{uvloop_id} skipped   uvloop has no wheel for it" in stderr.getvalue()
+    run = live.runs[(0, uvloop_id)]
+    assert live.runs_done == 1 and run.finished
+    assert describe(run) == "skipped: uvloop has no wheel for it"
 
 
 def _free_threaded() -> Report:

@@ -71,6 +71,16 @@ class Preparing:
 
 
 @dataclass(frozen=True)
+class RunSkipped:
+    """A planned run that cannot happen here: its interpreter's environment lacks what the
+    executor needs (uvloop without a wheel for it). The scenario's result lists it as skipped."""
+
+    scenario: str
+    run_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class ScenarioFinished:
     scenario: str
     result: ScenarioResult
@@ -88,6 +98,7 @@ Event = (
     | RunProgress
     | RepeatFinished
     | RunFinished
+    | RunSkipped
     | CpuSample
     | ScenarioFinished
     | SessionFinished

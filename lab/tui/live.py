@@ -18,6 +18,7 @@ from lab.engine.events import (
     Preparing,
     RunFinished,
     RunProgress,
+    RunSkipped,
     RunStarted,
     ScenarioStarted,
 )
@@ -93,7 +94,7 @@ class RunState:
 
     @property
     def finished(self) -> bool:
-        return self.state in ("ok", "failed", "timeout", "cancelled", "not_run")
+        return self.state in ("ok", "failed", "timeout", "cancelled", "not_run", "skipped")
 
 
 def describe(run: RunState) -> str:
@@ -171,6 +172,11 @@ class LiveState:
                     run.fraction = 1.0
                 run.eta_seconds = None
                 run.dirty = True
+        elif isinstance(event, RunSkipped):
+            run = self.runs.get((self.scenario, event.run_id))
+            self.runs_done += 1  # planned, so counted in the total: it is done with
+            if run is not None:
+                run.state, run.message, run.dirty = "skipped", event.reason, True
         elif isinstance(event, CpuSample):
             self.cpu = event.per_core
             self.cpu_dirty = True

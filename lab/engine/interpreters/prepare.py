@@ -14,7 +14,7 @@ from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
-from lab.engine.events import Event, Preparing, RunFinished
+from lab.engine.events import Event, Preparing, RunFinished, RunSkipped
 from lab.engine.interpreters.envbuild import EnvError, ensure_env
 from lab.engine.interpreters.envcache import CacheError, RunnerEnv
 from lab.engine.interpreters.probe import Interpreter
@@ -69,6 +69,7 @@ class Interpreters:
                 if why:
                     result.runs.remove(run)
                     result.skipped[f"{run.executor}@{run.interpreter}"] = why
+                    yield RunSkipped(plan.name, run.run_id, why)
                     continue
                 pythons[str(run.interpreter)] = outcome.python
             kept.append((run_plan, run))
