@@ -111,6 +111,29 @@ def test_check_validates_without_running(tmp_path: Path) -> None:
     assert out.returncode == 0 and "ok" in out.stdout
 
 
+@pytest.mark.parametrize(
+    ("argv", "code"),
+    [
+        (["--list"], 141),
+        (["--schema"], 141),
+        (["--check", "numeric_crunching"], 141),
+        (["--help"], 0),  # argparse ignores a failed write of its help
+    ],
+)
+def test_a_reader_that_leaves_early_gets_no_traceback(argv: list[str], code: int) -> None:
+    """`concurrency-lab --list | head -3`: the reader is gone before the lab writes, which
+    ends as a shell tool killed by SIGPIPE would (141), in silence."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lab", *argv],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(60) == code, err
+    assert err == ""
+
+
 def test_schema_is_json() -> None:
     out = lab("--schema")
     assert out.returncode == 0

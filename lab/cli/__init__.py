@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -75,6 +76,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # Ctrl+C while loading, before any handler is in place
         print("interrupted; nothing ran", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # stdout's reader left (`--list | head -3`): it had what it wanted. Exit as a shell
+        # tool killed by SIGPIPE would, and point stdout at /dev/null so that the flush at
+        # exit does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def _main(argv: list[str] | None = None) -> int:

@@ -48,6 +48,7 @@ exit codes:
   2    bad input: a scenario file, a name or an option is wrong (nothing ran)
   130  interrupted (Ctrl+C; 143 for SIGTERM, 129 for SIGHUP); a partial report marks what
        did not run
+  141  stdout was closed before everything was written (`--list | head -3`)
 
 compare reports (a CI gate):
   concurrency-lab compare A.json B.json [...] [--fail-if-slower PCT [--strict]] [--format md|json]
