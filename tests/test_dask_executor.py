@@ -13,6 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 from pydantic import TypeAdapter
 
@@ -216,6 +217,11 @@ def test_headless_run_checks_dask_results_on_either_cluster(
     # outside the runner's process tree, and the run's CPU must count it.
     cpu = {k: r["summary"]["cpu_seconds"]["median"] for k, r in found.items()}
     assert cpu["dask-2"] >= 0.8 * cpu["serial-1"], cpu
+    if where == "existing":  # and its memory counts the workers', which no tree sampling sees
+        assert len(cluster.workers) == 2  # both chosen
+        workers = sum(psutil.Process(w.process.pid).memory_info().rss for w in cluster.workers)
+        memory = {k: r["memory"]["peak_rss_bytes"] for k, r in found.items()}
+        assert memory["dask-2"] >= memory["serial-1"] + 0.8 * workers, (memory, workers)
 
 
 @pytest.mark.slow

@@ -146,6 +146,9 @@ class Done:
     max_rss: int
     cpu_seconds: float | None
     uss: int | None = None  # the runner's tree, pool still up
+    # An existing cluster's workers (not in the tree): peaks sampled around each repeat.
+    remote_rss: int = 0
+    remote_uss: int | None = None
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,8 @@ class Slot:
     closed: bool = False  # the runner of this block said `done`
     peak_rss: int = 0
     peak_uss: int | None = None
+    remote_rss: int = 0  # an existing cluster's workers, outside every sampled tree
+    remote_uss: int | None = None
 
 
 class Rounds:
@@ -307,6 +309,9 @@ class Rounds:
                     slot.peak_rss = max(slot.peak_rss, item.max_rss)
                     if item.uss is not None:
                         slot.peak_uss = max(slot.peak_uss or 0, item.uss)
+                    slot.remote_rss = max(slot.remote_rss, item.remote_rss)
+                    if item.remote_uss is not None:
+                        slot.remote_uss = max(slot.remote_uss or 0, item.remote_uss)
                     slot.closed = True
                 if complete(item):
                     break
@@ -357,8 +362,11 @@ class Rounds:
     @staticmethod
     def _record_memory(slot: Slot) -> None:
         run = slot.run
-        run.peak_rss_bytes = slot.peak_rss or None
+        # The workers are processes outside the tree: summed with it, as its own ones are.
+        run.peak_rss_bytes = (slot.peak_rss + slot.remote_rss) or None
         run.peak_uss_bytes = slot.peak_uss
+        if slot.peak_uss is not None and slot.remote_rss:
+            run.peak_uss_bytes = slot.peak_uss + slot.remote_uss if slot.remote_uss else None
         other = sum(o for o, _ in slot.background)
         seconds = sum(s for _, s in slot.background)
         run.background_cpu_cores = max(0.0, other / seconds) if seconds > 0 else None

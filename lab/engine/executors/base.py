@@ -60,6 +60,11 @@ class Executor(ABC):
         model whose workers are the runner's descendants: those are counted already."""
         return 0.0, 0.0
 
+    def remote_memory(self) -> tuple[int, int | None]:
+        """RSS and USS bytes in use now by workers outside this runner's process tree (an
+        existing cluster's); (0, None) where the runner's own sampling sees every worker."""
+        return 0, None
+
     def window(self) -> int:
         """Tasks in flight at once: enough to keep every worker busy, few enough to bound memory."""
         return max(16 * self.workers, 256)

@@ -48,6 +48,18 @@ def _worker_cpu_times() -> tuple[float, float]:
     return me.ru_utime, me.ru_stime
 
 
+def _worker_memory() -> tuple[int, int | None]:
+    """On a worker: its process's RSS and USS now (USS None where the OS cannot say)."""
+    import psutil
+
+    me = psutil.Process()
+    try:
+        info = me.memory_full_info()
+        return int(info.rss), int(getattr(info, "uss", 0)) or None
+    except psutil.Error:
+        return int(me.memory_info().rss), None
+
+
 def chosen_workers(client: Client, workers: int, address: str) -> list[str]:
     """The first `workers` workers of the cluster by address, or why it cannot give them."""
     known = sorted(client.scheduler_info(n_workers=-1)["workers"])
@@ -168,6 +180,15 @@ class DaskExecutor(Executor):
             sum(float(user) for user, _ in answers.values()),
             sum(float(system) for _, system in answers.values()),
         )
+
+    def remote_memory(self) -> tuple[int, int | None]:
+        """As for CPU: an existing cluster's workers report their own memory."""
+        if self.cluster_address is None or self.client is None or not self.chosen:
+            return 0, None
+        answers = list(self.client.run(_worker_memory, workers=self.chosen).values())
+        uss = [u for _, u in answers]
+        known = None if any(u is None for u in uss) else sum(int(u or 0) for u in uss)
+        return sum(int(rss) for rss, _ in answers), known
 
     def _event(self, worker: str, event: tuple[float, dict[str, Any]]) -> None:
         """On the client's thread: the scheduler's events about one chosen worker."""
