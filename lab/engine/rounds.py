@@ -27,6 +27,7 @@ from lab.engine.events import (
     RunStarted,
 )
 from lab.engine.interpreters.prepare import record_facts
+from lab.engine.peaks import Peak
 from lab.engine.plan import RunPlan, ScenarioPlan
 from lab.engine.protocol import (
     Done,
@@ -65,10 +66,8 @@ class Slot:
     started: bool = False  # RunStarted was sent
     finished: bool = False
     closed: bool = False  # the runner of this block said `done`
-    peak_rss: int = 0
-    peak_uss: int | None = None
-    remote_rss: int = 0  # an existing cluster's workers, outside every sampled tree
-    remote_uss: int | None = None
+    tree: Peak = field(default_factory=Peak)  # its runners' process trees
+    workers: Peak = field(default_factory=Peak)  # an existing cluster's, outside every tree
 
 
 class Rounds:
@@ -306,12 +305,8 @@ class Rounds:
                     run.error = RunError(item.kind, item.message, item.detail)
                     break  # the reason is in: stop the runner rather than wait for its cleanup
                 elif isinstance(item, Done):
-                    slot.peak_rss = max(slot.peak_rss, item.max_rss)
-                    if item.uss is not None:
-                        slot.peak_uss = max(slot.peak_uss or 0, item.uss)
-                    slot.remote_rss = max(slot.remote_rss, item.remote_rss)
-                    if item.remote_uss is not None:
-                        slot.remote_uss = max(slot.remote_uss or 0, item.remote_uss)
+                    slot.tree.take(item.max_rss, item.uss)
+                    slot.workers.take(item.remote_rss, item.remote_uss)
                     slot.closed = True
                 if complete(item):
                     break
@@ -355,18 +350,13 @@ class Rounds:
     @staticmethod
     def _take_memory(slot: Slot) -> None:
         assert slot.runner is not None
-        slot.peak_rss = max(slot.peak_rss, slot.runner.peak_rss)
-        if slot.runner.peak_uss is not None:
-            slot.peak_uss = max(slot.peak_uss or 0, slot.runner.peak_uss)
+        slot.tree.take(slot.runner.peak_rss, slot.runner.peak_uss)
 
     @staticmethod
     def _record_memory(slot: Slot) -> None:
         run = slot.run
-        # The workers are processes outside the tree: summed with it, as its own ones are.
-        run.peak_rss_bytes = (slot.peak_rss + slot.remote_rss) or None
-        run.peak_uss_bytes = slot.peak_uss
-        if slot.peak_uss is not None and slot.remote_rss:
-            run.peak_uss_bytes = slot.peak_uss + slot.remote_uss if slot.remote_uss else None
+        peak = slot.tree.plus(slot.workers)
+        run.peak_rss_bytes, run.peak_uss_bytes = peak.rss or None, peak.uss
         other = sum(o for o, _ in slot.background)
         seconds = sum(s for _, s in slot.background)
         run.background_cpu_cores = max(0.0, other / seconds) if seconds > 0 else None

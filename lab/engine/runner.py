@@ -28,6 +28,7 @@ from pydantic import TypeAdapter
 from lab.engine.calibration import PassTotals, calibrate_loops
 from lab.engine.executors import executor_class
 from lab.engine.executors.base import ClusterProblem, Executor, WorkerLost
+from lab.engine.peaks import Peak
 from lab.engine.progress import ProgressSink
 from lab.engine.protocol import (
     CloseCommand,
@@ -187,19 +188,14 @@ class Measurer:
         self.loops: int | None = None if spec.min_time > 0 else 1
         self.phases_left = spec.warmups + spec.repeats + spec.commanded
         self.first = True
-        # Peaks of an existing cluster's workers, which no sampling of this tree sees.
-        self.remote_rss = 0
-        self.remote_uss: int | None = None
+        self.workers = Peak()  # an existing cluster's, which no sampling of this tree sees
 
     def cpu_times(self) -> tuple[float, float]:
         """This runner's tree and the executor's workers outside it (an existing cluster),
         whose memory is read at the same moments: around each repeat, never inside one."""
         user, system = cpu_times()
         remote_user, remote_system = self.executor.remote_cpu_times()
-        rss, uss = self.executor.remote_memory()
-        self.remote_rss = max(self.remote_rss, rss)
-        if uss is not None:
-            self.remote_uss = max(self.remote_uss or 0, uss)
+        self.workers.take(*self.executor.remote_memory())
         return user + remote_user, system + remote_system
 
     def phase(self, phase: str, index: int, round_: int | None = None) -> None:
@@ -296,7 +292,8 @@ def execute(spec: RunSpec, out: EventWriter, orders: Iterator[MeasureCommand]) -
     _, uss = tree_memory(os.getpid(), with_uss=True)
     executor.close()
     assert measurer is not None
-    out.send(Done(peak_rss(), total_cpu_seconds(), uss, measurer.remote_rss, measurer.remote_uss))
+    workers = measurer.workers
+    out.send(Done(peak_rss(), total_cpu_seconds(), uss, workers.rss, workers.uss))
     return 0
 
 
