@@ -95,6 +95,77 @@ def test_symlink_target_is_written_atomically_and_link_stays(tmp_path: Path) -> 
     assert sorted(p.name for p in real.parent.iterdir()) == ["report.md"]
 
 
+NOBODY = 65534
+
+
+@pytest.fixture
+def shared(tmp_path: Path) -> Path:
+    """A folder like /tmp: sticky, and anyone may write to it."""
+    if os.geteuid() != 0:
+        pytest.skip("NOT CHECKED: a symlink owned by another user needs root to make")
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    folder.chmod(0o1777)
+    return folder
+
+
+def _planted(link: Path, target: Path, uid: int = NOBODY) -> Path:
+    link.symlink_to(target)
+    os.lchown(link, uid, uid)
+    return link
+
+
+@pytest.mark.parametrize("dangling", [False, True])
+def test_another_users_symlink_in_a_shared_folder_is_never_followed(
+    shared: Path, tmp_path: Path, dangling: bool
+) -> None:
+    """Root writing `--report /tmp/r.json`, where another user made /tmp/r.json point at a
+    file of root's (or at a path where root would create one): refused, whatever the sysctl
+    fs.protected_symlinks says, and the file is untouched."""
+    victim = tmp_path / "victim.conf"
+    if not dangling:
+        victim.write_text("precious\n")
+    link = _planted(shared / "r.json", victim)
+    expected = f"{link} is a symlink that uid {NOBODY} put in {shared}, a folder anyone can"
+    assert expected in (target_problem(str(link)) or "")
+    with pytest.raises(ReportPathError, match="does not follow it"):
+        write_atomic(link, "report\n")
+    assert victim.read_text() == "precious\n" if not dangling else not victim.exists()
+    done = subprocess.run(
+        [sys.executable, "-m", "lab", "--report", str(link), "numeric_crunching"],
+        capture_output=True, text=True, timeout=60, env=child_env(),
+    )  # fmt: skip
+    assert done.returncode == 2 and expected in done.stderr and "nothing ran" in done.stderr
+    assert victim.read_text() == "precious\n" if not dangling else not victim.exists()
+
+
+def test_a_shared_folders_link_on_the_way_is_refused_too(shared: Path, tmp_path: Path) -> None:
+    """Your own link, whose target passes through another user's link in /tmp."""
+    (tmp_path / "etc").mkdir()
+    _planted(shared / "evil", tmp_path / "etc")
+    mine = tmp_path / "latest.json"
+    mine.symlink_to(shared / "evil" / "cron")
+    with pytest.raises(ReportPathError, match=r"evil is a symlink that uid 65534"):
+        write_atomic(mine, "report\n")
+    assert not (tmp_path / "etc" / "cron").exists()
+
+
+def test_links_the_kernel_would_follow_are_followed(shared: Path, tmp_path: Path) -> None:
+    """Yours, or the shared folder owner's, in a shared folder; anyone's elsewhere."""
+    own = _planted(shared / "own.json", tmp_path / "own.json", uid=os.geteuid())
+    write_atomic(own, "report\n")
+    assert (tmp_path / "own.json").read_text() == "report\n"
+    os.chown(shared, NOBODY, NOBODY)  # the folder's owner made this one
+    owners = _planted(shared / "owners.json", tmp_path / "owners.json")
+    write_atomic(owners, "report\n")
+    assert (tmp_path / "owners.json").read_text() == "report\n"
+    private = tmp_path / "private"
+    private.mkdir(mode=0o755)
+    theirs = _planted(private / "theirs.json", tmp_path / "theirs.json")
+    write_atomic(theirs, "report\n")  # not a shared folder: only root could have put it there
+    assert (tmp_path / "theirs.json").read_text() == "report\n"
+
+
 def test_dangling_symlink_creates_its_target(tmp_path: Path) -> None:
     link = tmp_path / "latest.md"
     link.symlink_to(tmp_path / "new.md")

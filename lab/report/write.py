@@ -3,7 +3,8 @@
 The rules (README, "Faults, interrupts and cleanup"):
 - a regular file, or a path that does not exist yet, is written atomically: a temp file
   beside it, then a rename, with the mode a plain open() would give;
-- a symlink is resolved and its target is written atomically (the link stays a link);
+- a symlink is resolved and its target is written atomically (the link stays a link),
+  unless someone else put it in a folder anyone can write to (`refuse_shared_links`);
 - `/dev/stdout`, `/dev/stderr` and `/dev/fd/N` are written through the descriptor the lab
   already holds (so `>> log` appends);
 - a character device or a FIFO (`/dev/null`, a named pipe) is written
@@ -27,6 +28,7 @@ from pathlib import Path
 
 # How long a FIFO may go without a reader before the report is refused rather than hang.
 FIFO_WAIT_SECONDS = 2.0
+MAX_LINKS = 40  # as the kernel: more is a loop, which the checks after the walk report
 
 
 class ReportPathError(OSError):
@@ -77,9 +79,12 @@ def target_problem(output: str) -> str | None:
             return f"cannot write the report to {output}: it is not open"
         return None
     try:
+        refuse_shared_links(path, output)
         st = path.stat()
     except FileNotFoundError:
         st = None
+    except ReportPathError as exc:
+        return str(exc)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             return f"cannot write the report to {output}: it is a symlink loop"
@@ -95,6 +100,47 @@ def target_problem(output: str) -> str | None:
     if not os.access(folder, os.W_OK | os.X_OK):
         return f"cannot write the report to {output}: folder {folder} is not writable"
     return None
+
+
+def refuse_shared_links(path: Path, output: str | Path) -> None:
+    """Refuse a symlink on the way to `path` that another user put in a shared folder.
+
+    This is the kernel's protected_symlinks rule, applied by the lab because it resolves links
+    itself (to write the target atomically, which bypasses the kernel's check) and because the
+    sysctl is often off (in containers): in a sticky folder anyone can write to, such as /tmp,
+    a symlink is followed only when it is yours or the folder owner's. Otherwise root running
+    `--report /tmp/r.json` would replace whatever file another user pointed /tmp/r.json at.
+    """
+    parts = list((path if path.is_absolute() else Path.cwd() / path).parts[1:])
+    current, links = Path("/"), 0
+    while parts:
+        part = parts.pop(0)
+        if part == "..":
+            current = current.parent
+            continue
+        candidate = current / part
+        try:
+            link = os.lstat(candidate)
+        except OSError:
+            return  # missing from here on (or unreadable): nothing more will be followed
+        if not stat.S_ISLNK(link.st_mode):
+            current = candidate
+            continue
+        links += 1
+        if links > MAX_LINKS:
+            return
+        folder = os.stat(current)
+        shared = folder.st_mode & stat.S_ISVTX and folder.st_mode & stat.S_IWOTH
+        if shared and link.st_uid not in (os.geteuid(), folder.st_uid):
+            raise ReportPathError(
+                f"cannot write the report to {output}: {candidate} is a symlink that uid "
+                f"{link.st_uid} put in {current}, a folder anyone can write to; the lab does "
+                "not follow it (remove it, or give another path)"
+            )
+        target = Path(os.readlink(candidate))
+        if target.is_absolute():
+            current = Path("/")
+        parts = [*target.parts[1 if target.is_absolute() else 0 :], *parts]
 
 
 def _real(path: Path) -> Path:
@@ -183,6 +229,7 @@ def write_atomic(path: Path, text: str) -> None:
             f.write(text)
             f.flush()
         return
+    refuse_shared_links(path, path)
     try:
         st: os.stat_result | None = path.stat()
     except FileNotFoundError:
