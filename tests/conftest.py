@@ -48,6 +48,14 @@ def lab_cmd() -> list[str]:
 LAB_MARK = "LAB_TEST_MARK"
 
 
+def command_line(proc: psutil.Process) -> str:
+    """Its command line, or "" once it has exited: processes come and go while a test looks."""
+    try:
+        return " ".join(proc.cmdline())
+    except psutil.Error:
+        return ""
+
+
 class LabSandbox:
     """A private TMPDIR and an environment marker inherited by every process the lab starts,
     so a test can prove afterwards that nothing is left: no file, no process (orphans too)."""
@@ -99,7 +107,7 @@ def lab_sandbox(
     monkeypatch.setenv(LAB_MARK, box.mark)
     yield box
     alive = box.wait_until_gone()
-    described = [f"{p.pid} {' '.join(p.cmdline())[:80]}" for p in alive if p.is_running()]
+    described = [f"{p.pid} {command_line(p)[:80]}" for p in alive if p.is_running()]
     for proc in alive:
         with contextlib.suppress(psutil.Error):
             proc.kill()
@@ -152,14 +160,7 @@ class LabProcess:
             time.sleep(0.05)
 
     def children(self, needle: str) -> list[psutil.Process]:
-        found = []
-        for proc in self.sandbox.processes():
-            try:
-                if needle in " ".join(proc.cmdline()):
-                    found.append(proc)
-            except psutil.Error:
-                continue
-        return found
+        return [p for p in self.sandbox.processes() if needle in command_line(p)]
 
     def wait_until(self, needle: str, count: int = 1, timeout: float = 60) -> list[psutil.Process]:
         """Until `count` processes of the sandbox have `needle` in their command line."""
@@ -172,9 +173,7 @@ class LabProcess:
 
     def wait_for_runner(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
-        while not any(
-            "lab.engine.runner" in " ".join(p.cmdline()) for p in self.sandbox.processes()
-        ):
+        while not self.children("lab.engine.runner"):
             assert time.monotonic() < deadline, "no runner process started"
             time.sleep(0.05)
 

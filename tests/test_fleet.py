@@ -31,6 +31,7 @@ from lab.report.formats import render_fleet
 from lab.results.fleet import FleetReport
 from lab.results.fleetschema import FLEET_SCHEMA
 from lab.results.reading import ReportInputError, parse_report_or_fleet, read_report_or_fleet
+from tests.conftest import command_line
 from tests.daskcluster import DaskCluster, dask_cluster, pytest_skip_if_no_distributed
 
 pytestmark = pytest.mark.slow
@@ -216,9 +217,7 @@ def test_a_worker_killed_mid_run_loses_its_host_and_keeps_the_other(tmp_path: Pa
             session: psutil.Process | None = None
             while time.monotonic() < deadline:
                 sessions = [
-                    p
-                    for p in victim.tree()[1:]
-                    if is_lab(p) and "arm_from_env" in " ".join(p.cmdline())
+                    p for p in victim.tree()[1:] if is_lab(p) and "arm_from_env" in command_line(p)
                 ]
                 if sessions and any(is_lab(c) for c in sessions[0].children()):
                     session = sessions[0]

@@ -31,7 +31,7 @@ from lab.engine.workloads.http import EmbeddedServer
 from lab.report import write as report_write
 from lab.report.write import write_atomic
 from lab.scenario.spec import WorkloadSpec
-from tests.conftest import LabSandbox
+from tests.conftest import LabSandbox, command_line
 
 # --- The embedded server ---------------------------------------------------------------------
 
@@ -85,7 +85,7 @@ def test_embedded_server_exits_when_the_lab_is_killed(lab_sandbox: LabSandbox) -
     )
     assert lab.stdout is not None
     assert lab.stdout.readline().startswith("http://127.0.0.1:")
-    servers = [p for p in lab_sandbox.processes() if "lab.engine.server" in " ".join(p.cmdline())]
+    servers = [p for p in lab_sandbox.processes() if "lab.engine.server" in command_line(p)]
     assert len(servers) == 1
     lab.kill()
     lab.wait()

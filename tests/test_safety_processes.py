@@ -28,7 +28,7 @@ from lab.engine.session import LabSession
 from lab.engine.system import sweep
 from lab.engine.system.child_env import child_env, python_command
 from lab.scenario.loader import resolve
-from tests.conftest import CONSOLE_SCRIPT, LabSandbox
+from tests.conftest import CONSOLE_SCRIPT, LabSandbox, command_line
 from tests.conftest import LabProcess as Lab
 from tests.conftest import scenario_file as scenario
 from tests.faults import fault_env
@@ -226,7 +226,7 @@ def test_a_sigkilled_lab_takes_its_whole_tree_with_it(
     deadline = time.monotonic() + 60
     # The lab, its server, runner, forkserver, resource tracker and two pool workers.
     while len(tree := lab_sandbox.processes()) < 7:
-        assert time.monotonic() < deadline, [" ".join(p.cmdline())[:60] for p in tree]
+        assert time.monotonic() < deadline, [command_line(p)[:60] for p in tree]
         time.sleep(0.05)
     # Workers that are still starting follow as soon as they have started (they check their
     # parent then); give them time, so that what is timed below is how fast they follow.
@@ -495,7 +495,7 @@ def test_ctrl_c_at_any_moment_of_the_run_cycle_exits_130_within_two_seconds(
         assert time.monotonic() - sent < 2.0
         lab.finish()
         alive = lab_sandbox.wait_until_gone(2.0)
-        assert not alive, [" ".join(p.cmdline())[:80] for p in alive]
+        assert not alive, [command_line(p)[:80] for p in alive]
         tries += 1
     assert tries >= 8
 

@@ -98,6 +98,13 @@ class ProcessExecutor(Executor):
 
     def death_report(self) -> str:
         """'a pool worker process (pid 12) was killed by SIGKILL (signal 9)', or a guess."""
+        # The pool's manager thread joins every worker once one has died. Reading an exit code
+        # while it does is a race: under forkserver both threads read the code from one pipe,
+        # and the loser records 255 ("exited with code 255") over the real one. Once that
+        # thread is done, every code is known and read from the cache.
+        manager = getattr(self.pool, "_executor_manager_thread", None)
+        if manager is not None:
+            manager.join(timeout=2.0)
         deadline = time.monotonic() + 0.5
         while True:
             dead = [(p.pid, p.exitcode) for p in self.processes if p.exitcode is not None]
