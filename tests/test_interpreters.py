@@ -97,6 +97,23 @@ def test_too_old_interpreter_is_refused_in_words(
         assert probe(str(real)).problem == f"{real} is Python 2.7; the lab needs 3.11 or newer"
 
 
+@pytest.mark.parametrize("entry", [".", ""])
+def test_a_bare_name_never_runs_a_file_planted_in_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, entry: str
+) -> None:
+    """Root with "." (or an empty entry) in PATH, in a folder someone else owns: a planted
+    python3.77 there is not found; named by its path, it is what was asked for."""
+    planted = fake_python(tmp_path, "python3.77", "3, 77, 0", '"cpython-377"')
+    ran = tmp_path / "ran"
+    planted.write_text(f"#!/bin/sh\ntouch {ran}\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", f"{entry}{os.pathsep}{os.environ.get('PATH', '')}")
+    assert probe("python3.77").problem == "python3.77: not found on PATH"
+    assert not ran.exists()
+    probe("./python3.77")  # a path: the user named this very file
+    assert ran.exists()
+
+
 def test_labels_from_versions_and_made_unique(tmp_path: Path) -> None:
     own = probe_all([sys.executable])[0]
     assert own.problem is None and own.is_lab_python

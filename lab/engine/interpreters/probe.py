@@ -104,7 +104,10 @@ def find(name: str) -> str | None:
     if os.sep in name:
         path = os.path.abspath(os.path.expanduser(name))
         return path if os.path.isfile(path) and os.access(path, os.X_OK) else None
-    found = shutil.which(name)
+    # Absolute PATH entries only: "." or an empty entry means the current folder, which on a
+    # shared server may be another user's; a bare name must never run a file planted there.
+    search = [p for p in os.environ.get("PATH", os.defpath).split(os.pathsep) if os.path.isabs(p)]
+    found = shutil.which(name, path=os.pathsep.join(search))
     if found is None or Path(found).parent.name == "shims":
         shims = Path(found).parent if found else None
         return _pyenv_lookup(name, shims) or found
