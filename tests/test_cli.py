@@ -36,6 +36,20 @@ def test_help_documents_exit_codes() -> None:
     assert "130" in out.stdout and "bad input" in out.stdout
 
 
+@pytest.mark.parametrize("columns", [60, 100])
+def test_help_fits_the_terminal_width(columns: int) -> None:
+    """lab.cli.parser reads the width itself (not through shutil): $COLUMNS, as argparse would."""
+    done = subprocess.run(
+        [sys.executable, "-m", "lab", "--help"], capture_output=True, text=True, timeout=60,
+        env={**child_env(), "COLUMNS": str(columns)}, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    usage, options = done.stdout.split("\n\n")[0], done.stdout.split("options:")[1]
+    laid_out = [*usage.splitlines(), *options.split("\nexit codes:")[0].splitlines()]
+    assert max(len(line) for line in laid_out) <= columns
+    assert max(len(line) for line in laid_out) > columns - 20  # and uses it
+    # (the description and epilog are laid out by hand: RawDescriptionHelpFormatter)
+
+
 @pytest.mark.slow
 def test_report_json_to_stdout(tmp_path: Path) -> None:
     scenario = tmp_path / "tiny.yaml"
