@@ -194,9 +194,9 @@ class Measurer:
         """This runner's tree and the executor's workers outside it (an existing cluster),
         whose memory is read at the same moments: around each repeat, never inside one."""
         user, system = cpu_times()
-        remote_user, remote_system = self.executor.remote_cpu_times()
-        self.workers.take(*self.executor.remote_memory())
-        return user + remote_user, system + remote_system
+        remote = self.executor.remote_usage()
+        self.workers.take(remote.rss, remote.uss)
+        return user + remote.user, system + remote.system
 
     def phase(self, phase: str, index: int, round_: int | None = None) -> None:
         spec, workload = self.spec, self.workload

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, NamedTuple, Protocol
 
 from lab.engine.workloads.base import Workload
 
 
 class WorkerLost(RuntimeError):
     """A worker of a pool or cluster died or left mid-run; the message says which and how."""
+
+
+class RemoteUsage(NamedTuple):
+    """What workers outside the runner's process tree (an existing cluster's) have used: CPU
+    seconds so far, and RSS and USS bytes now (USS None where the OS cannot say)."""
+
+    user: float = 0.0
+    system: float = 0.0
+    rss: int = 0
+    uss: int | None = None
 
 
 class ClusterProblem(RuntimeError):
@@ -54,16 +64,11 @@ class Executor(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
-    def remote_cpu_times(self) -> tuple[float, float]:
-        """User and system CPU seconds used so far by workers outside this runner's process
-        tree (an existing cluster's), so a run's CPU counts where its tasks ran. Zero for every
-        model whose workers are the runner's descendants: those are counted already."""
-        return 0.0, 0.0
-
-    def remote_memory(self) -> tuple[int, int | None]:
-        """RSS and USS bytes in use now by workers outside this runner's process tree (an
-        existing cluster's); (0, None) where the runner's own sampling sees every worker."""
-        return 0, None
+    def remote_usage(self) -> RemoteUsage:
+        """CPU and memory of workers outside this runner's process tree (an existing
+        cluster's), so a run counts them where its tasks ran. Nothing for every model whose
+        workers are the runner's descendants: its own sampling counts those already."""
+        return RemoteUsage()
 
     def window(self) -> int:
         """Tasks in flight at once: enough to keep every worker busy, few enough to bound memory."""

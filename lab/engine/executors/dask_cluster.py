@@ -25,7 +25,13 @@ from distributed.client import FutureCancelledError
 from distributed.scheduler import KilledWorker
 
 from lab import __version__
-from lab.engine.executors.base import ClusterProblem, Executor, ResultSink, WorkerLost
+from lab.engine.executors.base import (
+    ClusterProblem,
+    Executor,
+    RemoteUsage,
+    ResultSink,
+    WorkerLost,
+)
 from lab.engine.executors.processes import chunk_size, run_chunk
 from lab.engine.workloads.base import Workload
 
@@ -42,22 +48,19 @@ def _worker_ready(module: str, init: Callable[[], object] | None) -> int:
     return os.getpid()
 
 
-def _worker_cpu_times() -> tuple[float, float]:
-    """On a worker: its process's user and system CPU so far (tasks run in its thread)."""
-    me = resource.getrusage(resource.RUSAGE_SELF)
-    return me.ru_utime, me.ru_stime
-
-
-def _worker_memory() -> tuple[int, int | None]:
-    """On a worker: its process's RSS and USS now (USS None where the OS cannot say)."""
+def _worker_usage() -> tuple[float, float, int, int | None]:
+    """On a worker: its process's user and system CPU so far (tasks run in its thread), and
+    its RSS and USS now (USS None where the OS cannot say)."""
     import psutil
 
+    cpu = resource.getrusage(resource.RUSAGE_SELF)
     me = psutil.Process()
     try:
         info = me.memory_full_info()
-        return int(info.rss), int(getattr(info, "uss", 0)) or None
+        rss, uss = int(info.rss), int(getattr(info, "uss", 0)) or None
     except psutil.Error:
-        return int(me.memory_info().rss), None
+        rss, uss = int(me.memory_info().rss), None
+    return cpu.ru_utime, cpu.ru_stime, rss, uss
 
 
 def chosen_workers(client: Client, workers: int, address: str) -> list[str]:
@@ -170,25 +173,19 @@ class DaskExecutor(Executor):
         self.pids = {w: int(pid) for w, pid in answers.items()}
         self.chunk = chunk_size(workload.task_count(), self.workers)
 
-    def remote_cpu_times(self) -> tuple[float, float]:
-        """An existing cluster's workers are not the runner's children: ask them. (A
-        LocalCluster's are, and the runner counts them itself.)"""
+    def remote_usage(self) -> RemoteUsage:
+        """An existing cluster's workers are not the runner's children: ask them, in one call
+        each. (A LocalCluster's are, and the runner counts them itself.)"""
         if self.cluster_address is None or self.client is None or not self.chosen:
-            return 0.0, 0.0
-        answers = self.client.run(_worker_cpu_times, workers=self.chosen)
-        return (
-            sum(float(user) for user, _ in answers.values()),
-            sum(float(system) for _, system in answers.values()),
+            return RemoteUsage()
+        answers = list(self.client.run(_worker_usage, workers=self.chosen).values())
+        uss = [a[3] for a in answers]
+        return RemoteUsage(
+            sum(float(a[0]) for a in answers),
+            sum(float(a[1]) for a in answers),
+            sum(int(a[2]) for a in answers),
+            None if any(u is None for u in uss) else sum(int(u or 0) for u in uss),
         )
-
-    def remote_memory(self) -> tuple[int, int | None]:
-        """As for CPU: an existing cluster's workers report their own memory."""
-        if self.cluster_address is None or self.client is None or not self.chosen:
-            return 0, None
-        answers = list(self.client.run(_worker_memory, workers=self.chosen).values())
-        uss = [u for _, u in answers]
-        known = None if any(u is None for u in uss) else sum(int(u or 0) for u in uss)
-        return sum(int(rss) for rss, _ in answers), known
 
     def _event(self, worker: str, event: tuple[float, dict[str, Any]]) -> None:
         """On the client's thread: the scheduler's events about one chosen worker."""
