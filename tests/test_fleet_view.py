@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,19 +15,12 @@ from textual.widgets import DataTable
 from lab.analysis.fleet import compare_hosts
 from lab.compare.load import load_report_or_fleet
 from lab.report.formats import render_fleet
-from lab.results.fleet import FleetReport, HostRun
+from lab.results.fleet import FleetReport
 from lab.results.fleetschema import FLEET_SCHEMA
 from lab.results.model import Report
 from lab.tui.fleetview import FleetViewApp
+from tests.fleet_fixtures import fleet_of, slower
 from tests.tui_fixtures import MACHINE, fitted_result, sweep_result
-
-
-def _slower(report: Report, factor: float) -> Report:
-    """The same runs, every repeat `factor` times slower: another, slower host."""
-    for result in report.scenarios:
-        for run in result.runs:
-            run.repeats = [replace(r, wall_seconds=r.wall_seconds * factor) for r in run.repeats]
-    return report
 
 
 def saved_fleet(path: Path) -> Path:
@@ -36,23 +28,11 @@ def saved_fleet(path: Path) -> Path:
     third whose worker died."""
     fast = Report(machine=MACHINE, scenarios=[fitted_result(), sweep_result()], created="x")
     slow_machine = {**MACHINE, "hostname": "old-box", "cpu_model": "Old CPU 1.2GHz"}
-    slow = _slower(
+    slow = slower(
         Report(machine=slow_machine, scenarios=[fitted_result(), sweep_result()], created="x"),
         1.5,
     )
-    fleet = FleetReport(
-        scheduler="tcp://10.0.0.1:8786",
-        created="2026-01-01T00:00:00+00:00",
-        command=["concurrency-lab", "--report", "fleet.json", "--fleet", "tcp://10.0.0.1:8786"],
-        hosts=[
-            HostRun("10.0.0.2", ["tcp://10.0.0.2:4000"], "tcp://10.0.0.2:4000", "ok",
-                    seconds=61.0, exit_code=0, report=fast),
-            HostRun("10.0.0.3", ["tcp://10.0.0.3:4000"], "tcp://10.0.0.3:4000", "ok",
-                    seconds=88.0, exit_code=0, report=slow),
-            HostRun("10.0.0.4", ["tcp://10.0.0.4:4000"], "tcp://10.0.0.4:4000", "lost",
-                    message="its launcher worker tcp://10.0.0.4:4000 left the cluster mid-run"),
-        ],
-    )  # fmt: skip
+    fleet = fleet_of(fast, slow)
     path.write_text(render_fleet(fleet, "json"), encoding="utf-8")
     return path
 

@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import subprocess
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -20,10 +19,10 @@ import pytest
 from lab.analysis.noise import EnvironmentFacts, environment_warnings
 from lab.report.formats import render, render_fleet
 from lab.report.html import to_html
-from lab.results.fleet import FleetReport, HostRun
 from lab.results.model import Report
 from lab.results.notices import notice
 from tests import synthetic
+from tests.fleet_fixtures import fleet_of, slower
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 
@@ -128,24 +127,10 @@ def busy_fleet() -> tuple[str, list[str]]:
     first, messages = busy_report_data()
     second, _ = busy_report_data()
     second.machine = {**second.machine, "hostname": "old-box", "cpu_model": "Old CPU"}
-    for result in second.scenarios:
-        for run in result.runs:
-            run.repeats = [replace(r, wall_seconds=r.wall_seconds * 1.4) for r in run.repeats]
+    slower(second, 1.4)
     only_second = "old-box's disk was nearly full during the corpus scenario."
     second.scenarios[0].warnings.append(notice("page_cache", only_second))
-    fleet = FleetReport(
-        scheduler="tcp://127.0.0.1:8786", created="2026-01-01T00:00:00+00:00",
-        command=["concurrency-lab", "--report", "fleet.html", "--fleet", "tcp://127.0.0.1:8786"],
-        hosts=[
-            HostRun("127.0.0.2", ["tcp://127.0.0.2:4000"], "tcp://127.0.0.2:4000", "ok",
-                    seconds=61.0, exit_code=0, report=first),
-            HostRun("127.0.0.3", ["tcp://127.0.0.3:4000"], "tcp://127.0.0.3:4000", "ok",
-                    seconds=80.0, exit_code=0, report=second),
-            HostRun("127.0.0.4", ["tcp://127.0.0.4:4000"], "tcp://127.0.0.4:4000", "lost",
-                    message="its launcher worker tcp://127.0.0.4:4000 left the cluster mid-run"),
-        ],
-    )  # fmt: skip
-    return render_fleet(fleet, "html"), [*messages, only_second]
+    return render_fleet(fleet_of(first, second, "127.0.0"), "html"), [*messages, only_second]
 
 
 def text_of(dom: str) -> str:
