@@ -189,8 +189,7 @@ def to_fleet_html(fleet: FleetReport) -> str:
         "<section><h2>How to read these numbers</h2><p>Each host ran one complete lab session "
         "on its own. Hosts are compared model by model against the fastest host: "
         f"{_e(FLEET_TEST)}. A host wins a model only when it is significantly faster than every "
-        "other host; otherwise the model is a tie. In each host's report, times are medians of "
-        f"the measured repeats, ± the median absolute deviation in percent. {_e(READING)}</p>"
+        f"other host; otherwise the model is a tie. In each host's report: {_e(READING)}</p>"
         "</section>"
     )
     parts.append(f"<footer>concurrency-lab {_e(fleet.lab_version)} · "

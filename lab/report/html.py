@@ -241,6 +241,7 @@ def _scenario_section(result: ScenarioResult, analysis: ScenarioAnalysis) -> str
 
 # What every report's speedups and tests mean; the fleet report repeats it for its hosts.
 READING = (
+    "Times are medians of the measured repeats, ± the median absolute deviation in percent. "
     "Speedups are against the serial run, with a 95% confidence interval; n.s. means not "
     f"significantly different from serial. {TEST_DESCRIPTION}"
 )
@@ -269,10 +270,7 @@ def to_html(report: Report) -> str:
         f'<nav><a href="#claims">claims</a>{nav}<a href="#machine">machine</a></nav></header>',
     ]
     parts = [*head, *report_sections(report, analysis)]
-    parts.append(
-        "<section><h2>How to read these numbers</h2><p>Times are medians of the measured "
-        f"repeats, ± the median absolute deviation in percent. {_e(READING)}</p></section>"
-    )
+    parts.append(f"<section><h2>How to read these numbers</h2><p>{_e(READING)}</p></section>")
     command = " ".join(report.command)
     parts.append(
         f"<footer>concurrency-lab {_e(report.lab_version)}"
