@@ -12,6 +12,9 @@ workload through `wrap`. When the run with that id (``*`` for every run) reaches
 - ``kill``:  sends SIGKILL to its own process;
 - ``wrong``: computes its task as usual, but the repeat's answer (its digest) comes out
   different, as if the executor had computed something else.
+- ``slow``: every task computes as usual, then spins on the CPU until it has taken ``task``
+  times as long (``serial-1:slow@4``): a baseline slowed for a reason other than the work,
+  which the lab's negative controls and physical limits must catch (lab.analysis.controls).
 
 It lives under tests/ because no user-facing feature needs it: it is not a workload kind, not
 in the scenario schema, and the installed package holds none of it.
@@ -36,7 +39,7 @@ ENV = "LAB_FAULT"
 HOOK_ENV = "LAB_TEST_HOOK"  # read by lab.engine.runner
 # The folder that holds the tests package: runners and pool workers must import this module.
 _ROOT = str(Path(__file__).resolve().parent.parent)
-MODES = ("raise", "hang", "exit", "kill", "wrong")
+MODES = ("raise", "hang", "exit", "kill", "wrong", "slow")
 HANG_SECONDS = 3600.0
 
 
@@ -78,9 +81,21 @@ def _trigger(mode: str, index: int) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+def _spin_until(started: float, factor: int) -> None:
+    """Busy CPU (not a sleep), so the slowed run still looks CPU-bound, as an artifact would."""
+    end = started + factor * (time.perf_counter() - started)
+    while time.perf_counter() < end:
+        pass
+
+
 def faulty_call(fn: Callable[[Any], Any], mode: str, at: int, numbered: tuple[int, Any]) -> Any:
     """Module level, so a process pool can pickle it (with functools.partial)."""
     index, task = numbered
+    if mode == "slow":
+        started = time.perf_counter()
+        result = fn(task)
+        _spin_until(started, at)
+        return result
     if index == at:
         _trigger(mode, index)
     return fn(task)
@@ -108,6 +123,11 @@ class FaultyWorkload(Workload):
 
     async def run_async(self, task: Any) -> Any:
         index, inner_task = task
+        if self.fault.mode == "slow":
+            started = time.perf_counter()
+            result = await self.inner.run_async(inner_task)
+            _spin_until(started, self.fault.task)
+            return result
         if index == self.fault.task:
             if self.fault.mode == "hang":
                 await asyncio.sleep(HANG_SECONDS)

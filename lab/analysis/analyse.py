@@ -13,6 +13,7 @@ from lab.analysis.axis import split_report
 from lab.analysis.breakeven import BreakEven, breakeven
 from lab.analysis.claims import ClaimResult, merge_claims, scenario_claims
 from lab.analysis.cluster_claim import cluster_cost
+from lab.analysis.controls import doubt_note, scenario_doubt
 from lab.analysis.facts import Machine, machine_notes, scenario_facts
 from lab.analysis.notes import interpreter_notes
 from lab.analysis.scaling import ScalingFit, fit_scenario
@@ -56,10 +57,15 @@ def analyse_scenario(result: ScenarioResult, machine: MachineFacts | Machine) ->
         # A sweep's verdict is about one value (the base point): say which.
         point = ", ".join(f"{k}={v:g}" for k, v in winner.params.items())
         verdict.text = f"at {point}, {verdict.text}"
+    # A figure the lab's own checks put in doubt never decides without the doubt beside it.
+    verdict.text += doubt_note(result, [verdict.winner_run, verdict.runner_up_run])
+    claims = scenario_claims(facts) + cluster_cost(facts)
+    if doubt := scenario_doubt(result):
+        claims = [replace(c, figures=f"{c.figures} ({doubt})") if c.decided else c for c in claims]
     return ScenarioAnalysis(
         name=result.name,
         verdict=verdict,
-        claims=scenario_claims(facts) + cluster_cost(facts),
+        claims=claims,
         scaling=fit_scenario(result),
         breakeven=breakeven(result),
     )

@@ -7,28 +7,31 @@ runs); a report loaded from JSON keeps the summaries it was saved with.
 from __future__ import annotations
 
 import json
+import statistics
+from collections.abc import Collection
 from dataclasses import replace
 
-from lab.analysis import winner
+from lab.analysis import controls, winner
 from lab.analysis.differences import first_difference
 from lab.analysis.noise import run_warnings
 from lab.core.histogram import Histogram
 from lab.core.stats import describe, outliers
 from lab.results.model import RunError, RunResult, ScenarioResult
+from lab.results.notices import Notice
 from lab.results.summary import Distribution, Latency, RunSummary, Throughput
 
 
-def _walls(run: RunResult) -> list[float]:
-    return [r.wall_seconds for r in run.repeats]
-
-
-def summarise_run(run: RunResult, usable_cpus: int) -> None:
-    """Derive the summary from raw repeats (speedup is filled in at the scenario level)."""
-    walls = _walls(run)
+def summarise_run(run: RunResult, usable_cpus: int, dropped: Collection[int] = ()) -> None:
+    """Derive the summary from raw repeats (speedup is filled in at the scenario level),
+    leaving out the repeats of `dropped` rounds (disturbed: lab.analysis.controls)."""
+    kept = [r for r in run.repeats if r.round not in dropped] or run.repeats
+    walls = [r.wall_seconds for r in kept]
     wall = Distribution.of(walls)
-    cpu = Distribution.of([r.cpu_seconds for r in run.repeats])
+    cpu = Distribution.of([r.cpu_seconds for r in kept])
     median_wall = wall.median
-    amount = run.repeats[0].amount if run.repeats else None
+    amount = kept[0].amount if kept else None
+    minor = [r.minor_faults for r in kept if r.minor_faults is not None]
+    major = [r.major_faults for r in kept if r.major_faults is not None]
     cores = (
         cpu.median / median_wall if run.repeats and median_wall and cpu.median is not None else None
     )
@@ -43,7 +46,7 @@ def summarise_run(run: RunResult, usable_cpus: int) -> None:
     run.summary = RunSummary(
         wall_seconds=wall,
         throughput=Throughput(
-            **describe([r.throughput for r in run.repeats]),
+            **describe([r.throughput for r in kept]),
             value=amount / median_wall if amount is not None and median_wall else None,
             unit=f"{run.unit}/s",
         ),
@@ -58,6 +61,8 @@ def summarise_run(run: RunResult, usable_cpus: int) -> None:
         warnings=run_warnings(
             run.run_id, walls, loops, len(run.warmups), run.background_cpu_cores, usable_cpus
         ),
+        minor_faults=statistics.median(minor) if minor else None,
+        major_faults=statistics.median(major) if major else None,
     )
 
 
@@ -67,8 +72,10 @@ def finalise_scenario(result: ScenarioResult, usable_cpus: int) -> None:
     Runs of a sweep (`params`) are compared with the serial run at the same point, and runs of
     an interpreter axis with the serial run under the same interpreter.
     """
+    dropped = controls.choose_dropped_rounds(result, usable_cpus)
     for run in result.runs:
-        summarise_run(run, usable_cpus)
+        summarise_run(run, usable_cpus, dropped)
+    checks: list[Notice] = []
     groups: dict[str, list[RunResult]] = {}
     for run in result.runs:
         key = json.dumps([run.params, run.interpreter], sort_keys=True)
@@ -82,7 +89,13 @@ def finalise_scenario(result: ScenarioResult, usable_cpus: int) -> None:
             result.baseline = base.run_id if base else None
             _drift(result, base)
         if base is not None:
-            winner.speedups(runs, base)
+            winner.speedups(runs, base, dropped)
+            checks += controls.check_group(result, runs, base, usable_cpus, dropped)
+    if (disturbed := controls.disturbed_notice(result, usable_cpus)) is not None:
+        checks.insert(0, disturbed)
+    # Finalised again (the app does so while a scenario runs): the checks replace their own.
+    kept_warnings = [w for w in result.warnings if w["code"] not in controls.CODES]
+    result.warnings = kept_warnings + checks
     result.fastest = winner.decide(result)
 
 

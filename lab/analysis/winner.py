@@ -10,6 +10,7 @@ family: their p-values are Holm-Bonferroni adjusted before anything is called si
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import replace
 
 from lab.core import paired, stats
@@ -21,17 +22,27 @@ DRIFT_LIMIT = 0.10  # above this the report warns that the machine drifted durin
 CORRECTION = "Holm-Bonferroni"
 
 
-def round_times(run: RunResult) -> dict[int, float]:
-    return {r.round: r.wall_seconds for r in run.repeats if r.round is not None}
+def round_times(run: RunResult, dropped: Collection[int] = ()) -> dict[int, float]:
+    """The run's time in each round it measured, less the `dropped` rounds (disturbed ones,
+    left out of every run alike: lab.analysis.controls)."""
+    return {
+        r.round: r.wall_seconds
+        for r in run.repeats
+        if r.round is not None and r.round not in dropped
+    }
+
+
+def dropped_rounds(result: ScenarioResult) -> frozenset[int]:
+    return frozenset((result.rounds or {}).get("dropped") or ())
 
 
 def is_paired(a: RunResult, b: RunResult) -> bool:
     return bool(round_times(a).keys() & round_times(b).keys())
 
 
-def compare_runs(a: RunResult, b: RunResult) -> stats.Comparison:
+def compare_runs(a: RunResult, b: RunResult, dropped: Collection[int] = ()) -> stats.Comparison:
     """a's time over b's: paired on common rounds when both have them, else unpaired."""
-    a_rounds, b_rounds = round_times(a), round_times(b)
+    a_rounds, b_rounds = round_times(a, dropped), round_times(b, dropped)
     if a_rounds.keys() & b_rounds.keys():
         return paired.compare_paired(a_rounds, b_rounds)
     return stats.compare_samples(
@@ -69,8 +80,9 @@ def decide(result: ScenarioResult) -> Fastest | None:
         if current is None or _median(run) < _median(current):
             best_of[run.executor] = run
     best = min(best_of.values(), key=_median)
+    dropped = dropped_rounds(result)
     versus = paired.adjust_family(
-        {o.run_id: compare_runs(o, best) for o in best_of.values() if o is not best}
+        {o.run_id: compare_runs(o, best, dropped) for o in best_of.values() if o is not best}
     )
     return Fastest(
         run_id=best.run_id,
@@ -85,7 +97,7 @@ def _median(run: RunResult) -> float:
     return run.summary.wall_seconds.median or math.inf
 
 
-def speedups(runs: list[RunResult], base: RunResult) -> None:
+def speedups(runs: list[RunResult], base: RunResult, dropped: Collection[int] = ()) -> None:
     """Every run's speedup over the baseline: the median of per-round ratios where paired,
     the ratio of medians otherwise; significance Holm-adjusted over the matrix's rows."""
     tests: dict[str, stats.Comparison] = {}
@@ -95,7 +107,9 @@ def speedups(runs: list[RunResult], base: RunResult) -> None:
         if run is base:
             ratio: float | None = 1.0
         elif is_paired(base, run):
-            ratio = paired.compare_paired(round_times(base), round_times(run)).ratio
+            ratio = paired.compare_paired(
+                round_times(base, dropped), round_times(run, dropped)
+            ).ratio
         else:
             wall = run.summary.wall_seconds.median
             base_wall = base.summary.wall_seconds.median
@@ -106,7 +120,7 @@ def speedups(runs: list[RunResult], base: RunResult) -> None:
             run.summary, speedup=ratio, efficiency=ratio / run.workers, versus_baseline=None
         )
         if run is not base:
-            tests[run.run_id] = compare_runs(base, run)
+            tests[run.run_id] = compare_runs(base, run, dropped)
     by_id = {r.run_id: r for r in runs}
     for run_id, test in paired.adjust_family(tests).items():
         run = by_id[run_id]

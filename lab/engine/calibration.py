@@ -44,6 +44,8 @@ class PassTotals:
         self.wall = 0.0
         self.cpu_user = 0.0
         self.cpu_system = 0.0
+        self.minor_faults = 0
+        self.major_faults = 0
         self.amount = 0.0
         self.tasks = 0
         self.digest: str | None = None
@@ -71,10 +73,12 @@ class PassTotals:
                 self.latency = Histogram()
             self.latency.merge(outcome.latency)
 
-    def cpu(self, cpu0: tuple[float, float], cpu1: tuple[float, float]) -> None:
-        # Read once around all the passes: reading it walks the process tree, too slow per pass.
-        self.cpu_user = cpu1[0] - cpu0[0]
-        self.cpu_system = cpu1[1] - cpu0[1]
+    def usage(self, used: tuple[float, float, int, int]) -> None:
+        """CPU seconds (user, system) and page faults (minor, major) over all the passes.
+
+        Read once around all the passes: reading them walks the process tree, too slow per pass.
+        """
+        self.cpu_user, self.cpu_system, self.minor_faults, self.major_faults = used
 
     def record(self, phase: str, index: int) -> RepeatRecord:
         n = max(1, self.passes)
@@ -84,6 +88,8 @@ class PassTotals:
             wall_seconds=self.wall / n,
             cpu_user=self.cpu_user / n,
             cpu_system=self.cpu_system / n,
+            minor_faults=self.minor_faults / n,
+            major_faults=self.major_faults / n,
             amount=self.amount / n,
             tasks=self.tasks,
             digest=self.digest,

@@ -255,6 +255,7 @@ class Rounds:
         runner.watch(self.context if resources else {})
         meter = probes.BackgroundMeter()
         meter.runner_cpu = 0.0  # the runner is alive: the lab's own CPU already holds it
+        measured = None  # the repeat this step measured, which the meter's reading belongs to
         began = time.monotonic()
         try:
             while True:
@@ -298,6 +299,7 @@ class Rounds:
                     record = item.record
                     record.process = slot.process
                     (run.warmups if record.phase == "warmup" else run.repeats).append(record)
+                    measured = record if record.phase == "repeat" else measured
                     slot.phases_done += 1
                     yield RepeatFinished(self.plan.name, run.run_id, record)
                 elif isinstance(item, RunnerError):
@@ -318,6 +320,8 @@ class Rounds:
             other = meter.stop()
             if other is not None:
                 slot.background.append((other * seconds, seconds))
+                if measured is not None:
+                    measured.background_cores = other
         if run.status != "not_run" or (resources and self._check_resources(slot)):
             async for event in self._finish(slot):
                 yield event

@@ -20,7 +20,7 @@ import time
 import traceback
 from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
-from typing import IO
+from typing import IO, Any, NamedTuple
 
 import psutil
 from pydantic import TypeAdapter
@@ -70,12 +70,44 @@ class EventWriter:
         self.stream.flush()
 
 
-def cpu_times() -> tuple[float, float]:
-    """User and system CPU of this process, its reaped children and its live children."""
+class Usage(NamedTuple):
+    """CPU seconds and page faults of this process, its reaped children and its live children."""
+
+    user: float
+    system: float
+    minor_faults: int
+    major_faults: int
+
+    def __sub__(self, other: tuple[Any, ...]) -> Usage:
+        return Usage(*(a - b for a, b in zip(self, other, strict=True)))
+
+    def __add__(self, other: tuple[Any, ...]) -> Usage:
+        return Usage(*(a + b for a, b in zip(self, other, strict=True)))
+
+
+def _faults_of(pid: int) -> tuple[int, int]:
+    """A live process's own minor and major page faults (/proc/PID/stat, fields 10 and 12)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0, 0
+    # fields[0] is field 3 (state): minflt is field 10, majflt field 12
+    return int(fields[7]), int(fields[9])
+
+
+def usage() -> Usage:
+    """CPU and page faults of this process, its reaped children and its live children.
+
+    Page faults say where time went that no profile of the work shows: a fresh large buffer
+    per read costs a fault per page in one thread and none in another (issue 26).
+    """
     me = resource.getrusage(resource.RUSAGE_SELF)
     reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
     user = me.ru_utime + reaped.ru_utime
     system = me.ru_stime + reaped.ru_stime
+    minor = me.ru_minflt + reaped.ru_minflt
+    major = me.ru_majflt + reaped.ru_majflt
     for child in psutil.Process().children(recursive=True):
         try:
             c = child.cpu_times()
@@ -83,7 +115,10 @@ def cpu_times() -> tuple[float, float]:
             continue
         user += c.user
         system += c.system
-    return user, system
+        child_minor, child_major = _faults_of(child.pid)
+        minor += child_minor
+        major += child_major
+    return Usage(user, system, minor, major)
 
 
 def total_cpu_seconds() -> float:
@@ -190,19 +225,19 @@ class Measurer:
         self.first = True
         self.workers = Peak()  # an existing cluster's, which no sampling of this tree sees
 
-    def cpu_times(self) -> tuple[float, float]:
+    def usage(self) -> Usage:
         """This runner's tree and the executor's workers outside it (an existing cluster),
         whose memory is read at the same moments: around each repeat, never inside one."""
-        user, system = cpu_times()
+        mine = usage()
         remote = self.executor.remote_usage()
         self.workers.take(remote.rss, remote.uss)
-        return user + remote.user, system + remote.system
+        return mine + Usage(remote.user, remote.system, 0, 0)
 
     def phase(self, phase: str, index: int, round_: int | None = None) -> None:
         spec, workload = self.spec, self.workload
         totals = PassTotals()
         sink: ProgressSink | None = None
-        cpu0 = self.cpu_times()
+        usage0 = self.usage()
         while totals.passes < (self.loops or 1):
             self.stage = "setup"
             began = time.perf_counter()
@@ -225,7 +260,7 @@ class Measurer:
                     wall, spec.min_time, self.phases_left, spec.timeout, cost
                 )
                 sink.total = self.total * self.loops
-        totals.cpu(cpu0, self.cpu_times())
+        totals.usage(self.usage() - usage0)
         assert sink is not None
         self.phases_left -= 1
         # The first pass is often cold (slow), so recalibrate from whole phases: after the

@@ -27,7 +27,7 @@ from lab.engine.system import probes, sweep
 from lab.engine.system.machine import machine_facts
 from lab.engine.workloads import provisioner, workload_unit
 from lab.engine.workloads.base import ScenarioContext, WorkloadSetupError
-from lab.results.model import Report, RunError, RunResult, ScenarioResult
+from lab.results.model import Report, RunError, RunResult, ScenarioResult, ScenarioSettings
 
 __all__ = ["INTERRUPTED", "LabSession", "scenario_result"]
 
@@ -37,22 +37,25 @@ def scenario_result(plan: ScenarioPlan) -> ScenarioResult:
     scenario = plan.scenario
     unit = workload_unit(scenario.workload)
     tasks = _task_count(scenario.workload)
+    settings: ScenarioSettings = {
+        "repeats": scenario.repeats,
+        "warmups": scenario.warmups,
+        "timeout": scenario.timeout,
+        "min_time": scenario.min_time,
+        "processes": scenario.processes,
+        "workers": sorted({r.workers for r in plan.runs}),
+        "start_method": scenario.resolved_start_method(),
+        "quick": plan.quick,
+    }
+    if scenario.cluster:
+        settings["cluster"] = scenario.cluster
     return ScenarioResult(
         name=plan.name,
         source=plan.source,
         title=scenario.title,
         description=scenario.description.strip(),
         workload=scenario.workload.model_dump(mode="json"),
-        settings={
-            "repeats": scenario.repeats,
-            "warmups": scenario.warmups,
-            "timeout": scenario.timeout,
-            "min_time": scenario.min_time,
-            "processes": scenario.processes,
-            "workers": sorted({r.workers for r in plan.runs}),
-            "start_method": scenario.resolved_start_method(),
-            "quick": plan.quick,
-        },
+        settings=settings,
         runs=[
             RunResult(
                 run_id=r.run_id,

@@ -8,6 +8,14 @@ from lab.core.units import format_bytes, format_p, format_rate, format_seconds
 from lab.results.machine import MachineFacts
 from lab.results.model import RunResult, ScenarioResult
 
+# After a speedup whose figures against serial are in doubt (lab.analysis.controls).
+DOUBT_MARK = "!"
+DOUBT_LEGEND = (
+    "A `!` after a speedup marks it doubtful: a negative control (a 1-worker run of the serial "
+    "function) differed from serial, or the speedup is beyond the cores the run could use; the "
+    "warnings say which and why."
+)
+
 
 def _spread(run: RunResult) -> str:
     wall = run.summary.wall_seconds
@@ -30,7 +38,7 @@ def run_cells(run: RunResult) -> dict[str, str]:
         "status": run.status if run.status != "ok" else "ok",
         "time": (format_seconds(wall) + _spread(run)) if wall else "–",
         "throughput": format_rate(tp, run.unit) if tp else "–",
-        "speedup": f"{s.speedup:.2f}×" if s.speedup else "–",
+        "speedup": (f"{s.speedup:.2f}×" + (DOUBT_MARK if s.doubts else "")) if s.speedup else "–",
         "efficiency": f"{100 * s.efficiency:.0f}%" if s.efficiency else "–",
         "cpu": f"{s.cpu_cores:.2f} cores" if s.cpu_cores is not None else "–",
         "memory": format_bytes(mem) if mem else "–",

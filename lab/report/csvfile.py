@@ -21,6 +21,7 @@ CSV_COLUMNS = [
     "wall_ci_low_s", "wall_ci_high_s", "wall_ci_confidence", "outliers", "loops",
     "speedup_ci_low", "speedup_ci_high", "speedup_p", "speedup_significant", "warnings",
     "speedup_p_adjusted", "paired_rounds", "rounds", "seed", "drift", "winner",
+    "doubts", "speedup_vs_controls", "minor_faults_per_pass", "major_faults_per_pass",
 ]  # fmt: skip
 
 
@@ -100,6 +101,10 @@ def _statistics_columns(s: RunSummary) -> dict[str, Any]:
         "speedup_p": test.p_value if test else None,
         "speedup_significant": test.significant if test else None,
         "warnings": " | ".join(w["message"] for w in s.warnings),
+        "doubts": " | ".join(s.doubts),
+        "speedup_vs_controls": s.versus_controls.ratio if s.versus_controls else None,
+        "minor_faults_per_pass": s.minor_faults,
+        "major_faults_per_pass": s.major_faults,
     }
 
 

@@ -16,6 +16,7 @@ from lab.analysis.noise import group_notices
 from lab.core.stats import TEST_DESCRIPTION
 from lab.core.units import format_bytes
 from lab.report.cells import (
+    DOUBT_LEGEND,
     best_mark,
     drift_sentence,
     fastest_sentence,
@@ -243,7 +244,7 @@ def _scenario_section(result: ScenarioResult, analysis: ScenarioAnalysis) -> str
 READING = (
     "Times are medians of the measured repeats, ± the median absolute deviation in percent. "
     "Speedups are against the serial run, with a 95% confidence interval; n.s. means not "
-    f"significantly different from serial. {TEST_DESCRIPTION}"
+    f"significantly different from serial. {DOUBT_LEGEND.replace('`', '')} {TEST_DESCRIPTION}"
 )
 
 

@@ -11,6 +11,7 @@ from lab.core.paired import PAIRED_TEST_DESCRIPTION
 from lab.core.stats import TEST_DESCRIPTION
 from lab.core.units import format_bytes
 from lab.report.cells import (
+    DOUBT_LEGEND,
     best_mark,
     drift_sentence,
     fastest_sentence,
@@ -118,7 +119,7 @@ def to_markdown(report: Report) -> str:
         "\n## How to read these numbers\n\n"
         "Times are medians of the measured repeats, ± the median absolute deviation in percent. "
         "Speedups are against the serial run, with a 95% confidence interval; `n.s.` means not "
-        f"significantly different from serial. {PAIRED_TEST_DESCRIPTION} Reports made before "
-        f"rounds fall back to: {TEST_DESCRIPTION}\n"
+        f"significantly different from serial. {DOUBT_LEGEND} {PAIRED_TEST_DESCRIPTION} "
+        f"Reports made before rounds fall back to: {TEST_DESCRIPTION}\n"
     )
     return out.getvalue()

@@ -31,6 +31,7 @@ class ScenarioSettings(TypedDict, total=False):
     workers: list[int]  # the worker counts of its runs
     start_method: str | None
     quick: bool
+    cluster: str | None  # an existing Dask scheduler the dask runs used (absent: LocalCluster)
 
 
 @dataclass
@@ -51,6 +52,13 @@ class RepeatRecord:
     results: list[str] | None = None
     round: int | None = None  # the session's round (interleaved measurement); None before rounds
     process: int | None = None  # which of the run's runner processes measured it
+    # Page faults of the runner and its workers, per pass (a fresh large buffer per read costs
+    # one per page in some threads and none in others: the allocator, not concurrency).
+    minor_faults: float | None = None
+    major_faults: float | None = None
+    # Cores other programs kept busy while this repeat was measured (its round's load is the
+    # time-weighted mean over the round's repeats: lab.analysis.controls).
+    background_cores: float | None = None
 
     @property
     def cpu_seconds(self) -> float:

@@ -85,6 +85,10 @@ _repeat = {
         # interleaved rounds (optional: reports made before rounds lack them)
         "round": {"type": ["integer", "null"], "minimum": 0},
         "process": {"type": ["integer", "null"], "minimum": 0},
+        # page faults of the runner and its workers per pass; other programs' cores meanwhile
+        "minor_faults": {"type": ["number", "null"], "minimum": 0},
+        "major_faults": {"type": ["number", "null"], "minimum": 0},
+        "background_cores": {"type": ["number", "null"], "minimum": 0},
     },
 }
 
@@ -155,6 +159,13 @@ _run = {
                 "warnings": _notices,
                 # baseline (a) against this run (b): ratio is the speedup
                 "versus_baseline": _comparison,
+                # page faults per pass (medians) of the runner and its workers
+                "minor_faults": _num,
+                "major_faults": _num,
+                # why its figures against serial are in doubt (lab.analysis.controls)
+                "doubts": {"type": "array", "items": {"type": "string"}},
+                # the negative controls' per-round median (a) against this run (b)
+                "versus_controls": _comparison,
             },
         },
         "params": {"type": "object"},
@@ -254,6 +265,8 @@ _scenario = {
                 "workers": {"type": "array", "items": {"type": "integer"}},
                 "start_method": {"type": ["string", "null"]},
                 "quick": {"type": "boolean"},
+                # an existing Dask scheduler's address, when the dask runs used one
+                "cluster": {"type": ["string", "null"]},
             },
         },
         "skipped": {"type": "object", "additionalProperties": {"type": "string"}},
@@ -286,6 +299,11 @@ _scenario = {
                     "items": {"type": "array", "items": {"type": "string"}},
                 },
                 "drift": _num,
+                # other programs' cores per round; the rounds above the limit, and those left
+                # out of every run's figures by the stated rule (lab.analysis.controls)
+                "load": {"type": "array", "items": _num},
+                "disturbed": {"type": "array", "items": {"type": "integer"}},
+                "dropped": {"type": "array", "items": {"type": "integer"}},
             },
         },
         "runs": {"type": "array", "items": _run},

@@ -101,6 +101,15 @@ class RunSummary:
     # The serial baseline (a) against this run (b): ratio is the speedup. None for the
     # baseline itself and for runs nothing was compared with; the JSON then has no key.
     versus_baseline: Comparison | None = None
+    # Medians per pass: page faults of the runner and its workers (None: not recorded).
+    minor_faults: float | None = None
+    major_faults: float | None = None
+    # Why this run's figures against serial are in doubt (lab.analysis.controls): a failed
+    # negative control, a speedup beyond the cores. Shown as a mark beside its speedup.
+    doubts: list[str] = field(default_factory=list)
+    # The median of the negative controls (1-worker runs of the serial function) per round (a)
+    # against this run (b): the speedup judged against the controls instead of serial.
+    versus_controls: Comparison | None = None
 
     def to_json(self) -> dict[str, Any]:
         if self == RunSummary():
@@ -108,15 +117,23 @@ class RunSummary:
             # which reads back as this same default.
             return {}
         data = asdict(self)
-        del data["versus_baseline"]
-        if self.versus_baseline is not None:
-            data["versus_baseline"] = self.versus_baseline.to_json()
+        for key in ("versus_baseline", "versus_controls"):
+            del data[key]
+            comparison: Comparison | None = getattr(self, key)
+            if comparison is not None:
+                data[key] = comparison.to_json()
+        for key in ("minor_faults", "major_faults", "versus_controls"):
+            if data.get(key) is None:
+                data.pop(key, None)  # absent, as in reports made before they existed
+        if not self.doubts:
+            del data["doubts"]
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> RunSummary:
         data = data or {}
         versus = data.get("versus_baseline")
+        controls = data.get("versus_controls")
         return cls(
             wall_seconds=Distribution.from_json(data.get("wall_seconds")),
             throughput=Throughput.from_json(data.get("throughput")),
@@ -132,6 +149,10 @@ class RunSummary:
             loops=int(data.get("loops") or 1),
             warnings=list(data.get("warnings") or []),
             versus_baseline=comparison_from_json(versus) if versus else None,
+            minor_faults=data.get("minor_faults"),
+            major_faults=data.get("major_faults"),
+            doubts=[str(d) for d in data.get("doubts") or []],
+            versus_controls=comparison_from_json(controls) if controls else None,
         )
 
 

@@ -50,7 +50,9 @@ Run        one progress bar per run (executor x workers) with its
 Results    a row per run; below 120 columns the compact set that
            fits 80 (f: all of the report's columns; enter: every
            figure of a run). * marks the best value of a column;
-           ? after a speedup: too few repeats to test. All
+           ? after a speedup: too few repeats to test; !: doubtful
+           (a negative control failed or it is beyond the cores:
+           w says why). All
            columns: speedups carry their 95% interval,
            n.s. when not significantly different from serial. Runs
            of a task-size sweep show their size in the sweep column.

@@ -91,6 +91,21 @@ def run_details(scenario: str, run: RunResult) -> str:
         if test is not None and not test.can_be_significant:
             fewest = "6 paired rounds" if getattr(test, "paired", False) else "4 repeats a side"
             lines.append(f"           fewer than {fewest}: no difference can be significant")
+        controls = run.summary.versus_controls
+        if controls is not None and controls.ratio is not None:
+            verdict = "significant" if controls.significant else "not significant"
+            lines.append(
+                f"           against the 1-worker controls' median: {controls.ratio:.2f}× "
+                f"({verdict})"
+            )
+        for doubt in run.summary.doubts:
+            lines.append(f"doubtful   {doubt}")
+    if run.summary.minor_faults is not None:
+        major = run.summary.major_faults or 0
+        lines.append(
+            f"faults     {run.summary.minor_faults:,.0f} minor, {major:,.0f} major page faults "
+            "per pass (the runner and its workers)"
+        )
     for record in run.repeats:
         where = f" (round {record.round + 1})" if record.round is not None else ""
         lines.append(
