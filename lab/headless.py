@@ -79,6 +79,8 @@ class Progress:
         if isinstance(event, ScenarioStarted):
             self.id_width = max((len(r.run_id) for r in event.runs), default=14)
             self._line(f"== {event.scenario}: {event.title} ({plural(len(event.runs), 'run')})")
+            for name, reason in event.skipped:
+                self._line(f"   {name} cannot run here: {reason}")
         elif isinstance(event, Preparing):
             self._line(f"   {event.message}")
         elif isinstance(event, RunStarted):

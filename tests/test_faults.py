@@ -159,7 +159,11 @@ async def test_runner_killed_from_outside(lab_sandbox: LabSandbox) -> None:
 
     def kill_runner(event: Event, session: LabSession) -> None:
         if not killed and isinstance(event, RunProgress) and event.run_id == "threads-2":
-            for runner in descendants("lab.engine.runner"):
+            # threads-2's runner is the first started: on a loaded machine processes-2's may
+            # already be starting by the time this hook runs, and must be left alone.
+            runners = descendants("lab.engine.runner")
+            if runners:
+                runner = min(runners, key=lambda p: (p.create_time(), p.pid))
                 killed.append(runner.pid)
                 runner.kill()
 

@@ -119,6 +119,17 @@ def test_sweep_grid(snap_compare: Any, size: tuple[int, int]) -> None:
     assert snap_compare(make_app(), run_before=sweep, terminal_size=size)
 
 
+def test_sweep_chart(snap_compare: Any) -> None:
+    """A sweep's `g`: speedup over serial against the swept value, one line per model at its
+    best worker count, the crossing marked, the winner at each value beside it."""
+
+    async def chart(pilot: Any) -> None:
+        with_results(pilot.app, "dispatch_overhead", sweep_result(), [])
+        await pilot.press("g")
+
+    assert snap_compare(make_app(), run_before=chart, terminal_size=(80, 24))
+
+
 def test_break_even(snap_compare: Any) -> None:
     async def break_even(pilot: Any) -> None:
         with_results(pilot.app, "dispatch_overhead", sweep_result(), [])

@@ -17,6 +17,7 @@ from lab.analysis.controls import doubt_note, scenario_doubt
 from lab.analysis.facts import Machine, machine_notes, scenario_facts
 from lab.analysis.notes import interpreter_notes
 from lab.analysis.scaling import ScalingFit, fit_scenario
+from lab.analysis.sweep import SweepVerdict, sweep_verdict
 from lab.analysis.verdicts import Verdict, verdict_for
 from lab.results.machine import MachineFacts
 from lab.results.model import Report, ScenarioResult
@@ -31,6 +32,7 @@ class ScenarioAnalysis:
     claims: list[ClaimResult]
     scaling: dict[str, ScalingFit]  # by executor
     breakeven: BreakEven | None
+    sweep: SweepVerdict | None = None  # a verdict per swept value, for a sweep
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -38,7 +40,7 @@ class ScenarioAnalysis:
             "claims": [c.to_json() for c in self.claims],
             "scaling": {k: v.to_json() for k, v in self.scaling.items()},
             "breakeven": self.breakeven.to_json() if self.breakeven else None,
-        }
+        } | ({"sweep": self.sweep.to_json()} if self.sweep else {})
 
 
 @dataclass
@@ -52,11 +54,11 @@ class ReportAnalysis:
 def analyse_scenario(result: ScenarioResult, machine: MachineFacts | Machine) -> ScenarioAnalysis:
     facts = scenario_facts(result, machine)
     verdict = verdict_for(facts)
-    winner = next((r for r in result.runs if r.run_id == verdict.winner_run), None)
-    if winner is not None and winner.params:
-        # A sweep's verdict is about one value (the base point): say which.
-        point = ", ".join(f"{k}={v:g}" for k, v in winner.params.items())
-        verdict.text = f"at {point}, {verdict.text}"
+    sweep = sweep_verdict(result)
+    if sweep is not None:
+        # A sweep is judged at each of its values, and summed up in one line: never by the
+        # one value its base point happens to hold.
+        verdict.text = sweep.text
     # A figure the lab's own checks put in doubt never decides without the doubt beside it.
     verdict.text += doubt_note(result, [verdict.winner_run, verdict.runner_up_run])
     claims = scenario_claims(facts) + cluster_cost(facts)
@@ -68,6 +70,7 @@ def analyse_scenario(result: ScenarioResult, machine: MachineFacts | Machine) ->
         claims=claims,
         scaling=fit_scenario(result),
         breakeven=breakeven(result),
+        sweep=sweep,
     )
 
 

@@ -27,6 +27,15 @@ TASK_US = "task_us"  # dispatch's busy microseconds per task, shown in µs
 CrossingKind = Literal["crossing", "always", "extrapolated", "never"]
 
 
+# Model names that read as plurals: "processes win", "serial wins", "dask beats".
+PLURAL_MODELS = frozenset({"processes", "threads", "interpreters"})
+
+
+def verb_for(executor: str, verb: str) -> str:
+    """`verb` agreeing with a model's name: ('processes', 'win') -> 'win', ('dask', ...) -> 'wins'."""
+    return verb if executor in PLURAL_MODELS else verb + ("es" if verb.endswith("s") else "s")
+
+
 # (light, heavy): the model that is cheaper per task and to start, and the one whose price
 # more work per task may pay back. Dask against the process pool when a scenario has both.
 PAIRS = (("processes", "dask"), ("threads", "processes"))
@@ -81,7 +90,19 @@ class BreakEven:
 
     def label(self, value: float) -> str:
         """A value of the swept parameter as the tables show it: '100 µs', 'size 12,000'."""
-        return _us(value) if self.param == TASK_US else f"{self.param} {format_number(value)}"
+        return value_label(self.param, value)
+
+
+def value_label(param: str, value: float) -> str:
+    """A value of the swept parameter as tables and verdicts show it: '100 µs', 'size 12,000'."""
+    return _us(value) if param == TASK_US else f"{param} {format_number(value)}"
+
+
+def value_near(param: str, value: float) -> str:
+    """An interpolated value: 'about 120 µs of work per task', 'size ≈ 3,160'."""
+    if param == TASK_US:
+        return f"about {_us(value)} of work per task"
+    return f"{param} ≈ {format_number(value)}"
 
 
 def swept_param(result: ScenarioResult) -> str | None:
@@ -141,21 +162,22 @@ class _Wording:
     heavy: str = "processes"
 
     def near(self, v: float) -> str:
-        if self.param == TASK_US:
-            return f"about {_us(v)} of work per task"
-        return f"{self.param} ≈ {format_number(v)}"
+        return value_near(self.param, v)
 
     def shown(self, v: float) -> str:
-        return _us(v) if self.param == TASK_US else f"{self.param} {format_number(v)}"
+        return value_label(self.param, v)
 
     @property
     def what(self) -> str:
         return "task size" if self.param == TASK_US else f"value of {self.param}"
 
     @property
+    def whats(self) -> str:
+        return "task sizes" if self.param == TASK_US else f"values of {self.param}"
+
+    @property
     def verb(self) -> str:
-        verb = "beat" if self.param == TASK_US else "overtake"
-        return verb + ("s" if self.heavy == "dask" else "")
+        return verb_for(self.heavy, "beat" if self.param == TASK_US else "overtake")
 
     def would(self, v: float) -> str:
         if self.param == TASK_US:
@@ -180,7 +202,7 @@ def _crossing(
         f"({'pool ' if heavy != 'dask' else 'cluster and pool '}start-up included)"
     )
     if len(usable) < 2:
-        return Crossing(basis, "never", None, f"{where}: fewer than 2 {w.what}s measured")
+        return Crossing(basis, "never", None, f"{where}: fewer than two {w.whats} measured")
     sizes = [p.value for p in usable]
     total: Callable[[SizePoint, str], float] = lambda p, e: p.total(e, with_startup) or 0.0  # noqa: E731
     diffs = [total(p, "heavy") - total(p, "light") for p in usable]
@@ -188,7 +210,7 @@ def _crossing(
     first, last = usable[0], usable[-1]
     if kind == "always":
         text = (
-            f"{where}, {heavy} {'beats' if heavy == 'dask' else 'beat'} {light} at every "
+            f"{where}, {heavy} {verb_for(heavy, 'beat')} {light} at every "
             f"{w.what} measured, from "
             f"{w.shown(first.value)} ({format_seconds(total(first, 'heavy'))} vs "
             f"{format_seconds(total(first, 'light'))})"
@@ -202,13 +224,14 @@ def _crossing(
     elif kind == "extrapolated":
         assert at is not None
         text = (
-            f"{where}, {light} still win at {w.shown(last.value)} "
+            f"{where}, {light} still {verb_for(light, 'win')} at {w.shown(last.value)} "
             f"({format_seconds(total(last, 'light'))} vs {format_seconds(total(last, 'heavy'))}); "
             f"extrapolating, {heavy} would {w.would(at)}"
         )
     else:
         text = (
-            f"{where}, {light} win at every {w.what} measured up to {w.shown(last.value)}, "
+            f"{where}, {light} {verb_for(light, 'win')} at every {w.what} measured up to "
+            f"{w.shown(last.value)}, "
             "and the gap is not closing"
         )
     return Crossing(basis, kind, at, text)
@@ -235,16 +258,31 @@ def _payback_text(c: Crossing, w: _Wording, points: list[SizePoint]) -> str:
     return f"{behind}, and the gap is not closing"
 
 
-def compared_pair(result: ScenarioResult) -> tuple[str, str]:
-    """Which two models the break-even compares: dask and the process pool when both ran."""
-    ran = {r.executor for r in result.runs}
-    return next((pair for pair in PAIRS if set(pair) <= ran), PAIRS[-1])
+def compared_pair(result: ScenarioResult) -> tuple[str, str] | None:
+    """Which two of the scenario's own models the break-even compares: dask and the process
+    pool when both ran, else threads and processes, else serial and its one other model."""
+    # Only models measured at two or more values can cross: dispatch_overhead runs dask at its
+    # base point only, and its task sizes under serial, threads and processes.
+    param = swept_param(result)
+    values: dict[str, set[object]] = {}
+    for run in result.runs:
+        value = run.params.get(param, result.workload.get(param)) if param else None
+        values.setdefault(run.executor, set()).add(value)
+    ran = [e for e, seen in values.items() if len(seen) >= 2]
+    pair = next((pair for pair in PAIRS if set(pair) <= set(ran)), None)
+    if pair is not None:
+        return pair
+    others = [e for e in ran if e != "serial"]
+    return ("serial", others[0]) if "serial" in ran and len(others) == 1 else None
 
 
 def breakeven(result: ScenarioResult) -> BreakEven | None:
     """None unless the scenario measured the compared pair (compared_pair) at two or more
     values of one swept parameter."""
-    light, heavy = compared_pair(result)
+    pair = compared_pair(result)
+    if pair is None:
+        return None
+    light, heavy = pair
     param = swept_param(result)
     if param is None:
         return None
@@ -314,5 +352,7 @@ def breakeven(result: ScenarioResult) -> BreakEven | None:
         param, tasks, points, steady, batch, text, light=light, heavy=heavy, payback=payback
     )
     if sum(1 for p in points if p.light_wall and p.heavy_wall) < 3:
-        out.warnings.append(f"fewer than 3 {wording.what}s with both models: a rough break-even")
+        out.warnings.append(
+            f"fewer than three {wording.whats} with both {light} and {heavy}: a rough break-even"
+        )
     return out

@@ -67,11 +67,12 @@ def decide(result: ScenarioResult) -> Fastest | None:
     significant after Holm-Bonferroni; otherwise the report says "tie".
     """
     # Sweep runs (params) did other work: they never compete with the scenario's own runs.
-    ok = [
-        r
-        for r in result.runs
-        if r.status == "ok" and r.repeats and result.at_base(r) and not has_failures(r)
-    ]
+    return decide_among([r for r in result.runs if result.at_base(r)], dropped_rounds(result))
+
+
+def decide_among(runs: list[RunResult], dropped: Collection[int] = ()) -> Fastest | None:
+    """`decide` over runs that did the same work (one value of a sweep, say)."""
+    ok = [r for r in runs if r.status == "ok" and r.repeats and not has_failures(r)]
     if not ok:
         return None
     best_of: dict[str, RunResult] = {}
@@ -80,7 +81,6 @@ def decide(result: ScenarioResult) -> Fastest | None:
         if current is None or _median(run) < _median(current):
             best_of[run.executor] = run
     best = min(best_of.values(), key=_median)
-    dropped = dropped_rounds(result)
     versus = paired.adjust_family(
         {o.run_id: compare_runs(o, best, dropped) for o in best_of.values() if o is not best}
     )

@@ -148,7 +148,7 @@ def _main(argv: list[str] | None = None) -> int:
         return _fleet(args, argv, scenarios)
 
     if args.report is not None:
-        from lab.engine.plan import make_plan, sweep_confirmation
+        from lab.engine.plan import make_plan, sweep_confirmation, unrunnable
         from lab.headless import report_path_problem, run_headless
 
         problem = report_path_problem(args.report)
@@ -163,7 +163,7 @@ def _main(argv: list[str] | None = None) -> int:
         from lab.engine.system.limits import plan_problems
 
         plans = make_plan(scenarios, quick=args.quick, min_time=args.min_time)
-        too_big = plan_problems(plans) or _cluster_problems(plans)
+        too_big = plan_problems(plans) or _cluster_problems(plans) or unrunnable(plans)
         if too_big:
             print(safe_text("\n".join(too_big)) + "\n\nnothing ran", file=sys.stderr)
             return 2

@@ -16,6 +16,7 @@ class ScenarioStarted:
     scenario: str
     title: str
     runs: tuple[RunPlan, ...]
+    skipped: tuple[tuple[str, str], ...] = ()  # models that cannot run here, and why
 
 
 @dataclass(frozen=True)

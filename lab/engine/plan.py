@@ -191,6 +191,17 @@ def estimated_seconds(plan: ScenarioPlan) -> float:
     return len(plan.runs) * (RUN_OVERHEAD + (s.warmups + s.repeats) * phase)
 
 
+def unrunnable(plans: list[ScenarioPlan]) -> list[str]:
+    """One sentence per scenario none of whose models can run here (all of them skipped)."""
+    return [
+        f"{plan.name}: none of its models can run here ("
+        + "; ".join(f"{name}: {reason}" for name, reason in plan.skipped.items())
+        + ")"
+        for plan in plans
+        if not plan.runs and plan.skipped
+    ]
+
+
 def sweep_confirmation(plans: list[ScenarioPlan]) -> str | None:
     """Why these plans' sweeps need an explicit go-ahead, in a sentence; None when they do not."""
     reasons = []

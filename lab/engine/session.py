@@ -128,7 +128,9 @@ class LabSession:
     async def _scenario(
         self, plan: ScenarioPlan, result: ScenarioResult
     ) -> AsyncGenerator[Event, None]:
-        yield ScenarioStarted(plan.name, plan.scenario.title, tuple(plan.runs))
+        yield ScenarioStarted(
+            plan.name, plan.scenario.title, tuple(plan.runs), tuple(plan.skipped.items())
+        )
         try:
             workdir = sweep.make_workdir()
         except OSError as exc:

@@ -6,7 +6,9 @@ import re
 from typing import Any
 
 from lab.analysis.analyse import ScenarioAnalysis
+from lab.analysis.sweep import spans_decades, sweep_series
 from lab.core.histogram import Histogram
+from lab.core.units import format_number
 from lab.results.model import RunResult, ScenarioResult
 
 COLORS = {
@@ -106,6 +108,51 @@ def speedup_chart(result: ScenarioResult, analysis: ScenarioAnalysis) -> str | N
             [(n, y) for n, y in curve if y > 0],
             show_dots=False,
             stroke_style={"width": 2, "dasharray": "6,3"},
+        )
+    chart.config.style.colors = tuple(colors)
+    return _svg(chart)
+
+
+def sweep_chart(result: ScenarioResult, analysis: ScenarioAnalysis) -> str | None:
+    """A sweep's chart: speedup over serial against the swept value, one line per model at
+    its best worker count, serial at 1, and the crossing as a vertical line."""
+    sweep = analysis.sweep
+    if sweep is None:
+        return None
+    series, several = sweep_series(result, sweep.param)
+    if not series:
+        return None
+    values = [v.value for v in sweep.values]
+    log_x = spans_decades(values)
+    colors: list[str] = ["#6b7280"]
+    best = " (each model at its best worker count)" if several else ""
+    chart = _chart(
+        "XY",
+        f"Speedup against {sweep.param}{best} ({result.name})",
+        colors,
+        logarithmic=log_x,
+        x_title=f"{sweep.param}{' (log)' if log_x else ''}",
+        y_title="speedup over serial" + (" (log)" if log_x else ""),
+        dots_size=4,
+        show_x_guides=True,
+    )
+    chart.add(
+        "serial (= 1)",
+        [(values[0], 1.0), (values[-1], 1.0)],
+        show_dots=False,
+        stroke_style={"width": 1, "dasharray": "2,4"},
+    )
+    for i, line in enumerate(series):
+        colors.append(_color(line.executor, i))
+        chart.add(f"{line.executor}-{line.workers}", line.points, dots_size=5)
+    if sweep.crossing is not None:
+        ys = [y for line in series for _, y in line.points] + [1.0]
+        colors.append("#dc2626")
+        chart.add(
+            f"crossing: {sweep.param} ≈ {format_number(sweep.crossing)}",
+            [(sweep.crossing, min(ys)), (sweep.crossing, max(ys))],
+            show_dots=False,
+            stroke_style={"width": 2, "dasharray": "4,2"},
         )
     chart.config.style.colors = tuple(colors)
     return _svg(chart)

@@ -128,6 +128,11 @@ def markdown_scenario(analysis: ScenarioAnalysis) -> str:
     out = io.StringIO()
     v = analysis.verdict
     out.write(f"\n**Verdict:** {md_escape(v.text)}.\n\n")
+    if analysis.sweep is not None:
+        out.write("**At each swept value:**\n\n")
+        for value in analysis.sweep.values:
+            out.write(f"- {md_escape(value.text)}\n")
+        out.write("\n")
     for e in v.explanations:
         mark = "" if e.decided else " *(undecided)*"
         out.write(f"- {md_escape(e.text)}{mark}\n")

@@ -24,7 +24,7 @@ from lab.report.cells import (
     params_label,
     run_cells,
 )
-from lab.report.charts import breakeven_chart, latency_chart, speedup_chart
+from lab.report.charts import breakeven_chart, latency_chart, speedup_chart, sweep_chart
 from lab.report.explain import (
     SCALING_HEADERS,
     breakeven_headers,
@@ -192,16 +192,29 @@ def _scenario_section(result: ScenarioResult, analysis: ScenarioAnalysis) -> str
         out.append(f"<p>{_e(result.description)}</p>")
     if result.error:
         out.append(f'<p class="warn"><strong>Scenario failed:</strong> {_e(result.error)}</p>')
+    out.extend(
+        f'<p class="warn">{_e(name)} cannot run here, so it was not measured: {_e(why)}</p>'
+        for name, why in result.skipped.items()
+    )
     v = analysis.verdict
     items = "".join(
         f"<li{'' if e.decided else ' class=undecided'}>{_e(e.text)}"
         f"{'' if e.decided else ' (undecided)'}</li>"
         for e in v.explanations
     )
+    per_value = ""
+    if analysis.sweep is not None:
+        per_value = (
+            "<p><strong>At each swept value:</strong></p><ul>"
+            + "".join(f"<li>{_e(value.text)}</li>" for value in analysis.sweep.values)
+            + "</ul>"
+        )
     out.append(
-        f'<div class="verdict"><p><strong>Verdict:</strong> {_e(v.text)}.</p><ul>{items}</ul></div>'
+        f'<div class="verdict"><p><strong>Verdict:</strong> {_e(v.text)}.</p>{per_value}'
+        f"<ul>{items}</ul></div>"
     )
-    charts = [c for c in (speedup_chart(result, analysis), latency_chart(result, analysis)) if c]
+    speedups = sweep_chart(result, analysis) or speedup_chart(result, analysis)
+    charts = [c for c in (speedups, latency_chart(result, analysis)) if c]
     if charts:
         out.append(
             '<div class="charts">'
@@ -235,7 +248,6 @@ def _scenario_section(result: ScenarioResult, analysis: ScenarioAnalysis) -> str
     if decided:
         out.append("<h3>Claims this scenario decides</h3>" + _claims_table(decided, False))
     out.append("<h3>Results</h3>" + results_table(result))
-    out.extend(f"<p>{_e(name)} skipped: {_e(why)}</p>" for name, why in result.skipped.items())
     out.append("</section>")
     return "\n".join(out)
 

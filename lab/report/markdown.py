@@ -106,9 +106,9 @@ def to_markdown(report: Report) -> str:
             if run.error:
                 cells["status"] = f"{run.status}: {run.error.message}"
             rows.append([md_escape(cells[c]) for c in cols])
-        out.write(aligned_table(rows))
         for name, reason in result.skipped.items():
-            out.write(f"\n- `{name}` skipped: {reason}\n")
+            out.write(f"- `{name}` cannot run here, so it was not measured: {reason}\n\n")
+        out.write(aligned_table(rows))
         for sentence in (fastest_sentence(result), drift_sentence(result)):
             if sentence:
                 out.write(f"\n{sentence}\n")

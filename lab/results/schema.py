@@ -312,6 +312,34 @@ _scenario = {
         "claims": {"type": "array", "items": _claim},
         "scaling": {"type": "object", "additionalProperties": _scaling},
         "breakeven": {"type": ["object", "null"]},
+        # a sweep judged at each value (lab.analysis.sweep): per value, its winner or a tie
+        "sweep": {
+            "type": "object",
+            "required": ["param", "values", "text"],
+            "properties": {
+                "param": {"type": "string"},
+                "text": {"type": "string"},
+                "crossing": _num,
+                "winner": {"type": ["string", "null"]},
+                "values": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["value", "label", "winner", "text"],
+                        "properties": {
+                            "value": {"type": "number"},
+                            "label": {"type": "string"},
+                            "winner": {"type": ["string", "null"]},
+                            "winner_run": {"type": ["string", "null"]},
+                            "fastest_run": {"type": ["string", "null"]},
+                            "over_serial": _num,
+                            "tied": {"type": "array", "items": {"type": "string"}},
+                            "text": {"type": "string"},
+                        },
+                    },
+                },
+            },
+        },
         "analysis_error": {"type": "string"},
         "interpreter": {"type": ["string", "null"]},  # one interpreter's part of a scenario
     },

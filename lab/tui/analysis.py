@@ -135,6 +135,8 @@ def analysis_view(
         _heading("Verdict" + (" so far (the scenario is still running)" if running else ""))
     )
     parts.append(_rows([("", Text(v.text))]))
+    if analysis.sweep is not None:
+        parts.append(_rows([("•", Text(value.text)) for value in analysis.sweep.values]))
     rounds = drift_sentence(result)  # the rounds' seed and the drift meter
     if rounds:
         parts.append(_rows([("", Text(rounds))]))

@@ -3,6 +3,8 @@ legend and the measured values in a table beside the plot, never over it."""
 
 from __future__ import annotations
 
+import math
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -11,6 +13,8 @@ from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 from lab.analysis.analyse import ScenarioAnalysis
+from lab.analysis.sweep import SweepSeries, SweepVerdict, spans_decades, sweep_series
+from lab.core.units import format_number
 from lab.results.model import ScenarioResult
 from lab.tui.results import ChartLine, chart_lines, speedup_series
 
@@ -112,6 +116,72 @@ class SpeedupChart(PlotextPlot):
         self.refresh()
 
 
+class SweepChart:
+    """A sweep's chart, drawn on the same plot: speedup over serial against the swept value
+    (log axis when the values span a decade or more), one line per model at its best worker
+    count, serial as the line at 1, and the crossing as a column of `|`."""
+
+    @staticmethod
+    def draw(plot: SpeedupChart, sweep: SweepVerdict, series: list[SweepSeries]) -> None:
+        plt = plot.plt
+        plt.clear_data()
+        values = [v.value for v in sweep.values]
+        log_x = spans_decades(values)
+
+        def at(x: float) -> float:
+            return math.log10(x) if log_x else x
+
+        plt.title(f"speedup vs {sweep.param}{' (log scale)' if log_x else ''}")
+        plt.xlabel(sweep.param)
+        ys = [y for line in series for _, y in line.points] + [1.0]
+        low, high = min(ys), max(ys)
+        pad = max(0.1 * (high - low), 0.05)
+        low, high = max(0.0, low - pad), high + pad
+        plt.ylim(low, high)
+        plt.plot([at(values[0]), at(values[-1])], [1.0, 1.0], marker="s", color=COLOURS["serial"])
+        for line in series:
+            plt.plot(
+                [at(x) for x, _ in line.points], [y for _, y in line.points],
+                marker=marker(line.executor).upper(),
+                color=COLOURS.get(line.executor, "white"),
+            )  # fmt: skip
+        if sweep.crossing is not None:
+            steps = [low + (high - low) * i / 12 for i in range(13)]
+            plt.scatter([at(sweep.crossing)] * len(steps), steps, marker="|", color="red")
+        plt.xticks([at(v) for v in values], [format_number(v) for v in values])
+        plot.refresh()
+
+
+def sweep_side(sweep: SweepVerdict, series: list[SweepSeries], several: bool) -> Table:
+    """The legend and every plotted speedup, by swept value; the crossing; the winners."""
+    table = Table(box=None, padding=(0, 1, 0, 0), show_edge=False, pad_edge=False)
+    table.add_column("", no_wrap=True)
+    for value in sweep.values:
+        table.add_column(format_number(value.value), justify="right", no_wrap=True)
+    table.add_row(Text("S serial", style="bold"), *["1.00"] * len(sweep.values))
+    for line in series:
+        by_value = dict(line.points)
+        name = Text(f"{marker(line.executor).upper()} {line.executor}", style="bold")
+        table.add_row(
+            name,
+            *[f"{by_value[v.value]:.2f}" if v.value in by_value else "–" for v in sweep.values],
+        )
+    # The tested winner at each value, by its letter; = for a tie.
+    winners = [marker(v.winner).upper() if v.winner else "=" for v in sweep.values]
+    table.add_row(Text("wins", style="bold"), *winners)
+    notes = "speedup ×, serial = 1\nwins: the tested winner (= tie)"
+    if several:
+        best = ", ".join(f"{line.executor} {line.workers}" for line in series)
+        notes += f"\neach model at its best worker count: {best}"
+    if sweep.crossing is not None:
+        notes += f"\n| crossing: {sweep.param} ≈ {format_number(sweep.crossing)}"
+    grid = Table.grid()
+    grid.add_row(table)
+    grid.add_row("")
+    grid.add_row(Text(notes))
+    return grid
+
+
 class ChartView(Horizontal):
     """The plot, and beside it the legend and the measured values."""
 
@@ -130,6 +200,12 @@ class ChartView(Horizontal):
         yield self.side
 
     def show(self, result: ScenarioResult | None, analysis: ScenarioAnalysis | None) -> None:
+        if result is not None and analysis is not None and analysis.sweep is not None:
+            series, several = sweep_series(result, analysis.sweep.param)
+            if series:
+                SweepChart.draw(self.plot, analysis.sweep, series)
+                self.side.update(sweep_side(analysis.sweep, series, several))
+                return
         lines = chart_lines(analysis) if analysis else []
         serial = speedup_series(result).get("serial") if result else None
         self.plot.show(lines, serial)
