@@ -459,20 +459,35 @@ async def test_page_faults_show_a_fresh_buffer_per_read_in_the_main_thread(
             assert "more page faults per pass than threads-1" in warning["message"]
 
 
-# Built-ins whose 1-worker runs cannot meet the band for a real reason, with the reason.
-BAND_EXCEPTIONS: dict[str, str] = {}
-TEST_BAND = (0.7, 1.4)  # catches issue 26's 1.6x gap, not a 10% one on a loaded machine
+# Built-ins that have no control the band can judge, for a real reason, with the reason.
+NO_JUDGED_CONTROL = {
+    # Near-empty tasks: every 1-worker run is slower than serial by its model's price per task
+    # (the scenario's point), which says nothing about the baseline; its task sizes run pools
+    # of two only. A control faster than serial would still be judged.
+    "dispatch_overhead": "near-empty tasks: a 1-worker run pays its model's price per task",
+}
+# Issue 26's artifact made a control 1.6x faster than serial: the fast side is tight. The slow
+# side is loose: on a loaded machine (load average 20) a pool's hand-offs wait for the
+# scheduler, and processes-1 read 0.62-0.68x serial on hashing and integration.
+TEST_BAND = (0.5, 1.4)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(builtin_paths()))
-async def test_every_builtin_keeps_its_one_worker_runs_within_a_band_of_serial(
+async def test_every_builtin_keeps_its_controls_in_a_band_and_breaks_no_physical_limit(
     lab_sandbox: LabSandbox, name: str
 ) -> None:
     (loaded,) = resolve([name])
-    small = loaded.scenario.quick().model_copy(
-        update={"workers": [1], "repeats": 6, "processes": 1, "warmups": 1}
-    )
+    quick = loaded.scenario.quick()
+    # 2 workers too: no multi-worker run of a built-in may break a physical limit. Two values
+    # of a sweep at most (a control is judged at each), to keep the test short.
+    update: dict[str, Any] = {"workers": [1, 2], "repeats": 6, "processes": 1, "warmups": 0}
+    if quick.sweep:
+        update["sweep"] = {k: v[:2] for k, v in quick.sweep.items()}
+    workload = quick.workload
+    if getattr(workload, "task_sizes_us", None):
+        update["workload"] = workload.model_copy(update={"task_sizes_us": [100.0]})
+    small = quick.model_copy(update=update)
     report = await run_scenarios(replace(loaded, scenario=small))
     result = report.scenarios[0]
     assert "physical_limit" not in codes(result)
@@ -494,9 +509,7 @@ async def test_every_builtin_keeps_its_one_worker_runs_within_a_band_of_serial(
         if speedup < 1 and not controls.slow_side_judged(run, base):
             continue  # slower by the model's price per task: dispatch_overhead's point
         checked += 1
-        if name in BAND_EXCEPTIONS:
-            continue
         assert TEST_BAND[0] <= speedup <= TEST_BAND[1], (
             f"{name}: {run.run_id} at {speedup:.2f}x serial"
         )
-    assert checked, f"{name}: no 1-worker run of the serial function was checked"
+    assert checked or name in NO_JUDGED_CONTROL, f"{name}: no control was judged"

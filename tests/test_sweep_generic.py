@@ -156,7 +156,13 @@ def test_verdicts_and_speedups_stay_within_one_value() -> None:
     analysis = analyse_scenario(result, machine())
     assert analysis.verdict.winner == "processes"
     assert analysis.verdict.winner_run == "processes-2@{'size': 1000}"
-    assert analysis.verdict.text.startswith("at size=1000, processes wins:")
+    # The verdict's text is the sweep's: judged at each value, never at the base point alone.
+    assert analysis.verdict.text == (
+        "processes win at every value of size measured (size 100 to size 10,000): "
+        "no crossing in the measured range"
+    )
+    assert analysis.sweep is not None
+    assert [v.winner for v in analysis.sweep.values] == ["processes"] * 3
 
 
 def test_the_breakeven_works_on_any_swept_parameter() -> None:
