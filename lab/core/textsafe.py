@@ -1,36 +1,147 @@
-"""Text from scenario files and targets, made safe to print and to save.
+"""Text from outside the lab, made safe for each place it goes: one sanitiser per output.
 
-- `redact_urls`: the password of a URL's user info (`http://user:secret@host/`) becomes
-  `***`: reports are shared and terminals are recorded, and the password is in them only
-  because the URL was.
-- `escape_controls`: control characters (ESC, BEL, CR, backspace, the C1 range, ...) from
-  titles, names and keys become visible escapes (`\\x1b`), so a scenario file cannot move the
-  cursor, retitle the terminal or hide text. Newlines and tabs stay unless `one_line`.
-- `safe_text`: both, for whole outputs (a rendered report, a progress line).
+Untrusted text is everything the lab's own code did not write: reports, scenario files (names,
+titles, descriptions), task exceptions, workers' stderr, interpreter probes, peers and host
+names, install lines and paths. It reaches an output only through the sanitiser of that output:
+
+- `safe_text`: the terminal (plain text). URL passwords redacted (`redact_urls`); control
+  characters (Unicode Cc: ESC, BEL, CR, backspace, the C1 range), format characters (Cf: the
+  bidi overrides U+202A-E and isolates U+2066-9, zero-width characters, the BOM) and the line
+  and paragraph separators U+2028/9 shown as visible escapes (`\\x1b`, `\\u202e`), so a file
+  cannot move the cursor, write the clipboard (OSC 52), retitle the terminal, clear it, or
+  reorder what is shown. Newlines and tabs stay unless `one_line`.
+- `markup_text`: text that goes inside Rich or Textual markup: `safe_text`, and every `[`
+  escaped, so `[/]` or `[cluster]` is shown as written instead of read as a tag.
+- `markdown_line` / `markdown_text`: Markdown text on one line (a heading, a list item) / a
+  table cell: line breaks as blanks, a `<` that could open an HTML tag as `&lt;` (Markdown
+  renderers pass raw HTML through), and in a cell `|` escaped, so a cell never breaks its row.
+- `html_text`: HTML text and attribute values: `safe_text` and `html.escape`.
+- `csv_cell`: a CSV cell: one line, and a formula start (`=`, `+`, `-`, `@`, also after
+  leading spaces) neutralised with an apostrophe (CSV injection), numbers left alone.
+
+Every function runs in linear time: the patterns have no nested or overlapping repetition
+that could backtrack (tests/test_textsafe_sanitisers.py times each at 1 MB).
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import html
 import re
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^/\s:@?#]*):[^/\s@?#]*@")
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_CONTROLS_AND_LINES = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+T = TypeVar("T")
+
+# `://` then user info up to the first `:` then a password up to `@`; the scheme before
+# `://` is left out of the pattern on purpose: matching it (`[A-Za-z][A-Za-z0-9+.-]*://`)
+# retried from every letter of a long word, which took 40 s on a 200,000-letter title.
+# The possessive quantifiers never give back what they took, so each `://` costs one scan
+# that stops at the next `/`, blank, `@`, `?` or `#`.
+_USERINFO = re.compile(r"://(?P<user>[^/\s:@?#]*+):[^/\s@?#]*+@")
+
+# Unicode Cc (C0, DEL, C1) and Cf (format: soft hyphen, Arabic and Syriac marks, Mongolian
+# vowel separator, zero-width characters, bidi embeddings, overrides and isolates, invisible
+# operators, the BOM, interlinear annotation, Egyptian and shorthand format controls, musical
+# symbol formats, tags), and U+2028/U+2029 (line and paragraph separators). Spelled out
+# rather than built from unicodedata at import, which would cost every start-up a scan of
+# 1.1 million code points; tests/test_textsafe_sanitisers.py checks it against unicodedata.
+_FORMAT = (
+    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f"
+    "\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
+    "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
+)
+_UNSAFE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_FORMAT}]")
+_UNSAFE_AND_LINES = re.compile(f"[\x00-\x1f\x7f-\x9f{_FORMAT}]")
+
+# A `[` opens a tag in Rich and Textual markup; `\[` is a literal bracket in both.
+_MARKUP_OPEN = re.compile(r"\[")
+_LINE_BREAKS = re.compile(r"\r\n|[\n\r\u2028\u2029]")
+_HTML_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+# A spreadsheet takes a cell for a formula when it starts (after blanks) with one of these.
+_FORMULA = re.compile(r"[ \t]*+[=+\-@]")
 
 
 def redact_urls(text: str) -> str:
     """`scheme://user:password@` -> `scheme://user:***@` wherever it appears in text."""
-    return _USERINFO.sub(r"\g<scheme>\g<user>:***@", text)
+    return _USERINFO.sub(r"://\g<user>:***@", text)
 
 
 def _escape(match: re.Match[str]) -> str:
-    return f"\\x{ord(match.group()):02x}"
+    code = ord(match.group())
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def escape_controls(text: str, one_line: bool = False) -> str:
-    """Control characters as `\\xNN`; newlines and tabs too when one_line."""
-    return (_CONTROLS_AND_LINES if one_line else _CONTROLS).sub(_escape, text)
+    """Control, format and separator characters as `\\xNN`/`\\uNNNN`; newlines and tabs too
+    when one_line."""
+    return (_UNSAFE_AND_LINES if one_line else _UNSAFE).sub(_escape, text)
 
 
 def safe_text(text: str, one_line: bool = False) -> str:
+    """The terminal's sanitiser: URL passwords redacted, control and format characters
+    escaped. Idempotent: what it returns passes through it unchanged."""
     return escape_controls(redact_urls(text), one_line)
+
+
+def markup_text(text: str, one_line: bool = True) -> str:
+    """Untrusted text to put inside Rich or Textual markup: shown as written, never a tag.
+    (A backslash that ends the text must not be followed by a tag in the markup around it.)"""
+    return _MARKUP_OPEN.sub(r"\\[", safe_text(text, one_line))
+
+
+def markdown_line(text: str) -> str:
+    """Untrusted text on one Markdown line: line breaks as blanks (a description's lines
+    join up, as Markdown itself would join them), every other control or format character
+    escaped, and a `<` that could open an HTML tag as `&lt;` (renderers pass raw HTML on);
+    `p < 0.05` stays as written."""
+    return _HTML_TAG_START.sub("&lt;", safe_text(_LINE_BREAKS.sub(" ", text), one_line=True))
+
+
+def markdown_text(text: str) -> str:
+    """Untrusted text for a Markdown table cell: `markdown_line`, and `|` escaped so a cell
+    never splits its row (GFM reads `\\|` as a pipe, whatever precedes it)."""
+    return markdown_line(text).replace("|", "\\|")
+
+
+def html_text(text: object) -> str:
+    """Untrusted text for HTML (element text or a quoted attribute value)."""
+    return html.escape(safe_text(str(text)), quote=True)
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell: text on one line with a formula start neutralised by a leading apostrophe
+    (shown as text, OWASP's advice); numbers, negative ones included, stay numbers."""
+    if not isinstance(value, str):
+        return value
+    text = safe_text(value, one_line=True)
+    return "'" + text if _FORMULA.match(text) else text
+
+
+def map_strings(value: T, sanitise: Callable[[str], str]) -> T:
+    """A copy of value (dataclasses, lists, tuples, dicts, nested) with every string in it,
+    dictionary keys included, passed through sanitise: a whole report made safe for one
+    output before a renderer picks its fields, so no field can be forgotten."""
+    result: Any
+    if isinstance(value, str):
+        result = sanitise(value)
+    elif isinstance(value, list):
+        result = [map_strings(item, sanitise) for item in value]
+    elif isinstance(value, dict):
+        result = {
+            map_strings(key, sanitise): map_strings(item, sanitise) for key, item in value.items()
+        }
+    elif isinstance(value, tuple):
+        items = [map_strings(item, sanitise) for item in value]
+        result = type(value)(*items) if hasattr(value, "_fields") else tuple(items)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        result = copy.copy(value)
+        for f in dataclasses.fields(value):
+            object.__setattr__(result, f.name, map_strings(getattr(value, f.name), sanitise))
+    else:
+        result = value
+    return result  # type: ignore[no-any-return]
