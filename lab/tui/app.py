@@ -13,17 +13,20 @@ import contextlib
 import os
 import signal
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.filter import LineFilter
+from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 from textual.worker import Worker
 
+from lab.core.textsafe import safe_text
 from lab.engine.events import Event, RunFinished, RunStarted, ScenarioFinished, ScenarioStarted
 from lab.engine.plan import ScenarioPlan, sweep_confirmation
 from lab.engine.session import LabSession
@@ -32,6 +35,7 @@ from lab.engine.system.machine import machine_facts
 from lab.results.machine import MachineFacts
 from lab.results.model import Report
 from lab.scenario.loader import LoadedScenario
+from lab.tui.linefilter import UNSAFE_CHARACTERS
 from lab.tui.screens import COMMANDS, ConfirmScreen, DetailsScreen, ExportScreen, HelpScreen
 from lab.tui.state import LabState
 from lab.tui.widgets import ResultsPane, RunPane, ScenariosPane, SystemPane
@@ -80,7 +84,9 @@ class LabApp(App[int]):
         super().__init__()
         if report is not None:  # `concurrency-lab view`: a saved report, nothing to run
             self.state = LabState.for_report(report)
-            self.sub_title = f"viewing {report_name or 'a saved report'} (read-only)"
+            self.sub_title = safe_text(
+                f"viewing {report_name or 'a saved report'} (read-only)", one_line=True
+            )
         else:
             machine = machine if machine is not None else machine_facts()
             self.state = LabState(scenarios, machine, quick=quick, selected=selected)
@@ -92,6 +98,29 @@ class LabApp(App[int]):
         self.run_pane: RunPane
         self.results_pane: ResultsPane
         self.system_pane: SystemPane
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Every painted line passes `UnsafeCharacters` (lab.tui.shown) last."""
+        return [*super().get_line_filters(), UNSAFE_CHARACTERS]
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Notifications name runs, paths and exceptions: plain, escaped text, never markup
+        (widgets' own `notify` comes here too, with markup=True: it is ignored)."""
+        super().notify(
+            safe_text(message),
+            title=safe_text(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     # ------------------------------------------------------------ layout
 

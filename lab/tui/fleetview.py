@@ -4,24 +4,29 @@ winning host; `[` and `]` step through the scenarios. Nothing runs."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.filter import LineFilter
 from textual.widgets import DataTable, Footer, Header, Static
 
 from lab.analysis.fleet import ScenarioAcrossHosts, compare_hosts
 from lab.core.textsafe import safe_text
 from lab.report.fleetcells import fleet_summary, host_rows, model_rows, winners_sentence
 from lab.results.fleet import FleetReport
+from lab.tui.linefilter import UNSAFE_CHARACTERS
 
 
-def _fill(table: DataTable[str], rows: list[list[str]]) -> None:
+def _fill(table: DataTable[Text], rows: list[list[str]]) -> None:
     table.clear(columns=True)
-    table.add_columns(*(safe_text(c, one_line=True) for c in rows[0]))
+    # Text, not str: a table reads a str cell as markup, and host names come from peers.
+    table.add_columns(*(Text(safe_text(c, one_line=True)) for c in rows[0]))
     for row in rows[1:]:
-        table.add_row(*(safe_text(c, one_line=True) for c in row))
+        table.add_row(*(Text(safe_text(c, one_line=True)) for c in row))
 
 
 class FleetViewApp(App[int]):
@@ -44,6 +49,10 @@ class FleetViewApp(App[int]):
         self.scenarios: list[ScenarioAcrossHosts] = compare_hosts(fleet)
         self.index = 0
         self.sub_title = safe_text(f"viewing fleet {name} (read-only)", one_line=True)
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Every painted line passes `UnsafeCharacters` (lab.tui.shown) last."""
+        return [*super().get_line_filters(), UNSAFE_CHARACTERS]
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
