@@ -183,3 +183,29 @@ async def test_the_run_pane_shows_an_install_line_whole() -> None:
         await pilot.pause()
         shown = [str(label.render()) for label in app.run_pane.query(Label)]
         assert any("pip install 'concurrency-lab[cluster]'" in text for text in shown), shown
+
+
+def test_the_fleet_view_writes_no_sequence_from_a_peer(
+    tmp_path: Path, lab_sandbox: LabSandbox
+) -> None:
+    """Host names and messages come from peers: the fleet view shows them escaped."""
+    from tests.test_fleet_view import saved_fleet
+
+    path = saved_fleet(tmp_path / "fleet.json")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for host in data["hosts"]:
+        host["host"] += EVIL
+        host["message"] = (host.get("message") or "") + EVIL
+        if host.get("report"):
+            host["report"]["machine"]["hostname"] = "peer" + EVIL
+            host["report"]["scenarios"][0]["title"] = "title" + EVIL
+    path.write_text(json.dumps(data), encoding="utf-8")
+    app = PtyApp.start([str(CONSOLE_SCRIPT), "view", str(path)], terminal_env(lab_sandbox))
+    assert app.read_for(60, until=b"10.0.0.2"), bytes(app.output[-2000:])
+    app.press("]")
+    app.press("]")
+    code = app.finish()
+    output = bytes(app.output)
+    assert code == 0, output[-2000:]
+    assert_nothing_raw(output)
+    assert b"\\x1b]52;c;UFdORUQ=" in output
