@@ -209,3 +209,18 @@ def test_the_fleet_view_writes_no_sequence_from_a_peer(
     assert code == 0, output[-2000:]
     assert_nothing_raw(output)
     assert b"\\x1b]52;c;UFdORUQ=" in output
+
+
+@pytest.mark.parametrize("command", ["view", "compare"])
+def test_a_file_name_is_quoted_escaped_in_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    """A path is text from outside too (`view` quoted it raw)."""
+    from lab.cli import main
+
+    name = str(tmp_path / "missing\x1b]0;T\x07\u202e.json")
+    args = [name] if command == "view" else [name, name]
+    assert main([command, *args]) == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\u202e" not in err and "\x07" not in err
+    assert "missing\\x1b]0;T\\x07\\u202e.json" in err

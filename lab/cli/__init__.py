@@ -43,7 +43,7 @@ def _view(argv: list[str]) -> int:
     try:
         report = load_for_view(argv[0])
     except CompareError as exc:
-        print(f"concurrency-lab view: {exc}", file=sys.stderr)
+        print(f"concurrency-lab view: {safe_text(str(exc), one_line=True)}", file=sys.stderr)
         return 2
     from lab.results.model import Report
 

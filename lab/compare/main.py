@@ -122,7 +122,8 @@ def main(argv: list[str]) -> int:
     code = exit_code(pairs, args.fail_if_slower, args.allow_inconclusive, args.strict)
     for pair in pairs:
         if not pair.matched:
-            print(f"concurrency-lab compare: {pair.b_name}: {NOTHING_MATCHED}", file=sys.stderr)
+            name = safe_text(pair.b_name, one_line=True)
+            print(f"concurrency-lab compare: {name}: {NOTHING_MATCHED}", file=sys.stderr)
     if code == EXIT_INCONCLUSIVE:
         print(
             "concurrency-lab compare: the gate cannot tell: some matched runs cannot be judged "
