@@ -37,6 +37,7 @@ def long_report(path: Path) -> Path:
     data["scenarios"][0]["description"] = WORD
     data["scenarios"][1]["title"] = "b://" + ":" * 1_000_000  # `://` then no `@`
     data["warnings"].append({"code": "machine_busy", "message": WORD})
+    data["machine"]["cpu_model"] = WORD  # in compare's table of reports
     path.write_text(json.dumps(data), encoding="utf-8")
     return path
 
@@ -58,6 +59,7 @@ def test_compare_of_a_report_with_a_megabyte_of_text_is_quick(
     path = long_report(tmp_path / "long.json")
     done, elapsed = lab(lab_sandbox, "compare", str(path), str(path))
     assert done.returncode == 0, done.stderr[-500:]
+    assert WORD in done.stdout
     assert elapsed < 60, f"compare took {elapsed:.0f} s"
 
 
