@@ -143,3 +143,38 @@ def test_redaction_still_finds_passwords_in_long_text() -> None:
     redacted = redact_urls(text)
     assert "hunter2" not in redacted and "https://admin:***@127.0.0.1:8080/" in redacted
     assert "1http://u:***@h" in redacted
+
+
+def test_every_report_format_gets_every_string_through_its_sanitiser() -> None:
+    """A line break, a pipe, a tag and a bidi override in a run's executor and error, the
+    scenario's name and the machine's CPU: each format stays well formed, the report itself
+    is left as it was (map_strings copies)."""
+    from lab.core.textsafe import map_strings
+    from lab.report.formats import render
+    from lab.results.model import RunError
+    from tests import synthetic
+
+    evil = "x\n| injected | row |\r\n<script>alert(1)</script>\u202e=1+1"
+    result = synthetic.numeric()
+    result.name = "numeric" + evil
+    run = result.runs[-1]
+    run.status, run.error = "failed", RunError("exception", evil)
+    report = synthetic.report(result)
+    report.machine["cpu_model"] = evil
+    for fmt in ("md", "html", "csv"):
+        text = render(report, fmt)
+        assert "\u202e" not in text and "\r" not in text, fmt
+        assert fmt == "csv" or "<script>" not in text, fmt  # (in CSV a tag is only text)
+    md = render(report, "md")
+    carrying = [line for line in md.splitlines() if "injected" in line]
+    assert carrying and not any(
+        line.startswith(("| injected", "<script", "=1")) for line in md.splitlines()
+    )
+    rows = [line for line in carrying if line.startswith("|")]
+    assert rows and all(line.endswith("|") for line in rows)  # a cell never breaks its row
+    assert not any("| injected | row |" in line for line in rows)  # pipes escaped in cells
+    rows = list(csv.DictReader(io.StringIO(render(report, "csv"))))
+    assert len(rows) == len(result.runs) and rows[-1]["error"].startswith("x\\x0a")
+    assert report.machine["cpu_model"] == evil and result.name == "numeric" + evil  # untouched
+    copied = map_strings({"k\u202e": [evil, 1.5, None, ("t\x1b", 2)]}, safe_text)
+    assert copied == {"k\\u202e": [safe_text(evil), 1.5, None, ("t\\x1b", 2)]}
