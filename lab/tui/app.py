@@ -13,15 +13,13 @@ import contextlib
 import os
 import signal
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from functools import partial
 from typing import Any, ClassVar
 
 from textual import on, work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.filter import LineFilter
-from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 from textual.worker import Worker
@@ -35,7 +33,7 @@ from lab.engine.system.machine import machine_facts
 from lab.results.machine import MachineFacts
 from lab.results.model import Report
 from lab.scenario.loader import LoadedScenario
-from lab.tui.linefilter import UNSAFE_CHARACTERS
+from lab.tui.linefilter import SafeTerminalApp
 from lab.tui.screens import COMMANDS, ConfirmScreen, DetailsScreen, ExportScreen, HelpScreen
 from lab.tui.state import LabState
 from lab.tui.widgets import ResultsPane, RunPane, ScenariosPane, SystemPane
@@ -46,7 +44,7 @@ TABS = ("scenarios", "run", "results", "system")
 RESULT_EVENTS = (ScenarioStarted, RunStarted, RunFinished, ScenarioFinished)
 
 
-class LabApp(App[int]):
+class LabApp(SafeTerminalApp):
     """concurrency-lab's terminal app."""
 
     TITLE = "concurrency-lab"
@@ -98,29 +96,6 @@ class LabApp(App[int]):
         self.run_pane: RunPane
         self.results_pane: ResultsPane
         self.system_pane: SystemPane
-
-    def get_line_filters(self) -> Sequence[LineFilter]:
-        """Every painted line passes `UnsafeCharacters` (lab.tui.shown) last."""
-        return [*super().get_line_filters(), UNSAFE_CHARACTERS]
-
-    def notify(
-        self,
-        message: str,
-        *,
-        title: str = "",
-        severity: SeverityLevel = "information",
-        timeout: float | None = None,
-        markup: bool = False,
-    ) -> None:
-        """Notifications name runs, paths and exceptions: plain, escaped text, never markup
-        (widgets' own `notify` comes here too, with markup=True: it is ignored)."""
-        super().notify(
-            safe_text(message),
-            title=safe_text(title),
-            severity=severity,
-            timeout=timeout,
-            markup=False,
-        )
 
     # ------------------------------------------------------------ layout
 

@@ -4,21 +4,19 @@ winning host; `[` and `]` step through the scenarios. Nothing runs."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import ClassVar
 
 from rich.text import Text
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.filter import LineFilter
 from textual.widgets import DataTable, Footer, Header, Static
 
 from lab.analysis.fleet import ScenarioAcrossHosts, compare_hosts
 from lab.core.textsafe import safe_text
 from lab.report.fleetcells import fleet_summary, host_rows, model_rows, winners_sentence
 from lab.results.fleet import FleetReport
-from lab.tui.linefilter import UNSAFE_CHARACTERS
+from lab.tui.linefilter import SafeTerminalApp
 
 
 def _fill(table: DataTable[Text], rows: list[list[str]]) -> None:
@@ -29,7 +27,7 @@ def _fill(table: DataTable[Text], rows: list[list[str]]) -> None:
         table.add_row(*(Text(safe_text(c, one_line=True)) for c in row))
 
 
-class FleetViewApp(App[int]):
+class FleetViewApp(SafeTerminalApp):
     TITLE = "concurrency-lab"
     CSS = """
     #summary, #problems, #scenario-title, #winners { padding: 0 1; }
@@ -49,10 +47,6 @@ class FleetViewApp(App[int]):
         self.scenarios: list[ScenarioAcrossHosts] = compare_hosts(fleet)
         self.index = 0
         self.sub_title = safe_text(f"viewing fleet {name} (read-only)", one_line=True)
-
-    def get_line_filters(self) -> Sequence[LineFilter]:
-        """Every painted line passes `UnsafeCharacters` (lab.tui.shown) last."""
-        return [*super().get_line_filters(), UNSAFE_CHARACTERS]
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
