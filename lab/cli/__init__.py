@@ -38,12 +38,12 @@ def _view(argv: list[str]) -> int:
         print("usage: concurrency-lab view REPORT.json (one JSON report)", file=sys.stderr)
         return 2
     # The same reader as `compare`: checked against the schema before anything is shown.
-    from lab.compare.load import CompareError, load_report_or_fleet
+    from lab.compare.load import CompareError, load_for_view
 
     try:
-        report = load_report_or_fleet(argv[0])
+        report = load_for_view(argv[0])
     except CompareError as exc:
-        print(f"concurrency-lab view: {exc}", file=sys.stderr)
+        print(f"concurrency-lab view: {safe_text(str(exc), one_line=True)}", file=sys.stderr)
         return 2
     from lab.results.model import Report
 

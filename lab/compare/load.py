@@ -7,6 +7,13 @@ from lab.results.fleet import FleetReport
 from lab.results.model import Report
 from lab.results.reading import ReportInputError, read_report, read_report_or_fleet
 
+# `view` paints a grid row and an analysis per run, and a report is parsed and checked whole
+# before anything is shown: 10,000 runs took 25 s to paint and 100,000 never painted (and
+# ignored q). A report past these is refused at once with one sentence (exit 2); compare
+# still reads it.
+VIEW_MAX_BYTES = 16 * 1024 * 1024
+VIEW_MAX_RUNS = 1_000
+
 
 class CompareError(Exception):
     """A report that cannot be read; the message says which file and why."""
@@ -28,6 +35,28 @@ def load_report_or_fleet(path: str) -> Report | FleetReport:
         found = read_report_or_fleet(path)
     except ReportInputError as exc:
         raise CompareError(str(exc)) from None
+    if isinstance(found, Report):
+        return _finalised(found, path)
+    for host in found.hosts:
+        if host.report is not None:
+            host.report = _finalised(host.report, f"{path} [{host.host}]")
+    return found
+
+
+def load_for_view(path: str) -> Report | FleetReport:
+    """What `view` opens: a report or fleet report within VIEW_MAX_BYTES and VIEW_MAX_RUNS,
+    refused before it is summarised (the slow part) when it holds more runs."""
+    try:
+        found = read_report_or_fleet(path, VIEW_MAX_BYTES, "view opens reports of")
+    except ReportInputError as exc:
+        raise CompareError(str(exc)) from None
+    reports = [found] if isinstance(found, Report) else [r for _, r in found.reports()]
+    runs = sum(len(result.runs) for report in reports for result in report.scenarios)
+    if runs > VIEW_MAX_RUNS:
+        raise CompareError(
+            f"{path}: {runs:,} runs; view opens reports of at most {VIEW_MAX_RUNS:,} runs "
+            "(compare reads it)"
+        )
     if isinstance(found, Report):
         return _finalised(found, path)
     for host in found.hosts:

@@ -15,7 +15,7 @@ from lab.compare.render import (
     render_json,
     render_markdown,
 )
-from lab.core.textsafe import safe_text
+from lab.core.textsafe import map_strings, markdown_text, safe_text
 
 EXIT_OK, EXIT_SLOWER, EXIT_BAD_INPUT, EXIT_INCONCLUSIVE = 0, 1, 2, 3
 
@@ -110,6 +110,10 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
+    if args.format == "md":
+        # Reports and their file names are untrusted: every string a Markdown table cell,
+        # controls and bidi characters escaped, before anything is matched or rendered.
+        reports = map_strings(reports, markdown_text)
     (a_name, a), *others = reports
     pairs = [compare_reports(a, b, a_name, b_name) for b_name, b in others]
     render = render_json if args.format == "json" else render_markdown
@@ -118,7 +122,8 @@ def main(argv: list[str]) -> int:
     code = exit_code(pairs, args.fail_if_slower, args.allow_inconclusive, args.strict)
     for pair in pairs:
         if not pair.matched:
-            print(f"concurrency-lab compare: {pair.b_name}: {NOTHING_MATCHED}", file=sys.stderr)
+            name = safe_text(pair.b_name, one_line=True)
+            print(f"concurrency-lab compare: {name}: {NOTHING_MATCHED}", file=sys.stderr)
     if code == EXIT_INCONCLUSIVE:
         print(
             "concurrency-lab compare: the gate cannot tell: some matched runs cannot be judged "

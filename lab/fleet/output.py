@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from lab.core.textsafe import safe_text
 from lab.report.formats import render_fleet
 from lab.report.write import write_atomic
 from lab.results.fleet import FleetReport
@@ -33,11 +34,12 @@ def write_fleet(report: FleetReport, output: str, fmt: str, stderr: TextIO) -> b
     except OSError as exc:
         with contextlib.suppress(OSError):
             stderr.write(
-                f"cannot write the fleet report to {output}: {exc}; writing it to stdout\n"
+                safe_text(f"cannot write the fleet report to {output}: {exc}", one_line=True)
+                + "; writing it to stdout\n"
             )
             sys.stdout.write(text)
             sys.stdout.flush()
         return False
     with contextlib.suppress(OSError):
-        stderr.write(f"fleet report written to {output}\n")
+        stderr.write(f"fleet report written to {safe_text(output, one_line=True)}\n")
     return True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lab.analysis.winner import DRIFT_LIMIT
 from lab.core.stats import TEST_NAME, Comparison
+from lab.core.textsafe import markdown_text
 from lab.core.units import format_bytes, format_p, format_rate, format_seconds
 from lab.results.machine import MachineFacts
 from lab.results.model import RunResult, ScenarioResult
@@ -165,7 +166,7 @@ def drift_sentence(result: ScenarioResult) -> str:
 
 
 def md_escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return markdown_text(text)  # the Markdown sanitiser (lab.core.textsafe)
 
 
 def machine_rows(m: MachineFacts) -> list[tuple[str, str]]:

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from lab.analysis.axis import split_report
+from lab.core.textsafe import csv_cell
 from lab.report.cells import params_label, significant_winner
 from lab.results.model import Report, RunResult, ScenarioResult
 from lab.results.summary import RunSummary
@@ -108,25 +109,14 @@ def _statistics_columns(s: RunSummary) -> dict[str, Any]:
     }
 
 
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: Any) -> Any:
-    """Text that a spreadsheet would take for a formula gets a leading apostrophe (shown as
-    text, OWASP's advice); numbers, negative ones included, stay numbers."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 def write_csv(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
-    """The rows under a header of these columns; None as an empty cell, formulas neutralised."""
+    """The rows under a header of these columns; None as an empty cell, every text through
+    the CSV sanitiser (one line, formulas neutralised: lab.core.textsafe.csv_cell)."""
     out = io.StringIO()
     writer = csv.DictWriter(out, columns, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: "" if v is None else neutralise(v) for k, v in row.items()})
+        writer.writerow({k: "" if v is None else csv_cell(v) for k, v in row.items()})
     return out.getvalue()
 
 

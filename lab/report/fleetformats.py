@@ -3,7 +3,6 @@ each host's own report (whole in JSON; its Markdown or HTML body in those format
 
 from __future__ import annotations
 
-import html
 import io
 import json
 import re
@@ -11,6 +10,7 @@ from typing import Any
 
 from lab.analysis.axis import split_report
 from lab.analysis.fleet import compare_hosts
+from lab.core.textsafe import html_text
 from lab.report.cells import md_escape
 from lab.report.csvfile import write_csv
 from lab.report.fleetcells import (
@@ -129,7 +129,7 @@ def to_fleet_csv(fleet: FleetReport) -> str:
 
 
 def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    return html_text(text)  # the HTML sanitiser (lab.core.textsafe)
 
 
 def _html_table(rows: list[list[str]]) -> str:

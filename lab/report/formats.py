@@ -10,7 +10,7 @@ import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lab.core.textsafe import safe_text
+from lab.core.textsafe import map_strings, markdown_line, safe_text
 
 if TYPE_CHECKING:
     from lab.results.fleet import FleetReport
@@ -27,10 +27,23 @@ RENDERERS: dict[str, tuple[str, str]] = {
 }
 
 
+def _one_line(text: str) -> str:
+    return safe_text(text, one_line=True)
+
+
+# Every string of a report passes through its format's sanitiser before a renderer picks its
+# fields, so a field a renderer forgets is still safe; renderers escape what their syntax
+# needs on top (`|` in Markdown cells, `<` in HTML, formulas in CSV: lab.core.textsafe).
+# JSON keeps the data exact: json.dumps escapes every control character itself.
+PRE_SANITISERS = {"md": markdown_line, "csv": _one_line, "html": safe_text}
+
+
 def render(report: Report, fmt: str) -> str:
-    """The report in fmt, with URL passwords redacted and control characters escaped: the
-    one door every report (file, stdout, the app's export) goes out through."""
+    """The report in fmt, with URL passwords redacted and control and format characters
+    escaped: the one door every report (file, stdout, the app's export) goes out through."""
     module, name = RENDERERS[fmt]
+    if fmt in PRE_SANITISERS:
+        report = map_strings(report, PRE_SANITISERS[fmt])
     text: str = getattr(importlib.import_module(module), name)(report)
     return safe_text(text)
 
@@ -46,6 +59,8 @@ FLEET_RENDERERS: dict[str, str] = {
 def render_fleet(fleet: FleetReport, fmt: str) -> str:
     """A fleet report in fmt, through the same escaping as every other report."""
     module = importlib.import_module("lab.report.fleetformats")
+    if fmt in PRE_SANITISERS:
+        fleet = map_strings(fleet, PRE_SANITISERS[fmt])
     text: str = getattr(module, FLEET_RENDERERS[fmt])(fleet)
     return safe_text(text)
 

@@ -7,13 +7,13 @@ needs nothing from the network.
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 from lab.analysis.analyse import ReportAnalysis, ScenarioAnalysis, analyse_report
 from lab.analysis.axis import split_report
 from lab.analysis.noise import group_notices
 from lab.core.stats import TEST_DESCRIPTION
+from lab.core.textsafe import html_text
 from lab.core.units import format_bytes
 from lab.report.cells import (
     DOUBT_LEGEND,
@@ -78,7 +78,7 @@ def status_mark(status: str) -> str:
 
 
 def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    return html_text(text)  # the HTML sanitiser (lab.core.textsafe)
 
 
 def _table(headers: dict[str, str], rows: list[dict[str, str]], numeric: set[str]) -> str:
@@ -234,7 +234,7 @@ def _scenario_section(result: ScenarioResult, analysis: ScenarioAnalysis) -> str
             )
     be = analysis.breakeven
     if be is not None:
-        out.append(f"<h3>Break-even: {be.light} vs {be.heavy}</h3><p>{_e(be.text)}.</p>")
+        out.append(f"<h3>Break-even: {_e(be.light)} vs {_e(be.heavy)}</h3><p>{_e(be.text)}.</p>")
         chart = breakeven_chart(result, analysis)
         if chart:
             out.append(f'<div class="charts"><div class="chart">{chart}</div></div>')

@@ -6,9 +6,8 @@ reports; the per-interpreter parts of each scenario are ordinary scenario sectio
 
 from __future__ import annotations
 
-import html
-
 from lab.analysis.across import across_interpreters
+from lab.core.textsafe import html_text
 from lab.report.cells import md_escape
 from lab.results.model import Report
 
@@ -87,9 +86,9 @@ def interpreters_markdown(report: Report) -> str:
 
 
 def _html_table(headers: list[str], rows: list[list[str]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    head = "".join(f"<th>{html_text(h)}</th>" for h in headers)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows
+        "<tr>" + "".join(f"<td>{html_text(c)}</td>" for c in row) + "</tr>" for row in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 

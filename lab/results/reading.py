@@ -33,7 +33,7 @@ class ReportInputError(Exception):
     """A file that is not a readable report; str() is one line naming the file and why."""
 
 
-def _read_bytes(path: str) -> bytes:
+def _read_bytes(path: str, limit: int = MAX_REPORT_BYTES, what: str = "reports are") -> bytes:
     try:
         # O_NONBLOCK: a FIFO opens at once instead of waiting for a writer; fstat then refuses
         # it. The check is on the opened file, so a swap after the check changes nothing.
@@ -46,14 +46,14 @@ def _read_bytes(path: str) -> bytes:
         if not stat.S_ISREG(st.st_mode):
             what = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file"
             raise ReportInputError(f"{path}: {what}; a report is a JSON file")
-        if st.st_size > MAX_REPORT_BYTES:
+        if st.st_size > limit:
             raise ReportInputError(
-                f"{path}: the file is {format_bytes(st.st_size)}; reports are at most "
-                f"{format_bytes(MAX_REPORT_BYTES)}"
+                f"{path}: the file is {format_bytes(st.st_size)}; {what} at most "
+                f"{format_bytes(limit)}"
             )
         chunks: list[bytes] = []
         size = 0
-        while size <= MAX_REPORT_BYTES and (chunk := os.read(fd, 1 << 20)):
+        while size <= limit and (chunk := os.read(fd, 1 << 20)):
             chunks.append(chunk)
             size += len(chunk)
         raw = b"".join(chunks)
@@ -61,8 +61,8 @@ def _read_bytes(path: str) -> bytes:
         raise ReportInputError(f"{path}: cannot read it ({exc.strerror or exc})") from None
     finally:
         os.close(fd)
-    if len(raw) > MAX_REPORT_BYTES:  # grew while being read
-        raise ReportInputError(f"{path}: more than {format_bytes(MAX_REPORT_BYTES)}")
+    if len(raw) > limit:  # grew while being read
+        raise ReportInputError(f"{path}: more than {format_bytes(limit)}")
     return raw
 
 
@@ -232,9 +232,12 @@ def parse_report_or_fleet(raw: bytes, path: str) -> Report | FleetReport:
         ) from None
 
 
-def read_report_or_fleet(path: str) -> Report | FleetReport:
-    """Read and check a report or a fleet report (`compare`, `view`)."""
-    return parse_report_or_fleet(_read_bytes(path), path)
+def read_report_or_fleet(
+    path: str, limit: int = MAX_REPORT_BYTES, what: str = "reports are"
+) -> Report | FleetReport:
+    """Read and check a report or a fleet report (`compare`, `view`); a file over limit
+    bytes is refused before it is read, its message saying `what` are at most limit."""
+    return parse_report_or_fleet(_read_bytes(path, limit, what), path)
 
 
 def read_report(path: str) -> Report:

@@ -82,13 +82,19 @@ def _heading(title: str) -> Text:
     return Text(title, style="bold underline")
 
 
+def _plain(cell: Text | str) -> Text:
+    """A cell as plain text: a Rich table reads a str cell as markup, and names, run ids and
+    figures come from reports (`[/]` in a run id would stop the app)."""
+    return cell if isinstance(cell, Text) else Text(cell)
+
+
 def _rows(rows: list[tuple[Text | str, Text | str]]) -> Table:
     """Two columns: a mark that never wraps, and text that wraps under itself."""
     table = Table.grid(padding=(0, 1))
     table.add_column(no_wrap=True)
     table.add_column(ratio=1)
     for mark, body in rows:
-        table.add_row(mark, body)
+        table.add_row(_plain(mark), _plain(body))
     return table
 
 
@@ -99,7 +105,7 @@ def _table(headers: dict[str, str], rows: list[dict[str, str]]) -> Table:
     for key, header in headers.items():
         table.add_column(header, no_wrap=key in ("executor", "points", "task"))
     for row in rows:
-        table.add_row(*[row[k] for k in headers])
+        table.add_row(*[_plain(row[k]) for k in headers])
     return table
 
 

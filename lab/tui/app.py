@@ -18,12 +18,13 @@ from functools import partial
 from typing import Any, ClassVar
 
 from textual import on, work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 from textual.worker import Worker
 
+from lab.core.textsafe import safe_text
 from lab.engine.events import Event, RunFinished, RunStarted, ScenarioFinished, ScenarioStarted
 from lab.engine.plan import ScenarioPlan, sweep_confirmation
 from lab.engine.session import LabSession
@@ -32,6 +33,7 @@ from lab.engine.system.machine import machine_facts
 from lab.results.machine import MachineFacts
 from lab.results.model import Report
 from lab.scenario.loader import LoadedScenario
+from lab.tui.linefilter import SafeTerminalApp
 from lab.tui.screens import COMMANDS, ConfirmScreen, DetailsScreen, ExportScreen, HelpScreen
 from lab.tui.state import LabState
 from lab.tui.widgets import ResultsPane, RunPane, ScenariosPane, SystemPane
@@ -42,7 +44,7 @@ TABS = ("scenarios", "run", "results", "system")
 RESULT_EVENTS = (ScenarioStarted, RunStarted, RunFinished, ScenarioFinished)
 
 
-class LabApp(App[int]):
+class LabApp(SafeTerminalApp):
     """concurrency-lab's terminal app."""
 
     TITLE = "concurrency-lab"
@@ -80,7 +82,9 @@ class LabApp(App[int]):
         super().__init__()
         if report is not None:  # `concurrency-lab view`: a saved report, nothing to run
             self.state = LabState.for_report(report)
-            self.sub_title = f"viewing {report_name or 'a saved report'} (read-only)"
+            self.sub_title = safe_text(
+                f"viewing {report_name or 'a saved report'} (read-only)", one_line=True
+            )
         else:
             machine = machine if machine is not None else machine_facts()
             self.state = LabState(scenarios, machine, quick=quick, selected=selected)

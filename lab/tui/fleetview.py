@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual.app import App, ComposeResult
+from rich.text import Text
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static
@@ -15,16 +16,18 @@ from lab.analysis.fleet import ScenarioAcrossHosts, compare_hosts
 from lab.core.textsafe import safe_text
 from lab.report.fleetcells import fleet_summary, host_rows, model_rows, winners_sentence
 from lab.results.fleet import FleetReport
+from lab.tui.linefilter import SafeTerminalApp
 
 
-def _fill(table: DataTable[str], rows: list[list[str]]) -> None:
+def _fill(table: DataTable[Text], rows: list[list[str]]) -> None:
     table.clear(columns=True)
-    table.add_columns(*(safe_text(c, one_line=True) for c in rows[0]))
+    # Text, not str: a table reads a str cell as markup, and host names come from peers.
+    table.add_columns(*(Text(safe_text(c, one_line=True)) for c in rows[0]))
     for row in rows[1:]:
-        table.add_row(*(safe_text(c, one_line=True) for c in row))
+        table.add_row(*(Text(safe_text(c, one_line=True)) for c in row))
 
 
-class FleetViewApp(App[int]):
+class FleetViewApp(SafeTerminalApp):
     TITLE = "concurrency-lab"
     CSS = """
     #summary, #problems, #scenario-title, #winners { padding: 0 1; }

@@ -121,7 +121,7 @@ class DetailsScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="details-box", classes="modal-box"):
-            yield Label(self.title_text, id="details-title")
+            yield Label(self.title_text, id="details-title", markup=False)
             with VerticalScroll(id="details-scroll") as scroll:
                 yield Static(Text(self.body), id="details-body")
             yield Label("escape closes · up/down scroll", classes="modal-hint")
@@ -144,7 +144,7 @@ class ExportScreen(ModalScreen[str | None]):
         self.report = report
         self.path = Input(default, id="export-path")
         self.path.cursor_blink = False
-        self.error = Label("", id="export-error")
+        self.error = Label("", id="export-error", markup=False)  # quotes a path
 
     def compose(self) -> ComposeResult:
         with Vertical(id="export-box", classes="modal-box"):
@@ -201,7 +201,7 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         no = Button("No (n)", id="confirm-no")
         with Vertical(id="confirm", classes="modal-box"):
-            yield Static(self.question + "\n\nRun it anyway?", id="confirm-question")
+            yield Static(self.question + "\n\nRun it anyway?", id="confirm-question", markup=False)
             with Horizontal(id="confirm-buttons"):
                 yield Button("Yes, run it (y)", id="confirm-yes", variant="warning")
                 yield no

@@ -15,6 +15,7 @@ from typing import Any
 from lab.analysis.analyse import ScenarioAnalysis, analyse_scenario
 from lab.analysis.claims import ClaimResult, merge_claims
 from lab.analysis.facts import Machine
+from lab.core.textsafe import safe_text
 from lab.core.units import format_p, format_seconds, plural
 from lab.engine.events import Event, RunFinished, RunStarted, ScenarioFinished, ScenarioStarted
 from lab.engine.plan import ScenarioPlan, plan_scenario
@@ -304,7 +305,8 @@ class LabState:
         ), None
 
     def record_failure(self, title: str, body: str) -> None:
-        self.failures.append((title, body))
+        # Task exceptions, workers' stderr and tracebacks: text from the user's code.
+        self.failures.append((safe_text(title, one_line=True), safe_text(body)))
         del self.failures[:-MAX_FAILURES]
 
     # ------------------------------------------------------------ the results shown

@@ -74,7 +74,7 @@ class ResultsGrid(DataTable[SortCell]):
                 self.clear(columns=True)
                 self.sorted_by = None
                 for key, header in columns:
-                    self.add_column(header, key=key)
+                    self.add_column(Text(header), key=key)  # a sweep names its own columns
                 for run_id, row in cells.items():
                     self.add_row(*[SortCell(v, c == "status") for c, v in row.items()], key=run_id)
             else:

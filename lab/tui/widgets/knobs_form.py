@@ -70,7 +70,8 @@ class KnobsForm(Vertical):
         self.inputs: dict[str, Input] = {}
         self.labels: dict[str, Label] = {}
         self.errors = {
-            field: Label("", id=f"error-{field}", classes="field-error") for field in FIELDS
+            field: Label("", id=f"error-{field}", classes="field-error", markup=False)
+            for field in FIELDS
         }
         self.status = Label("", id="form-status")
 

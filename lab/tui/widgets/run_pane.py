@@ -34,11 +34,11 @@ class RunRow(Horizontal):
         self._status = describe(run)
         self._marker_label = Label(" ", classes="run-marker")
         self._bar = ProgressBar(total=1.0, show_eta=False)
-        self._status_label = Label(self._status, classes="run-status")
+        self._status_label = Label(self._status, classes="run-status", markup=False)
 
     def compose(self) -> ComposeResult:
         yield self._marker_label
-        yield Label(self.label, classes="run-id")
+        yield Label(self.label, classes="run-id", markup=False)
         yield self._bar
         yield self._status_label
 
@@ -116,7 +116,7 @@ class RunPane(Vertical):
     def __init__(self, state: LabState) -> None:
         super().__init__()
         self.state = state
-        self.status = Label("Nothing has run yet.", id="run-status")
+        self.status = Label("Nothing has run yet.", id="run-status", markup=False)
         self.run_list = VerticalScroll(id="run-list")
         self.cpu_box = Vertical(id="cpu-box")
         self.cpu = CpuMeters(id="cpu")
@@ -146,9 +146,14 @@ class RunPane(Vertical):
         self.rows = {}
         self._shown_current = None
         for index, plan in enumerate(plans):
-            widgets.append(Label(f"{plan.name}: {plan.scenario.title}", classes="run-heading"))
+            widgets.append(
+                Label(f"{plan.name}: {plan.scenario.title}", classes="run-heading", markup=False)
+            )
             for name, reason in plan.skipped.items():
-                widgets.append(Label(f"  {name} skipped: {reason}", classes="placeholder"))
+                # The reason holds an install line: `concurrency-lab[cluster]` is not markup.
+                widgets.append(
+                    Label(f"  {name} skipped: {reason}", classes="placeholder", markup=False)
+                )
             sweep: tuple[tuple[str, Any], ...] = ()
             for position, run_plan in enumerate(plan.runs):
                 key = (index, run_plan.run_id)
@@ -159,7 +164,9 @@ class RunPane(Vertical):
                     if run_plan.params != sweep:
                         sweep = run_plan.params
                         size = run_plan.run_id.partition("@")[2]  # task_us=100
-                        widgets.append(Label(f"  task-size sweep: {size}", classes="run-sweep"))
+                        widgets.append(
+                            Label(f"  task-size sweep: {size}", classes="run-sweep", markup=False)
+                        )
                     label = run_plan.run_id.partition("@")[0]
                 # Sweep run ids hold '@' and '=', which widget ids may not.
                 row = RunRow(self.state.live.runs[key], f"run-{index}-{position}", label)

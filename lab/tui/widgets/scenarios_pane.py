@@ -90,6 +90,7 @@ class ScenariosPane(Horizontal):
                 for i, s in enumerate(state.scenarios)
             ],
             id="scenario-list",
+            markup=False,  # names come from scenario files
         )
         # The list highlights its first option as it is made; each highlight is posted, in
         # order, and selects: this one comes last.
