@@ -481,7 +481,7 @@ async def test_every_builtin_keeps_its_controls_in_a_band_and_breaks_no_physical
     quick = loaded.scenario.quick()
     # 2 workers too: no multi-worker run of a built-in may break a physical limit. Two values
     # of a sweep at most (a control is judged at each), to keep the test short.
-    update: dict[str, Any] = {"workers": [1, 2], "repeats": 6, "processes": 1, "warmups": 0}
+    update: dict[str, Any] = {"workers": [1, 2], "repeats": 4, "processes": 1, "warmups": 0}
     if quick.sweep:
         update["sweep"] = {k: v[:2] for k, v in quick.sweep.items()}
     workload = quick.workload
