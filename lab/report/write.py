@@ -79,6 +79,15 @@ def target_problem(output: str) -> str | None:
         except OSError:
             return f"cannot write the report to {output}: it is not open"
         return None
+    if not path.is_absolute():
+        try:
+            os.getcwd()
+        except OSError:
+            # The folder is gone (another shell removed it): nothing can be created in it.
+            return (
+                f"cannot write the report to {output}: it is relative to the current folder, "
+                "which no longer exists; give an absolute path"
+            )
     try:
         refuse_shared_links(path, output)
         st = path.stat()
