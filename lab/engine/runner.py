@@ -287,15 +287,11 @@ def execute(spec: RunSpec, out: EventWriter, orders: Iterator[MeasureCommand]) -
         if executor is not None:
             with contextlib.suppress(Exception):
                 executor.close()
-        strays.kill_escaped_descendants()
         return 1
     # The parent samples USS only a few times a second, which a short run can slip between;
     # this reading, with the pool still up and outside any timed region, covers such runs.
     _, uss = tree_memory(os.getpid(), with_uss=True)
     executor.close()
-    # What the measured code started in a session of its own would outlive the run; the
-    # session finds it by the environment mark too, unless it cleared its environment.
-    strays.kill_escaped_descendants()
     assert measurer is not None
     workers = measurer.workers
     out.send(Done(peak_rss(), total_cpu_seconds(), uss, workers.rss, workers.uss))
@@ -330,6 +326,11 @@ def main() -> int:
     except BaseException as exc:
         emit_error(out, exc, "setup")
         return 1
+    finally:
+        # What the measured code started in a session of its own would outlive the run (the
+        # session finds it by the environment mark too, unless it cleared its environment).
+        # Here, not in execute(): run in-process, that would reach the caller's children.
+        strays.kill_escaped_descendants()
 
 
 if __name__ == "__main__":
