@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import signal
 import sys
@@ -185,9 +186,11 @@ async def run_session(session: LabSession, progress: Progress) -> int | None:
             loop.remove_signal_handler(handled_signal)
 
 
-def write_report(report: Report, output: str, fmt: str, stdout: TextIO) -> None:
+def write_report(report: Report, output: str, fmt: str, stdout: TextIO | None) -> None:
     text = render(report, fmt)
     if output == "-":
+        if stdout is None:  # started with stdout closed (`>&-`): Python has no sys.stdout
+            raise OSError(errno.EBADF, "stdout is closed")
         stdout.write(text)
         stdout.flush()
     else:

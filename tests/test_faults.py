@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import shutil
 import signal
 import socket
-import subprocess
-import sys
 import tempfile
 import textwrap
 from collections.abc import Callable
@@ -35,6 +32,7 @@ from lab.results.model import Report, RunResult
 from lab.scenario.loader import parse_scenario
 from lab.scenario.spec import WorkloadSpec
 from tests.conftest import LabSandbox
+from tests.eventpipe import run_runner
 from tests.faults import fault_env
 
 pytestmark = pytest.mark.slow
@@ -281,12 +279,9 @@ def test_runner_fails_a_run_where_no_request_got_an_answer(lab_sandbox: LabSandb
         "warmups": 0,
         "repeats": 1,
     }
-    out = subprocess.run(
-        [sys.executable, "-m", "lab.engine.runner"],
-        input=json.dumps(spec), capture_output=True, text=True, env=lab_sandbox.env(), timeout=60,
-    )  # fmt: skip
-    assert out.returncode == 1
-    error = [json.loads(line) for line in out.stdout.splitlines()][-1]
+    code, events, _ = run_runner(spec, lab_sandbox.env())
+    assert code == 1
+    error = events[-1]
     assert error["event"] == "error" and error["kind"] == "unreachable"
     assert error["message"] == (
         "none of the 20 requests got a response (20 refused): is the target up?"

@@ -150,20 +150,17 @@ def test_a_shared_folders_link_on_the_way_is_refused_too(shared: Path, tmp_path:
     assert not (tmp_path / "etc" / "cron").exists()
 
 
-def test_links_the_kernel_would_follow_are_followed(shared: Path, tmp_path: Path) -> None:
-    """Yours, or the shared folder owner's, in a shared folder; anyone's elsewhere."""
+def test_links_of_yours_or_roots_are_followed(shared: Path, tmp_path: Path) -> None:
+    """Yours in a shared folder of root's; another user's anywhere is refused
+    (tests/test_report_links.py)."""
     own = _planted(shared / "own.json", tmp_path / "own.json", uid=os.geteuid())
     write_atomic(own, "report\n")
     assert (tmp_path / "own.json").read_text() == "report\n"
     os.chown(shared, NOBODY, NOBODY)  # the folder's owner made this one
     owners = _planted(shared / "owners.json", tmp_path / "owners.json")
-    write_atomic(owners, "report\n")
-    assert (tmp_path / "owners.json").read_text() == "report\n"
-    private = tmp_path / "private"
-    private.mkdir(mode=0o755)
-    theirs = _planted(private / "theirs.json", tmp_path / "theirs.json")
-    write_atomic(theirs, "report\n")  # not a shared folder: only root could have put it there
-    assert (tmp_path / "theirs.json").read_text() == "report\n"
+    with pytest.raises(ReportPathError, match="does not follow it"):
+        write_atomic(owners, "report\n")
+    assert not (tmp_path / "owners.json").exists()
 
 
 def test_dangling_symlink_creates_its_target(tmp_path: Path) -> None:

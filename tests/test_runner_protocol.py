@@ -1,28 +1,13 @@
-"""The runner process speaks JSON lines on stdout: ready, startup, progress, repeat, done/error."""
+"""The runner process speaks JSON lines on its event pipe: ready, startup, progress, repeat, done/error."""
 
 from __future__ import annotations
 
-import json
 import platform
-import subprocess
 import sys
 import sysconfig
 from typing import Any
 
-from lab.engine.system.child_env import child_env
-
-
-def run_runner(spec: dict[str, Any]) -> tuple[int, list[dict[str, Any]], str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "lab.engine.runner"],
-        input=json.dumps(spec),
-        capture_output=True,
-        text=True,
-        env=child_env(),
-        timeout=60,
-    )
-    events = [json.loads(line) for line in proc.stdout.splitlines()]
-    return proc.returncode, events, proc.stderr
+from tests.eventpipe import run_runner
 
 
 def spec(**overrides: Any) -> dict[str, Any]:

@@ -46,7 +46,10 @@ def _view(argv: list[str]) -> int:
         print(f"concurrency-lab view: {safe_text(str(exc), one_line=True)}", file=sys.stderr)
         return 2
     from lab.results.model import Report
+    from lab.tui.launch import refuse_without_terminal
 
+    if (refused := refuse_without_terminal("concurrency-lab view")) is not None:
+        return refused
     if not isinstance(report, Report):
         from lab.tui.fleetview import view_fleet
 
@@ -70,7 +73,24 @@ def _list_builtins() -> int:
     return 0
 
 
+def _hold_closed_std_fds() -> None:
+    """Put /dev/null on fds 0, 1 and 2 where the lab was started with them closed (`>&-`).
+
+    Otherwise the first file or pipe the lab opens takes the number, and children (runners,
+    the server) would read or write it as their stdin, stdout or stderr. Python's sys.stdout
+    stays None for a closed fd 1, which the report's fallback sees."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            held = os.open(os.devnull, os.O_RDWR)
+            if held != fd:
+                os.dup2(held, fd)
+                os.close(held)
+
+
 def main(argv: list[str] | None = None) -> int:
+    _hold_closed_std_fds()
     try:
         return _main(argv)
     except KeyboardInterrupt:  # Ctrl+C while loading, before any handler is in place

@@ -7,8 +7,11 @@ Session -> runner (stdin):
   RunSpec          first line: what to run; `repeats` > 0 measures that many repeats at once
   MeasureCommand   {"command": "repeat", index, round}: one measured repeat now (rounds)
   CloseCommand     {"command": "close"}: finish; end of input means the same
-Runner -> session (stdout), tagged by "event":
+Runner -> session (a pipe of its own, fd EVENT_FD_ENV), tagged by "event":
   Ready, Startup, Facts, Progress, RepeatDone, RunnerError, Done
+
+The events never travel on fds 1 and 2: the measured code and its pool workers write there (a
+`print`, an `os.write(1, ...)`, a C library), and nothing they write may pass for a measurement.
 """
 
 from __future__ import annotations
@@ -18,6 +21,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from lab.results.model import RepeatRecord
+
+# The runner's event pipe: its fd number, handed over in the environment (subprocess pass_fds).
+EVENT_FD_ENV = "LAB_EVENT_FD"
+MAX_EVENT_LINE = 2**24  # bytes: an event longer than this is not one the runner sends
 
 
 def _dump(data: dict[str, Any]) -> str:

@@ -164,6 +164,7 @@ class Rounds:
             for slot in self._live():
                 if slot.runner is not None:
                     await slot.runner.stop(0.0)
+                    self._take_memory(slot)
                     slot.runner = None
         return ok
 
@@ -304,7 +305,7 @@ class Rounds:
                     yield RepeatFinished(self.plan.name, run.run_id, record)
                 elif isinstance(item, RunnerError):
                     run.status = "failed"
-                    run.error = RunError(item.kind, item.message, item.detail)
+                    run.error = RunError(item.kind, item.message, runner.detail(item.detail))
                     break  # the reason is in: stop the runner rather than wait for its cleanup
                 elif isinstance(item, Done):
                     slot.tree.take(item.max_rss, item.uss)
@@ -351,10 +352,13 @@ class Rounds:
         summarise_run(slot.run, self.usable)
         yield RunFinished(self.plan.name, slot.run.run_id, slot.run)
 
-    @staticmethod
-    def _take_memory(slot: Slot) -> None:
-        assert slot.runner is not None
-        slot.tree.take(slot.runner.peak_rss, slot.runner.peak_uss)
+    def _take_memory(self, slot: Slot) -> None:
+        runner = slot.runner
+        assert runner is not None
+        slot.tree.take(runner.peak_rss, runner.peak_uss)
+        for result in self.report.scenarios if runner.strays else []:
+            if result.name == self.plan.name:
+                result.warnings.append(runner.strays_notice(slot.run.run_id))
 
     @staticmethod
     def _record_memory(slot: Slot) -> None:

@@ -3,7 +3,7 @@
 Started as `python -m lab.engine.runner`, like a pyperf worker, so the app, other runs and their
 threads never perturb a measurement. It speaks the typed messages of lab.engine.protocol: a
 RunSpec line on stdin, then (in rounds) one MeasureCommand per measured repeat; events go out
-as JSON lines on stdout: ready, startup (pool or loop start-up, timed alone), progress
+as JSON lines on the pipe the session passed (EVENT_FD_ENV), never on stdout: ready, startup (pool or loop start-up, timed alone), progress
 (throttled to about 15 Hz), repeat (one warmup or repeat: per-pass averages over its `loops`
 passes), error (sent before cleanup) and done (max_rss, cpu_seconds, uss of the tree with the
 pool still up). End of stdin closes the run, so a runner whose session died stops by itself.
@@ -31,6 +31,7 @@ from lab.engine.executors.base import ClusterProblem, Executor, WorkerLost
 from lab.engine.peaks import Peak
 from lab.engine.progress import ProgressSink
 from lab.engine.protocol import (
+    EVENT_FD_ENV,
     CloseCommand,
     Done,
     Facts,
@@ -44,7 +45,7 @@ from lab.engine.protocol import (
     parse_command,
     to_line,
 )
-from lab.engine.system import parent_death, pyfacts
+from lab.engine.system import parent_death, pyfacts, strays
 from lab.engine.system.groups import tree_memory
 from lab.engine.workloads import workload_class
 from lab.engine.workloads.base import (
@@ -332,12 +333,27 @@ def execute(spec: RunSpec, out: EventWriter, orders: Iterator[MeasureCommand]) -
     return 0
 
 
+def event_stream() -> IO[str]:
+    """The pipe the session passed for events (EVENT_FD_ENV), kept from the processes this
+    runner starts: a pool worker that execs never holds it, and one forked from here cannot
+    find it by a fixed number."""
+    value = os.environ.pop(EVENT_FD_ENV, "")
+    if not value.isdigit() or int(value) <= 2:
+        raise SystemExit(
+            f"lab.engine.runner: {EVENT_FD_ENV} must name the event pipe's file descriptor "
+            "(above 2); the runner is started by the lab's session"
+        )
+    fd = int(value)
+    os.set_inheritable(fd, False)
+    return os.fdopen(fd, "w", encoding="utf-8")
+
+
 def main() -> int:
     parent_death.arm_from_env()  # a SIGKILLed lab takes its runners with it
-    # Events own the real stdout; anything a workload prints goes to stderr instead.
-    events = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
-    sys.stdout = sys.stderr
-    out = EventWriter(events)
+    # Orphans of what the measured code starts (a daemon, a start_new_session child) become
+    # this runner's children, where the session finds them (lab.engine.system.strays).
+    parent_death.become_subreaper()
+    out = EventWriter(event_stream())
     try:
         first = sys.stdin.readline()
         spec = RunSpec.from_line(first)
@@ -345,6 +361,11 @@ def main() -> int:
     except BaseException as exc:
         emit_error(out, exc, "setup")
         return 1
+    finally:
+        # What the measured code started in a session of its own would outlive the run (the
+        # session finds it by the environment mark too, unless it cleared its environment).
+        # Here, not in execute(): run in-process, that would reach the caller's children.
+        strays.kill_escaped_descendants()
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lab import __version__
+from lab.engine.executors import daskprobe
 from lab.fleet.worker import worker_facts
 
 CONNECT_TIMEOUT = 5.0  # seconds: a scheduler that does not answer by then is not there
@@ -47,6 +48,15 @@ def connect(address: str) -> Any:
     quiet = ("distributed", "tornado", "asyncio")
     for name in [n for n in logging.root.manager.loggerDict if n.startswith(quiet)] + [*quiet]:
         logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+    try:
+        # Dask's handshake has no timeout of its own: a port that accepts and never answers,
+        # or answers garbage, is told apart first.
+        daskprobe.probe(address, CONNECT_TIMEOUT)
+    except daskprobe.NoScheduler as exc:
+        raise FleetError(
+            f"cannot reach the Dask scheduler at {address}: {exc}; start it with "
+            "`dask scheduler` and give its tcp://HOST:PORT"
+        ) from None
     try:
         return dask.Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError) as exc:

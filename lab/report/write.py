@@ -4,7 +4,8 @@ The rules (README, "Faults, interrupts and cleanup"):
 - a regular file, or a path that does not exist yet, is written atomically: a temp file
   beside it, then a rename, with the mode a plain open() would give;
 - a symlink is resolved and its target is written atomically (the link stays a link),
-  unless someone else put it in a folder anyone can write to (`refuse_shared_links`);
+  only when it, every folder on its way and the target's folder are the user's or root's
+  (`refuse_shared_links`);
 - `/dev/stdout`, `/dev/stderr` and `/dev/fd/N` are written through the descriptor the lab
   already holds (so `>> log` appends);
 - a character device or a FIFO (`/dev/null`, a named pipe) is written
@@ -78,6 +79,15 @@ def target_problem(output: str) -> str | None:
         except OSError:
             return f"cannot write the report to {output}: it is not open"
         return None
+    if not path.is_absolute():
+        try:
+            os.getcwd()
+        except OSError:
+            # The folder is gone (another shell removed it): nothing can be created in it.
+            return (
+                f"cannot write the report to {output}: it is relative to the current folder, "
+                "which no longer exists; give an absolute path"
+            )
     try:
         refuse_shared_links(path, output)
         st = path.stat()
@@ -102,14 +112,37 @@ def target_problem(output: str) -> str | None:
     return None
 
 
-def refuse_shared_links(path: Path, output: str | Path) -> None:
-    """Refuse a symlink on the way to `path` that another user put in a shared folder.
+_RULE = (
+    "the lab follows a symlink only when you or root own it and every folder on its way "
+    "(remove it, or give another path)"
+)
 
-    This is the kernel's protected_symlinks rule, applied by the lab because it resolves links
-    itself (to write the target atomically, which bypasses the kernel's check) and because the
-    sysctl is often off (in containers): in a sticky folder anyone can write to, such as /tmp,
-    a symlink is followed only when it is yours or the folder owner's. Otherwise root running
-    `--report /tmp/r.json` would replace whatever file another user pointed /tmp/r.json at.
+
+def _trusted(uid: int) -> bool:
+    return uid in (os.geteuid(), 0)
+
+
+def _untrusted_folder(folder: Path) -> tuple[Path, int] | None:
+    """The first folder from `folder` up to / that someone other than you or root owns."""
+    for each in (folder, *folder.parents):
+        try:
+            owner = os.stat(each).st_uid
+        except OSError:
+            continue  # missing (a link's target yet to be made): nothing to change there
+        if not _trusted(owner):
+            return each, owner
+    return None
+
+
+def refuse_shared_links(path: Path, output: str | Path) -> None:
+    """Refuse a symlink on the way to `path` that someone else could have put or turned.
+
+    The lab resolves links itself (to write the target atomically, which bypasses the kernel's
+    protected_symlinks check, often off in containers anyway), so it applies a stricter rule:
+    a symlink is followed only when it and every folder on its way are yours or root's.
+    Otherwise root running `--report /tmp/d/r.json` would replace whatever file the owner of
+    /tmp/d pointed r.json at. Once a link is followed, the temp file beside the report goes in
+    the target's folder: that folder and those above it must be yours or root's too.
     """
     parts = list((path if path.is_absolute() else Path.cwd() / path).parts[1:])
     current, links = Path("/"), 0
@@ -122,25 +155,41 @@ def refuse_shared_links(path: Path, output: str | Path) -> None:
         try:
             link = os.lstat(candidate)
         except OSError:
-            return  # missing from here on (or unreadable): nothing more will be followed
+            break  # missing from here on (or unreadable): nothing more will be followed
         if not stat.S_ISLNK(link.st_mode):
             current = candidate
             continue
         links += 1
         if links > MAX_LINKS:
-            return
+            return  # a loop, which the checks after the walk report
         folder = os.stat(current)
-        shared = folder.st_mode & stat.S_ISVTX and folder.st_mode & stat.S_IWOTH
-        if shared and link.st_uid not in (os.geteuid(), folder.st_uid):
+        if not _trusted(link.st_uid):
+            shared = folder.st_mode & stat.S_ISVTX and folder.st_mode & stat.S_IWOTH
+            where = f"{current}, a folder anyone can write to" if shared else str(current)
             raise ReportPathError(
                 f"cannot write the report to {output}: {candidate} is a symlink that uid "
-                f"{link.st_uid} put in {current}, a folder anyone can write to; the lab does "
-                "not follow it (remove it, or give another path)"
+                f"{link.st_uid} put in {where}; the lab does not follow it: {_RULE}"
+            )
+        untrusted = _untrusted_folder(current)
+        if untrusted is not None:
+            raise ReportPathError(
+                f"cannot write the report to {output}: {candidate} is a symlink in "
+                f"{untrusted[0]}, a folder of uid {untrusted[1]}, who can change where it "
+                f"points; the lab does not follow it: {_RULE}"
             )
         target = Path(os.readlink(candidate))
         if target.is_absolute():
             current = Path("/")
         parts = [*target.parts[1 if target.is_absolute() else 0 :], *parts]
+    if links:
+        beside = Path(os.path.realpath(path)).parent
+        untrusted = _untrusted_folder(beside)
+        if untrusted is not None:
+            raise ReportPathError(
+                f"cannot write the report to {output}: it is a symlink to a file in {beside}, "
+                f"and {untrusted[0]} is a folder of uid {untrusted[1]}; the lab does not put "
+                f"its temp file there: {_RULE}"
+            )
 
 
 def _real(path: Path) -> Path:

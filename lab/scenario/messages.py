@@ -11,13 +11,14 @@ from pydantic import BaseModel, BeforeValidator
 from pydantic.fields import FieldInfo
 
 from lab.core.units import format_bytes, parse_size
-from lab.scenario.callable_spec import CallableWorkload
+from lab.scenario.callable_spec import REF_PATTERN, CallableWorkload
 from lab.scenario.problems import Problem, clip
 from lab.scenario.spec import (
     MAX_WORKERS,
     DispatchWorkload,
     HashingWorkload,
     HttpWorkload,
+    LocatedError,
     NumericWorkload,
     Scenario,
 )
@@ -173,6 +174,12 @@ def _message(err: Any, field: FieldInfo | None) -> str:
         return "must not be empty" if n == 1 else f"needs at least {n} items"
     if kind in ("too_long", "string_too_long"):
         return f"is too long (at most {err.get('ctx', {}).get('max_length', '?')})"
+    if kind == "string_pattern_mismatch":
+        # Never the raw regular expression: what the key takes, in words.
+        if err.get("ctx", {}).get("pattern") == REF_PATTERN:
+            return "expected module:function (names of letters, digits and _, joined by dots)"
+        described = field.description if field is not None else None
+        return f"is not in the expected form: {described}" if described else "is not valid here"
     if kind in _BOUND_ERRORS:
         return f"must be {_expected(err, field)}"
     if kind == "list_type" and isinstance(err.get("input"), str | int | float):
@@ -216,6 +223,11 @@ def problems_from_errors(
 ) -> list[Problem]:
     grouped: dict[tuple[str | int, ...], list[Any]] = {}
     for err in errors:
+        located = (err.get("ctx") or {}).get("error")
+        if isinstance(located, LocatedError):  # a model validator's, about one key
+            err = {key: value for key, value in err.items() if key != "input"}
+            grouped.setdefault(located.loc, []).append(err)
+            continue
         loc = _strip_branches(tuple(err["loc"]))
         if err["type"] == "union_tag_invalid" and loc == ("workload",):
             loc = ("workload", "kind")

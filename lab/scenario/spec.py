@@ -51,6 +51,15 @@ MAX_SWEEP_POINTS = 100  # hard limit; past 10 the CLI asks for --yes
 SweepValue = Annotated[float, Field(allow_inf_nan=False)] | int
 
 
+class LocatedError(ValueError):
+    """A problem a model validator finds at one key of the file: `loc` says where, and the
+    message shows the value (lab.scenario.messages places it there)."""
+
+    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+
 def sweepable(workload: BaseModel) -> list[str]:
     """The workload's numeric parameters a `sweep:` may vary."""
     kind = getattr(workload, "kind", "")
@@ -149,20 +158,31 @@ class Scenario(StrictModel, InterpreterAxis):
         points = 1
         for name, values in self.sweep.items():
             if name not in allowed:
-                raise ValueError(
+                raise LocatedError(
+                    ("sweep", name),
                     f"sweep: {name!r} is not a parameter a sweep can vary for a "
-                    f"{self.workload.kind} workload; choose from {', '.join(allowed)}"
+                    f"{self.workload.kind} workload; choose from {', '.join(allowed)}",
                 )
             if not values or len(set(values)) != len(values):
-                raise ValueError(f"sweep: {name} needs one or more distinct values")
+                raise LocatedError(
+                    ("sweep", name), f"sweep: {name} needs one or more distinct values"
+                )
             points *= len(values)
             base = self.workload.model_dump()
-            for value in values:
+            field = type(self.workload).model_fields[name]
+            for index, value in enumerate(values):
+                # 1e6 in YAML is a float: a whole one stands for the integer it is, so the
+                # message is about its size, not about parsing a float as an integer.
+                whole = field.annotation is int and isinstance(value, float) and value.is_integer()
                 try:
-                    type(self.workload).model_validate({**base, name: value})
+                    type(self.workload).model_validate(
+                        {**base, name: int(value) if whole else value}
+                    )
                 except ValueError as exc:
                     first = exc.errors()[0]["msg"] if hasattr(exc, "errors") else str(exc)
-                    raise ValueError(f"sweep: {name} = {value}: {first}") from None
+                    raise LocatedError(
+                        ("sweep", name, index), f"sweep: {name} = {value}: {first}"
+                    ) from None
         if points > MAX_SWEEP_POINTS:
             raise ValueError(f"sweep: {points} combinations; at most {MAX_SWEEP_POINTS}")
         if self.sweep and getattr(self.workload, "task_sizes_us", None):

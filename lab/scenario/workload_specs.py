@@ -152,7 +152,16 @@ class HttpWorkload(StrictModel):
         min_length=1,
         description="fetch these URLs round-robin instead of the embedded server",
     )
-    request_timeout: float = Field(10.0, gt=0, le=600, description="seconds per request")
+    request_timeout: float = Field(
+        10.0, gt=0, le=600, description="seconds per request, whole (connect, headers, body)"
+    )
+    max_body_size: ByteSize = Field(
+        4 * 1024**2,
+        ge=1,
+        le=1024**3,
+        description="a response body larger than this fails its request (body_too_large) "
+        "unread; the embedded server's payload_size always fits",
+    )
     max_error_share: float = Field(
         0.01,
         ge=0,

@@ -25,6 +25,7 @@ from distributed.client import FutureCancelledError
 from distributed.scheduler import KilledWorker
 
 from lab import __version__
+from lab.engine.executors import daskprobe
 from lab.engine.executors.base import (
     ClusterProblem,
     Executor,
@@ -99,6 +100,16 @@ def connect(address: str) -> Client:
     """A client of the scheduler at `address`. It waits for a scheduler that is not there yet
     as long as Dask's own `distributed.comm.timeouts.connect` says (30 s unless configured,
     e.g. DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=5s)."""
+    from dask.config import get as config
+    from dask.utils import parse_timedelta
+
+    timeout = parse_timedelta(config("distributed.comm.timeouts.connect"), default="seconds")
+    try:
+        # Dask's own handshake has no timeout: a port that accepts and never answers, or
+        # answers garbage, is told apart first, within the connect timeout.
+        daskprobe.probe(address, float(timeout or 30))
+    except daskprobe.NoScheduler as exc:
+        raise ClusterProblem(f"cannot reach the Dask scheduler at {address}: {exc}") from None
     try:
         return Client(address, set_as_default=False)
     except (OSError, TimeoutError) as exc:

@@ -8,18 +8,23 @@ PYTHONPATH and no user site can put a module ahead of the standard library.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import selectors
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 MIN_VERSION = (3, 11)
 PROBE_TIMEOUT = 30.0
+PROBE_OUTPUT_LIMIT = 2**20  # bytes: the answer is one line of JSON
 
 PROBE = """\
 import json, sys, sysconfig
@@ -125,6 +130,47 @@ def _fallback_label(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._+-]", "_", base)[:40] or "python"
 
 
+def _ask(path: str) -> tuple[int | None, str, str, str | None]:
+    """Run the probe: exit code, stdout and stderr (decoded, any bytes), and what went wrong
+    (it hung, it printed without end) in words, or None. Bounded in time and in bytes."""
+    proc = subprocess.Popen(
+        [path, "-E", "-s", "-c", PROBE], cwd="/", stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    streams = {proc.stdout: bytearray(), proc.stderr: bytearray()}
+    deadline = time.monotonic() + PROBE_TIMEOUT
+    what: str | None = None
+    with selectors.DefaultSelector() as selector:
+        for stream in streams:
+            selector.register(stream, selectors.EVENT_READ)  # type: ignore[arg-type]
+        while selector.get_map():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                what = f"did not answer within {PROBE_TIMEOUT:g} s"
+                break
+            for key, _ in selector.select(left):
+                chunk = os.read(key.fd, 65536)
+                if not chunk:
+                    selector.unregister(key.fileobj)
+                    continue
+                streams[key.fileobj].extend(chunk)  # type: ignore[index]
+            if sum(map(len, streams.values())) > PROBE_OUTPUT_LIMIT:
+                what = f"printed more than {PROBE_OUTPUT_LIMIT // 1024} KiB instead of answering"
+                break
+    if what is not None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    try:
+        code: int | None = proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        code = None
+    for stream in streams:
+        assert stream is not None
+        stream.close()
+    out, err = (bytes(b).decode("utf-8", errors="replace") for b in streams.values())
+    return code, out, err, what
+
+
 def probe(name: str) -> Interpreter:
     """Find and ask one interpreter; a problem in words when it cannot run the lab."""
     fallback = _fallback_label(name)
@@ -133,22 +179,21 @@ def probe(name: str) -> Interpreter:
         where = "no such file" if os.sep in name else "not found on PATH"
         return Interpreter(name, fallback, problem=f"{name}: {where}")
     try:
-        done = subprocess.run(
-            [path, "-E", "-s", "-c", PROBE], cwd="/", capture_output=True, text=True,
-            timeout=PROBE_TIMEOUT, check=False, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        return Interpreter(name, fallback, path, problem=f"{name} ({path}) could not run: {why}")
+        code, out, err, what = _ask(path)
+    except OSError as exc:
+        return Interpreter(
+            name, fallback, path, problem=f"{name} ({path}) could not run: {exc.strerror or exc}"
+        )
+    if what is not None:
+        return Interpreter(name, fallback, path, problem=f"{name} ({path}) {what}")
     try:
-        data = json.loads(done.stdout.strip().splitlines()[-1])
+        data = json.loads(out.strip().splitlines()[-1])
         version = (int(data["version"][0]), int(data["version"][1]), int(data["version"][2]))
     except (ValueError, KeyError, IndexError, TypeError):
-        said = (done.stderr or done.stdout).strip().splitlines()
-        last = said[-1][:120] if said else f"exit status {done.returncode}"
-        return Interpreter(
-            name, fallback, path, problem=f"{name} ({path}) did not answer as Python: {last}"
-        )
+        said = [line for line in (err if err.strip() else out).splitlines() if line.strip()]
+        last = f"; its last output: {said[-1].strip()[:120]}" if said else ""
+        problem = f"{name} ({path}) did not answer as Python (exit status {code}{last})"
+        return Interpreter(name, fallback, path, problem=problem)
     found = Interpreter(
         name=name,
         label=_label(str(data.get("implementation") or "cpython"), version,

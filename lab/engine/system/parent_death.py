@@ -18,6 +18,7 @@ import threading
 import time
 
 PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
 POLL_SECONDS = 0.2
 PARENT_ENV = "LAB_PARENT_PID"  # set by lab.engine.system.child_env: the pid to follow
 
@@ -34,6 +35,17 @@ def _prctl_pdeathsig() -> bool:
         # The symbols already loaded (libc's among them): find_library would run ldconfig.
         libc = ctypes.CDLL(None, use_errno=True)
         return int(libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def become_subreaper() -> bool:
+    """Adopt our descendants' orphans instead of init (Linux); False where it cannot."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)) == 0
     except (OSError, AttributeError):
         return False
 

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import errno
-import http.client
 import socket
-import sys
-import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, suppress
@@ -16,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from lab.core.histogram import Histogram
+from lab.core.units import format_bytes
 from lab.engine.cancelsafe import within
 from lab.engine.workloads.base import (
     RepeatOutcome,
@@ -25,6 +22,7 @@ from lab.engine.workloads.base import (
     Workload,
     WorkloadSetupError,
 )
+from lab.engine.workloads.httpclient import BODY_TOO_LARGE, READ_SIZE, error_kind, fetch
 
 # Pool workers import this module to run `fetch`: aiohttp and pydantic stay out of their start-up.
 if TYPE_CHECKING:
@@ -38,80 +36,6 @@ SERVER_STOP_TIMEOUT = 1.0
 PREFLIGHT_TIMEOUT = 5.0
 PREFLIGHT_TARGETS = 20
 
-# Keep-alive connections per thread (and so per process), keyed by (scheme, host, port).
-_local = threading.local()
-
-
-def _errno(exc: BaseException) -> int | None:
-    """The OS error number behind exc, through aiohttp's wrappers and exception chains."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, OSError) and current.errno is not None:
-            return current.errno
-        os_error = getattr(current, "os_error", None)  # aiohttp.ClientConnectorError
-        if isinstance(os_error, OSError) and os_error.errno is not None:
-            return os_error.errno
-        current = current.__cause__ or current.__context__
-    return None
-
-
-def _error_kind(exc: BaseException) -> str:
-    # Out of file descriptors is this machine's limit, not the target refusing: say so.
-    if _errno(exc) in (errno.EMFILE, errno.ENFILE):
-        return "too_many_open_files"
-    if isinstance(exc, TimeoutError | socket.timeout | asyncio.TimeoutError):
-        return "timeout"
-    if isinstance(exc, ConnectionRefusedError):
-        return "refused"
-    if isinstance(exc, ConnectionResetError | BrokenPipeError | http.client.RemoteDisconnected):
-        return "reset"
-    aiohttp = sys.modules.get("aiohttp")
-    if aiohttp is not None:
-        if isinstance(exc, aiohttp.ClientConnectorError):
-            return "refused"
-        if isinstance(exc, aiohttp.ServerDisconnectedError):
-            return "reset"
-    return type(exc).__name__
-
-
-def _connection(scheme: str, host: str, port: int, timeout: float) -> http.client.HTTPConnection:
-    pool: dict[tuple[str, str, int], http.client.HTTPConnection] = (
-        getattr(_local, "pool", None) or {}
-    )
-    _local.pool = pool
-    key = (scheme, host, port)
-    conn = pool.get(key)
-    if conn is None:
-        cls = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
-        conn = cls(host, port, timeout=timeout)
-        pool[key] = conn
-    return conn
-
-
-def fetch(task: tuple[int, str, float]) -> tuple[int, str, float, int]:
-    """One GET over this thread's keep-alive connection: (index, outcome, seconds, bytes)."""
-    index, url, timeout = task
-    parts = urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    target = parts.path or "/"
-    if parts.query:
-        target += "?" + parts.query
-    start = time.perf_counter()
-    conn = _connection(parts.scheme, parts.hostname or "", port, timeout)
-    try:
-        conn.request("GET", target)
-        response = conn.getresponse()
-        body = response.read()
-        status = response.status
-    except Exception as exc:
-        conn.close()
-        _local.pool.pop((parts.scheme, parts.hostname or "", port), None)
-        return index, _error_kind(exc), time.perf_counter() - start, 0
-    elapsed = time.perf_counter() - start
-    return index, "ok" if status < 400 else f"http_{status}", elapsed, len(body)
-
 
 class TooManyFailures(TargetUnreachable):
     """More requests failed than the scenario allows: a throughput of failures means nothing."""
@@ -119,9 +43,14 @@ class TooManyFailures(TargetUnreachable):
 
 class HttpTally(Tally):
     def __init__(
-        self, deterministic: bool, max_error_share: float = 0.01, asked_errors: bool = False
+        self,
+        deterministic: bool,
+        max_error_share: float = 0.01,
+        asked_errors: bool = False,
+        cap: int = 4 * 1024**2,
     ) -> None:
         self.deterministic = deterministic
+        self.cap = cap  # max_body_size, for the message
         self.max_error_share = max_error_share
         # Injected HTTP 500s (the embedded server's error_rate) are what the scenario asked for.
         self.asked_errors = asked_errors
@@ -138,7 +67,11 @@ class HttpTally(Tally):
     def finish(self) -> RepeatOutcome:
         total = sum(self.outcomes.values())
         errors = {k: v for k, v in sorted(self.outcomes.items()) if k != "ok"}
-        answered = sum(v for k, v in self.outcomes.items() if k == "ok" or k.startswith("http_"))
+        answered = sum(
+            v
+            for k, v in self.outcomes.items()
+            if k in ("ok", BODY_TOO_LARGE) or k.startswith("http_")
+        )
         by_count = sorted(errors.items(), key=lambda kv: -kv[1])
         if total and not answered:
             # Not one response: what was timed is how fast connections fail, not HTTP.
@@ -150,10 +83,16 @@ class HttpTally(Tally):
         failed = sum(unasked.values())
         if total and failed / total > self.max_error_share:
             kinds = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in unasked.items())
+            too_large = (
+                f"; a response body was larger than max_body_size ({format_bytes(self.cap)}):"
+                " raise it in the scenario if the target really sends that much"
+                if BODY_TOO_LARGE in unasked
+                else ""
+            )
             raise TooManyFailures(
                 f"{failed} of {total} requests failed ({kinds}), more than the "
                 f"{100 * self.max_error_share:g}% the scenario allows (max_error_share); "
-                "a rate of failures is not throughput"
+                f"a rate of failures is not throughput{too_large}"
             )
         digest = ",".join(f"{k}={v}" for k, v in sorted(self.outcomes.items()))
         return RepeatOutcome(
@@ -180,11 +119,17 @@ class Http(Workload):
     def task_count(self) -> int:
         return self.spec.requests
 
-    def tasks(self) -> Iterator[tuple[int, str, float]]:
-        timeout = self.spec.request_timeout
+    @property
+    def body_cap(self) -> int:
+        """max_body_size; the embedded server's payload always fits (it is the lab's own)."""
+        cap = self.spec.max_body_size
+        return max(cap, self.spec.payload_size) if self.base else cap
+
+    def tasks(self) -> Iterator[tuple[int, str, float, int]]:
+        timeout, cap = self.spec.request_timeout, self.body_cap
         for i in range(self.spec.requests):
             url = f"{self.base}{i}" if self.base else self.urls[i % len(self.urls)]
-            yield (i, url, timeout)
+            yield (i, url, timeout, cap)
 
     @property
     def sync_function(self) -> Callable[[Any], Any]:
@@ -205,17 +150,30 @@ class Http(Workload):
                 self.session = None
 
     async def run_async(self, task: Any) -> Any:
-        index, url, _ = task
+        index, url, _, cap = task
         assert self.session is not None
         start = time.perf_counter()
+        size: int | None = 0
         try:
             async with self.session.get(url) as response:
-                body = await response.read()
                 status = response.status
+                length = response.content_length
+                if length is not None and length > cap:
+                    size = None  # said up front: not one byte is read
+                    response.close()
+                else:
+                    async for chunk in response.content.iter_chunked(READ_SIZE):
+                        size = (size or 0) + len(chunk)
+                        if size > cap:
+                            size = None
+                            response.close()  # the rest is never read
+                            break
         except Exception as exc:
-            return index, _error_kind(exc), time.perf_counter() - start, 0
+            return index, error_kind(exc), time.perf_counter() - start, 0
         elapsed = time.perf_counter() - start
-        return index, "ok" if status < 400 else f"http_{status}", elapsed, len(body)
+        if size is None:
+            return index, BODY_TOO_LARGE, elapsed, 0
+        return index, "ok" if status < 400 else f"http_{status}", elapsed, size
 
     def new_tally(self) -> Tally:
         embedded = self.base is not None
@@ -223,6 +181,7 @@ class Http(Workload):
             deterministic=embedded,
             max_error_share=self.spec.max_error_share,
             asked_errors=embedded and self.spec.error_rate > 0,
+            cap=self.body_cap,
         )
 
 

@@ -1,0 +1,290 @@
+"""The measured code cannot reach the measurement (issue 21, section 2).
+
+Real `concurrency-lab --report` processes run a scenario's own function that writes well-formed
+forged runner events: by `print`, by `os.write(1, ...)` and `os.write(2, ...)`, from the runner
+and from process-pool workers. The times reported stay those of the work (each task sleeps);
+what the function wrote lands in the run's output capture. A function that goes looking for the
+real event pipe (every pipe it can write) or floods it fails its run with "the runner's event
+stream was corrupted", never a result. Children a task starts in a session of their own do not
+outlive the run.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from lab.engine.eventguard import CORRUPTED, EventGuard, StreamCorrupted
+from lab.engine.protocol import (
+    CloseCommand,
+    Done,
+    MeasureCommand,
+    Progress,
+    Ready,
+    RepeatDone,
+    RunnerError,
+    RunSpec,
+    Startup,
+    from_line,
+)
+from lab.results.model import RepeatRecord
+from tests.conftest import LabSandbox
+
+SLEEP = 0.3  # seconds per task: a repeat of 2 tasks can never take 1 µs
+
+FORGER = f"""
+import json
+import os
+import stat
+import subprocess
+import sys
+import time
+
+
+def _lines():
+    found = []
+    for phase in ("warmup", "repeat"):
+        for index in range(4):
+            for round_ in (None, 0, 1, 2, 3):
+                found.append(json.dumps({{
+                    "event": "repeat", "phase": phase, "index": index, "round": round_,
+                    "wall_seconds": 1e-6, "cpu_user": 0.0, "cpu_system": 0.0,
+                    "amount": 2.0, "tasks": 2, "loops": 1,
+                }}))
+    found.append(json.dumps({{"event": "done", "max_rss": 1, "cpu_seconds": 0.0}}))
+    return "\\n".join(found) + "\\n"
+
+
+FORGED = _lines()
+
+
+def by_print(i):
+    time.sleep({SLEEP})
+    print(FORGED, end="", flush=True)
+    print(FORGED, end="", file=sys.stderr, flush=True)
+    return i
+
+
+def by_write(i):
+    time.sleep({SLEEP})
+    os.write(1, FORGED.encode())
+    os.write(2, FORGED.encode())
+    return i
+
+
+def _pipes():
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        try:
+            if fd > 2 and stat.S_ISFIFO(os.fstat(fd).st_mode):
+                yield fd
+        except OSError:
+            continue
+
+
+def every_pipe(i):
+    # On purpose: whatever pipe this process can write, the real event pipe included.
+    time.sleep({SLEEP})
+    for fd in _pipes():
+        try:
+            os.write(fd, FORGED.encode())
+        except OSError:
+            pass
+    return i
+
+
+def flood(i):
+    time.sleep({SLEEP})
+    for fd in _pipes():
+        try:
+            with open(fd, "wb", closefd=False) as pipe:
+                pipe.write(b"x" * (17 * 2**20))
+        except OSError:
+            pass
+    return i
+
+
+def escape(i):
+    subprocess.Popen(["sleep", "987.{{}}".format(i)], start_new_session=True)
+    subprocess.Popen(["sleep", "988.{{}}".format(i)], start_new_session=True, env={{}})
+    return i
+"""
+
+
+def lab_report(
+    tmp_path: Path, function: str, executors: str, sandbox: LabSandbox, tasks: int = 2
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any], float]:
+    project = tmp_path / "project"
+    project.mkdir(exist_ok=True)
+    (project / "forger.py").write_text(FORGER)
+    scenario = project / "s.yaml"
+    scenario.write_text(
+        textwrap.dedent(f"""\
+        title: forged events
+        workload: {{kind: callable, function: "forger:{function}", tasks: {tasks}}}
+        executors: [{executors}]
+        workers: [2]
+        repeats: 2
+        warmups: 1
+        min_time: 0
+        timeout: 60
+        """)
+    )
+    out = tmp_path / "r.json"
+    began = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "lab", "--report", str(out), str(scenario)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=240, env=sandbox.env(),
+    )  # fmt: skip
+    seconds = time.monotonic() - began
+    report = json.loads(out.read_text()) if out.exists() else {}
+    return proc, report, seconds
+
+
+def runs_of(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {r["run_id"]: r for r in report["scenarios"][0]["runs"]}
+
+
+@pytest.mark.parametrize("function", ["by_print", "by_write"])
+def test_forged_events_from_the_task_never_reach_the_numbers(
+    tmp_path: Path, lab_sandbox: LabSandbox, function: str
+) -> None:
+    """From the runner (serial, threads) and from pool workers (processes)."""
+    proc, report, _ = lab_report(tmp_path, function, "serial, threads, processes", lab_sandbox)
+    assert proc.returncode == 0, proc.stderr
+    runs = runs_of(report)
+    assert set(runs) == {"serial-1", "threads-2", "processes-2"}
+    for run_id, run in runs.items():
+        assert run["status"] == "ok", (run_id, run["error"])
+        processes = report["scenarios"][0]["settings"]["processes"]  # each warms up once
+        assert [r["phase"] for r in run["warmups"]] == ["warmup"] * processes
+        assert len(run["repeats"]) == 2, run_id
+        # Two tasks of 0.3 s on at most two workers: never less than 0.3 s a repeat.
+        for record in [*run["warmups"], *run["repeats"]]:
+            assert record["wall_seconds"] >= SLEEP * 0.95, (run_id, record)
+            assert record["amount"] == 2 and record["tasks"] == 2
+        assert run["summary"]["wall_seconds"]["median"] >= SLEEP * 0.95
+    assert "1.0 µs" not in proc.stdout + proc.stderr
+
+
+def test_a_task_that_finds_the_event_pipe_fails_its_run(
+    tmp_path: Path, lab_sandbox: LabSandbox
+) -> None:
+    """Forged events that do reach the real pipe break the plan's counts: the run fails."""
+    proc, report, _ = lab_report(tmp_path, "every_pipe", "serial, threads", lab_sandbox)
+    assert proc.returncode == 1, proc.stderr
+    for run_id, run in runs_of(report).items():
+        assert run["status"] == "failed", run_id
+        assert run["error"]["kind"] == "corrupted_stream"
+        assert run["error"]["message"].startswith(CORRUPTED + ": "), run["error"]
+    assert CORRUPTED in proc.stderr
+
+
+def test_an_event_over_the_line_cap_says_so(tmp_path: Path, lab_sandbox: LabSandbox) -> None:
+    proc, report, seconds = lab_report(tmp_path, "flood", "serial", lab_sandbox, tasks=1)
+    assert proc.returncode == 1, proc.stderr
+    error = runs_of(report)["serial-1"]["error"]
+    assert error["kind"] == "corrupted_stream"
+    assert error["message"] == f"{CORRUPTED}: an event longer than 16 MiB"
+    assert "still running" not in proc.stderr
+    assert seconds < 60
+
+
+def test_children_in_a_session_of_their_own_do_not_outlive_the_run(
+    tmp_path: Path, lab_sandbox: LabSandbox
+) -> None:
+    """With the environment mark (found in /proc) and without it (env={}: the runner kills
+    what left its process group before it exits)."""
+    proc, report, _ = lab_report(tmp_path, "escape", "serial, threads, processes", lab_sandbox)
+    assert proc.returncode == 0, proc.stderr
+    assert all(r["status"] == "ok" for r in runs_of(report).values())
+    left = []
+    for p in psutil.process_iter(["cmdline"]):
+        cmdline = p.info["cmdline"] or []
+        if cmdline[:1] == ["sleep"] and cmdline[1:2] and cmdline[1].startswith(("987.", "988.")):
+            left.append(p)
+    for p in left:
+        p.kill()
+    assert not left, [p.info["cmdline"] for p in left]
+
+
+# --- The guard alone: what the plan allows, message by message ------------------------------
+
+
+def record(phase: str, index: int, round_: int | None = None, **fields: Any) -> RepeatDone:
+    data = {
+        "phase": phase, "index": index, "round": round_, "wall_seconds": 0.3,
+        "cpu_user": 0.0, "cpu_system": 0.0, "amount": 2.0, "tasks": 2, "loops": 1, **fields,
+    }  # fmt: skip
+    return RepeatDone(RepeatRecord(**data))
+
+
+def started(warmups: int = 1, repeats: int = 0) -> EventGuard:
+    guard = EventGuard()
+    guard.sent(RunSpec({}, {}, "serial", 1, "forkserver", warmups, repeats))
+    guard.check(Ready(1, 1))
+    guard.check(Startup(0.1))
+    return guard
+
+
+def test_the_guard_accepts_the_plan_in_order() -> None:
+    guard = started()
+    guard.check(Progress("warmup", 0, 1, 2, 0.1))
+    guard.check(record("warmup", 0))
+    guard.sent(MeasureCommand(0, 3))
+    guard.check(record("repeat", 0, 3))
+    guard.sent(MeasureCommand(1, 5))
+    guard.check(record("repeat", 1, 5))
+    guard.sent(CloseCommand())
+    guard.check(Done(1, 0.1))
+    at_once = started(warmups=0, repeats=2)
+    at_once.check(record("repeat", 0))
+    at_once.check(record("repeat", 1))
+
+
+@pytest.mark.parametrize(
+    ("events", "reason"),
+    [
+        ([record("warmup", 0), record("warmup", 1)], "more warmups than the 1 configured"),
+        ([record("warmup", 0), record("repeat", 0, 0)], "a repeat that was not asked for"),
+        ([record("repeat", 0, 0)], "a repeat before the configured warmups"),
+        ([Ready(1, 1)], "a second ready event"),
+        ([Startup(0.1)], "a second startup event"),
+        ([record("warmup", 0), Done(1, 0.1)], "a done event before the run was closed"),
+        ([record("warmup", 0, wall_seconds="fast")], "warmup wall_seconds is str"),
+        ([record("warmup", 0, wall_seconds=-1.0)], "not a finite number >= 0"),
+        ([record("warmup", 0, wall_seconds=float("nan"))], "not a finite number >= 0"),
+        ([record("warmup", 0, loops=True)], "warmup loops is bool"),
+        ([Progress("measure", 0, 1, 2, 0.1)], "progress of an unknown phase"),
+        ([RunnerError("x", "y"), record("warmup", 0)], "after the runner's last one"),
+    ],
+)
+def test_the_guard_refuses_what_the_plan_does_not_allow(events: list[Any], reason: str) -> None:
+    guard = started()
+    with pytest.raises(StreamCorrupted, match=reason):
+        for event in events:
+            guard.check(event)
+
+
+def test_a_repeat_must_answer_its_command() -> None:
+    guard = started(warmups=0)
+    guard.sent(MeasureCommand(0, 4))
+    with pytest.raises(StreamCorrupted, match="repeat 0 of round 3 where repeat 0 of round 4"):
+        guard.check(record("repeat", 0, 3))
+
+
+def test_nothing_before_ready_but_an_error() -> None:
+    with pytest.raises(StreamCorrupted, match="before ready"):
+        EventGuard().check(Startup(0.1))
+    EventGuard().check(RunnerError("setup", "bad spec"))
+    line = '{"event": "ready", "pid": "1", "rss": 1}'
+    with pytest.raises(StreamCorrupted, match="ready pid is str"):
+        EventGuard().check(from_line(line))
