@@ -16,7 +16,8 @@ from lab.tui.results import ChartLine, chart_lines, speedup_series
 
 # One letter per executor: the chart's markers, readable without colour.
 MARKERS = {
-    "serial": "s", "asyncio": "a", "uvloop": "u", "threads": "t", "processes": "p", "dask": "d",
+    "serial": "s", "asyncio": "a", "uvloop": "u", "threads": "t", "processes": "p",
+    "interpreters": "i", "dask": "d",
 }  # fmt: skip
 COLOURS = {
     "serial": "white",
@@ -24,6 +25,7 @@ COLOURS = {
     "uvloop": "blue",
     "threads": "yellow",
     "processes": "green",
+    "interpreters": "red",
     "dask": "magenta",
 }
 
