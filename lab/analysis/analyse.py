@@ -14,6 +14,7 @@ from lab.analysis.breakeven import BreakEven, breakeven
 from lab.analysis.claims import ClaimResult, merge_claims, scenario_claims
 from lab.analysis.cluster_claim import cluster_cost
 from lab.analysis.facts import Machine, machine_notes, scenario_facts
+from lab.analysis.interpreters_claims import interpreters_claims
 from lab.analysis.notes import interpreter_notes
 from lab.analysis.scaling import ScalingFit, fit_scenario
 from lab.analysis.verdicts import Verdict, verdict_for
@@ -59,7 +60,7 @@ def analyse_scenario(result: ScenarioResult, machine: MachineFacts | Machine) ->
     return ScenarioAnalysis(
         name=result.name,
         verdict=verdict,
-        claims=scenario_claims(facts) + cluster_cost(facts),
+        claims=scenario_claims(facts) + cluster_cost(facts) + interpreters_claims(facts),
         scaling=fit_scenario(result),
         breakeven=breakeven(result),
     )
