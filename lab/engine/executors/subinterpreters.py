@@ -111,6 +111,7 @@ class InterpreterExecutor(Executor):
                     raise TimeoutError(f"only {len(seen)} of {self.workers} interpreters started")
         except BaseException as exc:
             raise _refused(_cause(exc)) from None
+        self.worker_threads = seen
         self.chunk = chunk_size(workload.task_count(), self.workers)
 
     def run(self, workload: Workload, tasks: Iterable[Any], sink: ResultSink) -> None:
