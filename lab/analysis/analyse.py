@@ -15,6 +15,7 @@ from lab.analysis.claims import ClaimResult, merge_claims, scenario_claims
 from lab.analysis.cluster_claim import cluster_cost
 from lab.analysis.controls import doubt_note, scenario_doubt
 from lab.analysis.facts import Machine, machine_notes, scenario_facts
+from lab.analysis.interpreters_claims import interpreters_claims
 from lab.analysis.notes import interpreter_notes
 from lab.analysis.scaling import ScalingFit, fit_scenario
 from lab.analysis.sweep import SweepVerdict, sweep_verdict
@@ -61,7 +62,7 @@ def analyse_scenario(result: ScenarioResult, machine: MachineFacts | Machine) ->
         verdict.text = sweep.text
     # A figure the lab's own checks put in doubt never decides without the doubt beside it.
     verdict.text += doubt_note(result, [verdict.winner_run, verdict.runner_up_run])
-    claims = scenario_claims(facts) + cluster_cost(facts)
+    claims = scenario_claims(facts) + cluster_cost(facts) + interpreters_claims(facts)
     if doubt := scenario_doubt(result):
         claims = [replace(c, figures=f"{c.figures} ({doubt})") if c.decided else c for c in claims]
     return ScenarioAnalysis(

@@ -30,7 +30,7 @@ from lab.core.units import format_bytes, format_rate, format_ratio, format_secon
 # "partly": a claim made of parts (start-up, feeding, memory) that some parts confirm and
 # others refute; each part is shown with its own mark in the figures.
 Status = Literal["confirmed", "refuted", "partly", "inconclusive", "not measured"]
-MULTI_PART = {"processes_cost", "cluster_cost"}
+MULTI_PART = {"processes_cost", "cluster_cost", "interpreters_cost"}
 
 
 @dataclass(frozen=True)
@@ -357,10 +357,11 @@ def merge_claims(per_scenario: Sequence[tuple[str, Sequence[ClaimResult]]]) -> l
     "partly": one refuted part must not headline a claim the other parts confirm.
     """
     merged = []
-    for claim in (*CLAIMS, CLUSTER_COST):
+    # The classic claims always get a row; a model's own (CLUSTER_COST, those of
+    # lab.analysis.interpreters_claims) only where a scenario decided it.
+    found = {r.id: Claim(r.id, r.claim) for _, results in per_scenario for r in results}
+    for claim in {**{c.id: c for c in CLAIMS}, **found}.values():
         rows = [(name, r) for name, results in per_scenario for r in results if r.id == claim.id]
-        if not rows and claim is CLUSTER_COST:
-            continue
         note = next((r.note for _, r in rows if r.note), "")
         order: list[Status] = ["refuted", "partly", "confirmed", "inconclusive"]
         status: Status = next(

@@ -290,7 +290,7 @@ def rule_gil(m: ModelFacts, f: ScenarioFacts) -> Explanation | None:
 
 def rule_busy_machine(m: ModelFacts, f: ScenarioFacts) -> Explanation | None:
     """A model that could use several cores did not, and other load left it no free core."""
-    could = m.executor == "processes" or (
+    could = m.executor in ("processes", "interpreters") or (
         m.executor == "threads" and (not f.machine.gil or f.kind in GIL_RELEASING_KINDS)
     )
     r = m.multi
@@ -309,17 +309,24 @@ def rule_busy_machine(m: ModelFacts, f: ScenarioFacts) -> Explanation | None:
     return Explanation(m.executor, "busy_machine", text)
 
 
+# Models whose workers each hold a GIL of their own: why their bytecode runs on several cores.
+OWN_GIL = {
+    "processes": "each worker process has its own interpreter and GIL",
+    "interpreters": "each sub-interpreter has its own GIL, all in one process",
+}
+
+
 def rule_processes_parallel(m: ModelFacts, f: ScenarioFacts) -> Explanation | None:
-    r = m.multi
-    if m.executor != "processes" or r is None or r.cores is None or r.cores < PARALLEL_CORES:
+    r, why = m.multi, OWN_GIL.get(m.executor)
+    if why is None or r is None or r.cores is None or r.cores < PARALLEL_CORES:
         return None
     if (r.speedup or 0) < GAIN and (m.scaling or 0) < GAIN:
         return None
     text = (
-        f"processes: {format_ratio(r.speedup)} at {workers_text(r.workers)} using {r.cores:.2f} of "
-        f"{f.machine.usable_cpus} cores: each worker process has its own interpreter and GIL"
+        f"{m.executor}: {format_ratio(r.speedup)} at {workers_text(r.workers)} using "
+        f"{r.cores:.2f} of {f.machine.usable_cpus} cores: {why}"
     )
-    return Explanation("processes", "processes_parallel", _with_costs(text, m))
+    return Explanation(m.executor, f"{m.executor}_parallel", _with_costs(text, m))
 
 
 def rule_undecided(m: ModelFacts, f: ScenarioFacts) -> Explanation:
@@ -338,7 +345,10 @@ def rule_undecided(m: ModelFacts, f: ScenarioFacts) -> Explanation:
 
 def _suffix(m: ModelFacts, f: ScenarioFacts, rule: str) -> str:
     extra = []
-    multi_rules = ("gil", "event_loop_one_core", "releases_gil", "processes_parallel")
+    multi_rules = (
+        "gil", "event_loop_one_core", "releases_gil", "processes_parallel",
+        "interpreters_parallel",
+    )  # fmt: skip
     r = m.multi if rule in multi_rules else m.best
     if r is not None and rule != "busy_machine":
         note = r.busy_note(f.machine.usable_cpus)

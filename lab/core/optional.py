@@ -10,7 +10,7 @@ import importlib.util
 import sys
 
 # Every executor, in report order (lab.scenario.spec.EXECUTOR_NAMES, without loading pydantic).
-EXECUTORS = ("serial", "asyncio", "uvloop", "threads", "processes", "dask")
+EXECUTORS = ("serial", "asyncio", "uvloop", "threads", "processes", "interpreters", "dask")
 
 # executor -> (module it needs, what to say when it is missing)
 NEEDS = {
@@ -37,8 +37,37 @@ def missing(module: str) -> bool:
         return True
 
 
+# Sub-interpreter pools (PEP 734): the standard library's from 3.14, the backport's on 3.13.
+# On 3.12 the backport's low-level module (interpreters-3-12) crashed 3.12.1 at import here.
+INTERPRETERS_INSTALL = "pip install 'concurrency-lab[interpreters]'"
+INTERPRETERS_BACKPORT = "interpreters_backport"
+
+
+def interpreters_problem(version: tuple[int, int] | None = None) -> str | None:
+    """Why a sub-interpreter pool cannot run under Python `version` (default: this one, with
+    its modules as installed here); None when it can. Nothing is imported to find out."""
+    major_minor = version or (sys.version_info.major, sys.version_info.minor)
+    shown = ".".join(map(str, major_minor))
+    if major_minor < (3, 13):
+        return (
+            f"sub-interpreter pools need Python 3.13 (with {INTERPRETERS_INSTALL}) or 3.14+, "
+            f"this is {shown}; measure it with --python python3.13 or --python python3.14"
+        )
+    if version is not None:  # another Python's: what is installed here says nothing about it
+        return None
+    if major_minor >= (3, 14):
+        if missing("concurrent.futures.interpreter"):
+            return f"this Python {shown} has no concurrent.futures.InterpreterPoolExecutor"
+        return None
+    if missing(INTERPRETERS_BACKPORT):
+        return f"the interpreters-pep-734 backport is not installed: {INTERPRETERS_INSTALL}"
+    return None
+
+
 def unavailable(executor: str) -> str | None:
     """None when the executor can run here, else why not and how to get it."""
+    if executor == "interpreters":
+        return interpreters_problem()
     need = NEEDS.get(executor)
     if need is None or not missing(need[0]):
         return None

@@ -62,7 +62,8 @@ def plan_scenario(
     skipped: dict[str, str] = {}
     for executor in scenario.executors:
         reason = available(executor)
-        if reason:
+        # Under --python, the runner environments decide (lab.engine.interpreters.prepare).
+        if reason and not (executor == "interpreters" and scenario.interpreters):
             skipped[executor] = reason
     if scenario.sweep:
         # The base point comes from the file's own value, not one --quick scaled down.

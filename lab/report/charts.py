@@ -17,6 +17,7 @@ COLORS = {
     "uvloop": "#7c3aed",
     "threads": "#ea580c",
     "processes": "#16a34a",
+    "interpreters": "#0d9488",
     "dask": "#db2777",
 }
 

@@ -14,6 +14,7 @@ REGISTRY: dict[str, tuple[str, str]] = {
     "uvloop": ("lab.engine.executors.uvloop_loop", "UvloopExecutor"),
     "threads": ("lab.engine.executors.threads", "ThreadExecutor"),
     "processes": ("lab.engine.executors.processes", "ProcessExecutor"),
+    "interpreters": ("lab.engine.executors.subinterpreters", "InterpreterExecutor"),
     "dask": ("lab.engine.executors.dask_cluster", "DaskExecutor"),
 }
 

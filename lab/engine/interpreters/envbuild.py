@@ -25,7 +25,9 @@ from collections.abc import AsyncIterator, Callable
 from importlib import metadata
 from pathlib import Path
 
+from lab.core.optional import interpreters_problem
 from lab.engine.interpreters.envcache import (
+    INTERPRETERS_BACKPORT,
     REQUIREMENTS,
     UVLOOP,
     CacheError,
@@ -220,8 +222,28 @@ async def _build(tmp: Path, interp: Interpreter, progress: Progress, reuse: bool
             f"uvloop could not be installed for {label} (no wheel for it?): "
             f"{_last_words(out, 1)}; its uvloop runs are skipped"
         )
-    write_marker(tmp, interp, site, uvloop_problem)
-    return RunnerEnv(tmp, python, uvloop_problem)
+    pool_problem = await _interpreter_pool(pip, interp, progress)
+    write_marker(tmp, interp, site, uvloop_problem, pool_problem)
+    return RunnerEnv(tmp, python, uvloop_problem, pool_problem)
+
+
+async def _interpreter_pool(pip: list[str], interp: Interpreter, progress: Progress) -> str | None:
+    """The backport of the sub-interpreter pool where the interpreter needs it (3.13); why the
+    environment's interpreters runs cannot run, or None."""
+    version = tuple(interp.version[:2]) if interp.version else None
+    if version is None or interp.implementation != "cpython":
+        return f"{interp.label}: sub-interpreter pools need CPython 3.13 or later"
+    if version != (3, 13):  # too old (said why), or the standard library's pool (3.14+)
+        problem = interpreters_problem((version[0], version[1]))
+        return f"{interp.label}: {problem}; its interpreters runs are skipped" if problem else None
+    progress(f"{interp.label}: installing {_requirement_name(INTERPRETERS_BACKPORT)} with pip")
+    code, out = await _run([*pip, *PIP_FLAGS, "--prefer-binary", INTERPRETERS_BACKPORT])
+    if code:
+        return (
+            f"{interp.label}: the interpreters-pep-734 backport could not be installed: "
+            f"{_last_words(out, 1)}; its interpreters runs are skipped"
+        )
+    return None
 
 
 def _remove_broken(final: Path, root: Path) -> None:
@@ -259,7 +281,9 @@ async def ensure_env(interp: Interpreter, progress: Progress) -> RunnerEnv:
             try:
                 env = await _build(tmp, interp, progress, reuse)
                 os.rename(tmp, final)
-                return RunnerEnv(final, env_python(final), env.uvloop_problem)
+                return RunnerEnv(
+                    final, env_python(final), env.uvloop_problem, env.interpreters_problem
+                )
             except EnvError:
                 if not reuse:
                     raise

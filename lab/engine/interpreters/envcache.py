@@ -27,6 +27,8 @@ MARKER = "concurrency-lab-env.json"
 # tests/test_interpreters.py checks each against pyproject's dependencies.
 REQUIREMENTS = ("pydantic>=2.7", "psutil>=5.9", "aiohttp>=3.10", "aiofiles>=23.2")
 UVLOOP = "uvloop>=0.19"
+# The sub-interpreter pool's backport, for 3.13 only (3.14+ has it in the standard library).
+INTERPRETERS_BACKPORT = "interpreters-pep-734>=0.5"
 # The lab's subpackages a runner never imports: the app (Textual) stays out of every env.
 LEFT_OUT = ("tui",)
 
@@ -113,7 +115,7 @@ def env_key(interp: Interpreter) -> dict[str, Any]:
         "platform": interp.platform,
         "lab_version": lab.__version__,
         "lab_source": source_hash(),
-        "requirements": [*REQUIREMENTS, UVLOOP],
+        "requirements": [*REQUIREMENTS, UVLOOP, INTERPRETERS_BACKPORT],
     }
 
 
@@ -130,11 +132,13 @@ def env_python(env: Path) -> Path:
 
 @dataclass(frozen=True)
 class RunnerEnv:
-    """A complete environment: the python to start runners with, and whether uvloop is in it."""
+    """A complete environment: the python to start runners with, and whether uvloop and the
+    interpreter pool can run in it."""
 
     path: Path
     python: Path
     uvloop_problem: str | None  # why uvloop could not be installed there; None: it is
+    interpreters_problem: str | None = None  # why its interpreters runs cannot run; None: they can
 
 
 def read_env(env: Path, interp: Interpreter) -> RunnerEnv | None:
@@ -150,12 +154,24 @@ def read_env(env: Path, interp: Interpreter) -> RunnerEnv | None:
     if not os.access(python, os.X_OK) or not (site / "lab" / "engine" / "runner.py").is_file():
         return None
     problem = marker.get("uvloop_problem")
-    return RunnerEnv(env, python, str(problem) if problem else None)
+    pool = marker.get("interpreters_problem")
+    return RunnerEnv(env, python, str(problem) if problem else None, str(pool) if pool else None)
 
 
-def write_marker(env: Path, interp: Interpreter, site: Path, uvloop_problem: str | None) -> None:
+def write_marker(
+    env: Path,
+    interp: Interpreter,
+    site: Path,
+    uvloop_problem: str | None,
+    interpreters_problem: str | None = None,
+) -> None:
     relative = str(site.relative_to(env))  # the folder is renamed once complete
-    data = {"key": env_key(interp), "site": relative, "uvloop_problem": uvloop_problem}
+    data = {
+        "key": env_key(interp),
+        "site": relative,
+        "uvloop_problem": uvloop_problem,
+        "interpreters_problem": interpreters_problem,
+    }
     path = env / MARKER
     with path.open("w", encoding="utf-8") as f:
         json.dump(data, f, indent=1)

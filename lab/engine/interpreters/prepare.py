@@ -14,6 +14,7 @@ from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
+from lab.core.optional import unavailable
 from lab.engine.events import Event, Preparing, RunFinished, RunSkipped
 from lab.engine.interpreters.envbuild import EnvError, ensure_env
 from lab.engine.interpreters.envcache import CacheError, RunnerEnv
@@ -59,6 +60,12 @@ class Interpreters:
         kept: list[tuple[RunPlan, RunResult]] = []
         for run_plan, run in zip(plan.runs, list(result.runs), strict=True):
             outcome = self.outcomes.get(run.interpreter or "")
+            why_not = _not_under_lab(run.executor) if outcome is None else None
+            if why_not:  # the lab's own interpreter on the axis: the plan could not tell
+                result.runs.remove(run)
+                result.skipped[f"{run.executor}@{run.interpreter}"] = why_not
+                yield RunSkipped(plan.name, run.run_id, why_not)
+                continue
             if isinstance(outcome, str):
                 run.status = "failed"
                 run.error = RunError("interpreter", outcome)
@@ -103,10 +110,17 @@ class Interpreters:
             self.outcomes[label] = _outcome(interp, task)
 
 
+def _not_under_lab(executor: str) -> str | None:
+    """Why an executor cannot run under the lab's own Python (the plan left it to the axis)."""
+    return unavailable(executor) if executor == "interpreters" else None
+
+
 def _not_here(executor: str, env: RunnerEnv) -> str | None:
     """Why an executor's runs cannot use this runner environment, if they cannot."""
     if executor == "uvloop":
         return env.uvloop_problem
+    if executor == "interpreters":
+        return env.interpreters_problem
     if executor == "dask":  # the optional cluster extra is the lab's own, never an env's
         return "Dask runs only under the lab's own Python: runner environments hold no Dask"
     return None

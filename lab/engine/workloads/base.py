@@ -135,6 +135,11 @@ class Workload(ABC):
     def before_repeat(self) -> None:  # noqa: B027 - optional hook, most workloads need nothing
         """Called outside the timed region before each repeat (cache eviction, say)."""
 
+    def pool_function(self) -> Callable[..., Any]:
+        """The function a program of the user's own would hand a pool: the task function, or a
+        scenario's own function (`sync_function` wraps it so that workers import it by name)."""
+        return self.sync_function
+
     def worker_init(self) -> Callable[[], object] | None:
         """A picklable callable each process-pool worker runs once at start-up, or None."""
         return None

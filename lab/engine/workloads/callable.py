@@ -274,6 +274,9 @@ class UserFunction(Workload):
     def new_tally(self) -> Tally:
         return CallableTally(self)
 
+    def pool_function(self) -> Callable[..., Any]:
+        return self.function
+
     def worker_init(self) -> Callable[[], object] | None:
         # A bound method of a picklable object pickles too: each worker imports and sets up.
         return self.call.prepare

@@ -20,7 +20,8 @@ from lab.tui.results import ChartLine, chart_lines, speedup_series
 
 # One letter per executor: the chart's markers, readable without colour.
 MARKERS = {
-    "serial": "s", "asyncio": "a", "uvloop": "u", "threads": "t", "processes": "p", "dask": "d",
+    "serial": "s", "asyncio": "a", "uvloop": "u", "threads": "t", "processes": "p",
+    "interpreters": "i", "dask": "d",
 }  # fmt: skip
 COLOURS = {
     "serial": "white",
@@ -28,6 +29,7 @@ COLOURS = {
     "uvloop": "blue",
     "threads": "yellow",
     "processes": "green",
+    "interpreters": "red",
     "dask": "magenta",
 }
 
