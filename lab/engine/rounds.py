@@ -48,6 +48,17 @@ from lab.engine.workloads.base import ScenarioContext
 from lab.results.model import Report, RunError, RunResult
 
 INTERRUPTED = "interrupted before this run finished"
+OUTPUT_KEPT = 32 * 1024  # characters of a run's captured output kept in the report
+
+
+def keep_output(kept: str, more: str) -> str:
+    """A run's captured output with one more runner process's appended, at most OUTPUT_KEPT."""
+    if not more:
+        return kept
+    joined = f"{kept}\n{more}" if kept else more
+    if len(joined) <= OUTPUT_KEPT:
+        return joined
+    return joined[:OUTPUT_KEPT] + f"\n[... {len(joined) - OUTPUT_KEPT} more characters left out]"
 
 
 @dataclass
@@ -353,9 +364,12 @@ class Rounds:
         yield RunFinished(self.plan.name, slot.run.run_id, slot.run)
 
     def _take_memory(self, slot: Slot) -> None:
+        """What a stopped runner leaves: its tree's peak memory, what it and its workers wrote
+        on fds 1 and 2 (kept with the run, bounded), and the processes it could not kill."""
         runner = slot.runner
         assert runner is not None
         slot.tree.take(runner.peak_rss, runner.peak_uss)
+        slot.run.output = keep_output(slot.run.output, runner.output.text())
         for result in self.report.scenarios if runner.strays else []:
             if result.name == self.plan.name:
                 result.warnings.append(runner.strays_notice(slot.run.run_id))

@@ -113,6 +113,9 @@ class RunResult:
     summary: RunSummary = field(default_factory=RunSummary)
     params: dict[str, Any] = field(default_factory=dict)  # workload overrides of a sweep run
     interpreter: str | None = None  # label of the interpreter it ran under; None: the lab's own
+    # What its runners and their workers wrote on fds 1 and 2 (the measured code's prints,
+    # warnings), bounded; never mixed with the events, which travel on a pipe of their own.
+    output: str = ""
     gil_enabled: bool | None = None  # in its runner once the workload was loaded (axis only)
 
     def to_json(self) -> dict[str, Any]:
@@ -146,6 +149,7 @@ class RunResult:
                 "params": self.params,
             }
             | ({"app_cpu_cores": self.app_cpu_cores} if self.app_cpu_cores is not None else {})
+            | ({"output": self.output} if self.output else {})
         )
 
     @classmethod
@@ -174,6 +178,7 @@ class RunResult:
             params=data.get("params") or {},
             interpreter=data.get("interpreter"),
             gil_enabled=data.get("gil_enabled"),
+            output=str(data.get("output") or ""),
         )
 
 

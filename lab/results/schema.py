@@ -173,6 +173,8 @@ _run = {
         # the GIL was on in this run's runner once the workload was loaded.
         "interpreter": {"type": ["string", "null"]},
         "gil_enabled": {"type": ["boolean", "null"]},
+        # what its runners and their workers wrote on fds 1 and 2, bounded (optional)
+        "output": {"type": "string"},
     },
 }
 

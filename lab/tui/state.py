@@ -118,6 +118,8 @@ def run_details(scenario: str, run: RunResult) -> str:
         lines += ["", f"⚠ {notice['message']}"]
     if run.error and run.error.detail:
         lines += ["", "detail (the runner's stderr or traceback):", run.error.detail.rstrip()]
+    if run.output and not (run.error and run.output.strip() in run.error.detail):
+        lines += ["", "output of the runner and its workers (fds 1 and 2):", run.output.rstrip()]
     return "\n".join(lines)
 
 
