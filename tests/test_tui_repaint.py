@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 from textual.widget import Widget
-from textual.widgets import Label, ProgressBar
+from textual.widgets import Label, ProgressBar, Static
 
-from lab.engine.events import CpuSample, RunProgress
+from lab.engine.events import CpuSample, RunProgress, RunStarted
 from lab.tui.app import LabApp
 from lab.tui.widgets import CpuMeters, RunRow
 from tests.tui_fixtures import make_app, with_live_runs
@@ -157,3 +157,26 @@ async def test_the_meters_still_follow_samples_through_the_app(
         app.run_pane.paint("status", now=time.monotonic() + 10)
         assert isinstance(app.run_pane.cpu, CpuMeters)
         assert app.run_pane.cpu.per_core == (10.0, 20.0, 30.0, 40.0)
+
+
+async def test_naming_the_next_run_repaints_the_header_not_the_screen(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """In rounds the run in flight changes several times a second; the subtitle names it."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2")
+        await with_live_runs(app)  # uvloop-2 in flight
+        await pilot.pause()
+        screen = app.screen
+        nxt = app.state.live.runs[(0, "threads-1")]
+        refreshes = spy(monkeypatch, Widget, "refresh")
+        app.state.live.apply(
+            RunStarted("numeric_crunching", "threads-1", nxt.executor, nxt.workers, 64, 0, 3)
+        )
+        app._paint()
+        assert refreshes[id(screen)] == 0, "the whole screen repainted to change one line"
+        await pilot.pause()
+        assert app.sub_title == "running threads-1"
+        title = screen.query_one("HeaderTitle", Static)
+        assert "running threads-1" in str(title.render())

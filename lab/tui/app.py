@@ -20,8 +20,9 @@ from typing import Any, ClassVar
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Header, TabbedContent, TabPane
+from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 from textual.worker import Worker
 
 from lab.engine.events import Event, RunFinished, RunStarted, ScenarioFinished, ScenarioStarted
@@ -393,4 +394,21 @@ class LabApp(App[int]):
         with self.batch_update():
             self.run_pane.paint(status)
             if subtitle is not None:
-                self.sub_title = subtitle
+                self._show_live_subtitle(subtitle)
+
+    def _show_live_subtitle(self, subtitle: str) -> None:
+        """Name the run in flight in the header, repainting the header's title line alone.
+
+        Setting `App.sub_title` repaints every cell of the screen (an App reactive refreshes
+        the whole screen), and in rounds the run in flight changes several times a second.
+        """
+        if subtitle == self.sub_title:
+            return
+        try:
+            header = self._main.query_one(Header)
+            title = header.query_one("HeaderTitle", Static)
+        except NoMatches:  # no header to repaint on its own: let Textual do it all
+            self.sub_title = subtitle
+            return
+        self.set_reactive(App.sub_title, subtitle)  # its watchers would refresh the screen
+        title.update(header.format_title())
