@@ -171,11 +171,21 @@ async def test_naming_the_next_run_repaints_the_header_not_the_screen(
         screen = app.screen
         nxt = app.state.live.runs[(0, "threads-1")]
         refreshes = spy(monkeypatch, Widget, "refresh")
+        layouts: list[Widget] = []
+        real_refresh = Widget.refresh  # the spy, which counts and then refreshes
+
+        def noting_layouts(self: Widget, *args: Any, **kwargs: Any) -> Any:
+            if kwargs.get("layout"):
+                layouts.append(self)
+            return real_refresh(self, *args, **kwargs)
+
+        monkeypatch.setattr(Widget, "refresh", noting_layouts)
         app.state.live.apply(
             RunStarted("numeric_crunching", "threads-1", nxt.executor, nxt.workers, 64, 0, 3)
         )
         app._paint()
         assert refreshes[id(screen)] == 0, "the whole screen repainted to change one line"
+        assert not layouts, f"a new run laid out {layouts} again"
         await pilot.pause()
         assert app.sub_title == "running threads-1"
         title = screen.query_one("HeaderTitle", Static)

@@ -411,4 +411,4 @@ class LabApp(App[int]):
             self.sub_title = subtitle
             return
         self.set_reactive(App.sub_title, subtitle)  # its watchers would refresh the screen
-        title.update(header.format_title())
+        title.update(header.format_title(), layout=False)  # the title keeps its width
