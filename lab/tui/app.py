@@ -20,9 +20,8 @@ from typing import Any, ClassVar
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.css.query import NoMatches
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Header, TabbedContent, TabPane
 from textual.worker import Worker
 
 from lab.engine.events import Event, RunFinished, RunStarted, ScenarioFinished, ScenarioStarted
@@ -35,6 +34,7 @@ from lab.results.model import Report
 from lab.scenario.loader import LoadedScenario
 from lab.tui.screens import COMMANDS, ConfirmScreen, DetailsScreen, ExportScreen, HelpScreen
 from lab.tui.state import LabState
+from lab.tui.subtitle import show_live_subtitle
 from lab.tui.widgets import ResultsPane, RunPane, ScenariosPane, SystemPane
 
 REFRESH_SECONDS = 0.25  # repaint live progress 4 times a second: what a person can read
@@ -394,21 +394,4 @@ class LabApp(App[int]):
         with self.batch_update():
             self.run_pane.paint(status)
             if subtitle is not None:
-                self._show_live_subtitle(subtitle)
-
-    def _show_live_subtitle(self, subtitle: str) -> None:
-        """Name the run in flight in the header, repainting the header's title line alone.
-
-        Setting `App.sub_title` repaints every cell of the screen (an App reactive refreshes
-        the whole screen), and in rounds the run in flight changes several times a second.
-        """
-        if subtitle == self.sub_title:
-            return
-        try:
-            header = self._main.query_one(Header)
-            title = header.query_one("HeaderTitle", Static)
-        except NoMatches:  # no header to repaint on its own: let Textual do it all
-            self.sub_title = subtitle
-            return
-        self.set_reactive(App.sub_title, subtitle)  # its watchers would refresh the screen
-        title.update(header.format_title(), layout=False)  # the title keeps its width
+                show_live_subtitle(self, self._main, subtitle)
