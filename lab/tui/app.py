@@ -36,6 +36,7 @@ from lab.scenario.loader import LoadedScenario
 from lab.tui.linefilter import SafeTerminalApp
 from lab.tui.screens import COMMANDS, ConfirmScreen, DetailsScreen, ExportScreen, HelpScreen
 from lab.tui.state import LabState
+from lab.tui.subtitle import show_live_subtitle
 from lab.tui.widgets import ResultsPane, RunPane, ScenariosPane, SystemPane
 
 REFRESH_SECONDS = 0.25  # repaint live progress 4 times a second: what a person can read
@@ -397,4 +398,4 @@ class LabApp(SafeTerminalApp):
         with self.batch_update():
             self.run_pane.paint(status)
             if subtitle is not None:
-                self.sub_title = subtitle
+                show_live_subtitle(self, self._main, subtitle)

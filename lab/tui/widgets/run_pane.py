@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.geometry import Size
@@ -21,6 +22,22 @@ from lab.tui.state import LabState
 # The meters and their box repaint twice a second: a person reads no faster, and each
 # repaint of the box costs the app CPU that the measured run would otherwise get.
 CPU_PAINT_SECONDS = 0.5
+# A run's live figures (ETA, throughput) move with every progress event; once a second is
+# what a person reads. A new phase or repeat is shown at the next paint.
+FIGURES_PAINT_SECONDS = 1.0
+
+
+class RunBar(ProgressBar):
+    """Textual's progress bar without its once-a-second timer.
+
+    That timer recomputes an ETA for the ETA label, which a run row does not show
+    (`show_eta=False`): a plan of 20 runs woke the app 20 times a second for nothing.
+    """
+
+    def on_mount(self, event: events.Mount | None = None) -> None:
+        if event is not None:
+            event.prevent_default()  # ProgressBar.on_mount would start the timer
+        self.update()
 
 
 class RunRow(Horizontal):
@@ -33,7 +50,10 @@ class RunRow(Horizontal):
         self._marker = " "
         self._status = describe(run)
         self._marker_label = Label(" ", classes="run-marker")
-        self._bar = ProgressBar(total=1.0, show_eta=False)
+        self._bar = RunBar(total=1.0, show_eta=False)
+        self._shown_percent = -1  # the whole percent the bar shows; its 16 cells move slower
+        self._head = ""  # the status without its live figures: phase and repeat
+        self._figures_painted = 0.0
         self._status_label = Label(self._status, classes="run-status", markup=False)
 
     def compose(self) -> ComposeResult:
@@ -42,7 +62,7 @@ class RunRow(Horizontal):
         yield self._bar
         yield self._status_label
 
-    def paint(self, current: bool) -> None:
+    def paint(self, current: bool, now: float) -> None:
         """Repaint from the run's coalesced state; only what changed, and never a relayout."""
         run = self.run
         self.set_class(current, "-current")
@@ -51,11 +71,32 @@ class RunRow(Horizontal):
         if marker != self._marker:
             self._marker = marker
             self._marker_label.update(marker, layout=False)
-        self._bar.update(progress=run.fraction)
+        # The bar shows a whole percent: a smaller step would repaint the same cells.
+        percent = int(run.fraction * 100)
+        if percent != self._shown_percent:
+            self._shown_percent = percent
+            self._bar.update(progress=run.fraction)
         status = describe(run)
-        if status != self._status:
+        if status == self._status:
+            return
+        head = status.partition("  ")[0]  # "repeat 3/10" of "repeat 3/10  ETA 42s  …"
+        if head != self._head or now - self._figures_painted >= FIGURES_PAINT_SECONDS:
+            self._head = head
+            self._figures_painted = now
             self._status = status
             self._status_label.update(status, layout=False)
+        else:
+            self.run.dirty = True  # its figures are due in a moment: keep the row on the list
+
+
+def _colour(pct: float) -> str:
+    return "green" if pct < 50 else ("yellow" if pct < 85 else "red")
+
+
+def _shown(per_core: tuple[float, ...]) -> list[tuple[str, str]]:
+    """What the meters print for these values: each core's percent and colour."""
+    clamped = (max(0.0, min(100.0, pct)) for pct in per_core)
+    return [(f"{pct:4.0f}", _colour(pct)) for pct in clamped]
 
 
 class CpuMeters(Widget):
@@ -71,6 +112,10 @@ class CpuMeters(Widget):
     def set_sample(self, per_core: Iterable[float]) -> None:
         values = tuple(per_core)
         grow = len(values) != len(self.per_core)
+        # Repaint only when what the meters print moves: whole percents (the bars' cells
+        # follow them) and the colours.
+        if not grow and _shown(values) == _shown(self.per_core):
+            return
         self.per_core = values
         self.refresh(layout=grow)
 
@@ -100,7 +145,7 @@ class CpuMeters(Widget):
                     break
                 pct = max(0.0, min(100.0, self.per_core[index]))
                 filled = round(pct / 100 * bar_width)
-                colour = "green" if pct < 50 else ("yellow" if pct < 85 else "red")
+                colour = _colour(pct)
                 text.append(f"{index:>{digits}} ")
                 text.append("█" * filled, style=colour)
                 text.append("░" * (bar_width - filled), style="dim")
@@ -175,20 +220,20 @@ class RunPane(Vertical):
         await self.run_list.mount_all(widgets)
         self.cpu.set_sample(())
 
-    def paint(self, status: str) -> None:
+    def paint(self, status: str, now: float | None = None) -> None:
         """Apply the coalesced live state: the rows that changed, the meters, the status."""
         live = self.state.live
         current = live.current
+        now = time.monotonic() if now is None else now
         for run in live.take_dirty():
             row = self.rows.get(run.key)
             if row is not None:
-                row.paint(current == run.key)
+                row.paint(current == run.key, now)
         if current != self._shown_current:
             self._shown_current = current
             row = self.rows.get(current) if current else None
             if row is not None:  # after the next layout: rows mounted just now have no place yet
                 self.run_list.call_after_refresh(self.run_list.scroll_to_widget, row, animate=False)
-        now = time.monotonic()
         if live.cpu_dirty and now - self._cpu_painted >= CPU_PAINT_SECONDS:
             live.cpu_dirty = False
             self._cpu_painted = now
