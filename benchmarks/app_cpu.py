@@ -1,6 +1,7 @@
 """The app's own CPU use while a run is live, against the engine alone on the same run.
 
     python benchmarks/app_cpu.py [SECONDS]
+    python benchmarks/app_cpu.py --smoke     (a 0.5 s window at 80x24 only: checks the script runs)
 
 Runs one long process-pool run three times, one after the other: once consumed by a bare loop
 over `LabSession.events()` (the engine: runner I/O, memory and CPU sampling), then inside the
@@ -82,10 +83,11 @@ async def in_the_app(window: float, size: tuple[int, int]) -> float:
 
 
 def main() -> None:
-    window = float(sys.argv[1]) if len(sys.argv) > 1 else 8.0
+    smoke = sys.argv[1:] == ["--smoke"]
+    window = 0.5 if smoke else float(sys.argv[1]) if len(sys.argv) > 1 else 8.0
     engine = asyncio.run(engine_alone(window))
     print(f"engine alone (no UI):          {engine:5.1f}% of one core  (window {window:g} s)")
-    for size in ((80, 24), (120, 40)):
+    for size in ((80, 24),) if smoke else ((80, 24), (120, 40)):
         app = asyncio.run(in_the_app(window, size))
         verdict = "ok" if app < 5 else "OVER the 5% target"
         print(
