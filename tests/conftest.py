@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
@@ -26,6 +27,40 @@ def scenario_file(folder: Path, text: str, name: str = "s.yaml") -> str:
     path = folder / name
     path.write_text(text)
     return str(path)
+
+
+# --- Tests that must run alone under pytest-xdist --------------------------------------------
+#
+# A test marked `alone` times how fast the lab reacts to a signal, or reads the whole machine's
+# CPU: with other workers' tests beside it on 2 cores, its clock would measure them. Every test
+# holds a shared lock on the run's "room" for its duration; an `alone` test holds it exclusively.
+# The turnstile makes that writer-preferring: once an `alone` test waits, no new test enters, so
+# it cannot be starved by the other workers' stream of short tests.
+
+
+@pytest.fixture(autouse=True)
+def _alone_or_together(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        yield  # one process runs one test at a time: every test is alone
+        return
+    # Each worker's temp root is a folder of the run's own: its parent is shared by the workers.
+    shared = tmp_path_factory.getbasetemp().parent
+    alone = request.node.get_closest_marker("alone") is not None
+    turnstile = os.open(shared / "alone.turnstile", os.O_RDWR | os.O_CREAT, 0o600)
+    room = os.open(shared / "alone.room", os.O_RDWR | os.O_CREAT, 0o600)
+    # POSIX record locks (lockf), not flock: a child forked during the test does not inherit
+    # them, so a pool worker outliving its test cannot hold the room shared for ever.
+    try:
+        fcntl.lockf(turnstile, fcntl.LOCK_EX)
+        fcntl.lockf(room, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        if not alone:
+            fcntl.lockf(turnstile, fcntl.LOCK_UN)  # in the room: let the next one through
+        yield
+    finally:
+        os.close(room)  # closing a file releases this process's locks on it
+        os.close(turnstile)
 
 
 @pytest.fixture

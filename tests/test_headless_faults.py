@@ -60,6 +60,7 @@ def test_a_failed_run_exits_1_and_keeps_every_result(
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.alone  # times its reaction to a signal
 def test_interrupt_stops_within_two_seconds_with_a_partial_report(
     lab_sandbox: LabSandbox, tmp_path: Path, signum: int, code: int
 ) -> None:
@@ -106,6 +107,7 @@ def test_interrupt_stops_within_two_seconds_with_a_partial_report(
     assert "Traceback" not in lab.stderr
 
 
+@pytest.mark.alone  # times its reaction to a signal
 def test_ctrl_c_while_the_corpus_is_written(lab_sandbox: LabSandbox, tmp_path: Path) -> None:
     big = """\
 title: big corpus
