@@ -141,7 +141,7 @@ class Raw:
 async def bench_scenario(
     item: Any, repeats: int, executors: list[str], smoke: bool = False
 ) -> list[tuple[str, int, float, float]]:
-    # Smoke: the lab's --quick workload and at most 2 workers, timed once (no min_time loops).
+    # Smoke: the lab's --quick workload and at most 2 workers, one pass each (no warmup).
     scenario = item.scenario.quick() if smoke else item.scenario
     spec = scenario.workload
     workers_max = max(scenario.resolved_workers(usable_cpus()))
@@ -179,10 +179,12 @@ def bench_pair(
     )
     lab_times, raw_times = [], []
     try:
-        lab_repeat(lab_ex, workload)  # warmup both
-        # Like the lab's min_time calibration: a pass shorter than MIN_TIME is repeated and
-        # averaged, for lab and raw alike, so timer and scheduler noise do not decide the ratio.
-        loops = max(1, math.ceil(min_time / max(raw.repeat(), 1e-9)))
+        loops = 1
+        if min_time:  # not in a smoke run: there one pass of each is the whole point
+            lab_repeat(lab_ex, workload)  # warmup both
+            # Like the lab's min_time calibration: a pass shorter than MIN_TIME is repeated and
+            # averaged, for lab and raw alike, so timer and scheduler noise do not decide it.
+            loops = max(1, math.ceil(min_time / max(raw.repeat(), 1e-9)))
 
         def lab_avg() -> float:
             return sum(lab_repeat(lab_ex, workload) for _ in range(loops)) / loops
