@@ -31,7 +31,7 @@ from lab.scenario.loader import resolve
 from tests.conftest import CONSOLE_SCRIPT, LabSandbox, command_line
 from tests.conftest import LabProcess as Lab
 from tests.conftest import scenario_file as scenario
-from tests.faults import fault_env
+from tests.faults import fault_env, hanging
 
 
 def semaphores_of(processes: list[psutil.Process]) -> set[str]:
@@ -371,7 +371,10 @@ def test_sighup_ends_like_sigterm_with_exit_129(lab_sandbox: LabSandbox, tmp_pat
         cwd=tmp_path, **fault_env("threads-2:hang@0"),
     )  # fmt: skip
     lab.wait_until("forkserver", count=3)
-    time.sleep(3.0)
+    deadline = time.monotonic() + 60
+    while not hanging(lab_sandbox.tmp):  # serial-1 measured, threads-2 hangs: however loaded
+        assert time.monotonic() < deadline and lab.proc.poll() is None, lab.stderr
+        time.sleep(0.05)
     sent = time.monotonic()
     os.kill(lab.proc.pid, signal.SIGHUP)
     assert lab.proc.wait(10) == 129
