@@ -38,12 +38,12 @@ def lab_rss() -> str:
 
 
 def row(size: int, run: Any) -> str:
-    wall = (run.summary.get("wall_seconds") or {}).get("median")
-    tp = (run.summary.get("throughput") or {}).get("value")
+    wall = run.summary.wall_seconds.median
+    tp = run.summary.throughput.value
     rss = format_bytes(run.peak_rss_bytes) if run.peak_rss_bytes else "–"
     uss = format_bytes(run.peak_uss_bytes) if run.peak_uss_bytes else "–"
     idle = format_bytes(run.idle_rss_bytes) if run.idle_rss_bytes else "–"
-    errors = run.summary.get("error_count", 0)
+    errors = run.summary.error_count
     status = run.status if run.status == "ok" else f"{run.status}: {run.error.message}"
     return (
         f"{size:>9,} {run.run_id:<14} {wall or 0:>8.2f} {tp or 0:>11,.0f} "
@@ -57,13 +57,16 @@ HEADER = (
 )
 
 
-def sweep_sizes(sizes: list[int], scenario_for: Callable[[int], str], noun: str) -> None:
-    """Run the scenario at each size, print a row per run, then how peak RSS grew per run."""
+def sweep_sizes(sizes: list[int], scenario_for: Callable[[int], str], noun: str) -> int:
+    """Run the scenario at each size, print a row per run, then how peak RSS grew per run.
+    Returns the exit code: 1 when a run did not finish ok (its memory figures mean nothing)."""
     print(HEADER)
     peaks: dict[str, list[int]] = {}
+    failed = 0
     for size in sizes:
         for run in run_scenario(scenario_for(size)):
             print(row(size, run), flush=True)
+            failed += run.status != "ok"
             peaks.setdefault(run.run_id, []).append(run.peak_rss_bytes or 0)
     for run_id, values in peaks.items():
         if len(values) >= 2 and values[0]:
@@ -72,3 +75,4 @@ def sweep_sizes(sizes: list[int], scenario_for: Callable[[int], str], noun: str)
                 f"the peak at {sizes[0]:,} ({sizes[-1] / sizes[0]:.0f}x the {noun})"
             )
     print(f"orchestrator (this process) peak RSS: {lab_rss()}")
+    return 1 if failed else 0

@@ -11,6 +11,10 @@ lab/raw (1.00 = no overhead; above 1 the lab is faster than the naive primitive)
 
     python benchmarks/lab_vs_raw.py                 # all built-ins, 5 alternating repeats
     python benchmarks/lab_vs_raw.py --repeats 9 numeric_crunching
+    python benchmarks/lab_vs_raw.py --smoke         # every built-in scaled down, 1 repeat: seconds
+
+`--smoke` checks that the script still runs against the lab's current API (a test runs it); its
+figures mean nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
+import os
 import statistics
 import sys
 import tempfile
@@ -33,7 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from lab.core.cpus import usable_cpus
 from lab.engine.executors import executor_class
 from lab.engine.executors.processes import chunk_size
-from lab.engine.progress import ProgressSink
+from lab.engine.progress import EventOut, ProgressSink
+from lab.engine.protocol import RunnerEvent, to_line
 from lab.engine.workloads import provisioner, workload_class
 from lab.engine.workloads.base import Workload
 from lab.scenario.loader import load_builtins
@@ -41,16 +47,24 @@ from lab.scenario.loader import load_builtins
 MIN_TIME = 0.1  # seconds, the lab's default min_time
 
 
-class _Discard:
-    """Progress events are produced (their cost is part of the lab) and thrown away."""
+class DevNullEvents:
+    """Progress events are produced and serialised as a runner does (their cost is part of the
+    lab), then written to /dev/null instead of the parent's pipe."""
 
-    def emit(self, event: str, **fields: Any) -> None:
-        pass
+    def __init__(self) -> None:
+        self.stream = open(os.devnull, "w")  # noqa: SIM115 - open for the whole benchmark
+
+    def send(self, message: RunnerEvent) -> None:
+        self.stream.write(to_line(message) + "\n")
+
+
+# The same protocol the runner's EventWriter satisfies: a change to it breaks the smoke test.
+EVENTS: EventOut = DevNullEvents()
 
 
 def lab_repeat(executor: Any, workload: Workload) -> float:
     tally = workload.new_tally()
-    sink = ProgressSink(_Discard(), tally, "repeat", 0, workload.task_count())
+    sink = ProgressSink(EVENTS, tally, "repeat", 0, workload.task_count())
     start = time.perf_counter()
     executor.run(workload, workload.tasks(), sink)
     elapsed = time.perf_counter() - start
@@ -125,11 +139,15 @@ class Raw:
 
 
 async def bench_scenario(
-    item: Any, repeats: int, executors: list[str]
+    item: Any, repeats: int, executors: list[str], smoke: bool = False
 ) -> list[tuple[str, int, float, float]]:
-    scenario = item.scenario
+    # Smoke: the lab's --quick workload and at most 2 workers, one pass each (no warmup).
+    scenario = item.scenario.quick() if smoke else item.scenario
     spec = scenario.workload
     workers_max = max(scenario.resolved_workers(usable_cpus()))
+    if smoke:
+        workers_max = min(workers_max, 2)
+    min_time = 0.0 if smoke else MIN_TIME
     rows = []
     with tempfile.TemporaryDirectory(prefix="concurrency-lab-bench-") as tmp:
         async with provisioner(spec.kind)(spec, Path(tmp)) as context:
@@ -137,14 +155,20 @@ async def bench_scenario(
                 workers = 1 if name == "serial" else workers_max
                 rows.append(
                     await asyncio.to_thread(
-                        bench_pair, spec, context, name, workers, scenario, repeats
+                        bench_pair, spec, context, name, workers, scenario, repeats, min_time
                     )
                 )
     return rows
 
 
 def bench_pair(
-    spec: Any, context: dict[str, Any], name: str, workers: int, scenario: Any, repeats: int
+    spec: Any,
+    context: dict[str, Any],
+    name: str,
+    workers: int,
+    scenario: Any,
+    repeats: int,
+    min_time: float = MIN_TIME,
 ) -> tuple[str, int, float, float]:
     # Separate workload objects: an async workload holds its loop's HTTP session.
     workload = workload_class(spec.kind)(spec, context)
@@ -155,10 +179,12 @@ def bench_pair(
     )
     lab_times, raw_times = [], []
     try:
-        lab_repeat(lab_ex, workload)  # warmup both
-        # Like the lab's min_time calibration: a pass shorter than MIN_TIME is repeated and
-        # averaged, for lab and raw alike, so timer and scheduler noise do not decide the ratio.
-        loops = max(1, math.ceil(MIN_TIME / max(raw.repeat(), 1e-9)))
+        loops = 1
+        if min_time:  # not in a smoke run: there one pass of each is the whole point
+            lab_repeat(lab_ex, workload)  # warmup both
+            # Like the lab's min_time calibration: a pass shorter than MIN_TIME is repeated and
+            # averaged, for lab and raw alike, so timer and scheduler noise do not decide it.
+            loops = max(1, math.ceil(min_time / max(raw.repeat(), 1e-9)))
 
         def lab_avg() -> float:
             return sum(lab_repeat(lab_ex, workload) for _ in range(loops)) / loops
@@ -187,7 +213,12 @@ def main() -> int:
     parser.add_argument("scenarios", nargs="*", help="built-in names (default: all)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--executors", default="serial,asyncio,uvloop,threads,processes")
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny sizes, 1 repeat: checks the script runs"
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.repeats = 1
     builtins = {s.name: s for s in load_builtins()}
     names = args.scenarios or list(builtins)
     executors = args.executors.split(",")
@@ -200,7 +231,7 @@ def main() -> int:
     worst = float("inf")
     for name in names:
         for executor, workers, lab_t, raw_t in asyncio.run(
-            bench_scenario(builtins[name], args.repeats, executors)
+            bench_scenario(builtins[name], args.repeats, executors, args.smoke)
         ):
             ratio = raw_t / lab_t  # throughput ratio: same work, so inverse of the time ratio
             worst = min(worst, ratio)

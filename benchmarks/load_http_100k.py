@@ -8,6 +8,7 @@ the same peak memory, not ten times as much.
 
     python benchmarks/load_http_100k.py
     python benchmarks/load_http_100k.py --sizes 10000,100000 --executors asyncio,threads --workers 64
+    python benchmarks/load_http_100k.py --smoke     (100 and 200 requests, 4 workers: seconds)
 
 All traffic goes to 127.0.0.1.
 """
@@ -27,14 +28,17 @@ def main() -> int:
     parser.add_argument("--executors", default="asyncio,threads")
     parser.add_argument("--workers", type=int, default=64)
     parser.add_argument("--latency-ms", type=float, default=1.0)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks the script runs")
     args = parser.parse_args()
+    if args.smoke:
+        args.sizes, args.workers = "100,200", 4
     sizes = [int(s) for s in args.sizes.split(",")]
     print(
         f"HTTP fan-out, embedded server on 127.0.0.1, {args.latency_ms:g} ms latency, 64 B "
         f"bodies, {args.workers} workers, 1 repeat; Python {sys.version.split()[0]}, "
         f"{os.cpu_count()} CPUs"
     )
-    sweep_sizes(
+    return sweep_sizes(
         sizes,
         lambda size: (
             f"""\
@@ -50,7 +54,6 @@ def main() -> int:
         ),
         "requests",
     )
-    return 0
 
 
 if __name__ == "__main__":

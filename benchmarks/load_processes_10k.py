@@ -8,6 +8,7 @@ so ten times the tasks should not mean ten times the memory.
 
     python benchmarks/load_processes_10k.py
     python benchmarks/load_processes_10k.py --sizes 1000,10000,100000 --workers 2,4 --task-us 100
+    python benchmarks/load_processes_10k.py --smoke     (50 and 100 tasks, 2 workers: seconds)
 """
 
 from __future__ import annotations
@@ -25,14 +26,17 @@ def main() -> int:
     parser.add_argument("--workers", default="2,4")
     parser.add_argument("--task-us", type=float, default=50.0)
     parser.add_argument("--start-method", default="forkserver")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks the script runs")
     args = parser.parse_args()
+    if args.smoke:
+        args.sizes, args.workers = "50,100", "2"
     sizes = [int(s) for s in args.sizes.split(",")]
     print(
         f"process pool, dispatch tasks of {args.task_us:g} µs busy work, "
         f"{args.start_method}, 1 warmup + 3 repeats; Python {sys.version.split()[0]}, "
         f"{os.cpu_count()} CPUs"
     )
-    sweep_sizes(
+    return sweep_sizes(
         sizes,
         lambda size: (
             f"""\
@@ -48,7 +52,6 @@ def main() -> int:
         ),
         "tasks",
     )
-    return 0
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ environment, so that an editable checkout is measured with its bytecode cached, 
 installed wheel always is.
 
     python benchmarks/startup.py [N] [--against DIR]
+    python benchmarks/startup.py --smoke     (one measured round: checks the script runs)
 
 --against DIR also runs each lab command from another checkout (DIR, its lab/ first on
 PYTHONPATH; `git worktree add DIR REV`), in the same loop, and prints this one's time as a
@@ -49,7 +50,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("rounds", nargs="?", type=int, default=15)
     parser.add_argument("--against", metavar="DIR", help="another checkout to compare with")
+    parser.add_argument("--smoke", action="store_true", help="one round: checks the script runs")
     options = parser.parse_args()
+    if options.smoke:
+        options.rounds = 1
     exe = shutil.which("concurrency-lab")
     if exe is None:
         print("concurrency-lab is not on PATH: install the lab first (pip install .)")
@@ -68,10 +72,14 @@ def main() -> int:
                 argv = args if name.startswith("python") else [exe, *args]
                 cpu_before = _children_cpu()
                 began = time.perf_counter()
-                subprocess.run(
-                    argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
+                done = subprocess.run(
+                    argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False,
                     env=tree_env, cwd="/",
                 )  # fmt: skip
+                if done.returncode != 0:  # the time of a failing command means nothing
+                    print(f"{name} ({tree or 'this checkout'}) exited {done.returncode}:")
+                    print(done.stderr.decode(errors="replace"))
+                    return 1
                 if round_:  # the first round writes bytecode caches and warms the page cache
                     times.setdefault((name, tree), []).append(time.perf_counter() - began)
                     cpu.setdefault((name, tree), []).append(_children_cpu() - cpu_before)

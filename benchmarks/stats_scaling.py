@@ -1,6 +1,7 @@
 """How the statistics scale with the number of repeats (issue 14, item 9).
 
     python benchmarks/stats_scaling.py [N ...]        (default: 100 1000 10000 100000)
+    python benchmarks/stats_scaling.py --smoke        (N = 100 only: checks the script runs)
 
 For each N it builds one scenario of three runs (serial-1, threads-2, processes-2) with N
 repeats each, and prints the seconds taken by
@@ -85,4 +86,8 @@ def main(sizes: list[int]) -> None:
 
 
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [100, 1000, 10000, 100000])
+    arguments = sys.argv[1:]
+    if arguments == ["--smoke"]:
+        main([100])
+    else:
+        main([int(a) for a in arguments] or [100, 1000, 10000, 100000])

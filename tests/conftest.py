@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
@@ -15,10 +16,16 @@ from pathlib import Path
 
 import psutil
 import pytest
+from hypothesis import settings
 
 from lab.scenario.loader import LoadedScenario, parse_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# No per-example deadline: tests never assert speed, and on a loaded 2-core machine running the
+# suite in parallel one example of a property test can take longer than hypothesis's 200 ms.
+settings.register_profile("lab", deadline=None)
+settings.load_profile("lab")
 
 
 def scenario_file(folder: Path, text: str, name: str = "s.yaml") -> str:
@@ -26,6 +33,44 @@ def scenario_file(folder: Path, text: str, name: str = "s.yaml") -> str:
     path = folder / name
     path.write_text(text)
     return str(path)
+
+
+# --- Tests that must run alone under pytest-xdist --------------------------------------------
+#
+# A test marked `alone` times how fast the lab reacts to a signal: with other workers' tests
+# beside it on 2 cores, its clock would measure them. Every test holds a shared lock on the run's
+# "room" from before its fixtures are set up until after they are torn down (module fixtures
+# that start sessions in the background included); an `alone` test holds it exclusively. The
+# turnstile makes that writer-preferring: once an `alone` test waits, no new test enters, so it
+# is not starved by the other workers' stream of short tests. POSIX record locks (lockf), not
+# flock: a child forked during a test does not inherit them, so a pool worker that outlives its
+# test cannot keep the room locked.
+
+_room: list[int] = []  # this worker's open lock files while one of its tests is in the room
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    basetemp = item.config.option.basetemp
+    if "PYTEST_XDIST_WORKER" in os.environ and basetemp and not _room:
+        # Each worker's temp root is a folder of the run's own, shared by its workers.
+        shared = Path(basetemp).parent
+        alone = item.get_closest_marker("alone") is not None
+        turnstile = os.open(shared / "alone.turnstile", os.O_RDWR | os.O_CREAT, 0o600)
+        room = os.open(shared / "alone.room", os.O_RDWR | os.O_CREAT, 0o600)
+        _room.extend([room, turnstile])
+        fcntl.lockf(turnstile, fcntl.LOCK_EX)
+        fcntl.lockf(room, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        if not alone:
+            fcntl.lockf(turnstile, fcntl.LOCK_UN)  # in the room: let the next one through
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True, trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    yield
+    while _room:
+        os.close(_room.pop())  # closing a file releases this process's locks on it
 
 
 @pytest.fixture

@@ -6,7 +6,9 @@ workload through `wrap`. When the run with that id (``*`` for every run) reaches
 ``task`` (default 0) of any warmup or repeat, the task
 
 - ``raise``: raises an exception;
-- ``hang``:  sleeps for an hour (past any sensible run timeout);
+- ``hang``:  sleeps for an hour (past any sensible run timeout), having first left a file
+  named ``hanging-<pid>`` in its temp folder (the scenario's, which the lab removes), so a
+  test can wait for the hang itself instead of guessing how long it takes to come (`hanging`);
 - ``exit``:  ends its process with ``os._exit(3)`` (a pool worker, or the runner itself
   for serial/threads/asyncio);
 - ``kill``:  sends SIGKILL to its own process;
@@ -25,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -70,10 +73,20 @@ def for_run(run_id: str | None, environ: dict[str, str] | None = None) -> Fault 
     return fault if fault.run_id in ("*", run_id) else None
 
 
+def _mark_hanging() -> None:
+    Path(tempfile.gettempdir(), f"hanging-{os.getpid()}").touch()
+
+
+def hanging(tmp: Path) -> list[Path]:
+    """The marks of the hangs in progress under `tmp` (a sandbox's TMPDIR: the lab's folders)."""
+    return list(tmp.glob("concurrency-lab-*/hanging-*"))
+
+
 def _trigger(mode: str, index: int) -> None:
     if mode == "raise":
         raise InjectedFault(f"injected fault: task {index} raised")
     if mode == "hang":
+        _mark_hanging()
         time.sleep(HANG_SECONDS)
     elif mode == "exit":
         os._exit(3)
@@ -130,6 +143,7 @@ class FaultyWorkload(Workload):
             return result
         if index == self.fault.task:
             if self.fault.mode == "hang":
+                _mark_hanging()
                 await asyncio.sleep(HANG_SECONDS)
             _trigger(self.fault.mode, index)
         return await self.inner.run_async(inner_task)

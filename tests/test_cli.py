@@ -62,39 +62,44 @@ def test_report_json_to_stdout(tmp_path: Path) -> None:
     assert "threads-2" in out.stderr and "\r" not in out.stderr
 
 
-@pytest.mark.slow
-def test_builtin_quick_reports_validate_against_the_schema(tmp_path: Path) -> None:
-    """Every built-in, as `--report X.json --quick` writes it: the schema holds, and each run's
-    summary reads back into a RunSummary that writes the same JSON."""
-    from concurrent.futures import ThreadPoolExecutor
+# The built-in run end to end here (its embedded server, its latency figures); every other
+# one goes through `--check` below and a report of one short round (test_builtin_reports.py).
+END_TO_END_BUILTIN = "http_fanout"  # the smallest --quick plan: 9 runs
 
+
+@pytest.mark.slow
+def test_a_builtin_quick_report_validates_against_the_schema(tmp_path: Path) -> None:
+    """A built-in, as `--report X.json --quick` writes it: the schema holds, and each run's
+    summary reads back into a RunSummary that writes the same JSON."""
     import jsonschema
 
     from lab.results.schema import REPORT_SCHEMA
     from lab.results.summary import RunSummary
+
+    target = tmp_path / f"{END_TO_END_BUILTIN}.json"
+    # --min-time 0: one pass per repeat, the shortest run of a built-in the CLI offers.
+    out = lab(
+        "--report", str(target), "--quick", "--min-time", "0", END_TO_END_BUILTIN, timeout=480
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    data = json.loads(target.read_text())
+    jsonschema.validate(data, REPORT_SCHEMA)
+    assert [s["name"] for s in data["scenarios"]] == [END_TO_END_BUILTIN]
+    for scenario in data["scenarios"]:
+        assert scenario["runs"] and "verdicts" in scenario
+        for run in scenario["runs"]:
+            assert run["summary"]["wall_seconds"]["n"] >= 1, run["run_id"]
+            assert RunSummary.from_json(run["summary"]).to_json() == run["summary"]
+
+
+def test_every_builtin_passes_check() -> None:
     from lab.scenario.builtins import builtin_paths
 
     names = list(builtin_paths())
-
-    def report_of(name: str) -> tuple[subprocess.CompletedProcess[str], Path]:
-        target = tmp_path / f"{name}.json"
-        # --min-time 0: one pass per repeat, the shortest run of every built-in the CLI offers.
-        return lab("--report", str(target), "--quick", "--min-time", "0", name, timeout=480), target
-
-    # Three sessions at once: only the reports' shape is checked here, never their speed, and
-    # much of a quick session waits (start-ups, pools, the loopback server's latency).
-    with ThreadPoolExecutor(3) as pool:
-        done = dict(zip(names, pool.map(report_of, names), strict=True))
-    for name, (out, target) in done.items():
-        assert out.returncode == 0, f"{name}: {out.stderr}"
-        data = json.loads(target.read_text())
-        jsonschema.validate(data, REPORT_SCHEMA)
-        assert [s["name"] for s in data["scenarios"]] == [name]
-        for scenario in data["scenarios"]:
-            assert scenario["runs"] and "verdicts" in scenario
-            for run in scenario["runs"]:
-                assert run["summary"]["wall_seconds"]["n"] >= 1, run["run_id"]
-                assert RunSummary.from_json(run["summary"]).to_json() == run["summary"]
+    out = lab("--check", *names)
+    assert out.returncode == 0, out.stderr
+    for name in names:
+        assert f"ok  builtin:{name}  ({name}: " in out.stdout, out.stdout
 
 
 @pytest.mark.slow

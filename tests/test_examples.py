@@ -23,7 +23,8 @@ class ExampleRun:
     folder: Path  # holds stdout and stderr: files never fill up while another run is awaited
 
     def finish(self) -> tuple[int, str, str]:
-        returncode = self.process.wait(timeout=300)
+        # Generous: three sessions at once, beside the other tests of a parallel run.
+        returncode = self.process.wait(timeout=900)
         stdout, stderr = (
             (self.folder / name).read_text(encoding="utf-8") for name in ("stdout", "stderr")
         )

@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import LabProcess as Lab
 from tests.conftest import LabSandbox, scenario_file
-from tests.faults import fault_env
+from tests.faults import fault_env, hanging
 
 pytestmark = pytest.mark.slow
 
@@ -60,6 +60,7 @@ def test_a_failed_run_exits_1_and_keeps_every_result(
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.alone  # times its reaction to a signal
 def test_interrupt_stops_within_two_seconds_with_a_partial_report(
     lab_sandbox: LabSandbox, tmp_path: Path, signum: int, code: int
 ) -> None:
@@ -76,7 +77,11 @@ def test_interrupt_stops_within_two_seconds_with_a_partial_report(
     while len(lab.children("forkserver")) < 3:
         assert time.monotonic() < deadline and lab.proc.poll() is None, lab.stderr
         time.sleep(0.05)
-    time.sleep(3.0)  # the pool warms up (2 s when loaded), serial-1 measures, threads-2 hangs
+    # Then serial-1 measures and threads-2 hangs: wait for the hang itself, however loaded the
+    # machine (a fixed 3 s sleep was not always enough for serial-1's repeat).
+    while not hanging(lab_sandbox.tmp):
+        assert time.monotonic() < deadline and lab.proc.poll() is None, lab.stderr
+        time.sleep(0.05)
     sent = time.monotonic()
     if signum == signal.SIGINT:
         os.killpg(lab.proc.pid, signum)  # what a terminal does on Ctrl+C
@@ -106,6 +111,7 @@ def test_interrupt_stops_within_two_seconds_with_a_partial_report(
     assert "Traceback" not in lab.stderr
 
 
+@pytest.mark.alone  # times its reaction to a signal
 def test_ctrl_c_while_the_corpus_is_written(lab_sandbox: LabSandbox, tmp_path: Path) -> None:
     big = """\
 title: big corpus

@@ -31,7 +31,7 @@ from lab.scenario.loader import resolve
 from tests.conftest import CONSOLE_SCRIPT, LabSandbox, command_line
 from tests.conftest import LabProcess as Lab
 from tests.conftest import scenario_file as scenario
-from tests.faults import fault_env
+from tests.faults import fault_env, hanging
 
 
 def semaphores_of(processes: list[psutil.Process]) -> set[str]:
@@ -210,6 +210,7 @@ timeout: 120
 
 
 @pytest.mark.slow
+@pytest.mark.alone  # times its reaction to a signal
 def test_a_sigkilled_lab_takes_its_whole_tree_with_it(
     lab_sandbox: LabSandbox, tmp_path: Path
 ) -> None:
@@ -259,6 +260,7 @@ import time; time.sleep(3600)
 """
 
 
+@pytest.mark.alone  # times its reaction to a signal
 def test_without_prctl_a_thread_follows_the_parent(lab_sandbox: LabSandbox) -> None:
     parent_code = (
         "import subprocess, sys, time\n"
@@ -359,6 +361,7 @@ timeout: 60
 
 
 @pytest.mark.slow
+@pytest.mark.alone  # times its reaction to a signal
 def test_sighup_ends_like_sigterm_with_exit_129(lab_sandbox: LabSandbox, tmp_path: Path) -> None:
     out = tmp_path / "report.json"
     # Seed 5 orders round 1 serial-1, threads-2, processes-2: once every runner is warm (the
@@ -368,7 +371,10 @@ def test_sighup_ends_like_sigterm_with_exit_129(lab_sandbox: LabSandbox, tmp_pat
         cwd=tmp_path, **fault_env("threads-2:hang@0"),
     )  # fmt: skip
     lab.wait_until("forkserver", count=3)
-    time.sleep(3.0)
+    deadline = time.monotonic() + 60
+    while not hanging(lab_sandbox.tmp):  # serial-1 measured, threads-2 hangs: however loaded
+        assert time.monotonic() < deadline and lab.proc.poll() is None, lab.stderr
+        time.sleep(0.05)
     sent = time.monotonic()
     os.kill(lab.proc.pid, signal.SIGHUP)
     assert lab.proc.wait(10) == 129
@@ -462,6 +468,7 @@ MOMENTS = [
 
 
 @pytest.mark.slow
+@pytest.mark.alone  # times its reaction to a signal
 def test_ctrl_c_at_any_moment_of_the_run_cycle_exits_130_within_two_seconds(
     lab_sandbox: LabSandbox, tmp_path: Path
 ) -> None:
@@ -503,6 +510,7 @@ def test_ctrl_c_at_any_moment_of_the_run_cycle_exits_130_within_two_seconds(
 # --- The embedded server stops at once --------------------------------------------------------
 
 
+@pytest.mark.alone  # times its reaction to a signal
 def test_embedded_server_stops_cleanly_on_sigterm(lab_sandbox: LabSandbox) -> None:
     """With a keep-alive connection open and its stdin watched, SIGTERM ends it at once,
     without 'Fatal Python error: _enter_buffered_busy'."""
@@ -532,6 +540,7 @@ def test_embedded_server_stops_cleanly_on_sigterm(lab_sandbox: LabSandbox) -> No
     assert max(times) < 1.0
 
 
+@pytest.mark.alone  # times its reaction to a signal
 def test_embedded_server_follows_a_sigkilled_parent(lab_sandbox: LabSandbox) -> None:
     """Its stdin pipe is held open by another process, so only the parent-death signal can
     tell it that the lab is gone."""

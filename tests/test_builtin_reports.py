@@ -1,0 +1,56 @@
+"""Every built-in's report, from one short round of real runner processes: the JSON holds to the
+schema and each run's summary reads back into the same JSON.
+
+`tests/test_cli.py` runs one built-in end to end under `--quick` (8 rounds, 2 runner processes
+per run); here the others run their whole `--quick` plan (every executor, worker count and
+sweep point) once: one round, one runner process per run, no warmup, `min_time: 0`. What is
+checked is the report's shape for each workload kind, never a figure."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import jsonschema
+import pytest
+
+from lab.engine.plan import make_plan
+from lab.engine.session import LabSession
+from lab.report.formats import render
+from lab.results.schema import REPORT_SCHEMA
+from lab.results.summary import RunSummary
+from lab.scenario.builtins import builtin_paths
+from lab.scenario.loader import LoadedScenario, load_builtins
+from tests.test_cli import END_TO_END_BUILTIN
+
+OTHERS = [name for name in builtin_paths() if name != END_TO_END_BUILTIN]
+
+
+def one_round(loaded: LoadedScenario) -> LoadedScenario:
+    """The --quick scenario as one round in one runner process per run."""
+    quick = loaded.scenario.quick()
+    cheap = quick.model_copy(update={"repeats": 1, "processes": 1, "warmups": 0, "min_time": 0})
+    return replace(loaded, scenario=cheap)
+
+
+def test_the_others_are_every_builtin_but_the_end_to_end_one() -> None:
+    assert sorted([*OTHERS, END_TO_END_BUILTIN]) == sorted(builtin_paths())
+    assert len(OTHERS) == len(builtin_paths()) - 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", OTHERS)
+async def test_builtin_report_validates_against_the_schema(name: str) -> None:
+    loaded = next(item for item in load_builtins() if item.name == name)
+    session = LabSession(make_plan([one_round(loaded)]))
+    async for _ in session.events():
+        pass
+    data = json.loads(render(session.report, "json"))
+    jsonschema.validate(data, REPORT_SCHEMA)
+    assert [s["name"] for s in data["scenarios"]] == [name]
+    for scenario in data["scenarios"]:
+        assert scenario["runs"] and "verdicts" in scenario
+        for run in scenario["runs"]:
+            assert run["status"] == "ok", (run["run_id"], run.get("error"))
+            assert run["summary"]["wall_seconds"]["n"] >= 1, run["run_id"]
+            assert RunSummary.from_json(run["summary"]).to_json() == run["summary"]
