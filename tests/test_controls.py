@@ -22,6 +22,7 @@ import pytest
 from lab.analysis import controls
 from lab.analysis.analyse import analyse_scenario
 from lab.analysis.summarise import finalise_scenario
+from lab.analysis.winner import round_times
 from lab.engine.plan import make_plan
 from lab.engine.session import LabSession
 from lab.report.cells import run_cells
@@ -459,17 +460,21 @@ async def test_page_faults_show_a_fresh_buffer_per_read_in_the_main_thread(
             assert "more page faults per pass than threads-1" in warning["message"]
 
 
-# Built-ins that have no control the band can judge, for a real reason, with the reason.
-NO_JUDGED_CONTROL = {
-    # Near-empty tasks: every 1-worker run is slower than serial by its model's price per task
-    # (the scenario's point), which says nothing about the baseline; its task sizes run pools
-    # of two only. A control faster than serial would still be judged.
-    "dispatch_overhead": "near-empty tasks: a 1-worker run pays its model's price per task",
-}
-# Issue 26's artifact made a control 1.6x faster than serial: the fast side is tight. The slow
-# side is loose: on a loaded machine (load average 20) a pool's hand-offs wait for the
-# scheduler, and processes-1 read 0.62-0.68x serial on hashing and integration.
+# Every built-in has controls (1-worker runs of the serial function). Slower than serial by less
+# than their model's price per task explains, they pass; on dispatch_overhead's near-empty tasks
+# every one is far slower, which is that scenario's point, and only a faster one would fail.
+# Issue 26's artifact made a control 1.6x faster than serial in every round: the fast side is
+# tight. The slow side is loose: on a loaded machine (load average 20) a pool's hand-offs wait
+# for the scheduler, and processes-1 read 0.62-0.68x serial on hashing and integration. A gap
+# is called systematic only when every round shows it: in the parallel suite another test
+# shares the cores, and one disturbed round can move a median of six (1.79x was seen once).
 TEST_BAND = (0.5, 1.4)
+
+
+def per_round(base: RunResult, run: RunResult) -> list[float]:
+    """serial's time over the run's, round by round: the run's speedup in each round."""
+    a, b = round_times(base), round_times(run)
+    return [a[r] / b[r] for r in sorted(a.keys() & b.keys())]
 
 
 @pytest.mark.slow
@@ -481,7 +486,7 @@ async def test_every_builtin_keeps_its_controls_in_a_band_and_breaks_no_physical
     quick = loaded.scenario.quick()
     # 2 workers too: no multi-worker run of a built-in may break a physical limit. Two values
     # of a sweep at most (a control is judged at each), to keep the test short.
-    update: dict[str, Any] = {"workers": [1, 2], "repeats": 4, "processes": 1, "warmups": 0}
+    update: dict[str, Any] = {"workers": [1, 2], "repeats": 6, "processes": 1, "warmups": 0}
     if quick.sweep:
         update["sweep"] = {k: v[:2] for k, v in quick.sweep.items()}
     workload = quick.workload
@@ -490,7 +495,7 @@ async def test_every_builtin_keeps_its_controls_in_a_band_and_breaks_no_physical
     small = quick.model_copy(update=update)
     report = await run_scenarios(replace(loaded, scenario=small))
     result = report.scenarios[0]
-    assert "physical_limit" not in codes(result)
+    usable = int(report.machine.get("cpus_usable") or 1)
     checked = 0
     for run in result.runs:
         base = next(
@@ -500,16 +505,23 @@ async def test_every_builtin_keeps_its_controls_in_a_band_and_breaks_no_physical
             and r.params == run.params
             and r.interpreter == run.interpreter
         )
-        if run is base or not controls.is_control(run, result.workload):
+        if run is base or run.status != "ok":
+            continue  # a model that cannot run here is skipped, not failed
+        ratios = per_round(base, run)
+        limit = controls.core_limit(run, usable) * (1 + controls.LIMIT_MARGIN)
+        broken = [w for w in run.summary.warnings if w["code"] == "physical_limit"]
+        assert not (broken and min(ratios) > limit), f"{name}: {broken[0]['message']}"
+        if not controls.is_control(run, result.workload):
             continue
-        if run.status != "ok":
-            continue  # dask without the cluster extra is skipped, not failed
         speedup = run.summary.speedup
         assert speedup is not None
+        checked += 1
         if speedup < 1 and not controls.slow_side_judged(run, base):
             continue  # slower by the model's price per task: dispatch_overhead's point
-        checked += 1
-        assert TEST_BAND[0] <= speedup <= TEST_BAND[1], (
-            f"{name}: {run.run_id} at {speedup:.2f}x serial"
+        fast = speedup > TEST_BAND[1] and min(ratios) > 1
+        slow = speedup < TEST_BAND[0] and max(ratios) < 1
+        assert not (fast or slow), (
+            f"{name}: {run.run_id} at {speedup:.2f}x serial, "
+            f"in every round: {', '.join(f'{r:.2f}' for r in ratios)}"
         )
-    assert checked or name in NO_JUDGED_CONTROL, f"{name}: no control was judged"
+    assert checked, f"{name}: no 1-worker run of the serial function ran"

@@ -65,13 +65,17 @@ def test_knobs_change_the_scenario_through_the_models() -> None:
     )
     scenario, errors = apply_knobs(base, values)
     assert errors == {} and scenario is not None
-    assert scenario.executors == ["serial", "threads"]  # canonical order
+    # Canonical order; models the form does not toggle (interpreters here) stay as written.
+    assert scenario.executors == ["serial", "threads", "interpreters"]
     assert scenario.workers == [2, "cpus"]
     assert scenario.workload.file_size == 3 * 1024**2  # type: ignore[union-attr]
 
 
 def test_knob_errors_are_keyed_by_field() -> None:
-    base = builtin("numeric_crunching").scenario
+    # Only the form's own models, so that unticking them all leaves none.
+    base = builtin("numeric_crunching").scenario.model_copy(
+        update={"executors": ["serial", "threads", "processes"]}
+    )
     values = dataclasses.replace(
         values_of(base), executors=(), workers="1, 0", size1="many", size2="-1", warmups="x"
     )
