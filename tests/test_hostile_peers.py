@@ -113,8 +113,12 @@ def test_ctrl_c_ends_the_wait_at_any_moment(
     finally:
         lab.kill()
     assert time.monotonic() - began < 5
-    assert lab.returncode == 130, err
-    assert "interrupted; nothing ran" in err and "Traceback" not in err
+    # 130, or death by SIGINT itself (-2), which a shell reports as 130 too: a signal that
+    # lands while the interpreter is still starting (0.2 s) ends it before the lab's handler.
+    assert lab.returncode in (130, -signal.SIGINT), err
+    assert "Traceback" not in err
+    if lab.returncode == 130:
+        assert "interrupted; nothing ran" in err
 
 
 def test_a_real_scheduler_passes_the_probe() -> None:
