@@ -525,3 +525,31 @@ async def test_every_builtin_keeps_its_controls_in_a_band_and_breaks_no_physical
             f"in every round: {', '.join(f'{r:.2f}' for r in ratios)}"
         )
     assert checked, f"{name}: no 1-worker run of the serial function ran"
+
+
+def test_rounds_are_dropped_only_while_the_rest_can_still_be_tested() -> None:
+    """Six quiet rounds of ten cannot show a significant difference among 12 comparisons after
+    Holm (2/64 x 12 > 0.05): dropping four would cost every verdict, so all are kept."""
+    loads = [0.02] * ROUNDS
+    for i in (1, 2, 3, 4):
+        loads[i] = 1.0
+    runs = [timed("serial", 1, 1.0, loads=loads)]
+    for executor in ("asyncio", "uvloop", "threads", "processes"):
+        for workers in (1, 2, 4):
+            runs.append(
+                timed(
+                    executor,
+                    workers,
+                    1.0 if executor != "processes" else 0.5 + 0.5 / workers,
+                    loads=loads,
+                )
+            )
+    result = judged("numeric", runs)
+    assert result.rounds is not None
+    assert result.rounds["disturbed"] == [1, 2, 3, 4]
+    assert result.rounds["dropped"] == []
+    notice = next(w for w in result.warnings if w["code"] == "disturbed_rounds")
+    assert "to test the 12 comparisons against serial" in notice["message"]
+    assert "every round was kept and the negative controls judge them" in notice["message"]
+    assert by_id(result)["processes-2"].summary.versus_baseline is not None
+    assert by_id(result)["processes-2"].summary.versus_baseline.significant

@@ -130,11 +130,26 @@ def choose_dropped_rounds(result: ScenarioResult, usable_cpus: int) -> frozenset
     disturbed = [i for i, load in enumerate(loads) if load is not None and load > limit]
     measured = {r.round for run in result.runs for r in run.repeats if r.round is not None}
     quiet = len(measured) - len(disturbed)
-    dropped = disturbed if disturbed and quiet >= MIN_QUIET_ROUNDS else []
+    # Dropped only while the quiet rounds can still show a significant difference in the
+    # largest family of comparisons against serial (Holm): otherwise a blip of load would
+    # cost the scenario every verdict, and the controls judge the kept rounds instead.
+    family = comparisons_per_baseline(result)
+    enough = quiet >= MIN_QUIET_ROUNDS and paired.can_be_significant(quiet, family)
+    dropped = disturbed if disturbed and enough else []
     rounds["load"] = [None if load is None else round(load, 3) for load in loads]
     rounds["disturbed"] = disturbed
     rounds["dropped"] = dropped
     return frozenset(dropped)
+
+
+def comparisons_per_baseline(result: ScenarioResult) -> int:
+    """The most runs compared with one serial baseline (a sweep value, an interpreter)."""
+    groups: dict[str, int] = {}
+    for run in result.runs:
+        if run.executor != "serial" and run.status == "ok":
+            key = repr((sorted(run.params.items()), run.interpreter))
+            groups[key] = groups.get(key, 0) + 1
+    return max(groups.values(), default=1)
 
 
 def disturbed_notice(result: ScenarioResult, usable_cpus: int) -> Notice | None:
@@ -145,10 +160,11 @@ def disturbed_notice(result: ScenarioResult, usable_cpus: int) -> Notice | None:
     loads = rounds.get("load") or []
     named = ", ".join(f"{i + 1} ({loads[i]:.1f} cores)" for i in disturbed if loads[i] is not None)
     limit = disturbed_limit(usable_cpus)
+    family = comparisons_per_baseline(result)
     rule = (
         f"rounds where other programs kept more than {limit:.2f} of the {usable_cpus} usable "
-        "CPUs busy are left out of every run's figures while at least "
-        f"{MIN_QUIET_ROUNDS} quiet rounds remain"
+        "CPUs busy are left out of every run's figures while enough quiet rounds remain to "
+        f"test the {plural(family, 'comparison')} against serial (at least {MIN_QUIET_ROUNDS})"
     )
     if rounds.get("dropped"):
         outcome = (
@@ -158,7 +174,8 @@ def disturbed_notice(result: ScenarioResult, usable_cpus: int) -> Notice | None:
     else:
         outcome = (
             f"but only {int(rounds.get('count') or 0) - len(disturbed)} quiet rounds remained, "
-            "too few to test on, so every round was kept: treat small differences with care"
+            "too few to test on, so every round was kept and the negative controls judge them: "
+            "treat small differences with care"
         )
     return notice(
         "disturbed_rounds",
