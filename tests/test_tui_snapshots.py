@@ -37,6 +37,18 @@ def two_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("lab.scenario.spec.usable_cpus", lambda: 2)  # Scenario.quick()
 
 
+@pytest.fixture(autouse=True)
+def python_311(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whether `interpreters` can run depends on the Python running the suite (3.11 to 3.14
+    in CI): the screens show it as under 3.11, the lab's default here, whichever it is."""
+    from lab.core import optional
+
+    problem = optional.interpreters_problem
+    monkeypatch.setattr(
+        optional, "interpreters_problem", lambda version=None: problem(version or (3, 11))
+    )
+
+
 @pytest.mark.parametrize("size", SIZES)
 def test_scenarios_screen(snap_compare: Any, size: tuple[int, int]) -> None:
     assert snap_compare(make_app(), press=["end"], terminal_size=size)
