@@ -115,12 +115,12 @@ def swept_param(result: ScenarioResult) -> str | None:
     return name if len(values) >= 2 else None
 
 
-def _size(run: RunResult, result: ScenarioResult, param: str) -> float | None:
+def swept_value(run: RunResult, result: ScenarioResult, param: str) -> float | None:
     value = run.params.get(param, result.workload.get(param))
     return float(value) if isinstance(value, int | float) else None
 
 
-def _wall(run: RunResult) -> float | None:
+def batch_wall(run: RunResult) -> float | None:
     w = run.summary.wall_seconds.median
     return float(w) if run.status == "ok" and w else None
 
@@ -264,10 +264,11 @@ def compared_pair(result: ScenarioResult) -> tuple[str, str] | None:
     # Only models measured at two or more values can cross: dispatch_overhead runs dask at its
     # base point only, and its task sizes under serial, threads and processes.
     param = swept_param(result)
-    values: dict[str, set[object]] = {}
+    values: dict[str, set[float | None]] = {}
     for run in result.runs:
-        value = run.params.get(param, result.workload.get(param)) if param else None
-        values.setdefault(run.executor, set()).add(value)
+        values.setdefault(run.executor, set()).add(
+            swept_value(run, result, param) if param else None
+        )
     ran = [e for e, seen in values.items() if len(seen) >= 2]
     pair = next((pair for pair in PAIRS if set(pair) <= set(ran)), None)
     if pair is not None:
@@ -288,7 +289,7 @@ def breakeven(result: ScenarioResult) -> BreakEven | None:
         return None
     by_size: dict[float, list[RunResult]] = {}
     for run in result.runs:
-        size = _size(run, result, param)
+        size = swept_value(run, result, param)
         if size is not None:
             by_size.setdefault(size, []).append(run)
     if len(by_size) < 2:
@@ -314,20 +315,20 @@ def breakeven(result: ScenarioResult) -> BreakEven | None:
 
         def best(executor: str, runs: list[RunResult] = runs) -> RunResult | None:
             """The run at the sweep's pool size, so every size compares like with like."""
-            ok = [r for r in runs if r.executor == executor and _wall(r)]
+            ok = [r for r in runs if r.executor == executor and batch_wall(r)]
             same = [r for r in ok if r.workers == pool.get(executor)]
-            return min(same or ok, key=lambda r: _wall(r) or 0.0, default=None)
+            return min(same or ok, key=lambda r: batch_wall(r) or 0.0, default=None)
 
         t, p, s = best(light), best(heavy), best("serial")
         points.append(
             SizePoint(
                 size,
-                _wall(s) if s else None,
+                batch_wall(s) if s else None,
                 t.run_id if t else None,
-                _wall(t) if t else None,
+                batch_wall(t) if t else None,
                 startup(t),
                 p.run_id if p else None,
-                _wall(p) if p else None,
+                batch_wall(p) if p else None,
                 startup(p),
             )
         )

@@ -14,7 +14,14 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from lab.analysis.breakeven import swept_param, value_label, value_near, verb_for
+from lab.analysis.breakeven import (
+    batch_wall,
+    swept_param,
+    swept_value,
+    value_label,
+    value_near,
+    verb_for,
+)
 from lab.analysis.winner import decide_among, dropped_rounds
 from lab.core.units import format_ratio
 from lab.results.model import RunResult, ScenarioResult
@@ -50,18 +57,8 @@ class SweepVerdict:
         return asdict(self)
 
 
-def _value_of(run: RunResult, result: ScenarioResult, param: str) -> float | None:
-    value = run.params.get(param, result.workload.get(param))
-    return float(value) if isinstance(value, int | float) else None
-
-
-def _median(run: RunResult) -> float | None:
-    median = run.summary.wall_seconds.median
-    return median if run.status == "ok" and median else None
-
-
 def _best_time(runs: list[RunResult], executor: str) -> float | None:
-    times = [m for r in runs if r.executor == executor and (m := _median(r))]
+    times = [m for r in runs if r.executor == executor and (m := batch_wall(r))]
     return min(times, default=None)
 
 
@@ -127,7 +124,7 @@ def sweep_verdict(result: ScenarioResult) -> SweepVerdict | None:
         return None
     by_value: dict[float, list[RunResult]] = {}
     for run in result.runs:
-        value = _value_of(run, result, param)
+        value = swept_value(run, result, param)
         if value is not None:
             by_value.setdefault(value, []).append(run)
     if len(by_value) < 2:
@@ -205,7 +202,7 @@ def sweep_series(result: ScenarioResult, param: str) -> tuple[list[SweepSeries],
     then says it shows each at its best)."""
     by_model: dict[str, dict[int, list[tuple[float, float]]]] = {}
     for run in result.runs:
-        value, speedup = _value_of(run, result, param), run.summary.speedup
+        value, speedup = swept_value(run, result, param), run.summary.speedup
         if run.executor == "serial" or value is None or run.status != "ok" or not speedup:
             continue
         by_model.setdefault(run.executor, {}).setdefault(run.workers, []).append((value, speedup))
