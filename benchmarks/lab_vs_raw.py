@@ -36,12 +36,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lab.core.cpus import usable_cpus
-from lab.engine.executors import executor_class
-from lab.engine.executors.processes import chunk_size
-from lab.engine.progress import EventOut, ProgressSink
-from lab.engine.protocol import RunnerEvent, to_line
-from lab.engine.workloads import provisioner, workload_class
-from lab.engine.workloads.base import Workload
+from lab.runner.executors import executor_class
+from lab.runner.executors.processes import chunk_size
+from lab.runner.progress import EventOut, ProgressSink
+from lab.runner.protocol import RunnerEvent, to_line
+from lab.runner.workloads import provisioner, workload_class
+from lab.runner.workloads.base import Workload
 from lab.scenario.loader import load_builtins
 
 MIN_TIME = 0.1  # seconds, the lab's default min_time

@@ -110,7 +110,7 @@ class LabSandbox:
         self.mark = mark
 
     def env(self, **extra: str) -> dict[str, str]:
-        from lab.engine.system.child_env import child_env
+        from lab.runner.system.child_env import child_env
 
         env = child_env()
         env.update(TMPDIR=str(self.tmp), **{LAB_MARK: self.mark}, **extra)
@@ -218,7 +218,7 @@ class LabProcess:
 
     def wait_for_runner(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
-        while not self.children("lab.engine.runner"):
+        while not self.children("lab.runner.main"):
             assert time.monotonic() < deadline, "no runner process started"
             time.sleep(0.05)
 

@@ -1,4 +1,4 @@
-"""Run `python -m lab.engine.runner` as the session does: its events on a pipe of their own.
+"""Run `python -m lab.runner.main` as the session does: its events on a pipe of their own.
 
 The runner refuses to start without LAB_EVENT_FD; its fds 1 and 2 carry only what the measured
 code and its workers write, returned apart from the events.
@@ -13,8 +13,8 @@ import sys
 import threading
 from typing import Any
 
-from lab.engine.protocol import EVENT_FD_ENV
-from lab.engine.system.child_env import child_env
+from lab.runner.protocol import EVENT_FD_ENV
+from lab.runner.system.child_env import child_env
 
 
 def run_runner(
@@ -35,7 +35,7 @@ def run_runner(
     reader.start()
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "lab.engine.runner"],
+            [sys.executable, "-m", "lab.runner.main"],
             input=spec if isinstance(spec, str) else json.dumps(spec),
             capture_output=True, text=True, env=env, timeout=timeout, pass_fds=(write_end,),
         )  # fmt: skip

@@ -1,7 +1,7 @@
 """Test-only fault injection, so tests can provoke real faults inside runner processes.
 
 `fault_env("<run_id>:<mode>[@<task>]")` is the environment that arms it: LAB_FAULT says what,
-and LAB_TEST_HOOK makes the runner (lab.engine.runner) import this module and pass each
+and LAB_TEST_HOOK makes the runner (lab.runner.main) import this module and pass each
 workload through `wrap`. When the run with that id (``*`` for every run) reaches task number
 ``task`` (default 0) of any warmup or repeat, the task
 
@@ -36,10 +36,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from lab.engine.workloads.base import RepeatOutcome, Tally, Workload
+from lab.runner.workloads.base import RepeatOutcome, Tally, Workload
 
 ENV = "LAB_FAULT"
-HOOK_ENV = "LAB_TEST_HOOK"  # read by lab.engine.runner
+HOOK_ENV = "LAB_TEST_HOOK"  # read by lab.runner.main
 # The folder that holds the tests package: runners and pool workers must import this module.
 _ROOT = str(Path(__file__).resolve().parent.parent)
 MODES = ("raise", "hang", "exit", "kill", "wrong", "slow")

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
-from lab.engine.executors import executor_class
-from lab.engine.runner import root_cause
-from lab.engine.workloads import workload_class, workload_unit
-from lab.engine.workloads.base import RepeatOutcome, UserCodeError, WorkloadSetupError, WrongAnswer
-from lab.engine.workloads.results import value_hash
+from lab.runner.executors import executor_class
+from lab.runner.main import root_cause
+from lab.runner.workloads import workload_class, workload_unit
+from lab.runner.workloads.base import RepeatOutcome, UserCodeError, WorkloadSetupError, WrongAnswer
+from lab.runner.workloads.results import value_hash
 from lab.scenario.callable_spec import CallableWorkload
 from lab.scenario.loader import ScenarioError, load_file
 from lab.scenario.spec import WorkloadSpec

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.engine.system.child_env import child_env
+from lab.runner.system.child_env import child_env
 
 TINY = "title: Tiny\nworkload: {kind: dispatch, tasks: 20}\nexecutors: [serial, threads]\nworkers: [2]\nrepeats: 1\nwarmups: 0\n"
 

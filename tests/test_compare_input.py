@@ -16,10 +16,10 @@ from typing import Any
 import jsonschema
 import pytest
 
-from lab.engine.system.child_env import child_env
 from lab.report.formats import render
 from lab.results.reading import MAX_REPORT_BYTES, first_problem
 from lab.results.schema import REPORT_SCHEMA
+from lab.runner.system.child_env import child_env
 from tests import synthetic
 
 

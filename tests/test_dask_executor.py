@@ -17,9 +17,9 @@ import psutil
 import pytest
 from pydantic import TypeAdapter
 
-from lab.engine.executors import executor_class
-from lab.engine.workloads import provisioner, workload_class
-from lab.engine.workloads.base import RepeatOutcome, Tally, Workload
+from lab.runner.executors import executor_class
+from lab.runner.workloads import provisioner, workload_class
+from lab.runner.workloads.base import RepeatOutcome, Tally, Workload
 from lab.scenario.spec import WorkloadSpec
 from tests.conftest import ROOT, LabSandbox, scenario_file
 from tests.conftest import LabProcess as Lab

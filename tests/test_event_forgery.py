@@ -23,7 +23,8 @@ import psutil
 import pytest
 
 from lab.engine.eventguard import CORRUPTED, EventGuard, StreamCorrupted
-from lab.engine.protocol import (
+from lab.results.model import RepeatRecord
+from lab.runner.protocol import (
     CloseCommand,
     Done,
     MeasureCommand,
@@ -35,7 +36,6 @@ from lab.engine.protocol import (
     Startup,
     from_line,
 )
-from lab.results.model import RepeatRecord
 from tests.conftest import LabSandbox
 
 SLEEP = 0.3  # seconds per task: a repeat of 2 tasks can never take 1 µs

@@ -26,9 +26,9 @@ from pydantic import TypeAdapter
 from lab.engine.events import Event, RepeatFinished, RunProgress
 from lab.engine.plan import make_plan
 from lab.engine.session import LabSession
-from lab.engine.workloads import provisioner
-from lab.engine.workloads.base import WorkloadSetupError
 from lab.results.model import Report, RunResult
+from lab.runner.workloads import provisioner
+from lab.runner.workloads.base import WorkloadSetupError
 from lab.scenario.loader import parse_scenario
 from lab.scenario.spec import WorkloadSpec
 from tests.conftest import LabSandbox
@@ -159,7 +159,7 @@ async def test_runner_killed_from_outside(lab_sandbox: LabSandbox) -> None:
         if not killed and isinstance(event, RunProgress) and event.run_id == "threads-2":
             # threads-2's runner is the first started: on a loaded machine processes-2's may
             # already be starting by the time this hook runs, and must be left alone.
-            runners = descendants("lab.engine.runner")
+            runners = descendants("lab.runner.main")
             if runners:
                 runner = min(runners, key=lambda p: (p.create_time(), p.pid))
                 killed.append(runner.pid)
@@ -223,7 +223,7 @@ async def test_embedded_server_dies_mid_run(lab_sandbox: LabSandbox) -> None:
         if killed or not isinstance(event, RunProgress) or event.run_id != "threads-8":
             return
         if event.phase == "repeat" and event.done > 0:
-            for server in descendants("lab.engine.server"):
+            for server in descendants("lab.runner.server"):
                 killed.append(server.pid)
                 server.kill()
 
@@ -308,7 +308,7 @@ async def test_not_enough_free_space_for_the_corpus(
         usage = real(path)
         return usage._replace(free=50 * 1024 * 1024)  # 50 MiB: less than the 64 MiB margin
 
-    monkeypatch.setattr("lab.engine.workloads.hashing.shutil.disk_usage", small_disk)
+    monkeypatch.setattr("lab.runner.workloads.hashing.shutil.disk_usage", small_disk)
     report = await run(HASHING, only(DISPATCH, "serial-1"))
     first = report.scenarios[0]
     assert first.error is not None
@@ -407,7 +407,7 @@ async def test_closing_the_stream_stops_the_run_in_flight(lab_sandbox: LabSandbo
     assert session.report.interrupted
     assert [r.status for r in by_id.values()] == ["cancelled", "cancelled", "cancelled"]
     assert [r.status for r in runs(session.report, 1).values()] == ["not_run"]
-    assert not descendants("lab.engine.runner")
+    assert not descendants("lab.runner.main")
 
 
 async def test_cancel_run_goes_on_with_the_next(lab_sandbox: LabSandbox) -> None:

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from lab.engine.runner import describe
-from lab.engine.system.child_env import child_env
-from lab.engine.workloads.hashing import FileChanged, _folder_files, hash_file
+from lab.runner.main import describe
+from lab.runner.system.child_env import child_env
+from lab.runner.workloads.hashing import FileChanged, _folder_files, hash_file
 from tests.conftest import LabSandbox
 
 
@@ -64,7 +64,7 @@ def test_a_subfolder_that_cannot_be_listed_is_named(folder: Path) -> None:
     (folder / "sub").chmod(0o000)
     # The interpreter lives in root's home: load everything as root, then become nobody.
     code = (
-        "import json, os, sys; from lab.engine.workloads.hashing import _folder_files; "
+        "import json, os, sys; from lab.runner.workloads.hashing import _folder_files; "
         f"os.setuid({nobody}); print(json.dumps(_folder_files(sys.argv[1])))"
     )
     out = subprocess.run(

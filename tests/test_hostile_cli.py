@@ -19,7 +19,7 @@ import psutil
 import pytest
 
 from lab.engine.interpreters import probe as interpreter_probe
-from lab.engine.system.child_env import child_env
+from lab.runner.system.child_env import child_env
 
 TINY = """\
 title: tiny

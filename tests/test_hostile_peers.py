@@ -21,8 +21,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from lab.engine.executors.daskprobe import NoScheduler, probe
-from lab.engine.system.child_env import child_env
+from lab.runner.executors.daskprobe import NoScheduler, probe
+from lab.runner.system.child_env import child_env
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("distributed") is None,

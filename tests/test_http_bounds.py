@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from lab.engine.system.child_env import child_env
-from lab.engine.workloads.httpclient import BODY_TOO_LARGE, fetch
+from lab.runner.system.child_env import child_env
+from lab.runner.workloads.httpclient import BODY_TOO_LARGE, fetch
 
 MODELS = "serial, threads, processes, asyncio"
 HEADERS = b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"

@@ -466,7 +466,7 @@ def test_the_module_that_turned_the_gil_on_is_named(
     """No free-threaded build here: a module warns at import exactly as CPython 3.13t does when
     it turns the GIL on for an extension, and the runner's search names it (ahead of the
     module after whose import the GIL was merely found on)."""
-    from lab.engine.system.pyfacts import gil_enabled_by
+    from lab.runner.system.pyfacts import gil_enabled_by
 
     (tmp_path / "gil_trap.py").write_text(
         "import warnings\n"

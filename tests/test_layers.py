@@ -1,6 +1,9 @@
 """The layers' import contract: imports point one way, and no module imports itself in a cycle.
 
-core <- scenario <- results <- analysis <- engine <- report <- headless | compare | fleet | tui <- cli
+core <- scenario <- results <- analysis | runner <- engine <- report <- headless | compare | fleet | tui <- cli
+
+The runner (the child side) and analysis sit side by side and never import each other; the
+runner imports only core, scenario and results, so a runner process loads no parent code.
 
 Every `import` and `from ... import` counts, at module level and inside functions alike; only
 imports under `if TYPE_CHECKING:` are left out, as they never run.
@@ -19,11 +22,11 @@ LAYERS: list[tuple[str, int]] = [
     ("lab.scenario", 1),
     ("lab.results", 2),
     ("lab.analysis", 3),
+    ("lab.runner", 3),  # the child side: beside analysis, below the engine that starts it
     ("lab.engine", 4),
     ("lab.report", 5),
     ("lab.headless", 6),
     ("lab.compare", 6),
-    ("lab.view", 6),
     ("lab.fleet", 6),  # fleet runs: beside headless, above engine and report
     ("lab.tui", 7),
     ("lab.cli", 8),
@@ -108,6 +111,18 @@ def test_imports_point_one_way() -> None:
     assert upward == []
 
 
+def test_runner_imports_nothing_from_the_parent_side() -> None:
+    allowed = ("lab.core", "lab.scenario", "lab.results", "lab.runner")
+    reaching_out = [
+        f"{name} imports {target}"
+        for name, targets in graph().items()
+        if name.startswith("lab.runner")
+        for target in sorted(targets)
+        if target != "lab" and not target.startswith(allowed)
+    ]
+    assert reaching_out == []
+
+
 def test_no_import_cycles() -> None:
     edges = graph()
     cycles: list[list[str]] = []
@@ -137,8 +152,8 @@ def test_no_import_cycles() -> None:
 
 def test_graph_sees_function_level_imports(tmp_path: Path) -> None:
     probe = ROOT / "engine" / "plan.py"
-    assert "lab.engine.executors" in imports_of(probe) or any(
-        t.startswith("lab.engine.executors") for t in imports_of(probe)
+    assert "lab.runner.executors" in imports_of(probe) or any(
+        t.startswith("lab.runner.executors") for t in imports_of(probe)
     )
 
 

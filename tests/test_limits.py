@@ -14,9 +14,9 @@ import pytest
 from pydantic import TypeAdapter
 
 from lab.engine.plan import make_plan
-from lab.engine.system.child_env import child_env
 from lab.engine.system.limits import GIB, estimate_run, plan_problems
-from lab.engine.workloads.http import EmbeddedServer
+from lab.runner.system.child_env import child_env
+from lab.runner.workloads.http import EmbeddedServer
 from lab.scenario.loader import parse_scenario
 from lab.scenario.spec import WorkloadSpec
 from tests.conftest import LabSandbox
@@ -52,7 +52,7 @@ def test_primes_reference_memory_stays_bounded() -> None:
     code = textwrap.dedent(
         """
         import resource
-        from lab.engine.workloads.numeric import sieve_counts, count_primes
+        from lab.runner.workloads.numeric import sieve_counts, count_primes
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         counts = sieve_counts(1_000_000, 10**7, 10)
         after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -69,7 +69,7 @@ def test_primes_reference_memory_stays_bounded() -> None:
 
 
 def test_segmented_sieve_matches_trial_division() -> None:
-    from lab.engine.workloads import numeric
+    from lab.runner.workloads import numeric
 
     for start, size, tasks in [(0, 1, 5), (0, 7, 9), (1_000_000, 2000, 8), (2, 3, 4)]:
         expected = [
@@ -151,9 +151,9 @@ def test_soft_open_file_limit_is_raised_when_the_hard_one_allows(tmp_path: Path)
 FETCH_UNDER_LIMIT = """
 import asyncio, json, resource, sys
 from pydantic import TypeAdapter
-from lab.engine.executors import executor_class
-from lab.engine.workloads import workload_class
-from lab.engine.workloads.http import TooManyFailures
+from lab.runner.executors import executor_class
+from lab.runner.workloads import workload_class
+from lab.runner.workloads.http import TooManyFailures
 from lab.scenario.spec import WorkloadSpec
 
 resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128))

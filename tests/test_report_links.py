@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from lab.engine.system.child_env import child_env
 from lab.report.write import ReportPathError, target_problem, write_atomic
+from lab.runner.system.child_env import child_env
 
 
 def _nobody() -> int:

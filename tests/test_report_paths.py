@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from lab.engine.system.child_env import child_env
 from lab.report.write import ReportPathError, target_problem, write_atomic
+from lab.runner.system.child_env import child_env
 
 TINY = (
     "title: Tiny\nworkload: {kind: dispatch, tasks: 20}\nexecutors: [serial]\nworkers: [1]\n"

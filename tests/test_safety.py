@@ -24,12 +24,12 @@ import pytest
 from pydantic import TypeAdapter
 
 from lab.core.histogram import Histogram
-from lab.engine.executors import executor_class
-from lab.engine.executors.processes import MAX_CHUNK
-from lab.engine.workloads import workload_class
-from lab.engine.workloads.http import EmbeddedServer
 from lab.report import write as report_write
 from lab.report.write import write_atomic
+from lab.runner.executors import executor_class
+from lab.runner.executors.processes import MAX_CHUNK
+from lab.runner.workloads import workload_class
+from lab.runner.workloads.http import EmbeddedServer
 from lab.scenario.spec import WorkloadSpec
 from tests.conftest import LabSandbox, command_line
 
@@ -73,7 +73,7 @@ def test_embedded_server_exits_when_the_lab_is_killed(lab_sandbox: LabSandbox) -
     """Even a SIGKILLed lab cannot clean up; the server notices its stdin close and exits."""
     code = (
         "import asyncio, time\n"
-        "from lab.engine.workloads.http import EmbeddedServer\n"
+        "from lab.runner.workloads.http import EmbeddedServer\n"
         "async def main():\n"
         "    server = EmbeddedServer(0, 16, 0)\n"
         "    print(await server.start(), flush=True)\n"
@@ -85,7 +85,7 @@ def test_embedded_server_exits_when_the_lab_is_killed(lab_sandbox: LabSandbox) -
     )
     assert lab.stdout is not None
     assert lab.stdout.readline().startswith("http://127.0.0.1:")
-    servers = [p for p in lab_sandbox.processes() if "lab.engine.server" in command_line(p)]
+    servers = [p for p in lab_sandbox.processes() if "lab.runner.server" in command_line(p)]
     assert len(servers) == 1
     lab.kill()
     lab.wait()

@@ -21,12 +21,12 @@ from pathlib import Path
 import psutil
 import pytest
 
-from lab.engine.cancelsafe import get_within
 from lab.engine.events import RunProgress
 from lab.engine.plan import make_plan
 from lab.engine.session import LabSession
 from lab.engine.system import sweep
-from lab.engine.system.child_env import child_env, python_command
+from lab.runner.cancelsafe import get_within
+from lab.runner.system.child_env import child_env, python_command
 from lab.scenario.loader import resolve
 from tests.conftest import CONSOLE_SCRIPT, LabSandbox, command_line
 from tests.conftest import LabProcess as Lab
@@ -151,7 +151,7 @@ def test_child_environment_puts_nothing_ahead_of_the_standard_library(
     assert env["PYTHONPATH"] == str(tmp_path)  # the user's own absolute entries only
     assert env["PYTHONSAFEPATH"] == "1"
     assert env["LAB_PARENT_PID"] == str(os.getpid())
-    command = python_command("lab.engine.runner")
+    command = python_command("lab.runner.main")
     assert command[:2] == [sys.executable, "-P"]
     probe = "import json, sys; print(sys.path[0], json.__file__)"
     work = tmp_path / "work"
@@ -169,10 +169,10 @@ def test_an_uninstalled_checkout_runs_its_children_safely_too(
 ) -> None:
     """Where `-m` could not find the lab, a bootstrap appends its folder after the standard
     library and site-packages and runs the module as `-m` would, arguments and all."""
-    from lab.engine.system import child_env as module
+    from lab.runner.system import child_env as module
 
     monkeypatch.setattr(module, "_installed", lambda: False)
-    command = python_command("lab.engine.server", "--payload-size", "7")
+    command = python_command("lab.runner.server", "--payload-size", "7")
     assert command[:3] == [sys.executable, "-P", "-c"]
     work, markers = tmp_path / "work", tmp_path / "markers"
     work.mkdir()
@@ -220,8 +220,8 @@ def test_a_sigkilled_lab_takes_its_whole_tree_with_it(
         lab_sandbox, "--report", "out.json", scenario(tmp_path, BUSY), cwd=tmp_path,
         **fault_env("processes-2:hang@0"),
     )  # fmt: skip
-    lab.wait_until("lab.engine.server")
-    lab.wait_until("lab.engine.runner")
+    lab.wait_until("lab.runner.server")
+    lab.wait_until("lab.runner.main")
     lab.wait_until("multiprocessing.forkserver")
     # Two pool workers: children of the forkserver.
     deadline = time.monotonic() + 60
@@ -252,7 +252,7 @@ def test_a_sigkilled_lab_takes_its_whole_tree_with_it(
 
 
 WATCHED_CHILD = """\
-from lab.engine.system import parent_death
+from lab.runner.system import parent_death
 parent_death._prctl_pdeathsig = lambda: False  # as where prctl is missing: the thread watches
 parent_death.arm()
 print("armed", flush=True)
@@ -286,7 +286,7 @@ def test_a_child_whose_parent_died_before_it_armed_follows_at_once() -> None:
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     code = (
-        "from lab.engine.system import parent_death\n"
+        "from lab.runner.system import parent_death\n"
         f"parent_death.arm({gone.pid})\n"
         "print('survived')\n"
     )
@@ -461,9 +461,9 @@ timeout: 60
 # repeats and the hand-over between runs), plus a random delay of up to that many seconds.
 # With interleaved rounds a run's line is printed only at the very end, so lines are no moment.
 MOMENTS = [
-    ("lab.engine.runner", 0.0), ("lab.engine.runner", 0.3), ("lab.engine.runner", 1.0),
+    ("lab.runner.main", 0.0), ("lab.runner.main", 0.3), ("lab.runner.main", 1.0),
     ("forkserver", 0.0), ("forkserver", 0.3), ("forkserver", 1.0),
-    ("forkserver", 1.5), ("forkserver", 2.0), ("lab.engine.runner", 2.0), ("forkserver", 0.6),
+    ("forkserver", 1.5), ("forkserver", 2.0), ("lab.runner.main", 2.0), ("forkserver", 0.6),
 ]  # fmt: skip
 
 
@@ -517,7 +517,7 @@ def test_embedded_server_stops_cleanly_on_sigterm(lab_sandbox: LabSandbox) -> No
     times = []
     for _ in range(3):
         server = subprocess.Popen(
-            python_command("lab.engine.server", "--exit-with-parent"),
+            python_command("lab.runner.server", "--exit-with-parent"),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             env=child_env(),
         )  # fmt: skip
@@ -546,8 +546,8 @@ def test_embedded_server_follows_a_sigkilled_parent(lab_sandbox: LabSandbox) -> 
     tell it that the lab is gone."""
     code = (
         "import subprocess, sys, time\n"
-        "from lab.engine.system.child_env import child_env, python_command\n"
-        "p = subprocess.Popen(python_command('lab.engine.server', '--exit-with-parent'),\n"
+        "from lab.runner.system.child_env import child_env, python_command\n"
+        "p = subprocess.Popen(python_command('lab.runner.server', '--exit-with-parent'),\n"
         "    stdin=sys.stdin, stdout=subprocess.PIPE, env=child_env())\n"
         "print(p.pid, p.stdout.readline().decode().strip(), flush=True)\n"
         "time.sleep(3600)\n"

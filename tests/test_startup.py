@@ -107,8 +107,8 @@ import contextlib, io, json, sys
 from lab.cli import main
 with contextlib.redirect_stdout(io.StringIO()):
     code = main(sys.argv[1:])
-from lab.engine.executors import executor_class
-from lab.engine.workloads import workload_class
+from lab.runner.executors import executor_class
+from lab.runner.workloads import workload_class
 for name in ("serial", "asyncio", "threads", "processes"):
     executor_class(name)
 workload_class("dispatch")

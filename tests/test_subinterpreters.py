@@ -71,9 +71,9 @@ def fails(x):
 # Runs under the environment's python: every outcome as one JSON line.
 PROBE = """\
 import json, sys, time
-from lab.engine.executors.subinterpreters import InterpreterExecutor
-from lab.engine.workloads.callable import UserFunction
-from lab.engine.workloads.numeric import Numeric
+from lab.runner.executors.subinterpreters import InterpreterExecutor
+from lab.runner.workloads.callable import UserFunction
+from lab.runner.workloads.numeric import Numeric
 from lab.scenario.callable_spec import CallableWorkload
 from lab.scenario.spec import NumericWorkload
 
@@ -241,8 +241,8 @@ def test_the_standard_library_pool_on_3_14() -> None:
     assert env.interpreters_problem is None
     done = subprocess.run(
         [str(env.python), "-P", "-c", textwrap.dedent("""\
-            from lab.engine.executors.subinterpreters import InterpreterExecutor, pool_class
-            from lab.engine.workloads.numeric import Numeric
+            from lab.runner.executors.subinterpreters import InterpreterExecutor, pool_class
+            from lab.runner.workloads.numeric import Numeric
             from lab.scenario.spec import NumericWorkload
             assert pool_class().__module__.startswith("concurrent.futures"), pool_class()
             w = Numeric(NumericWorkload(kind="numeric", tasks=8, size=300), {})

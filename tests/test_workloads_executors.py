@@ -11,9 +11,9 @@ import pytest
 from pydantic import TypeAdapter
 
 from lab.core.optional import unavailable
-from lab.engine.executors import REGISTRY, executor_class
-from lab.engine.workloads import provisioner, workload_class
-from lab.engine.workloads.base import RepeatOutcome, WrongAnswer
+from lab.runner.executors import REGISTRY, executor_class
+from lab.runner.workloads import provisioner, workload_class
+from lab.runner.workloads.base import RepeatOutcome, WrongAnswer
 from lab.scenario.spec import WorkloadSpec
 
 
@@ -144,11 +144,11 @@ def test_pool_workers_import_only_light_modules() -> None:
     import subprocess
     import sys
 
-    from lab.engine.system.child_env import child_env
+    from lab.runner.system.child_env import child_env
 
     code = (
         "import sys\n"
-        "import lab.engine.workloads.numeric, lab.engine.workloads.hashing, lab.engine.workloads.http, lab.engine.workloads.dispatch\n"
+        "import lab.runner.workloads.numeric, lab.runner.workloads.hashing, lab.runner.workloads.http, lab.runner.workloads.dispatch\n"
         "print(sorted(m for m in ('pydantic', 'aiohttp', 'yaml', 'textual') if m in sys.modules))\n"
     )
     out = subprocess.run(

@@ -246,7 +246,7 @@ def _cluster_problems(plans: list[ScenarioPlan]) -> list[str]:
     clusters = dask_clusters(plans)
     if not clusters:
         return []  # no dask run on a given cluster: distributed is not even imported
-    from lab.engine.executors.dask_cluster import cluster_problem
+    from lab.runner.executors.dask_cluster import cluster_problem
 
     found = (cluster_problem(address, workers) for address, workers in clusters.items())
     return [p for p in found if p]

@@ -1,4 +1,4 @@
-"""What runs inside each sub-interpreter of an interpreter pool (lab.engine.executors.subinterpreters).
+"""What runs inside each sub-interpreter of an interpreter pool (lab.runner.executors.subinterpreters).
 
 Imported there by name, so it imports only the standard library. Every call takes and returns
 bytes the lab pickled itself: the backport's pool (interpreters-pep-734 0.5.0) waits forever for

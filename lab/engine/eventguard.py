@@ -15,7 +15,8 @@ from collections import deque
 from dataclasses import fields
 from typing import Any
 
-from lab.engine.protocol import (
+from lab.results.model import RepeatRecord
+from lab.runner.protocol import (
     CloseCommand,
     Command,
     Done,
@@ -29,7 +30,6 @@ from lab.engine.protocol import (
     RunSpec,
     Startup,
 )
-from lab.results.model import RepeatRecord
 
 CORRUPTED = "the runner's event stream was corrupted"
 CORRUPTED_KIND = "corrupted_stream"  # the RunError kind of a run failed for it

@@ -8,8 +8,8 @@ from typing import Any
 
 from lab.core.cpus import usable_cpus
 from lab.core.units import format_eta
-from lab.engine.executors import available
 from lab.engine.interpreters.probe import Interpreter, probe_all
+from lab.runner.executors import available
 from lab.scenario.loader import LoadedScenario
 from lab.scenario.spec import Scenario
 

@@ -27,9 +27,13 @@ from lab.engine.events import (
     RunStarted,
 )
 from lab.engine.interpreters.prepare import record_facts
-from lab.engine.peaks import Peak
 from lab.engine.plan import RunPlan, ScenarioPlan
-from lab.engine.protocol import (
+from lab.engine.runnerproc import EXIT_GRACE, Eof, Problem, RunnerProcess, spawn_runner
+from lab.engine.schedule import Schedule
+from lab.engine.system import probes
+from lab.results.model import Report, RunError, RunResult
+from lab.runner.peaks import Peak
+from lab.runner.protocol import (
     Done,
     Facts,
     MeasureCommand,
@@ -40,12 +44,8 @@ from lab.engine.protocol import (
     RunSpec,
     Startup,
 )
-from lab.engine.runnerproc import EXIT_GRACE, Eof, Problem, RunnerProcess, spawn_runner
-from lab.engine.schedule import Schedule
-from lab.engine.system import probes
-from lab.engine.system.groups import kill_group
-from lab.engine.workloads.base import ScenarioContext
-from lab.results.model import Report, RunError, RunResult
+from lab.runner.system.groups import kill_group
+from lab.runner.workloads.base import ScenarioContext
 
 INTERRUPTED = "interrupted before this run finished"
 OUTPUT_KEPT = 32 * 1024  # characters of a run's captured output kept in the report

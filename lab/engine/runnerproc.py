@@ -17,10 +17,11 @@ from typing import Any
 
 import psutil
 
-from lab.engine.cancelsafe import get_within, within
 from lab.engine.eventguard import CORRUPTED, CORRUPTED_KIND, EventGuard, StreamCorrupted
 from lab.engine.events import CpuSample
-from lab.engine.protocol import (
+from lab.results.notices import Notice, notice
+from lab.runner.cancelsafe import get_within, within
+from lab.runner.protocol import (
     EVENT_FD_ENV,
     MAX_EVENT_LINE,
     CloseCommand,
@@ -32,11 +33,10 @@ from lab.engine.protocol import (
     command_line,
     from_line,
 )
-from lab.engine.system import strays
-from lab.engine.system.child_env import child_env, python_command
-from lab.engine.system.groups import describe_exit, finish_group, kill_group, tree, tree_memory
-from lab.engine.workloads.base import ScenarioContext
-from lab.results.notices import Notice, notice
+from lab.runner.system import strays
+from lab.runner.system.child_env import child_env, python_command
+from lab.runner.system.groups import describe_exit, finish_group, kill_group, tree, tree_memory
+from lab.runner.workloads.base import ScenarioContext
 
 SAMPLE_INTERVAL = 0.1  # memory of the runner's process tree
 USS_EVERY = 5  # memory samples per USS sample
@@ -45,7 +45,7 @@ STDERR_TAIL = 4000  # of the output, for the last words of a crashed runner
 OUTPUT_HEAD = 16384  # bytes of the runner's fds 1 and 2 kept from their start...
 OUTPUT_TAIL = 16384  # ... and from their end
 WATCH_INTERVAL = 0.1  # provisioned resources (the embedded server)
-RUNNER = "lab.engine.runner"
+RUNNER = "lab.runner.main"
 EXIT_GRACE = 5.0  # seconds a runner that sent `done` may take to exit before it is killed
 
 
@@ -98,11 +98,11 @@ class Spawned:
     proc: asyncio.subprocess.Process
     events: asyncio.StreamReader
     transport: asyncio.BaseTransport
-    mark: str  # in its environment, inherited by everything it starts (lab.engine.system.strays)
+    mark: str  # in its environment, inherited by everything it starts (lab.runner.system.strays)
 
 
 async def spawn_runner(workdir: Path, python: Path | None = None) -> Spawned:
-    """`python -m lab.engine.runner` in its own process group, its temp files in `workdir`;
+    """`python -m lab.runner.main` in its own process group, its temp files in `workdir`;
     `python`: another interpreter's runner environment (lab.engine.interpreters), else the lab's.
 
     Whatever the runner and its pool create in the temp folder (forkserver sockets, say) lands

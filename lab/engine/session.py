@@ -25,9 +25,9 @@ from lab.engine.rounds import INTERRUPTED, Rounds
 from lab.engine.schedule import Schedule, new_seed
 from lab.engine.system import probes, sweep
 from lab.engine.system.machine import machine_facts
-from lab.engine.workloads import provisioner, workload_unit
-from lab.engine.workloads.base import ScenarioContext, WorkloadSetupError
 from lab.results.model import Report, RunError, RunResult, ScenarioResult, ScenarioSettings
+from lab.runner.workloads import provisioner, workload_unit
+from lab.runner.workloads.base import ScenarioContext, WorkloadSetupError
 
 __all__ = ["INTERRUPTED", "LabSession", "scenario_result"]
 

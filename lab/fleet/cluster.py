@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from lab import __version__
-from lab.engine.executors import daskprobe
 from lab.fleet.worker import worker_facts
+from lab.runner.executors import daskprobe
 
 CONNECT_TIMEOUT = 5.0  # seconds: a scheduler that does not answer by then is not there
 INSTALL = "pip install 'concurrency-lab[cluster]'"

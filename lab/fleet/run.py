@@ -23,11 +23,11 @@ from typing import Any, TextIO
 
 from lab.core.textsafe import safe_text
 from lab.core.units import format_seconds, plural
-from lab.engine.system.groups import describe_exit
 from lab.fleet.cluster import FleetError, Host, check_versions, connect, hosts
 from lab.fleet.worker import run_host_session, stop_sessions
 from lab.results.fleet import FleetReport, HostRun
 from lab.results.reading import ReportInputError, parse_report
+from lab.runner.system.groups import describe_exit
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 POLL_SECONDS = 0.25

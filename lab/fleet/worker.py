@@ -23,14 +23,14 @@ from collections import deque
 from typing import Any
 
 import lab
-from lab.engine.system.child_env import child_env
+from lab.runner.system.child_env import child_env
 
 # The lab's own command line, run by this worker's interpreter. `-P`: nothing from the
 # worker's current folder goes ahead of the standard library. The session dies with the
 # worker (LAB_PARENT_PID, set by child_env), and its runners die with it in turn, so a worker
 # killed mid-run leaves nothing running on its host.
 _ENTRY = (
-    "import sys; from lab.engine.system.parent_death import arm_from_env; arm_from_env(); "
+    "import sys; from lab.runner.system.parent_death import arm_from_env; arm_from_env(); "
     "from lab.cli import main; sys.exit(main(sys.argv[1:]))"
 )
 STDERR_TAIL_LINES = 20

@@ -27,7 +27,7 @@ from lab.scenario.workload_specs import NumericWorkload as NumericWorkload
 from lab.scenario.workload_specs import StrictModel
 from lab.scenario.workload_specs import WorkloadSpec as WorkloadSpec
 
-# The concurrency models, in report order; lab.engine.executors registers one module for each.
+# The concurrency models, in report order; lab.runner.executors registers one module for each.
 EXECUTOR_NAMES = EXECUTORS
 # What a scenario runs unless it lists executors: the models of one machine. Dask is asked for
 # by name: it needs the optional `cluster` extra and starts a cluster per run.

@@ -1,6 +1,6 @@
 """The workload parameter models of a scenario file, one per `kind:`.
 
-They live in the scenario layer (not in lab.engine.workloads) so that validating a file,
+They live in the scenario layer (not in lab.runner.workloads) so that validating a file,
 printing the JSON schema or building the app's form never imports a workload's runtime
 dependencies. The scenario around them is lab.scenario.spec.
 """

@@ -42,7 +42,7 @@ from lab.engine.interpreters.envcache import (
     write_marker,
 )
 from lab.engine.interpreters.probe import Interpreter
-from lab.engine.system.groups import kill_group
+from lab.runner.system.groups import kill_group
 
 Progress = Callable[[str], None]
 LOCK_POLL = 0.2

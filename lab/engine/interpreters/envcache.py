@@ -23,7 +23,7 @@ import lab
 from lab.engine.interpreters.probe import Interpreter
 
 MARKER = "concurrency-lab-env.json"
-# The runner imports these (lab.engine.runner and every workload and executor); never Textual.
+# The runner imports these (lab.runner.main and every workload and executor); never Textual.
 # tests/test_interpreters.py checks each against pyproject's dependencies.
 REQUIREMENTS = ("pydantic>=2.7", "psutil>=5.9", "aiohttp>=3.10", "aiofiles>=23.2")
 UVLOOP = "uvloop>=0.19"

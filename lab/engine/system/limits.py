@@ -24,7 +24,7 @@ import psutil
 from lab.core.units import format_bytes, format_number
 from lab.engine.plan import RunPlan, ScenarioPlan
 from lab.engine.system.machine import CGROUP, cgroup_memory_limit
-from lab.engine.workloads.numeric import SIEVE_SEGMENT
+from lab.runner.workloads.numeric import SIEVE_SEGMENT
 from lab.scenario.spec import HashingWorkload, HttpWorkload, NumericWorkload
 
 MIB = 1024 * 1024

@@ -12,7 +12,6 @@ import os
 import platform
 import socket
 import sys
-import sysconfig
 import time
 from importlib import metadata
 from pathlib import Path
@@ -21,7 +20,8 @@ import psutil
 
 from lab.core.cpus import affinity_cpus, cgroup_cpu_limit, usable_cpus
 from lab.engine.system import probes
-from lab.results.machine import EventLoopFacts, MachineFacts, PythonFacts, TimerFacts
+from lab.results.machine import EventLoopFacts, MachineFacts, TimerFacts
+from lab.runner.system.pyfacts import gil_enabled, python_build
 from lab.scenario.spec import default_start_method
 
 LIBRARIES = ("aiohttp", "aiofiles", "uvloop", "textual", "psutil", "pydantic", "PyYAML")
@@ -101,32 +101,6 @@ def container_kind() -> str | None:
         if marker in text:
             return marker
     return None
-
-
-def gil_enabled() -> bool:
-    check = getattr(sys, "_is_gil_enabled", None)
-    return bool(check()) if check else True
-
-
-def python_build() -> PythonFacts:
-    config_args = str(sysconfig.get_config_var("CONFIG_ARGS") or "")
-    return {
-        "build": " ".join(platform.python_build()),
-        "compiler": platform.python_compiler(),
-        "cflags": sysconfig.get_config_var("PY_CFLAGS"),
-        "config_args": config_args,
-        "pgo": "--enable-optimizations" in config_args,
-        "lto": "--with-lto" in config_args,
-        "debug": hasattr(sys, "gettotalrefcount"),
-        "free_threading_build": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
-        "jit": _jit_enabled(),
-    }
-
-
-def _jit_enabled() -> bool | None:
-    jit = getattr(sys, "_jit", None)
-    is_enabled = getattr(jit, "is_enabled", None)
-    return bool(is_enabled()) if callable(is_enabled) else None
 
 
 def event_loop() -> EventLoopFacts:

@@ -5,7 +5,7 @@ Killing a runner's process group misses what the measured code started in a sess
 gets a mark in its environment, which everything it starts inherits; once the group is gone,
 the processes that still carry the mark are found in /proc and killed. A process that cleared
 its environment cannot be found this way; the runner is a child subreaper
-(lab.engine.runner), so while it lives such orphans are its children, and `tree` finds them.
+(lab.runner.main), so while it lives such orphans are its children, and `tree` finds them.
 Whatever survives SIGKILL (another user's, a process stuck in the kernel) is named by pid.
 """
 

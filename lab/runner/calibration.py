@@ -10,8 +10,8 @@ import math
 from typing import Any
 
 from lab.core.histogram import Histogram
-from lab.engine.workloads.base import WrongAnswer
 from lab.results.model import RepeatRecord
+from lab.runner.workloads.base import WrongAnswer
 
 MAX_LOOPS = 100_000
 TIMEOUT_SHARE = 0.5  # calibration never plans more than this share of the run's timeout

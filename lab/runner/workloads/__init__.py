@@ -8,15 +8,15 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
-from lab.engine.workloads.base import Workload, no_resources
+from lab.runner.workloads.base import Workload, no_resources
 
 # kind -> (module, workload class name, has a provision() for scenario-level resources)
 REGISTRY: dict[str, tuple[str, str, bool]] = {
-    "numeric": ("lab.engine.workloads.numeric", "Numeric", False),
-    "hashing": ("lab.engine.workloads.hashing", "Hashing", True),
-    "http": ("lab.engine.workloads.http", "Http", True),
-    "dispatch": ("lab.engine.workloads.dispatch", "Dispatch", False),
-    "callable": ("lab.engine.workloads.callable", "UserFunction", False),
+    "numeric": ("lab.runner.workloads.numeric", "Numeric", False),
+    "hashing": ("lab.runner.workloads.hashing", "Hashing", True),
+    "http": ("lab.runner.workloads.http", "Http", True),
+    "dispatch": ("lab.runner.workloads.dispatch", "Dispatch", False),
+    "callable": ("lab.runner.workloads.callable", "UserFunction", False),
 }
 
 

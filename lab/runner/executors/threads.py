@@ -9,8 +9,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
 from typing import Any
 
-from lab.engine.executors.base import Executor, ResultSink
-from lab.engine.workloads.base import Workload
+from lab.runner.executors.base import Executor, ResultSink
+from lab.runner.workloads.base import Workload
 
 
 class ThreadExecutor(Executor):

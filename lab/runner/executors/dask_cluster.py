@@ -25,16 +25,16 @@ from distributed.client import FutureCancelledError
 from distributed.scheduler import KilledWorker
 
 from lab import __version__
-from lab.engine.executors import daskprobe
-from lab.engine.executors.base import (
+from lab.runner.executors import daskprobe
+from lab.runner.executors.base import (
     ClusterProblem,
     Executor,
     RemoteUsage,
     ResultSink,
     WorkerLost,
 )
-from lab.engine.executors.processes import chunk_size, run_chunk
-from lab.engine.workloads.base import Workload
+from lab.runner.executors.processes import chunk_size, run_chunk
+from lab.runner.workloads.base import Workload
 
 STARTUP_TIMEOUT = 60.0
 LOST_POLL = 0.2  # seconds between looks for a lost worker while a finished chunk is recomputed

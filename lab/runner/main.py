@@ -1,7 +1,7 @@
 """The runner process: executes one run (one executor at one worker count) in isolation.
 
-Started as `python -m lab.engine.runner`, like a pyperf worker, so the app, other runs and their
-threads never perturb a measurement. It speaks the typed messages of lab.engine.protocol: a
+Started as `python -m lab.runner.main`, like a pyperf worker, so the app, other runs and their
+threads never perturb a measurement. It speaks the typed messages of lab.runner.protocol: a
 RunSpec line on stdin, then (in rounds) one MeasureCommand per measured repeat; events go out
 as JSON lines on the pipe the session passed (EVENT_FD_ENV), never on stdout: ready, startup (pool or loop start-up, timed alone), progress
 (throttled to about 15 Hz), repeat (one warmup or repeat: per-pass averages over its `loops`
@@ -25,12 +25,12 @@ from typing import IO, Any, NamedTuple
 import psutil
 from pydantic import TypeAdapter
 
-from lab.engine.calibration import PassTotals, calibrate_loops
-from lab.engine.executors import executor_class
-from lab.engine.executors.base import ClusterProblem, Executor, WorkerLost
-from lab.engine.peaks import Peak
-from lab.engine.progress import ProgressSink
-from lab.engine.protocol import (
+from lab.runner.calibration import PassTotals, calibrate_loops
+from lab.runner.executors import executor_class
+from lab.runner.executors.base import ClusterProblem, Executor, WorkerLost
+from lab.runner.peaks import Peak
+from lab.runner.progress import ProgressSink
+from lab.runner.protocol import (
     EVENT_FD_ENV,
     CloseCommand,
     Done,
@@ -45,10 +45,10 @@ from lab.engine.protocol import (
     parse_command,
     to_line,
 )
-from lab.engine.system import parent_death, pyfacts, strays
-from lab.engine.system.groups import tree_memory
-from lab.engine.workloads import workload_class
-from lab.engine.workloads.base import (
+from lab.runner.system import parent_death, pyfacts, strays
+from lab.runner.system.groups import tree_memory
+from lab.runner.workloads import workload_class
+from lab.runner.workloads.base import (
     TargetUnreachable,
     UserCodeError,
     Workload,
@@ -340,7 +340,7 @@ def event_stream() -> IO[str]:
     value = os.environ.pop(EVENT_FD_ENV, "")
     if not value.isdigit() or int(value) <= 2:
         raise SystemExit(
-            f"lab.engine.runner: {EVENT_FD_ENV} must name the event pipe's file descriptor "
+            f"lab.runner.main: {EVENT_FD_ENV} must name the event pipe's file descriptor "
             "(above 2); the runner is started by the lab's session"
         )
     fd = int(value)
@@ -351,7 +351,7 @@ def event_stream() -> IO[str]:
 def main() -> int:
     parent_death.arm_from_env()  # a SIGKILLed lab takes its runners with it
     # Orphans of what the measured code starts (a daemon, a start_new_session child) become
-    # this runner's children, where the session finds them (lab.engine.system.strays).
+    # this runner's children, where the session finds them (lab.runner.system.strays).
     parent_death.become_subreaper()
     out = EventWriter(event_stream())
     try:

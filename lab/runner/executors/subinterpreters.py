@@ -2,7 +2,7 @@
 
 `concurrent.futures.InterpreterPoolExecutor` from the standard library on 3.14+, from the
 interpreters-pep-734 backport on 3.13. Tasks go over in chunks like the process pool's (each
-hand-over pickles its function and tasks), through lab.engine.executors.in_interpreter, whose
+hand-over pickles its function and tasks), through lab.runner.executors.in_interpreter, whose
 calls always come back (see there). Start-up lasts until every worker has run one task.
 """
 
@@ -18,9 +18,9 @@ from typing import Any
 
 from lab.core import in_interpreter
 from lab.core.optional import interpreters_problem
-from lab.engine.executors.base import Executor, ResultSink
-from lab.engine.executors.processes import chunk_size
-from lab.engine.workloads.base import UserCodeError, Workload, WorkloadSetupError
+from lab.runner.executors.base import Executor, ResultSink
+from lab.runner.executors.processes import chunk_size
+from lab.runner.workloads.base import UserCodeError, Workload, WorkloadSetupError
 
 STARTUP_TIMEOUT = 60.0
 # The lab's module the workers call; imported first, by a built-in, so that a worker that

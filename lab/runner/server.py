@@ -1,6 +1,6 @@
 """The embedded HTTP server: loopback only, configurable latency, payload and error rate.
 
-Run as its own process (`python -m lab.engine.server`) so that serving never shares a GIL or a core
+Run as its own process (`python -m lab.runner.server`) so that serving never shares a GIL or a core
 budget with the runner being measured. It prints `LISTENING <port>` once it accepts requests.
 """
 
@@ -15,7 +15,7 @@ import sys
 
 from aiohttp import web
 
-from lab.engine.system import parent_death
+from lab.runner.system import parent_death
 
 HOST = "127.0.0.1"
 
@@ -100,7 +100,7 @@ async def serve(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lab.engine.server")
+    parser = argparse.ArgumentParser(prog="python -m lab.runner.server")
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--payload-size", type=int, default=1024)
     parser.add_argument("--error-rate", type=float, default=0.0)

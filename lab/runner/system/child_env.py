@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import lab
-from lab.engine.system.parent_death import PARENT_ENV
+from lab.runner.system.parent_death import PARENT_ENV
 
 # Runs a module like `-m`, with the lab's folder put *after* the standard library and the
 # site-packages: for a checkout that is not installed, the only way the child finds the lab.

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import aiofiles
 
 from lab.core.units import format_bytes
-from lab.engine.workloads.base import (
+from lab.runner.workloads.base import (
     RepeatOutcome,
     Tally,
     Workload,

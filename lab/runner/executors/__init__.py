@@ -5,17 +5,17 @@ from __future__ import annotations
 import importlib
 
 from lab.core.optional import unavailable
-from lab.engine.executors.base import Executor
+from lab.runner.executors.base import Executor
 from lab.scenario.spec import EXECUTOR_NAMES
 
 REGISTRY: dict[str, tuple[str, str]] = {
-    "serial": ("lab.engine.executors.serial", "SerialExecutor"),
-    "asyncio": ("lab.engine.executors.asyncio_loop", "AsyncioExecutor"),
-    "uvloop": ("lab.engine.executors.uvloop_loop", "UvloopExecutor"),
-    "threads": ("lab.engine.executors.threads", "ThreadExecutor"),
-    "processes": ("lab.engine.executors.processes", "ProcessExecutor"),
-    "interpreters": ("lab.engine.executors.subinterpreters", "InterpreterExecutor"),
-    "dask": ("lab.engine.executors.dask_cluster", "DaskExecutor"),
+    "serial": ("lab.runner.executors.serial", "SerialExecutor"),
+    "asyncio": ("lab.runner.executors.asyncio_loop", "AsyncioExecutor"),
+    "uvloop": ("lab.runner.executors.uvloop_loop", "UvloopExecutor"),
+    "threads": ("lab.runner.executors.threads", "ThreadExecutor"),
+    "processes": ("lab.runner.executors.processes", "ProcessExecutor"),
+    "interpreters": ("lab.runner.executors.subinterpreters", "InterpreterExecutor"),
+    "dask": ("lab.runner.executors.dask_cluster", "DaskExecutor"),
 }
 
 assert tuple(REGISTRY) == EXECUTOR_NAMES, "every executor name needs a module, in order"

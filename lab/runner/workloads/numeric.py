@@ -6,7 +6,7 @@ import math
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from lab.engine.workloads.base import RepeatOutcome, Tally, Workload, WrongAnswer
+from lab.runner.workloads.base import RepeatOutcome, Tally, Workload, WrongAnswer
 
 if TYPE_CHECKING:  # pool workers import this module: keep pydantic out of their start-up
     from lab.scenario.spec import NumericWorkload

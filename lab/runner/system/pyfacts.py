@@ -15,9 +15,10 @@ import platform
 import re
 import subprocess
 import sys
+import sysconfig
 from typing import Any
 
-from lab.engine.system.machine import gil_enabled, python_build
+from lab.results.machine import PythonFacts
 
 FIND_TIMEOUT = 60.0
 CULPRIT = re.compile(r"to load module '([^']+)'")
@@ -88,3 +89,29 @@ def runtime_facts() -> dict[str, Any]:
     if facts["free_threading_build"] and facts["gil_enabled"] and not _forced_on():
         facts["gil_enabled_by"] = gil_enabled_by(extension_modules())
     return facts
+
+
+def gil_enabled() -> bool:
+    check = getattr(sys, "_is_gil_enabled", None)
+    return bool(check()) if check else True
+
+
+def python_build() -> PythonFacts:
+    config_args = str(sysconfig.get_config_var("CONFIG_ARGS") or "")
+    return {
+        "build": " ".join(platform.python_build()),
+        "compiler": platform.python_compiler(),
+        "cflags": sysconfig.get_config_var("PY_CFLAGS"),
+        "config_args": config_args,
+        "pgo": "--enable-optimizations" in config_args,
+        "lto": "--with-lto" in config_args,
+        "debug": hasattr(sys, "gettotalrefcount"),
+        "free_threading_build": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+        "jit": _jit_enabled(),
+    }
+
+
+def _jit_enabled() -> bool | None:
+    jit = getattr(sys, "_jit", None)
+    is_enabled = getattr(jit, "is_enabled", None)
+    return bool(is_enabled()) if callable(is_enabled) else None

@@ -7,6 +7,6 @@ as long as it does. Dying with the runner breaks that circle: the workers die wi
 
 from __future__ import annotations
 
-from lab.engine.system import parent_death
+from lab.runner.system import parent_death
 
 parent_death.arm_from_env()

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from itertools import islice
 from typing import Any
 
-from lab.engine.executors.base import Executor, ResultSink
-from lab.engine.workloads.base import Workload
+from lab.runner.executors.base import Executor, ResultSink
+from lab.runner.workloads.base import Workload
 
 
 class SerialExecutor(Executor):

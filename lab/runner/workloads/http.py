@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 
 from lab.core.histogram import Histogram
 from lab.core.units import format_bytes
-from lab.engine.cancelsafe import within
-from lab.engine.workloads.base import (
+from lab.runner.cancelsafe import within
+from lab.runner.workloads.base import (
     RepeatOutcome,
     ScenarioContext,
     Tally,
@@ -22,7 +22,7 @@ from lab.engine.workloads.base import (
     Workload,
     WorkloadSetupError,
 )
-from lab.engine.workloads.httpclient import BODY_TOO_LARGE, READ_SIZE, error_kind, fetch
+from lab.runner.workloads.httpclient import BODY_TOO_LARGE, READ_SIZE, error_kind, fetch
 
 # Pool workers import this module to run `fetch`: aiohttp and pydantic stay out of their start-up.
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from lab.scenario.spec import HttpWorkload
 
-HOST = "127.0.0.1"  # where lab.engine.server listens (not imported: runners need no aiohttp.web)
+HOST = "127.0.0.1"  # where lab.runner.server listens (not imported: runners need no aiohttp.web)
 SERVER_START_TIMEOUT = 20.0
 SERVER_STOP_TIMEOUT = 1.0
 PREFLIGHT_TIMEOUT = 5.0
@@ -186,7 +186,7 @@ class Http(Workload):
 
 
 class EmbeddedServer:
-    """`python -m lab.engine.server` on a random loopback port, in its own process.
+    """`python -m lab.runner.server` on a random loopback port, in its own process.
 
     It exits by itself if the lab dies without stopping it (its stdin, a pipe from the lab,
     reaches end of file).
@@ -208,10 +208,10 @@ class EmbeddedServer:
 
     async def start(self) -> str:
         """Start the server and wait for it to listen; returns its base URL."""
-        from lab.engine.system.child_env import child_env, python_command
+        from lab.runner.system.child_env import child_env, python_command
 
         self.proc = await asyncio.create_subprocess_exec(
-            *python_command("lab.engine.server", *self.args),
+            *python_command("lab.runner.server", *self.args),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             env=child_env(),
@@ -221,11 +221,11 @@ class EmbeddedServer:
         try:
             assert self.proc.stdout is not None
             line = b""
-            with suppress(TimeoutError):  # never asyncio.wait_for: see lab.engine.cancelsafe
+            with suppress(TimeoutError):  # never asyncio.wait_for: see lab.runner.cancelsafe
                 line = await within(self.proc.stdout.readline(), SERVER_START_TIMEOUT)
             text = line.decode(errors="replace").strip()
             if not text.startswith("LISTENING "):
-                from lab.engine.system.groups import describe_exit
+                from lab.runner.system.groups import describe_exit
 
                 raise WorkloadSetupError(
                     "the embedded HTTP server did not start"
@@ -269,7 +269,7 @@ class ServerContext(ScenarioContext):
         self.server = server
 
     def problem(self) -> str | None:
-        from lab.engine.system.groups import describe_exit
+        from lab.runner.system.groups import describe_exit
 
         code = self.server.returncode
         return None if code is None else f"the embedded HTTP server {describe_exit(code)}"
@@ -284,7 +284,7 @@ class ServerContext(ScenarioContext):
 async def embedded_server(
     latency_ms: float, payload_size: int, error_rate: float
 ) -> AsyncIterator[str]:
-    """Start `python -m lab.engine.server` on a random loopback port; yields its base URL."""
+    """Start `python -m lab.runner.server` on a random loopback port; yields its base URL."""
     server = EmbeddedServer(latency_ms, payload_size, error_rate)
     try:
         yield await server.start()

@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from typing import Any, ClassVar, NamedTuple, Protocol
 
-from lab.engine.workloads.base import Workload
+from lab.runner.workloads.base import Workload
 
 
 class WorkerLost(RuntimeError):

@@ -20,7 +20,7 @@ import time
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 POLL_SECONDS = 0.2
-PARENT_ENV = "LAB_PARENT_PID"  # set by lab.engine.system.child_env: the pid to follow
+PARENT_ENV = "LAB_PARENT_PID"  # set by lab.runner.system.child_env: the pid to follow
 
 
 def _die() -> None:

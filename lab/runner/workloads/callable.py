@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lab.engine.workloads.base import (
+from lab.runner.workloads.base import (
     RepeatOutcome,
     Tally,
     UserCodeError,
@@ -26,7 +26,7 @@ from lab.engine.workloads.base import (
     WorkloadSetupError,
     WrongAnswer,
 )
-from lab.engine.workloads.results import digest_results, short_repr, value_hash
+from lab.runner.workloads.results import digest_results, short_repr, value_hash
 
 if TYPE_CHECKING:  # pool workers import this module: keep pydantic out of their start-up
     from lab.scenario.callable_spec import CallableWorkload

@@ -6,8 +6,8 @@ import time
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from lab.engine.protocol import Progress, RunnerEvent
-from lab.engine.workloads.base import Tally
+from lab.runner.protocol import Progress, RunnerEvent
+from lab.runner.workloads.base import Tally
 
 PROGRESS_HZ = 15.0
 

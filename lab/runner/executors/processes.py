@@ -15,9 +15,9 @@ from concurrent.futures.process import BrokenProcessPool
 from itertools import islice
 from typing import Any
 
-from lab.engine.executors.base import Executor, ResultSink
-from lab.engine.system.parent_death import PARENT_ENV, arm
-from lab.engine.workloads.base import Workload
+from lab.runner.executors.base import Executor, ResultSink
+from lab.runner.system.parent_death import PARENT_ENV, arm
+from lab.runner.workloads.base import Workload
 
 STARTUP_TIMEOUT = 60.0
 
@@ -64,7 +64,7 @@ class ProcessExecutor(Executor):
         context = multiprocessing.get_context(self.start_method)
         if self.start_method == "forkserver":
             os.environ[PARENT_ENV] = str(os.getpid())  # whom the forkserver follows
-            context.set_forkserver_preload(["__main__", "lab.engine.system.follow_parent"])
+            context.set_forkserver_preload(["__main__", "lab.runner.system.follow_parent"])
         ready = context.Queue()
         self.pool = ProcessPoolExecutor(
             self.workers,
@@ -119,7 +119,7 @@ class ProcessExecutor(Executor):
             time.sleep(0.02)
         if not culprits:
             return "a pool worker process died abruptly (killed, or it exited)"
-        from lab.engine.system.groups import describe_exit  # not at import: pool workers import us
+        from lab.runner.system.groups import describe_exit  # not at import: pool workers import us
 
         pid, code = culprits[0]
         own = " on its own" if code is not None and code >= 0 else ""

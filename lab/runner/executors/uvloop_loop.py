@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from lab.engine.executors.asyncio_loop import AsyncioExecutor
+from lab.runner.executors.asyncio_loop import AsyncioExecutor
 
 
 class UvloopExecutor(AsyncioExecutor):

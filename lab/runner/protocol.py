@@ -161,7 +161,7 @@ class Done:
 @dataclass(frozen=True)
 class Facts:
     """The interpreter as the runner sees it once the workload and pool are loaded
-    (lab.engine.system.pyfacts): version, build, whether the GIL is on and what turned it on."""
+    (lab.runner.system.pyfacts): version, build, whether the GIL is on and what turned it on."""
 
     facts: dict[str, Any]
 
