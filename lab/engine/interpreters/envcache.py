@@ -151,7 +151,7 @@ def read_env(env: Path, interp: Interpreter) -> RunnerEnv | None:
         return None
     python = env_python(env)
     site = env / str(marker.get("site", ""))
-    if not os.access(python, os.X_OK) or not (site / "lab" / "engine" / "runner.py").is_file():
+    if not os.access(python, os.X_OK) or not (site / "lab" / "runner" / "main.py").is_file():
         return None
     problem = marker.get("uvloop_problem")
     pool = marker.get("interpreters_problem")
