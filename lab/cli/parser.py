@@ -11,7 +11,6 @@ import argparse
 from lab import __version__
 from lab.report.formats import FORMATS
 
-
 EPILOG = """\
 exit codes:
   0    every run finished and its results were checked
