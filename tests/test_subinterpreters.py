@@ -235,7 +235,7 @@ def test_the_standard_library_pool_on_3_14() -> None:
     if interp.problem is not None:
         pytest.skip(
             f"no Python 3.14 here ({interp.problem}): the standard library's "
-            "InterpreterPoolExecutor path was NOT tested; see the README for a Debian sid chroot"
+            "InterpreterPoolExecutor path was NOT tested; see docs/guides/interpreters.md for a Debian sid chroot"
         )
     env = asyncio.run(ensure_env(interp, lambda message: None))
     assert env.interpreters_problem is None

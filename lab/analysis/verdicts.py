@@ -22,8 +22,9 @@ from lab.core.units import (
 from lab.results.summary import Fastest
 
 # -- significance -----------------------------------------------------------------------------
-# The same test as everywhere else in the report (lab.core.stats): Mann-Whitney U, rank-based, so it
-# reads per-repeat throughputs and per-repeat times alike.
+# Only for a verdict without the tested decision of lab.analysis.winner (which pairs by round, or
+# falls back to Mann-Whitney U for reports made before rounds): when no run qualified for one.
+# Mann-Whitney U (lab.core.stats), rank-based, so it reads per-repeat throughputs and times alike.
 
 
 @dataclass

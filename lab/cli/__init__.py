@@ -133,11 +133,8 @@ def _main(argv: list[str] | None = None) -> int:
     if args.check:
         # --check validates and exits (issue 12: start-up under 150 ms). What it builds, the
         # modules and pydantic's schemas, lives until exit, so a collection frees nothing and
-        # costs ~10 ms; and no pydantic plugin observes a check. No child is started.
-        from lab.scenario.pydantic_plugins import skip_plugin_discovery
-
+        # costs ~10 ms. No child is started.
         gc.disable()
-        skip_plugin_discovery()
     from lab.scenario.callable_spec import check_note as callable_note
     from lab.scenario.loader import ScenarioError, load_builtins, resolve
 
