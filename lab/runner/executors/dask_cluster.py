@@ -35,6 +35,7 @@ from lab.runner.executors.base import (
 )
 from lab.runner.executors.processes import chunk_size, run_chunk
 from lab.runner.workloads.base import Workload
+from lab.scenario.models import DASK
 
 STARTUP_TIMEOUT = 60.0
 LOST_POLL = 0.2  # seconds between looks for a lost worker while a finished chunk is recomputed
@@ -139,7 +140,7 @@ class _Lost:
 
 
 class DaskExecutor(Executor):
-    name = "dask"
+    name = DASK.name
     description = "Dask distributed, single-threaded worker processes"
 
     def __init__(self, workers: int, start_method: str, cluster: str | None = None) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 from lab.runner.executors.base import Executor, ResultSink
 from lab.runner.system.parent_death import PARENT_ENV, arm
 from lab.runner.workloads.base import Workload
+from lab.scenario.models import PROCESSES
 
 STARTUP_TIMEOUT = 60.0
 
@@ -57,7 +58,7 @@ def chunk_size(tasks: int, workers: int) -> int:
 
 
 class ProcessExecutor(Executor):
-    name = "processes"
+    name = PROCESSES.name
     description = "concurrent.futures.ProcessPoolExecutor"
 
     def start(self, workload: Workload) -> None:

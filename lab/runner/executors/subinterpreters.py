@@ -21,6 +21,7 @@ from lab.core.optional import interpreters_problem
 from lab.runner.executors.base import Executor, ResultSink
 from lab.runner.executors.processes import chunk_size
 from lab.runner.workloads.base import UserCodeError, Workload, WorkloadSetupError
+from lab.scenario.models import INTERPRETERS
 
 STARTUP_TIMEOUT = 60.0
 # The lab's module the workers call; imported first, by a built-in, so that a worker that
@@ -77,7 +78,7 @@ def _refused(exc: BaseException) -> BaseException:
 
 
 class InterpreterExecutor(Executor):
-    name = "interpreters"
+    name = INTERPRETERS.name
     description = "concurrent.futures.InterpreterPoolExecutor (sub-interpreters, a GIL each)"
 
     def start(self, workload: Workload) -> None:

@@ -11,10 +11,11 @@ from typing import Any
 
 from lab.runner.executors.base import Executor, ResultSink
 from lab.runner.workloads.base import Workload
+from lab.scenario.models import THREADS
 
 
 class ThreadExecutor(Executor):
-    name = "threads"
+    name = THREADS.name
     description = "concurrent.futures.ThreadPoolExecutor"
 
     def start(self, workload: Workload) -> None:
