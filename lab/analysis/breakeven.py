@@ -22,23 +22,16 @@ from typing import Any, Literal
 
 from lab.core.units import format_number, format_seconds
 from lab.results.model import RunResult, ScenarioResult
+from lab.scenario.models import BASELINE, BREAKEVEN_PAIRS, PROCESSES, THREADS, traits
 
 TASK_US = "task_us"  # dispatch's busy microseconds per task, shown in µs
 CrossingKind = Literal["crossing", "always", "extrapolated", "never"]
 
 
-# Model names that read as plurals: "processes win", "serial wins", "dask beats".
-PLURAL_MODELS = frozenset({"processes", "threads", "interpreters"})
-
-
 def verb_for(executor: str, verb: str) -> str:
     """`verb` agreeing with a model's name: ('processes', 'win') -> 'win', ('dask', ...) -> 'wins'."""
-    return verb if executor in PLURAL_MODELS else verb + ("es" if verb.endswith("s") else "s")
-
-
-# (light, heavy): the model that is cheaper per task and to start, and the one whose price
-# more work per task may pay back. Dask against the process pool when a scenario has both.
-PAIRS = (("processes", "dask"), ("threads", "processes"))
+    plural = traits(executor).plural
+    return verb if plural else verb + ("es" if verb.endswith("s") else "s")
 
 
 @dataclass
@@ -80,8 +73,8 @@ class BreakEven:
     batch: Crossing
     text: str
     warnings: list[str] = field(default_factory=list)
-    light: str = "threads"  # the executors compared: light wins small tasks, heavy big ones
-    heavy: str = "processes"
+    light: str = THREADS.name  # the executors compared: light wins small tasks, heavy big ones
+    heavy: str = PROCESSES.name
     # dask only: from which size its per-task price is paid back, i.e. it beats serial
     payback: Crossing | None = None
 
@@ -158,8 +151,8 @@ class _Wording:
     """How the texts name the swept parameter: task_us as µs of work, others by name."""
 
     param: str
-    light: str = "threads"
-    heavy: str = "processes"
+    light: str = THREADS.name
+    heavy: str = PROCESSES.name
 
     def near(self, v: float) -> str:
         return value_near(self.param, v)
@@ -270,11 +263,11 @@ def compared_pair(result: ScenarioResult) -> tuple[str, str] | None:
             swept_value(run, result, param) if param else None
         )
     ran = [e for e, seen in values.items() if len(seen) >= 2]
-    pair = next((pair for pair in PAIRS if set(pair) <= set(ran)), None)
+    pair = next((pair for pair in BREAKEVEN_PAIRS if set(pair) <= set(ran)), None)
     if pair is not None:
         return pair
-    others = [e for e in ran if e != "serial"]
-    return ("serial", others[0]) if "serial" in ran and len(others) == 1 else None
+    others = [e for e in ran if not traits(e).baseline]
+    return (BASELINE, others[0]) if BASELINE in ran and len(others) == 1 else None
 
 
 def breakeven(result: ScenarioResult) -> BreakEven | None:
@@ -319,7 +312,7 @@ def breakeven(result: ScenarioResult) -> BreakEven | None:
             same = [r for r in ok if r.workers == pool.get(executor)]
             return min(same or ok, key=lambda r: batch_wall(r) or 0.0, default=None)
 
-        t, p, s = best(light), best(heavy), best("serial")
+        t, p, s = best(light), best(heavy), best(BASELINE)
         points.append(
             SizePoint(
                 size,
@@ -338,7 +331,7 @@ def breakeven(result: ScenarioResult) -> BreakEven | None:
     batch = _crossing("batch", points, tasks, wording)
     text = f"{batch.text}; {steady.text}"
     payback = None
-    if heavy == "dask":
+    if traits(heavy).cluster:
         # On one machine a LocalCluster has the pool's cores and a higher price per task, so
         # against serial is where that price shows being paid back.
         against = [
@@ -346,8 +339,8 @@ def breakeven(result: ScenarioResult) -> BreakEven | None:
                       p.heavy_startup)
             for p in points
         ]  # fmt: skip
-        payback = _crossing("steady", against, tasks, _Wording(param, "serial", heavy))
-        payback.text = _payback_text(payback, _Wording(param, "serial", heavy), against)
+        payback = _crossing("steady", against, tasks, _Wording(param, BASELINE, heavy))
+        payback.text = _payback_text(payback, _Wording(param, BASELINE, heavy), against)
         text += f"; {payback.text}"
     out = BreakEven(
         param, tasks, points, steady, batch, text, light=light, heavy=heavy, payback=payback

@@ -15,17 +15,17 @@ from lab.analysis.facts import ModelFacts, RunFacts, ScenarioFacts, parallel_gai
 from lab.analysis.facts import machine_notes as machine_notes  # where callers find it
 from lab.analysis.thresholds import (
     CLEAR_GAIN,
-    CPU_WORK_KINDS,
     FLAT,
     FREE_FOR_PARALLEL,
     GAIN,
     MANY_CORES,
     MANY_WAITS,
     ONE_CORE,
-    PURE_PYTHON_KINDS,
     memory_noise_floor,
 )
 from lab.core.units import format_bytes, format_rate, format_ratio, format_seconds, plural
+from lab.scenario.kinds import traits as kind_traits
+from lab.scenario.models import ASYNCIO, PROCESSES, THREADS
 
 # "partly": a claim made of parts (start-up, feeding, memory) that some parts confirm and
 # others refute; each part is shown with its own mark in the figures.
@@ -97,7 +97,7 @@ def threads_cpu(facts: ScenarioFacts) -> ClaimResult:
     note = (
         "" if m.gil else f"{build} has no GIL: threads are expected to scale, i.e. to refute this"
     )
-    if facts.kind not in PURE_PYTHON_KINDS:
+    if not kind_traits(facts.kind).pure_python:
         return _result(claim, "not measured", "needs a pure-Python CPU workload", facts, note)
     if facts.character != "cpu":
         return _result(claim, "not measured", _not_cpu_bound(facts), facts, note)
@@ -110,7 +110,7 @@ def threads_cpu(facts: ScenarioFacts) -> ClaimResult:
             facts,
             note,
         )
-    threads = facts.model("threads")
+    threads = facts.model(THREADS.name)
     runs = [r for r in (threads.runs if threads else []) if r.workers >= 2 and r.speedup]
     if threads is None or not runs:
         return _result(claim, "not measured", "no threads run with 2+ workers", facts, note)
@@ -125,7 +125,7 @@ def threads_cpu(facts: ScenarioFacts) -> ClaimResult:
     r = scaled[0] if scaled else max(fair or runs, key=lambda x: gains[x.run_id][0] or 0)
     cores = f", {r.cores:.2f} of {usable} cores busy" if r.cores is not None else ""
     text = f"threads {gains[r.run_id][1]} at {plural(r.workers, 'worker')}{cores}"
-    procs = facts.model("processes")
+    procs = facts.model(PROCESSES.name)
     if procs and procs.multi and procs.multi.speedup:
         text += f" (for comparison {_run_text('processes', procs.multi)})"
     if scaled:
@@ -157,8 +157,8 @@ def io_waits(facts: ScenarioFacts) -> ClaimResult:
     serial = facts.serial
     assert serial is not None and serial.cores is not None
     parts, verdicts = [f"serial kept {serial.cores:.2f} cores busy"], []  # 1: yes 0: ? -1: no
-    for name in ("threads", "asyncio"):
-        model = facts.model(name) or (facts.model("uvloop") if name == "asyncio" else None)
+    for name in (THREADS.name, ASYNCIO.name):
+        model = facts.model_or_stand_in(name)
         b = model.best if model else None
         if model is None or b is None or b.speedup is None:
             parts.append(f"{name} not run")
@@ -178,7 +178,7 @@ def io_waits(facts: ScenarioFacts) -> ClaimResult:
 def processes_cores(facts: ScenarioFacts) -> ClaimResult:
     claim = CLAIMS[2]
     m = facts.machine
-    if facts.kind not in CPU_WORK_KINDS:
+    if not kind_traits(facts.kind).cpu_work:
         return _result(claim, "not measured", "needs tasks with real CPU work", facts)
     if facts.character != "cpu":
         return _result(claim, "not measured", _not_cpu_bound(facts), facts)
@@ -186,7 +186,7 @@ def processes_cores(facts: ScenarioFacts) -> ClaimResult:
         return _result(
             claim, "not measured", "1 usable CPU: there are not several cores to use", facts
         )
-    procs = facts.model("processes")
+    procs = facts.model(PROCESSES.name)
     runs = [r for r in (procs.runs if procs else []) if r.workers >= 2 and r.cores is not None]
     if not runs:
         return _result(claim, "not measured", "no processes run with 2+ workers", facts)
@@ -200,10 +200,10 @@ def processes_cores(facts: ScenarioFacts) -> ClaimResult:
     ]
     if used:
         r = max(used, key=lambda x: x.cores or 0)
-        return _result(claim, "confirmed", _run_text("processes", r, usable) + tail, facts)
+        return _result(claim, "confirmed", _run_text(PROCESSES.name, r, usable) + tail, facts)
     fair = [r for r in runs if r.free_cores(usable) >= FREE_FOR_PARALLEL]
     r = max(fair or runs, key=lambda x: x.cores or 0)
-    text = _run_text("processes", r, usable) + tail
+    text = _run_text(PROCESSES.name, r, usable) + tail
     if fair and all((x.cores or 0) < ONE_CORE for x in fair):
         return _result(claim, "refuted", text, facts)
     if not fair:
@@ -217,7 +217,7 @@ def _common_workers(a: ModelFacts, b: ModelFacts) -> list[int]:
 
 def processes_cost(facts: ScenarioFacts) -> ClaimResult:
     claim = CLAIMS[3]
-    threads, procs = facts.model("threads"), facts.model("processes")
+    threads, procs = facts.model(THREADS.name), facts.model(PROCESSES.name)
     if threads is None or procs is None:
         return _result(claim, "not measured", "needs both threads and processes runs", facts)
     common = _common_workers(threads, procs)
@@ -242,7 +242,7 @@ def processes_cost(facts: ScenarioFacts) -> ClaimResult:
             + ("" if more else " (processes not slower at every worker count measured)")
         )
 
-    if facts.kind == "dispatch" and facts.workload.get("task_us", 0) <= 10:
+    if facts.near_empty_tasks(10):
         w = common[0]
         p, t = procs.at(w), threads.at(w)
         if p and t and p.per_task and t.per_task:
@@ -269,7 +269,7 @@ def processes_cost(facts: ScenarioFacts) -> ClaimResult:
         )
     if not outcomes:
         return _result(claim, "not measured", "no start-up or memory figures", facts)
-    if facts.kind != "dispatch":
+    if kind_traits(facts.kind).near_empty_field is None:
         parts.append("feed not measured here (needs near-empty tasks)")
     text = "processes vs threads: " + "; ".join(parts)
     status: Status = "confirmed" if all(outcomes) else "refuted" if not any(outcomes) else "partly"
@@ -280,8 +280,8 @@ def asyncio_memory(facts: ScenarioFacts) -> ClaimResult:
     claim = CLAIMS[4]
     if facts.character != "waits":
         return _result(claim, "not measured", "needs a workload that mostly waits", facts)
-    aio = facts.model("asyncio") or facts.model("uvloop")
-    threads = facts.model("threads")
+    aio = facts.model_or_stand_in(ASYNCIO.name)
+    threads = facts.model(THREADS.name)
     if aio is None or threads is None:
         return _result(claim, "not measured", "needs both asyncio and threads runs", facts)
     common = [w for w in _common_workers(aio, threads) if w >= MANY_WAITS]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from lab.analysis.claims import CLUSTER_COST, ClaimResult, Status
 from lab.analysis.facts import ScenarioFacts
 from lab.core.units import format_seconds, plural
+from lab.scenario.models import DASK, PROCESSES
 
 
 def _workers(w: int) -> str:
@@ -16,7 +17,7 @@ def _workers(w: int) -> str:
 
 def cluster_cost(facts: ScenarioFacts) -> list[ClaimResult]:
     """[] when the scenario ran no dask: the table then has no row for it at all."""
-    dask, procs = facts.model("dask"), facts.model("processes")
+    dask, procs = facts.model(DASK.name), facts.model(PROCESSES.name)
     if dask is None or (not dask.runs and not dask.failures):
         return []
 

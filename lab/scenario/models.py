@@ -14,6 +14,20 @@ from dataclasses import dataclass
 
 from lab.core import optional
 
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """What a run of the model starts beside its runner, for the check that a plan fits the
+    machine (lab.engine.system.limits): memory per worker and in all, open files per worker."""
+
+    worker_bytes: int = 0
+    workers_called: str = ""  # "worker processes": how the estimate names its workers
+    shared_bytes: int = 0  # started once per run, whatever the workers
+    shared_called: str = ""
+    files_per_worker: int = 0  # held by the runner (pipes, comms); 0: the workload's own only
+
 
 @dataclass(frozen=True)
 class ConcurrencyModel:
@@ -38,11 +52,14 @@ class ConcurrencyModel:
     gil_bound_threads: bool = False  # OS threads in one interpreter: the GIL holds their bytecode
     own_gil: str | None = None  # why its workers run bytecode on several cores, when they do
     separate_memory: bool = False  # workers in processes of their own: start, pickling, memory
+    shows_pool_costs: bool = False  # explanations quote its pool's start-up and memory per worker
+    start_method: bool = False  # starts its workers with the scenario's multiprocessing method
     calls_sync_function: bool = False  # its workers call the sync form, as serial does
     price_per_task: float = 2e-4  # seconds it adds per task at most on a sound machine
     task_size_sweep: bool = False  # runs at every task size of a `task_sizes_us` sweep
     cluster: bool = False  # a scheduler and workers it starts (or reaches at an address)
     stands_in_for: str | None = None  # the model whose claims it answers when that one did not run
+    footprint: Footprint = Footprint()
 
     @property
     def shares_one_gil(self) -> bool:
@@ -123,6 +140,8 @@ THREADS = ConcurrencyModel(
     calls_sync_function=True,
     price_per_task=1e-4,
     task_size_sweep=True,
+    # A thread's touched stack and bookkeeping (its 8 MiB stack is mostly never touched).
+    footprint=Footprint(worker_bytes=256 * 1024, workers_called="threads"),
 )
 PROCESSES = ConcurrencyModel(
     name="processes",
@@ -135,9 +154,16 @@ PROCESSES = ConcurrencyModel(
     plural=True,
     own_gil="each worker process has its own interpreter and GIL",
     separate_memory=True,
+    shows_pool_costs=True,
+    start_method=True,
     calls_sync_function=True,
     price_per_task=2e-4,  # pickling and a pipe per chunk
     task_size_sweep=True,
+    # A pool worker process (forkserver child importing the workload): about 21 GB for 1024;
+    # the runner holds its pipes and a sentinel.
+    footprint=Footprint(
+        worker_bytes=20 * MIB, workers_called="worker processes", files_per_worker=4
+    ),
 )
 INTERPRETERS = ConcurrencyModel(
     name="interpreters",
@@ -153,6 +179,9 @@ INTERPRETERS = ConcurrencyModel(
     own_gil="each sub-interpreter has its own GIL, all in one process",
     calls_sync_function=True,
     price_per_task=2e-4,
+    # A sub-interpreter with the workload's modules imported in it (the executor's module alone
+    # took about 24 ms to import in each on 3.14), its thread's stack and its queues.
+    footprint=Footprint(worker_bytes=16 * MIB, workers_called="sub-interpreters"),
 )
 DASK = ConcurrencyModel(
     name="dask",
@@ -170,6 +199,16 @@ DASK = ConcurrencyModel(
     calls_sync_function=True,
     price_per_task=5e-3,  # a scheduler round trip per task or chunk
     cluster=True,
+    # A LocalCluster's worker imports Dask distributed (about 45 MiB USS measured, a nanny's
+    # share included), and the runner holds the scheduler; an existing cluster costs only the
+    # client. Per worker: its comms to the scheduler, the client and its nanny, pipes.
+    footprint=Footprint(
+        worker_bytes=64 * MIB,
+        workers_called="Dask workers",
+        shared_bytes=48 * MIB,
+        shared_called="the Dask client and scheduler",
+        files_per_worker=16,
+    ),
 )
 
 # Every model, in report order.
@@ -201,35 +240,31 @@ def describe(name: str) -> ConcurrencyModel | None:
     return BY_NAME.get(name)
 
 
-def traits(name: str) -> ConcurrencyModel:
-    """The descriptor of a model's name; an unknown name reads as a model with no traits."""
-    return BY_NAME.get(name) or _UNKNOWN_TRAITS.get(name) or _unknown(name)
+def traits(name: str | None) -> ConcurrencyModel:
+    """The descriptor of a model's name; an unknown name (a report from another release, no
+    model at all) reads as a model with no traits."""
+    found = BY_NAME.get(name) if name is not None else None
+    return found or _NO_TRAITS
 
 
-_UNKNOWN_TRAITS: dict[str, ConcurrencyModel] = {}
-
-
-def _unknown(name: str) -> ConcurrencyModel:
-    model = ConcurrencyModel(
-        name=name,
-        letter=name[:1],
-        display_name=name,
-        description="",
-        executor="",
-        terminal_colour="",
-        html_colour="",
-        plural=False,
-        default=False,
-    )
-    _UNKNOWN_TRAITS[name] = model
-    return model
+_NO_TRAITS = ConcurrencyModel(
+    name="",
+    letter="",
+    display_name="",
+    description="",
+    executor="",
+    terminal_colour="",
+    html_colour="",
+    plural=False,
+    default=False,
+)
 
 
 # The serial baseline's name, as run ids and speedups name it.
 BASELINE = next(model for model in MODELS if model.baseline).name
 
 
-def is_baseline(name: str) -> bool:
+def is_baseline(name: str | None) -> bool:
     return traits(name).baseline
 
 

@@ -16,6 +16,7 @@ from textual.widgets import Static
 from lab.core.units import format_bytes
 from lab.results.machine import MachineFacts
 from lab.results.notices import Notice
+from lab.scenario.models import PROCESSES
 
 
 def describe_loop() -> str:
@@ -56,7 +57,7 @@ def system_table(machine: MachineFacts, loop: str) -> Table:
         ("GIL", gil),
         ("event loop", loop),
         (
-            "processes",
+            PROCESSES.name,  # the process pool's start method
             f"start method {machine.get('multiprocessing_start_method')} "
             f"(available: {', '.join(machine.get('multiprocessing_methods') or [])})",
         ),
