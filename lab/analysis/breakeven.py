@@ -175,7 +175,7 @@ class _Wording:
     def would(self, v: float) -> str:
         if self.param == TASK_US:
             return f"win from about {_us(v)} per task"
-        return f"overtake {'it' if self.light == 'serial' else 'them'} from {self.near(v)}"
+        return f"overtake {'it' if traits(self.light).baseline else 'them'} from {self.near(v)}"
 
 
 def _crossing(
@@ -183,16 +183,17 @@ def _crossing(
 ) -> Crossing:
     with_startup = basis == "batch"
     light, heavy = w.light, w.heavy
+    cluster = traits(heavy).cluster
     usable = [
         p for p in points
         if p.total("light", with_startup) is not None
         and p.total("heavy", with_startup) is not None
     ]  # fmt: skip
     where = (
-        f"once both {'pools are' if heavy != 'dask' else 'are'} running"
+        f"once both {'are' if cluster else 'pools are'} running"
         if basis == "steady"
         else f"for one batch of {tasks} tasks from a cold start "
-        f"({'pool ' if heavy != 'dask' else 'cluster and pool '}start-up included)"
+        f"({'cluster and pool ' if cluster else 'pool '}start-up included)"
     )
     if len(usable) < 2:
         return Crossing(basis, "never", None, f"{where}: fewer than two {w.whats} measured")

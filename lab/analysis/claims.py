@@ -127,7 +127,7 @@ def threads_cpu(facts: ScenarioFacts) -> ClaimResult:
     text = f"threads {gains[r.run_id][1]} at {plural(r.workers, 'worker')}{cores}"
     procs = facts.model(PROCESSES.name)
     if procs and procs.multi and procs.multi.speedup:
-        text += f" (for comparison {_run_text('processes', procs.multi)})"
+        text += f" (for comparison {_run_text(PROCESSES.name, procs.multi)})"
     if scaled:
         if not m.gil:  # the reason, stated: no GIL to hold the threads back
             build = f"{m.interpreter} is" if m.interpreter else "this Python is"

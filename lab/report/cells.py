@@ -155,7 +155,7 @@ def drift_sentence(result: ScenarioResult) -> str:
         return ""
     text = (
         f"Measured in {rounds.get('count')} interleaved rounds (seed {rounds.get('seed')}, "
-        f"{rounds.get('processes')} runner processes per run)"
+        f"{rounds.get('processes')} runner processes per run)"  # the rounds' field, not the pool
     )
     drift = rounds.get("drift")
     if drift is None:
