@@ -148,7 +148,7 @@ def test_descriptors_are_complete_and_distinct() -> None:
     for model in models.MODELS:
         assert model.name and model.display_name and model.description and model.executor
         if model.needs_module is not None:
-            assert model.install, f"{model.name} needs an install line"
+            assert model.missing_words, f"{model.name} needs words for a missing module"
         if model.stands_in_for is not None:
             assert model.stands_in_for in models.NAMES
     for light, heavy in models.BREAKEVEN_PAIRS:

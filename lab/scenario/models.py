@@ -44,7 +44,8 @@ class ConcurrencyModel:
     plural: bool  # its name reads as a plural: "processes win", "dask wins"
     default: bool = True  # run when a scenario lists no executors
     needs_module: str | None = None  # an optional dependency, found without importing it
-    install: str | None = None  # what to say when `needs_module` is missing
+    missing_words: str = ""  # what to say when `needs_module` is missing ...
+    install_line: str | None = None  # ... and the command that installs it, where one exists
     needs_subinterpreters: bool = False  # a PEP 734 pool: Python 3.13 with the backport, 3.14+
     # What the analysis branches on:
     baseline: bool = False  # the serial baseline every speedup is over; runs at 1 worker only
@@ -60,6 +61,12 @@ class ConcurrencyModel:
     cluster: bool = False  # a scheduler and workers it starts (or reaches at an address)
     stands_in_for: str | None = None  # the model whose claims it answers when that one did not run
     footprint: Footprint = Footprint()
+
+    @property
+    def install(self) -> str:
+        """The sentence for a missing `needs_module`: what is missing and how to install it."""
+        line = self.install_line
+        return f"{self.missing_words}: {line}" if line else self.missing_words
 
     @property
     def shares_one_gil(self) -> bool:
@@ -118,11 +125,9 @@ UVLOOP = ConcurrencyModel(
     html_colour="#7c3aed",
     plural=False,
     needs_module="uvloop",
-    install=(
-        "uvloop is not installed (it does not exist on Windows)"
-        if sys.platform == "win32"
-        else "uvloop is not installed: pip install uvloop"
-    ),
+    missing_words="uvloop is not installed"
+    + (" (it does not exist on Windows)" if sys.platform == "win32" else ""),
+    install_line=None if sys.platform == "win32" else "pip install uvloop",
     event_loop=True,
     price_per_task=1e-4,
     stands_in_for="asyncio",
@@ -194,7 +199,8 @@ DASK = ConcurrencyModel(
     plural=False,
     default=False,
     needs_module="distributed",
-    install="Dask distributed is not installed: pip install 'concurrency-lab[cluster]'",
+    missing_words="Dask distributed is not installed",
+    install_line="pip install 'concurrency-lab[cluster]'",
     separate_memory=True,
     calls_sync_function=True,
     price_per_task=5e-3,  # a scheduler round trip per task or chunk

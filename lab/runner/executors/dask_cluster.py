@@ -33,7 +33,7 @@ from lab.runner.executors.base import (
     ResultSink,
     WorkerLost,
 )
-from lab.runner.executors.processes import chunk_size, run_chunk
+from lab.runner.executors.chunked import chunk_size, run_chunk
 from lab.runner.workloads.base import Workload
 from lab.scenario.models import DASK
 
