@@ -232,17 +232,25 @@ def _crossing(
 
 
 def _payback_text(c: Crossing, w: _Wording, points: list[SizePoint]) -> str:
-    """Dask against serial, once running: from which size its price per task is paid back."""
+    """A cluster against serial, once running: from which size its price per task is paid
+    back (w.light is serial, w.heavy the cluster)."""
     ran = [p for p in points if p.light_wall is not None and p.heavy_wall is not None]
     last = ran[-1] if ran else None
+    heavy, light = w.heavy, w.light
     if c.kind == "always" and ran:
-        return f"dask beats serial at every {w.what} measured, from {w.shown(ran[0].value)}"
+        return (
+            f"{heavy} {verb_for(heavy, 'beat')} {light} at every {w.what} measured, "
+            f"from {w.shown(ran[0].value)}"
+        )
     if c.kind == "crossing" and c.value is not None:
-        return f"dask pays back its price per task, beating serial, from {w.near(c.value)}"
+        return (
+            f"{heavy} {verb_for(heavy, 'pay')} back its price per task, beating {light}, "
+            f"from {w.near(c.value)}"
+        )
     if last is None or last.light_wall is None or last.heavy_wall is None:
-        return f"dask against serial: {c.text}"
+        return f"{heavy} against {light}: {c.text}"
     behind = (
-        f"dask is still slower than serial at {w.shown(last.value)} "
+        f"{heavy} is still slower than {light} at {w.shown(last.value)} "
         f"({format_seconds(last.heavy_wall)} vs {format_seconds(last.light_wall)})"
     )
     if c.kind == "extrapolated" and c.value is not None:

@@ -113,7 +113,7 @@ def threads_cpu(facts: ScenarioFacts) -> ClaimResult:
     threads = facts.model(THREADS.name)
     runs = [r for r in (threads.runs if threads else []) if r.workers >= 2 and r.speedup]
     if threads is None or not runs:
-        return _result(claim, "not measured", "no threads run with 2+ workers", facts, note)
+        return _result(claim, "not measured", f"no {THREADS.name} run with 2+ workers", facts, note)
     usable = m.usable_cpus
     # Gains are over the faster of serial and one thread (a slowed serial run is no reference).
     gains = {r.run_id: parallel_gain(threads, facts, r) for r in runs}
@@ -124,7 +124,7 @@ def threads_cpu(facts: ScenarioFacts) -> ClaimResult:
     fair = [r for r in runs if r.free_cores(usable) >= FREE_FOR_PARALLEL]
     r = scaled[0] if scaled else max(fair or runs, key=lambda x: gains[x.run_id][0] or 0)
     cores = f", {r.cores:.2f} of {usable} cores busy" if r.cores is not None else ""
-    text = f"threads {gains[r.run_id][1]} at {plural(r.workers, 'worker')}{cores}"
+    text = f"{THREADS.name} {gains[r.run_id][1]} at {plural(r.workers, 'worker')}{cores}"
     procs = facts.model(PROCESSES.name)
     if procs and procs.multi and procs.multi.speedup:
         text += f" (for comparison {_run_text(PROCESSES.name, procs.multi)})"
@@ -167,7 +167,9 @@ def io_waits(facts: ScenarioFacts) -> ClaimResult:
         verdicts.append(1 if b.speedup >= CLEAR_GAIN else -1 if b.speedup < FLAT else 0)
     text = ", ".join(parts)
     if not verdicts:
-        return _result(claim, "not measured", "neither threads nor asyncio ran", facts)
+        return _result(
+            claim, "not measured", f"neither {THREADS.name} nor {ASYNCIO.name} ran", facts
+        )
     if -1 in verdicts:
         return _result(claim, "refuted", text, facts)
     if 0 in verdicts:
@@ -189,7 +191,7 @@ def processes_cores(facts: ScenarioFacts) -> ClaimResult:
     procs = facts.model(PROCESSES.name)
     runs = [r for r in (procs.runs if procs else []) if r.workers >= 2 and r.cores is not None]
     if not runs:
-        return _result(claim, "not measured", "no processes run with 2+ workers", facts)
+        return _result(claim, "not measured", f"no {PROCESSES.name} run with 2+ workers", facts)
     usable = m.usable_cpus
     serial = facts.serial
     tail = f" (serial {serial.cores:.2f} cores)" if serial and serial.cores is not None else ""
@@ -219,10 +221,17 @@ def processes_cost(facts: ScenarioFacts) -> ClaimResult:
     claim = CLAIMS[3]
     threads, procs = facts.model(THREADS.name), facts.model(PROCESSES.name)
     if threads is None or procs is None:
-        return _result(claim, "not measured", "needs both threads and processes runs", facts)
+        return _result(
+            claim, "not measured", f"needs both {THREADS.name} and {PROCESSES.name} runs", facts
+        )
     common = _common_workers(threads, procs)
     if not common:
-        return _result(claim, "not measured", "threads and processes share no worker count", facts)
+        return _result(
+            claim,
+            "not measured",
+            f"{THREADS.name} and {PROCESSES.name} share no worker count",
+            facts,
+        )
     parts: list[str] = []
     outcomes: list[bool] = []
 
@@ -271,7 +280,7 @@ def processes_cost(facts: ScenarioFacts) -> ClaimResult:
         return _result(claim, "not measured", "no start-up or memory figures", facts)
     if kind_traits(facts.kind).near_empty_field is None:
         parts.append("feed not measured here (needs near-empty tasks)")
-    text = "processes vs threads: " + "; ".join(parts)
+    text = f"{PROCESSES.name} vs {THREADS.name}: " + "; ".join(parts)
     status: Status = "confirmed" if all(outcomes) else "refuted" if not any(outcomes) else "partly"
     return _result(claim, status, text, facts)
 
@@ -283,7 +292,9 @@ def asyncio_memory(facts: ScenarioFacts) -> ClaimResult:
     aio = facts.model_or_stand_in(ASYNCIO.name)
     threads = facts.model(THREADS.name)
     if aio is None or threads is None:
-        return _result(claim, "not measured", "needs both asyncio and threads runs", facts)
+        return _result(
+            claim, "not measured", f"needs both {ASYNCIO.name} and {THREADS.name} runs", facts
+        )
     common = [w for w in _common_workers(aio, threads) if w >= MANY_WAITS]
     if not common:
         return _result(

@@ -26,10 +26,10 @@ def cluster_cost(facts: ScenarioFacts) -> list[ClaimResult]:
         return ClaimResult(CLUSTER_COST.id, CLUSTER_COST.text, status, figures, where)
 
     if procs is None:
-        return [result("not measured", "needs both dask and processes runs")]
+        return [result("not measured", f"needs both {DASK.name} and {PROCESSES.name} runs")]
     common = sorted({r.workers for r in dask.runs} & {r.workers for r in procs.runs})
     if not common:
-        return [result("not measured", "dask and processes share no worker count")]
+        return [result("not measured", f"{DASK.name} and {PROCESSES.name} share no worker count")]
     parts: list[str] = []
     outcomes: list[bool] = []
     starts = [
@@ -63,4 +63,4 @@ def cluster_cost(facts: ScenarioFacts) -> list[ClaimResult]:
     if not outcomes:
         return [result("not measured", "no start-up or per-task figures")]
     status: Status = "confirmed" if all(outcomes) else "refuted" if not any(outcomes) else "partly"
-    return [result(status, "dask vs processes: " + "; ".join(parts))]
+    return [result(status, f"{DASK.name} vs {PROCESSES.name}: " + "; ".join(parts))]

@@ -36,7 +36,7 @@ def _result(claim: Claim, status: Status, figures: str, facts: ScenarioFacts) ->
 
 def _run_text(r: RunFacts, usable: int) -> str:
     cores = f", {r.cores:.2f} of {usable} cores busy" if r.cores is not None else ""
-    return f"interpreters {format_ratio(r.speedup)} at {plural(r.workers, 'worker')}{cores}"
+    return f"{INTERPRETERS.name} {format_ratio(r.speedup)} at {plural(r.workers, 'worker')}{cores}"
 
 
 def interpreters_claims(facts: ScenarioFacts) -> list[ClaimResult]:
@@ -91,11 +91,19 @@ def interpreters_cost(facts: ScenarioFacts, interp: ModelFacts) -> ClaimResult:
     claim = INTERPRETERS_COST
     procs = facts.model(PROCESSES.name)
     if procs is None or not procs.runs or not interp.runs:
-        return _result(claim, "not measured", "needs both interpreters and processes runs", facts)
+        return _result(
+            claim,
+            "not measured",
+            f"needs both {INTERPRETERS.name} and {PROCESSES.name} runs",
+            facts,
+        )
     common = sorted({r.workers for r in interp.runs} & {r.workers for r in procs.runs})
     if not common:
         return _result(
-            claim, "not measured", "interpreters and processes share no worker count", facts
+            claim,
+            "not measured",
+            f"{INTERPRETERS.name} and {PROCESSES.name} share no worker count",
+            facts,
         )
     parts: list[str] = []
     outcomes: list[bool] = []
@@ -139,4 +147,5 @@ def interpreters_cost(facts: ScenarioFacts, interp: ModelFacts) -> ClaimResult:
     if not outcomes:
         return _result(claim, "not measured", "no start-up, per-task or memory figures", facts)
     status: Status = "confirmed" if all(outcomes) else "refuted" if not any(outcomes) else "partly"
-    return _result(claim, status, "interpreters vs processes: " + "; ".join(parts), facts)
+    figures = f"{INTERPRETERS.name} vs {PROCESSES.name}: " + "; ".join(parts)
+    return _result(claim, status, figures, facts)
