@@ -261,8 +261,8 @@ def rule_releases_gil(m: ModelFacts, f: ScenarioFacts) -> Explanation | None:
 
 def rule_gil(m: ModelFacts, f: ScenarioFacts) -> Explanation | None:
     r, model = m.multi, traits(m.executor)
-    one_gil = model.gil_bound_threads or model.event_loop
-    if not one_gil or f.character != "cpu" or r is None:
+    pool_under_one_gil = model.shares_one_gil and not model.baseline
+    if not pool_under_one_gil or f.character != "cpu" or r is None:
         return None
     gain, gain_text = parallel_gain(m, f, r)
     if f.machine.usable_cpus < 2 or (gain or 0) >= FLAT:

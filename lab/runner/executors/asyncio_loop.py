@@ -14,7 +14,6 @@ from lab.scenario.models import ASYNCIO
 
 class AsyncioExecutor(Executor):
     name = ASYNCIO.name
-    description = "asyncio on the standard library event loop"
 
     def loop_factory(self) -> Callable[[], asyncio.AbstractEventLoop] | None:
         return None

@@ -141,7 +141,6 @@ class _Lost:
 
 class DaskExecutor(Executor):
     name = DASK.name
-    description = "Dask distributed, single-threaded worker processes"
 
     def __init__(self, workers: int, start_method: str, cluster: str | None = None) -> None:
         super().__init__(workers, start_method, cluster)

@@ -43,7 +43,6 @@ class WorkerDied(BrokenProcessPool):
 
 class ProcessExecutor(Executor):
     name = PROCESSES.name
-    description = "concurrent.futures.ProcessPoolExecutor"
 
     def start(self, workload: Workload) -> None:
         context = multiprocessing.get_context(self.start_method)

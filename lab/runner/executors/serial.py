@@ -14,7 +14,6 @@ from lab.scenario.models import SERIAL
 
 class SerialExecutor(Executor):
     name = SERIAL.name
-    description = "one task after another in the main thread: the baseline"
 
     def start(self, workload: Workload) -> None:
         pass

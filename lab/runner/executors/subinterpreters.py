@@ -77,7 +77,6 @@ def _refused(exc: BaseException) -> BaseException:
 
 class InterpreterExecutor(Executor):
     name = INTERPRETERS.name
-    description = "concurrent.futures.InterpreterPoolExecutor (sub-interpreters, a GIL each)"
 
     def start(self, workload: Workload) -> None:
         function = workload.pool_function()

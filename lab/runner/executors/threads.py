@@ -16,7 +16,6 @@ from lab.scenario.models import THREADS
 
 class ThreadExecutor(Executor):
     name = THREADS.name
-    description = "concurrent.futures.ThreadPoolExecutor"
 
     def start(self, workload: Workload) -> None:
         self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="lab-worker")

@@ -11,7 +11,6 @@ from lab.scenario.models import UVLOOP
 
 class UvloopExecutor(AsyncioExecutor):
     name = UVLOOP.name
-    description = "asyncio on uvloop"
 
     def loop_factory(self) -> Callable[[], asyncio.AbstractEventLoop] | None:
         import uvloop
