@@ -162,3 +162,36 @@ def test_descriptors_are_complete_and_distinct() -> None:
             assert field in spec.model_fields, f"{kind.name}: {field}"
         if kind.async_form_field is not None:
             assert kind.async_form_field in spec.model_fields
+
+
+def test_negative_controls_follow_the_descriptors() -> None:
+    """A 1-worker run is a control when its workers call the sync function, and a loop's only
+    when the workload has no coroutine form; serial and any run at 2+ workers never are."""
+    sync_callers = {m.name for m in models.MODELS if m.calls_sync_function}
+    loops = {m.name for m in models.MODELS if m.event_loop}
+    assert sync_callers == {"threads", "processes", "interpreters", "dask"}
+    assert loops == {"asyncio", "uvloop"}
+    for model in models.MODELS:
+        assert not model.is_negative_control(2, async_form=False)
+        assert model.is_negative_control(1, async_form=True) == (model.name in sync_callers)
+        assert model.is_negative_control(1, async_form=False) == (
+            model.name in sync_callers | loops
+        )
+
+
+def test_a_name_from_another_release_reads_as_a_model_without_traits() -> None:
+    """A report written by a release with a model this one lacks still loads and is judged."""
+    stranger = models.traits("gpu-pool")
+    assert not stranger.baseline and not stranger.event_loop and stranger.own_gil is None
+    assert not stranger.is_negative_control(1, async_form=False)
+    assert stranger.price_per_task == models.PROCESSES.price_per_task
+    assert models.traits(None) is stranger
+    assert kinds.traits("fortran").user_function is False
+    assert kinds.traits(None).provisioned == ()
+
+
+def test_workload_kinds_async_forms() -> None:
+    assert kinds.HASHING.has_async_form({"kind": "hashing"})
+    assert not kinds.NUMERIC.has_async_form({"kind": "numeric"})
+    assert kinds.CALLABLE.has_async_form({"kind": "callable", "async_function": "m:f"})
+    assert not kinds.CALLABLE.has_async_form({"kind": "callable", "async_function": None})
