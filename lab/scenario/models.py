@@ -237,12 +237,6 @@ DEFAULT_NAMES = tuple(model.name for model in MODELS if model.default)
 BREAKEVEN_PAIRS = ((PROCESSES.name, DASK.name), (THREADS.name, PROCESSES.name))
 
 
-def describe(name: str) -> ConcurrencyModel | None:
-    """The descriptor of a model's name; None for a name this release does not know (a report
-    from another one)."""
-    return BY_NAME.get(name)
-
-
 def traits(name: str | None) -> ConcurrencyModel:
     """The descriptor of a model's name; an unknown name (a report from another release, no
     model at all) reads as a model with no traits."""
