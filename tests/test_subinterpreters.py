@@ -22,10 +22,11 @@ from lab.analysis.analyse import analyse_scenario
 from lab.analysis.claims import merge_claims
 from lab.analysis.facts import scenario_facts
 from lab.analysis.interpreters_claims import interpreters_claims
-from lab.core.optional import interpreters_problem, unavailable
+from lab.core.optional import interpreters_problem
 from lab.engine.interpreters.envbuild import ensure_env
 from lab.engine.interpreters.envcache import RunnerEnv
 from lab.engine.interpreters.probe import probe
+from lab.scenario.models import unavailable
 from tests.synthetic import machine, run, scenario
 
 ROOT = Path(__file__).resolve().parent.parent

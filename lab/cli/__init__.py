@@ -64,12 +64,12 @@ def _list_builtins() -> int:
 
     for name, title in builtin_titles().items():
         print(f"{name:<20} {title}")
-    from lab.core.optional import EXECUTORS, unavailable
+    from lab.scenario.models import MODELS
 
     print("\nexecutors:")
-    for name in EXECUTORS:
-        reason = unavailable(name)
-        print(f"  {name:<18} {'unavailable: ' + reason if reason else 'available'}")
+    for model in MODELS:
+        reason = model.unavailable()
+        print(f"  {model.name:<18} {'unavailable: ' + reason if reason else 'available'}")
     return 0
 
 
