@@ -89,9 +89,34 @@ def _hold_closed_std_fds() -> None:
                 os.close(held)
 
 
+# What needs no validation: these never import pydantic (tests/test_startup.py).
+_LIGHT_FLAGS = frozenset({"-h", "--help", "--version", "--list"})
+
+
+def _import_pydantic_uninterrupted() -> None:
+    """Import pydantic with SIGINT held back, so that a Ctrl+C during it arrives just after.
+
+    pydantic_core's native module imports `datetime` and others while it initialises; a
+    KeyboardInterrupt raised inside those imports makes it panic (PyO3's PanicException, a
+    BaseException: a traceback and exit 1, not the 130 of an interrupted lab). Held for these
+    few tens of milliseconds, the signal is delivered when they end, as a plain KeyboardInterrupt.
+    """
+    if "pydantic_core" in sys.modules:
+        return
+    import signal
+
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        import pydantic  # noqa: F401
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
 def main(argv: list[str] | None = None) -> int:
     _hold_closed_std_fds()
     try:
+        if not _LIGHT_FLAGS.intersection(sys.argv[1:] if argv is None else argv):
+            _import_pydantic_uninterrupted()
         return _main(argv)
     except KeyboardInterrupt:  # Ctrl+C while loading, before any handler is in place
         print("interrupted; nothing ran", file=sys.stderr)
