@@ -1,15 +1,22 @@
 """The machine a report was measured on, as `lab.engine.system.machine.machine_facts()` records it.
 
 TypedDicts rather than dataclasses: the facts are saved and read back as they are, and a report
-from another version may hold keys this one does not know (they are kept). Every key is optional
-(total=False) because older reports lack some; the schema names the ones a report must have.
+from another version may hold keys this one does not know (they are kept: extra="allow"). Keys
+are optional (total=False) because older reports lack some; Required marks those a report must
+have.
 """
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Annotated, Required
+
+from pydantic import ConfigDict, Field, with_config
+from typing_extensions import TypedDict  # pydantic needs it below Python 3.12
+
+KEEP_UNKNOWN = ConfigDict(extra="allow")
 
 
+@with_config(KEEP_UNKNOWN)
 class PythonFacts(TypedDict, total=False):
     implementation: str
     version: str
@@ -27,30 +34,33 @@ class PythonFacts(TypedDict, total=False):
     hash_seed: str | None
 
 
+@with_config(KEEP_UNKNOWN)
 class TimerFacts(TypedDict, total=False):
     name: str
     implementation: str
     resolution: float
 
 
+@with_config(KEEP_UNKNOWN)
 class EventLoopFacts(TypedDict, total=False):
     asyncio_default: str
     uvloop_available: bool
 
 
+@with_config(KEEP_UNKNOWN)
 class MachineFacts(TypedDict, total=False):
     hostname: str
-    cpu_model: str
+    cpu_model: Required[str]
     architecture: str
     cpu_frequency_mhz: dict[str, float] | None
     cpu_governor: str | None
     cpu_caches: dict[str, str] | None
-    cpus_logical: int | None
+    cpus_logical: Required[int | None]
     cpus_physical: int | None
     cpus_affinity: int
     cpu_quota: float | None
-    cpus_usable: int
-    memory_total_bytes: int
+    cpus_usable: Required[Annotated[int, Field(ge=1)]]
+    memory_total_bytes: Required[int]
     memory_available_bytes: int
     swap_total_bytes: int | None
     swap_used_bytes: int | None
@@ -58,11 +68,11 @@ class MachineFacts(TypedDict, total=False):
     cgroup_memory_limit_bytes: int | None
     load_average_1min: float | None
     uptime_seconds: float | None
-    os: str
+    os: Required[str]
     kernel: str
-    python: PythonFacts
+    python: Required[PythonFacts]
     timer: TimerFacts
     multiprocessing_start_method: str
     multiprocessing_methods: list[str]
     event_loop: EventLoopFacts
-    libraries: dict[str, str | None]
+    libraries: Required[dict[str, str | None]]
