@@ -17,7 +17,7 @@ import pytest
 from lab.engine.plan import make_plan
 from lab.engine.session import LabSession
 from lab.report.formats import render
-from lab.results.schema import REPORT_SCHEMA
+from lab.report.schema import REPORT_SCHEMA
 from lab.results.summary import RunSummary
 from lab.scenario.builtins import builtin_paths
 from lab.scenario.loader import LoadedScenario, load_builtins

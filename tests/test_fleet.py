@@ -28,8 +28,8 @@ import lab
 from lab.compare import main as compare_main
 from lab.fleet.cluster import FleetError, address_problem
 from lab.report.formats import render_fleet
+from lab.report.schema import FLEET_SCHEMA
 from lab.results.fleet import FleetReport
-from lab.results.fleetschema import FLEET_SCHEMA
 from lab.results.reading import ReportInputError, parse_report_or_fleet, read_report_or_fleet
 from tests.conftest import command_line
 from tests.daskcluster import DaskCluster, dask_cluster, pytest_skip_if_no_distributed

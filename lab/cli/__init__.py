@@ -115,12 +115,17 @@ def _main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
 
-    if args.schema:
+    if args.schema == "scenario":
         import json
 
         from lab.scenario.spec import scenario_json_schema
 
         print(json.dumps(scenario_json_schema(), indent=2))
+        return 0
+    if args.schema is not None:
+        from lab.report.schema import generate, text
+
+        print(text(generate(args.schema)), end="")
         return 0
     if args.list:
         return _list_builtins()
