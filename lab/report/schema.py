@@ -49,7 +49,8 @@ class ScenarioFile(ScenarioResult):
 class ReportFile(Report):
     """A report file: `--report FILE.json`, `--format json`."""
 
-    scenarios: list[ScenarioFile] = field(default_factory=list)
+    # Only the schema is made from the file models (never a Report in use): narrowing is safe.
+    scenarios: list[ScenarioFile] = field(default_factory=list)  # type: ignore[assignment]
     claims: list[ClaimResult] = field(default_factory=list)  # merged across scenarios
     claim_notes: list[str] = field(default_factory=list)  # how this machine changes them
     analysis_error: str | None = None
@@ -67,7 +68,7 @@ class FleetFile(FleetReport):
     """A fleet report file (`--fleet`): every host's own report, whole, then the hosts
     compared (lab.analysis.fleet, recomputed when the report is loaded)."""
 
-    hosts: list[HostFile] = field(default_factory=list)
+    hosts: list[HostFile] = field(default_factory=list)  # type: ignore[assignment]
     comparison: list[dict[str, Any]] = field(default_factory=list)
 
 

@@ -206,13 +206,13 @@ class ScenarioResult:
     description: str
     workload: dict[str, Any]
     settings: ScenarioSettings
+    runs: list[RunResult] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     error: str | None = None  # the scenario could not be set up at all
     baseline: str | None = None  # run_id every speedup is measured against
     warnings: list[Notice] = field(default_factory=list)  # scenario-level (lab.analysis.noise)
     fastest: Fastest | None = None  # the fastest run against every other (significance)
     rounds: RoundsField | None = None
-    runs: list[RunResult] = field(default_factory=list)
     # one interpreter's part of a scenario (lab.analysis.axis)
     interpreter: Annotated[str | None, Omitted] = None
 
