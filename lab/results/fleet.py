@@ -27,7 +27,7 @@ HostStatus = Literal["ok", "failed", "lost", "cancelled"]
 HOST_STATUSES: tuple[HostStatus, ...] = ("ok", "failed", "lost", "cancelled")
 
 
-@dataclass(kw_only=True)
+@dataclass
 class HostRun:
     host: str  # the host part of its workers' addresses
     workers: list[str]  # every worker the cluster has on this host
