@@ -23,7 +23,7 @@ from lab.analysis.claims import ClaimResult
 from lab.analysis.scaling import ScalingFit
 from lab.analysis.sweep import SweepVerdict
 from lab.analysis.verdicts import Verdict
-from lab.results.codec import adapter
+from lab.results.codec import DEFERRED, adapter
 from lab.results.fleet import FleetReport, HostRun
 from lab.results.model import Report, ScenarioResult
 
@@ -31,7 +31,7 @@ SCHEMAS = ("report", "fleet")
 REGENERATE = "python -m lab.report.schema --write"
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, config=DEFERRED)
 class ScenarioFile(ScenarioResult):
     """A scenario as a report file holds it: its measurements, then what the analysis derived
     from them (recomputed whenever the report is loaded)."""
@@ -45,7 +45,7 @@ class ScenarioFile(ScenarioResult):
     analysis_error: str | None = None  # the analysis failed; the measurements are intact
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, config=DEFERRED)
 class ReportFile(Report):
     """A report file: `--report FILE.json`, `--format json`."""
 
@@ -58,12 +58,12 @@ class ReportFile(Report):
     across_interpreters: list[dict[str, Any]] = field(default_factory=list)
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, config=DEFERRED)
 class HostFile(HostRun):
     report: ReportFile | None = None  # null for a host that gave no report
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, config=DEFERRED)
 class FleetFile(FleetReport):
     """A fleet report file (`--fleet`): every host's own report, whole, then the hosts
     compared (lab.analysis.fleet, recomputed when the report is loaded)."""

@@ -6,9 +6,16 @@ from __future__ import annotations
 import json
 from typing import Any, TypeVar
 
-from pydantic import TypeAdapter
+from pydantic import ConfigDict, TypeAdapter
 
 T = TypeVar("T")
+
+# Every model builds its validator and serializer when first used, not when its module is
+# imported: a runner (one per run) uses a few message classes and never the report's.
+DEFERRED = ConfigDict(defer_build=True)
+# Measurements cross a process boundary as JSON, which has no NaN or infinity: neither may
+# enter a record from a runner or a file.
+FINITE = ConfigDict(defer_build=True, allow_inf_nan=False)
 
 
 _ADAPTERS: dict[Any, TypeAdapter[Any]] = {}

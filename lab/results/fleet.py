@@ -14,7 +14,7 @@ from pydantic import Field
 from pydantic.dataclasses import dataclass
 
 from lab import __version__
-from lab.results.codec import dump
+from lab.results.codec import DEFERRED, dump
 from lab.results.model import Report, _now
 
 FLEET_SCHEMA_ID: Final = "concurrency-lab/fleet-report"
@@ -27,7 +27,7 @@ HostStatus = Literal["ok", "failed", "lost", "cancelled"]
 HOST_STATUSES: tuple[HostStatus, ...] = ("ok", "failed", "lost", "cancelled")
 
 
-@dataclass
+@dataclass(config=DEFERRED)
 class HostRun:
     host: str  # the host part of its workers' addresses
     workers: list[str]  # every worker the cluster has on this host
@@ -50,7 +50,7 @@ class HostRun:
         return f"{self.host} ({hostname})" if hostname and hostname != self.host else self.host
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, config=DEFERRED)
 class FleetReport:
     schema: Literal["concurrency-lab/fleet-report"] = FLEET_SCHEMA_ID
     schema_version: Literal[1] = FLEET_SCHEMA_VERSION

@@ -12,7 +12,6 @@ from dataclasses import field
 from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, Required
 
 from pydantic import (
-    ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
     WrapSerializer,
@@ -22,7 +21,7 @@ from pydantic.dataclasses import dataclass
 from typing_extensions import TypedDict  # pydantic needs it below Python 3.12
 
 from lab import __version__
-from lab.results.codec import dump, load
+from lab.results.codec import DEFERRED, FINITE, dump, load
 from lab.results.machine import MachineFacts
 from lab.results.notices import Notice
 from lab.results.summary import Fastest, Omitted, RunSummary
@@ -33,9 +32,6 @@ SCHEMA_VERSION: Final = 1
 RunStatus = Literal["ok", "failed", "timeout", "cancelled", "not_run"]
 Phase = Literal["warmup", "repeat"]
 
-# Measurements cross a process boundary as JSON, which has no NaN or infinity: neither may
-# enter a record from a runner or a file.
-FINITE = ConfigDict(allow_inf_nan=False)
 
 Count = Annotated[int, Field(ge=0)]
 NonNegative = Annotated[float, Field(ge=0)]
@@ -124,7 +120,7 @@ class RepeatRecord:
         return load(cls, data)
 
 
-@dataclass
+@dataclass(config=DEFERRED)
 class RunError:
     # exception, wrong_answer, worker_died, timeout, setup, runner_crashed, cancelled, mismatch
     kind: str
@@ -132,7 +128,7 @@ class RunError:
     detail: str = ""
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, config=DEFERRED)
 class Memory:
     """Resident memory of a run's runner tree: before the workload, and its peaks."""
 
@@ -147,7 +143,7 @@ def _summary_out(summary: RunSummary, handler: SerializerFunctionWrapHandler) ->
     return {} if summary == RunSummary() else handler(summary)
 
 
-@dataclass
+@dataclass(config=DEFERRED)
 class RunResult:
     run_id: str
     executor: str
@@ -198,7 +194,7 @@ class RunResult:
         return load(cls, data)
 
 
-@dataclass
+@dataclass(config=DEFERRED)
 class ScenarioResult:
     name: str
     source: str
@@ -246,7 +242,7 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, config=DEFERRED)
 class Report:
     schema: Literal["concurrency-lab/report"] = SCHEMA_ID
     schema_version: Literal[1] = SCHEMA_VERSION

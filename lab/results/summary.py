@@ -19,7 +19,7 @@ from typing_extensions import TypedDict  # pydantic needs it below Python 3.12
 from lab.core.histogram import Histogram
 from lab.core.paired import comparison_from_json
 from lab.core.stats import Comparison, describe
-from lab.results.codec import dump, load
+from lab.results.codec import DEFERRED, dump, load
 from lab.results.notices import Notice
 
 
@@ -70,7 +70,7 @@ else:
     ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=DEFERRED)
 class Distribution:
     """`lab.core.stats.describe()` of a sample: median-centred, with the median's 95% interval."""
 
@@ -92,7 +92,7 @@ class Distribution:
         return cls(**describe(values))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=DEFERRED)
 class Throughput(Distribution):
     """Per-repeat throughputs, and `value`: the amount over the median time, in `unit`."""
 
@@ -100,7 +100,7 @@ class Throughput(Distribution):
     unit: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=DEFERRED)
 class Latency:
     """Percentiles of every request's latency over all repeats (seconds)."""
 
@@ -120,7 +120,7 @@ class Latency:
 Omitted = Field(exclude_if=_absent)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=DEFERRED)
 class RunSummary:
     """Figures of one run. The default (`RunSummary()`) is a run not summarised yet."""
 
@@ -158,7 +158,7 @@ class RunSummary:
         return load(cls, data or {})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=DEFERRED)
 class Fastest:
     """The run with the lowest median time, tested against every other finished run."""
 

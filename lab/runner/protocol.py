@@ -24,8 +24,8 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import Field, TypeAdapter, ValidationError
 from pydantic.dataclasses import dataclass
 
-from lab.results.codec import adapter
-from lab.results.model import FINITE, Count, NonNegative, Phase, RepeatRecord
+from lab.results.codec import DEFERRED, FINITE, adapter
+from lab.results.model import Count, NonNegative, Phase, RepeatRecord
 
 # The runner's event pipe: its fd number, handed over in the environment (subprocess pass_fds).
 EVENT_FD_ENV = "LAB_EVENT_FD"
@@ -83,14 +83,14 @@ class RunSpec:
         return found
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=DEFERRED)
 class MeasureCommand:
     index: Count  # the run's repeat number
     round: Count  # the session's round number
     command: Literal["repeat"] = field(default="repeat", repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=DEFERRED)
 class CloseCommand:
     command: Literal["close"] = field(default="close", repr=False)
 
@@ -141,7 +141,7 @@ class RepeatDone:
     event: Literal["repeat"] = field(default="repeat", repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=DEFERRED)
 class RunnerError:
     kind: str
     message: str
@@ -160,7 +160,7 @@ class Done:
     event: Literal["done"] = field(default="done", repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=DEFERRED)
 class Facts:
     """The interpreter as the runner sees it once the workload and pool are loaded
     (lab.runner.system.pyfacts): version, build, whether the GIL is on and what turned it on."""
