@@ -37,7 +37,7 @@ def _view(argv: list[str]) -> int:
     if len(argv) != 1 or argv[0].startswith("-"):
         print("usage: concurrency-lab view REPORT.json (one JSON report)", file=sys.stderr)
         return 2
-    # The same reader as `compare`: checked against the schema before anything is shown.
+    # The same reader as `compare`: validated by the results models before anything is shown.
     from lab.compare.load import CompareError, load_for_view
 
     try:

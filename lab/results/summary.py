@@ -1,9 +1,9 @@
 """A run's summary: the figures derived from its raw repeats (lab.analysis.summarise builds it).
 
 Frozen, so a summary is replaced whole (`dataclasses.replace`) rather than edited key by key.
-Each class is a pydantic dataclass: its fields are the JSON a report holds (lab.results.model
-writes and reads it, and generates the schema from it). A key an older report lacks takes the
-field's default; a key this version does not know is ignored.
+Each class is a pydantic dataclass: its fields are the JSON a report holds (lab.results.codec
+writes and reads it; lab.report.schema generates the schema from it). A key an older report
+lacks takes the field's default; a key this version does not know is ignored.
 """
 
 from __future__ import annotations
