@@ -163,10 +163,14 @@ def _broken(data: Any, path: list[str | int], value: object) -> bytes:
 @pytest.mark.parametrize(
     ("path", "value", "message"),
     [
-        (["hosts", 0, "status"], "bogus", "hosts[0].status: expected one of"),
+        (["hosts", 0, "status"], "bogus", "hosts[0].status: input should be 'ok', 'failed'"),
         (["hosts", 1, "report", "schema_version"], 99, "hosts[1].report.schema_version"),
         (["schema_version"], 2, "fleet report schema version 2"),
-        (["hosts", 0, "report", "machine"], None, "hosts[0].report.machine: expected object"),
+        (
+            ["hosts", 0, "report", "machine"],
+            None,
+            "hosts[0].report.machine: input should be a valid",
+        ),
     ],
 )
 def test_a_malformed_fleet_report_is_refused_in_one_line(
