@@ -169,7 +169,7 @@ def _broken(data: Any, path: list[str | int], value: object) -> bytes:
         (
             ["hosts", 0, "report", "machine"],
             None,
-            "hosts[0].report.machine: input should be a valid",
+            "hosts[0].report.machine: input should be an object",
         ),
     ],
 )
