@@ -394,7 +394,7 @@ def test_gil_turned_back_on_reads_as_a_gil() -> None:
 
 def test_an_axis_report_round_trips_through_json_and_validates() -> None:
     jsonschema = pytest.importorskip("jsonschema")
-    from lab.results.schema import REPORT_SCHEMA
+    from lab.report.schema import REPORT_SCHEMA
 
     data = json.loads(render(_free_threaded(), "json"))
     jsonschema.validate(data, REPORT_SCHEMA)

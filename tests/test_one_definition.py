@@ -41,11 +41,8 @@ NOT_A_MODEL = {
     ("lab/engine/session.py", models.PROCESSES.name): 1,
     ("lab/engine/schedule.py", models.PROCESSES.name): 1,
     ("lab/report/cells.py", models.PROCESSES.name): 1,
-    ("lab/results/schema.py", models.PROCESSES.name): 3,
     # The interpreter axis (`--python`, `interpreters:`) and a report's facts about each one.
     ("lab/scenario/loader.py", models.INTERPRETERS.name): 1,
-    ("lab/results/model.py", models.INTERPRETERS.name): 2,
-    ("lab/results/schema.py", models.INTERPRETERS.name): 1,
     ("lab/report/interpreters.py", models.INTERPRETERS.name): 1,
     # The standard library's logger of that name, quietened while a cluster runs.
     ("lab/fleet/cluster.py", models.ASYNCIO.name): 1,

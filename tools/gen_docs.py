@@ -27,11 +27,13 @@ HELP_COLUMNS = "100"
 
 
 def report_schema() -> dict[str, Any]:
-    """The JSON Schema of `--report --format json`: the hand-written schema object of the
-    results layer, the one `compare` and `view` validate reports against."""
-    from lab.results.schema import REPORT_SCHEMA
+    """The JSON Schema of `--report --format json`, generated from the results models."""
+    return dict(json.loads(_lab("--schema", "report")))
 
-    return REPORT_SCHEMA
+
+def fleet_schema() -> dict[str, Any]:
+    """The JSON Schema of a fleet report (`--fleet ... --report x.json`)."""
+    return dict(json.loads(_lab("--schema", "fleet")))
 
 
 def _lab(*argv: str) -> str:
@@ -199,19 +201,30 @@ def scenario_schema_page() -> str:
 
 def report_schema_page() -> str:
     intro = (
-        GENERATED.format(source="the report's JSON Schema (`report_schema()` in the generator)")
-        + " The shape of `--report out.json`, the file `compare` and `view` read back and "
-        + "check field by field. `KEY` stands for any key of an object (a run id, an executor); "
+        GENERATED.format(source="`concurrency-lab --schema report`")
+        + " The shape of `--report out.json`, generated from the results models, the same "
+        + "models `compare` and `view` validate a file with, strict on types. `KEY` stands for any key of an object (a run id, an executor); "
         + "`[]` for every item of an array. [Viewing reports](../guides/viewing-reports.md) "
         + "and the [methodology](../methodology/statistics.md) say what the figures mean."
     )
     return schema_page("Report schema", intro, report_schema())
 
 
+def fleet_schema_page() -> str:
+    intro = (
+        GENERATED.format(source="`concurrency-lab --schema fleet`")
+        + " The shape of a fleet report's JSON: each host's status and its whole report as the "
+        + "host wrote it. [Cluster and fleet runs](../guides/cluster-and-fleet.md) says how to "
+        + "make one."
+    )
+    return schema_page("Fleet report schema", intro, fleet_schema())
+
+
 PAGES: dict[str, Callable[[], str]] = {
     "cli.md": cli_page,
     "scenario-schema.md": scenario_schema_page,
     "report-schema.md": report_schema_page,
+    "fleet-schema.md": fleet_schema_page,
 }
 
 

@@ -37,7 +37,7 @@ def _view(argv: list[str]) -> int:
     if len(argv) != 1 or argv[0].startswith("-"):
         print("usage: concurrency-lab view REPORT.json (one JSON report)", file=sys.stderr)
         return 2
-    # The same reader as `compare`: checked against the schema before anything is shown.
+    # The same reader as `compare`: validated by the results models before anything is shown.
     from lab.compare.load import CompareError, load_for_view
 
     try:
@@ -140,12 +140,17 @@ def _main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
 
-    if args.schema:
+    if args.schema == "scenario":
         import json
 
         from lab.scenario.spec import scenario_json_schema
 
         print(json.dumps(scenario_json_schema(), indent=2))
+        return 0
+    if args.schema is not None:
+        from lab.report.schema import generate, text
+
+        print(text(generate(args.schema)), end="")
         return 0
     if args.list:
         return _list_builtins()

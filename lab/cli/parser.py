@@ -126,7 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="validate the given scenario files without running"
     )
     parser.add_argument(
-        "--schema", action="store_true", help="print the JSON Schema of scenario files and exit"
+        "--schema",
+        nargs="?",
+        const="scenario",
+        choices=("scenario", "report", "fleet"),
+        help="print the JSON Schema of scenario files (or of report or fleet report files) "
+        "and exit",
     )
     parser.add_argument("--version", action="version", version=f"concurrency-lab {__version__}")
     return parser
