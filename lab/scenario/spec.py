@@ -18,7 +18,6 @@ from lab.core.cpus import usable_cpus
 from lab.core.units import parse_size
 from lab.scenario import kinds, models
 from lab.scenario.cluster import ClusterAddress
-from lab.scenario.interpreters import InterpreterAxis
 from lab.scenario.workload_specs import HASH_ALGORITHMS as HASH_ALGORITHMS
 from lab.scenario.workload_specs import DispatchWorkload as DispatchWorkload
 from lab.scenario.workload_specs import HashingWorkload as HashingWorkload
@@ -92,7 +91,7 @@ def default_start_method() -> str:
 QUICK_ROUNDS = 10
 
 
-class Scenario(StrictModel, InterpreterAxis):
+class Scenario(StrictModel):
     """One scenario file. `name` comes from the file name unless given."""
 
     name: str | None = Field(None, description="short identifier; defaults to the file name")
@@ -140,9 +139,16 @@ class Scenario(StrictModel, InterpreterAxis):
         "first `workers` workers run the tasks; default: a LocalCluster started for each run",
     )
     sweep: dict[str, list[SweepValue]] = Field(
-        default_factory=lambda: {},  # not `dict`: see interpreters.py
+        default_factory=lambda: {},  # not `dict`: see `interpreters` below
         description="run the whole matrix at each value of a numeric workload parameter, "
         "e.g. {size: [1000, 10000]}; several parameters: every combination",
+    )
+    interpreters: list[Annotated[str, Field(min_length=1, max_length=4096)]] = Field(
+        # Not `list`: pydantic reads each factory's signature, and for a builtin that parses
+        # its text signature with tokenize, whose regex alone costs ~5 ms of `--check`.
+        default_factory=lambda: [],
+        description="Pythons to run the matrix under, each one more axis (names on PATH, e.g. "
+        "python3.13, or paths); --python overrides it; default: the lab's own Python",
     )
 
     @model_validator(mode="after")
