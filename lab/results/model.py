@@ -12,6 +12,7 @@ from typing import Any, Literal, TypedDict, cast
 from lab import __version__
 from lab.results.machine import MachineFacts
 from lab.results.notices import Notice
+from lab.results.openloop import OpenLoopRecord
 from lab.results.summary import Fastest, RunSummary
 
 SCHEMA_ID = "concurrency-lab/report"
@@ -59,6 +60,8 @@ class RepeatRecord:
     # Cores other programs kept busy while this repeat was measured (its round's load is the
     # time-weighted mean over the round's repeats: lab.analysis.controls).
     background_cores: float | None = None
+    # The http workload's open loop (a rate instead of a request count): lab.results.openloop.
+    open_loop: OpenLoopRecord | None = None
 
     @property
     def cpu_seconds(self) -> float:
@@ -74,12 +77,16 @@ class RepeatRecord:
         data["throughput"] = self.throughput
         if data["results"] is None:
             del data["results"]
+        if data["open_loop"] is None:
+            del data["open_loop"]
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RepeatRecord:
         names = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in data.items() if k in names})
+        known = {k: v for k, v in data.items() if k in names}
+        known["open_loop"] = OpenLoopRecord.from_json(data.get("open_loop"))
+        return cls(**known)
 
 
 @dataclass

@@ -1,0 +1,183 @@
+"""The open loop measures what a caller on schedule sees (issue 24): coordinated omission.
+
+Against the real embedded server, which holds every answer for 200 ms once (request 50 of a
+constant 100/s schedule, so requests 50 to 69 are scheduled during the stall). Serial has one
+request in flight: it sends 51 to 69 late, once 50 is answered, and only the corrected latencies
+(from the scheduled time) show their wait. asyncio sends them on time: the server holds each,
+and both the corrected and the service latencies show it.
+
+The bounds are counts, generous for two noisy cores; nothing here asserts a speed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from pydantic import TypeAdapter
+
+from lab.core.hdr import BadHistogram, LatencyHistogram
+from lab.results.model import RepeatRecord
+from lab.results.openloop import OpenLoopRecord
+from lab.runner.executors import executor_class
+from lab.runner.workloads import workload_class
+from lab.runner.workloads.base import RepeatOutcome
+from lab.runner.workloads.http import EmbeddedServer
+from lab.runner.workloads.openloop import OpenLoopMeter, schedule_offsets
+from lab.scenario.spec import WorkloadSpec
+
+RATE = 100.0
+STALL_AT = 50
+STALL_MS = 200.0
+# Requests 51 to 64 are scheduled 10 to 140 ms into the stall: each has at least 60 ms of it
+# left to wait, which no scheduling noise hides.
+DURING = range(STALL_AT + 1, STALL_AT + 15)
+SLOW = 0.050
+
+SPEC: dict[str, Any] = {
+    "kind": "http",
+    "rate": RATE,
+    "duration": 1.2,
+    "latency_ms": 1,
+    "payload_size": 100,
+}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _stop_forkserver() -> Iterator[None]:
+    yield
+    from multiprocessing import forkserver
+
+    forkserver._forkserver._stop()
+
+
+class Recorder:
+    """A result sink that keeps every open-loop result beside the workload's own tally."""
+
+    def __init__(self, tally: Any) -> None:
+        self.tally = tally
+        self.results: list[tuple[Any, ...]] = []
+
+    def add(self, result: Any) -> None:
+        self.results.append(result)
+        self.tally.add(result)
+
+    def add_many(self, results: Any) -> None:
+        for result in results:
+            self.add(result)
+
+
+def run_stalled(executor: str) -> tuple[RepeatOutcome, list[tuple[Any, ...]]]:
+    async def run() -> tuple[RepeatOutcome, list[tuple[Any, ...]]]:
+        server = EmbeddedServer(1, 100, 0.0, stall_at=STALL_AT, stall_ms=STALL_MS)
+        base = await server.start()
+        try:
+            return await asyncio.to_thread(run_once, executor, {"base": base, "embedded": True})
+        finally:
+            await server.stop()
+
+    return asyncio.run(run())
+
+
+def run_once(executor: str, context: dict[str, Any]) -> tuple[RepeatOutcome, list[tuple[Any, ...]]]:
+    spec = TypeAdapter(WorkloadSpec).validate_python(SPEC)
+    workload = workload_class("http")(spec, context)
+    assert workload.open_loop
+    ex = executor_class(executor)(1, "forkserver")
+    ex.start(workload)
+    try:
+        recorder = Recorder(workload.new_tally())
+        ex.run(workload, workload.tasks(), recorder)
+        return recorder.tally.finish(), recorder.results
+    finally:
+        ex.close()
+
+
+def during_the_stall(
+    results: list[tuple[Any, ...]],
+) -> list[tuple[float, float, float]]:
+    """(remaining stall time, corrected, service) of each request scheduled during the stall."""
+    by_index = {r[0]: r for r in results}
+    found = []
+    for index in DURING:
+        _, outcome, seconds, _, due, sent = by_index[index]
+        assert outcome == "ok"
+        remaining = (STALL_MS / 1000) - (index - STALL_AT) / RATE
+        found.append((remaining, max(0.0, sent - due) + seconds, seconds))
+    return found
+
+
+def test_serial_shows_the_stall_only_when_corrected() -> None:
+    outcome, results = run_stalled("serial")
+    assert len(results) == 120  # 100/s for 1.2 s: none dropped
+    stalled = during_the_stall(results)
+    # Corrected: each waited at least what was left of the stall (the answer to the request in
+    # flight came after it; this one was sent after that).
+    for remaining, corrected, _ in stalled:
+        assert corrected >= remaining - 0.005, (remaining, corrected)
+    # Service: sent after the stall, they were answered at the server's usual pace.
+    assert sum(service > SLOW for _, _, service in stalled) <= 2, stalled
+    record = outcome.open_loop
+    assert record is not None
+    assert record.scheduled == 120
+    assert record.late_share >= len(DURING) / 120
+    corrected_p99, service_p99 = record.corrected["p99"], record.service["p99"]
+    assert corrected_p99 is not None and service_p99 is not None
+    assert corrected_p99 > 0.15 > service_p99  # 2 of 120 waited over 180 ms, 1 at the server
+    assert record.corrected["max"] is not None and record.corrected["max"] > 0.15
+
+
+def test_asyncio_sends_on_time_and_both_figures_show_the_stall() -> None:
+    outcome, results = run_stalled("asyncio")
+    assert len(results) == 120
+    stalled = during_the_stall(results)
+    for remaining, corrected, _ in stalled:
+        assert corrected >= remaining - 0.005, (remaining, corrected)
+    # Sent on time (within scheduling noise), each waited at the server for the rest of it.
+    held = sum(service >= remaining - 0.030 for remaining, _, service in stalled)
+    assert held >= len(stalled) - 2, stalled
+    record = outcome.open_loop
+    assert record is not None
+    assert record.service["p99"] is not None and record.service["p99"] > 0.15
+
+
+def test_the_record_survives_the_report_and_its_histograms_merge() -> None:
+    meter = OpenLoopMeter(100.0, 1.0, "constant")
+    for i in range(100):
+        due = i / 100
+        meter.add(due, due + (0.3 if i == 10 else 0.0), 0.005)
+    record = meter.record()
+    assert record.scheduled == 100 and record.late_share == 0.01
+    assert record.corrected["max"] == pytest.approx(0.305)
+    assert record.service["max"] == pytest.approx(0.005)
+    repeat = RepeatRecord("repeat", 0, 1.0, 0.1, 0.0, 100, 100, open_loop=record)
+    again = RepeatRecord.from_json(repeat.to_json())
+    assert again.open_loop == record
+    corrected, service = record.histograms()
+    corrected.merge(corrected)
+    assert corrected.count == 200
+    assert corrected.percentile(50) == pytest.approx(0.005, rel=0.002)
+    assert service.share_above(0.004) == 1.0
+    assert OpenLoopRecord.from_json("nonsense") is None
+
+
+def test_a_corrupted_histogram_is_a_clear_error() -> None:
+    with pytest.raises(BadHistogram):
+        LatencyHistogram.decode("not base64 at all!")
+    with pytest.raises(BadHistogram):
+        LatencyHistogram.decode("QUJD")
+
+
+def test_late_sending_lowers_the_achieved_rate() -> None:
+    on_time = OpenLoopMeter(100.0, 1.0, "constant")
+    behind = OpenLoopMeter(100.0, 1.0, "constant")
+    for i, offset in enumerate(schedule_offsets(100.0, 1.0, "constant")):
+        on_time.add(offset, offset, 0.005)
+        behind.add(offset, i * 0.02, 0.005)  # one every 20 ms: half the rate
+    assert on_time.achieved_rate() == pytest.approx(100.0)
+    assert behind.achieved_rate() == pytest.approx(50.5, rel=0.02)
+    poisson = schedule_offsets(100.0, 2.0, "poisson")
+    assert len(poisson) == 200 and poisson == schedule_offsets(100.0, 2.0, "poisson")
+    assert 1.0 < poisson[-1] < 3.0
