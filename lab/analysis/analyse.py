@@ -78,6 +78,9 @@ def analyse_scenario(result: ScenarioResult, machine: MachineFacts | Machine) ->
         verdict.runner_up = verdict.runner_up_run = None
         verdict.margin = verdict.significance = None
         verdict.text = open_loop.text
+        # Its per-rate verdicts replace the sweep's (which ranks batch times) and the
+        # break-even (batch times by swept value): its saturation points are that section.
+        sweep = None
     # A figure the lab's own checks put in doubt never decides without the doubt beside it.
     verdict.text += doubt_note(result, [verdict.winner_run, verdict.runner_up_run])
     claims = scenario_claims(facts) + cluster_cost(facts) + interpreters_claims(facts)
@@ -90,7 +93,7 @@ def analyse_scenario(result: ScenarioResult, machine: MachineFacts | Machine) ->
         verdict=verdict,
         claims=claims,
         scaling=fit_scenario(result),
-        breakeven=breakeven(result),
+        breakeven=breakeven(result) if open_loop is None else None,
         sweep=sweep,
         open_loop=open_loop,
     )

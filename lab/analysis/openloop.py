@@ -154,6 +154,7 @@ class Saturation:
     held_rate: float | None  # the highest rate held with p99 under the limit
     failed_rate: float | None  # the lowest rate above it that it did not hold
     reached: float | None  # what it achieved there
+    why: str  # why that rate was not held: "reached 471/s", "corrected p99 55 ms"
     text: str
 
 
@@ -219,11 +220,11 @@ def rate_verdict(rate: float, runs: list[OpenLoopRun]) -> RateVerdict:
                 f"paired by round, Holm-adjusted over {len(versus)})"
             )
         else:
-            tied = [r.label for r in held if not versus.get(r.run_id, closest).significant]
-            tied = [r for r in tied if r != best.label]
+            tied = [best.label] + [r.label for r in held[1:] if not versus[r.run_id].significant]
+            names = ", ".join(tied[:-1]) + f" and {tied[-1]}"
             parts.append(
-                f"{where}: tie between {best.label} and {', '.join(tied)}, which all held the "
-                f"rate; {best.label} has the lowest corrected p99, "
+                f"{where}: tie between {names}, which held the rate; "
+                f"{best.label} has the lowest corrected p99, "
                 f"{format_seconds(best.corrected_p99)}, {format_ratio(closest.ratio)} below "
                 f"{closest_run.label} (not significant, {how})"
             )
@@ -252,16 +253,20 @@ def saturation_points(runs: list[OpenLoopRun], limit: float) -> list[Saturation]
         failed = next(
             (r for r in mine if (held_rate is None or r.rate > held_rate) and r not in good), None
         )
-        if held_rate is None:
-            text = f"{label} held none of the rates (lowest {per_second(mine[0].rate)})"
-        elif failed is None:
-            text = f"{label} held every rate up to {per_second(held_rate)}, the highest measured"
-        else:
+        why = ""
+        if failed is not None:
             why = (
-                f"reached {per_second(failed.achieved)}"
+                "its requests failed"
+                if failed.failed
+                else f"reached {per_second(failed.achieved)}"
                 if not failed.held
                 else f"corrected p99 {format_seconds(failed.corrected_p99)}"
             )
+        if held_rate is None:
+            text = f"{label} held none of the rates (lowest {per_second(mine[0].rate)}: {why})"
+        elif failed is None:
+            text = f"{label} held every rate up to {per_second(held_rate)}, the highest measured"
+        else:
             text = f"{label} saturates between {per_second(held_rate)} and " + (
                 f"{per_second(failed.rate)} ({why} there)"
             )
@@ -273,6 +278,7 @@ def saturation_points(runs: list[OpenLoopRun], limit: float) -> list[Saturation]
                 held_rate=held_rate,
                 failed_rate=failed.rate if failed else None,
                 reached=failed.achieved if failed else None,
+                why=why,
                 text=text,
             )
         )
