@@ -81,3 +81,31 @@ class OpenLoopRecord:
             corrected_hdr=str(values.get("corrected_hdr") or ""),
             service_hdr=str(values.get("service_hdr") or ""),
         )
+
+
+_seconds = {"type": ["number", "null"], "minimum": 0}
+_percentiles_schema = {
+    "type": "object",
+    "required": ["count", "p50", "p90", "p99", "p999", "max"],
+    "properties": {
+        "count": {"type": "integer", "minimum": 0},
+        **{key: _seconds for key in ("p50", "p90", "p99", "p999", "max")},
+    },
+}
+# The JSON schema of `RepeatRecord.open_loop` (lab.results.schema includes it).
+OPEN_LOOP_RECORD_SCHEMA: dict[str, Any] = {
+    "type": ["object", "null"],
+    "required": ["target_rate", "achieved_rate", "scheduled", "late_share", "corrected", "service"],
+    "properties": {
+        "target_rate": {"type": "number", "exclusiveMinimum": 0},
+        "achieved_rate": {"type": "number", "minimum": 0},
+        "scheduled": {"type": "integer", "minimum": 0},
+        "late_share": {"type": "number", "minimum": 0, "maximum": 1},
+        "arrival": {"enum": ["constant", "poisson"]},
+        "corrected": _percentiles_schema,
+        "service": _percentiles_schema,
+        # HdrHistogram's compressed base64 encoding, bounded (lab.core.hdr.MAX_ENCODED)
+        "corrected_hdr": {"type": "string", "maxLength": 1_000_000},
+        "service_hdr": {"type": "string", "maxLength": 1_000_000},
+    },
+}

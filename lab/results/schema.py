@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lab.results.model import SCHEMA_ID, SCHEMA_VERSION
+from lab.results.openloop import OPEN_LOOP_RECORD_SCHEMA
 
 _num = {"type": ["number", "null"]}
 _int = {"type": ["integer", "null"]}
@@ -89,6 +90,8 @@ _repeat = {
         "minor_faults": {"type": ["number", "null"], "minimum": 0},
         "major_faults": {"type": ["number", "null"], "minimum": 0},
         "background_cores": {"type": ["number", "null"], "minimum": 0},
+        # the http workload's open loop: rates, corrected and service latencies
+        "open_loop": OPEN_LOOP_RECORD_SCHEMA,
     },
 }
 
@@ -314,6 +317,8 @@ _scenario = {
         "claims": {"type": "array", "items": _claim},
         "scaling": {"type": "object", "additionalProperties": _scaling},
         "breakeven": {"type": ["object", "null"]},
+        # an open loop judged by rate held and corrected p99 (lab.analysis.openloop)
+        "open_loop": {"type": "object"},
         # a sweep judged at each value (lab.analysis.sweep): per value, its winner or a tie
         "sweep": {
             "type": "object",
