@@ -181,3 +181,39 @@ def test_late_sending_lowers_the_achieved_rate() -> None:
     poisson = schedule_offsets(100.0, 2.0, "poisson")
     assert len(poisson) == 200 and poisson == schedule_offsets(100.0, 2.0, "poisson")
     assert 1.0 < poisson[-1] < 3.0
+
+
+def scenario_problems(text: str) -> list[str]:
+    import textwrap
+
+    from lab.scenario.loader import ScenarioError, parse_scenario
+
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(textwrap.dedent(text), "s.yaml", "s")
+    return [p.render() for p in info.value.problems]
+
+
+def test_a_list_of_rates_is_a_sweep_with_its_first_rate_as_base() -> None:
+    from lab.engine.plan import plan_scenario
+    from lab.scenario.loader import parse_scenario
+
+    text = "title: t\nworkload: {kind: http, rate: [300, 600], duration: 1}\n"
+    loaded = parse_scenario(text + "executors: [asyncio, threads]\nworkers: [4]\n", "s.yaml", "s")
+    assert loaded.scenario.sweep == {"rate": [300, 600]}
+    assert loaded.scenario.workload.rate == 300
+    plan = plan_scenario(loaded, usable=2)
+    assert [r.run_id for r in plan.runs] == [
+        "asyncio-4@rate=300", "threads-4@rate=300", "asyncio-4@rate=600", "threads-4@rate=600",
+    ]  # fmt: skip
+
+
+def test_bad_open_loop_keys_are_located() -> None:
+    out = scenario_problems("title: t\nworkload:\n  kind: http\n  rate: -5\n")
+    assert len(out) == 1 and out[0].startswith("s.yaml:4:9: workload.rate"), out
+    out = scenario_problems("title: t\nworkload:\n  kind: http\n  arrival: bursty\n")
+    assert out[0].startswith("s.yaml:4:12: workload.arrival"), out
+    assert "'constant'" in out[0] and "'poisson'" in out[0]
+    out = scenario_problems("title: t\nworkload: {kind: http, rate: 100000, duration: 600}\n")
+    assert "rate x duration is 60,000,000 requests per repeat; at most 2,000,000" in out[0], out
+    out = scenario_problems("title: t\nworkload: {kind: http, rate: 0.5, duration: 1}\n")
+    assert "at least one request per repeat" in out[0], out
