@@ -45,7 +45,7 @@ def test_the_verdict_names_the_lowest_corrected_p99_among_runs_that_held() -> No
     assert text.startswith("at 800/s: asyncio-4 has the lowest corrected p99")
     assert "significant" in text and "not significant" not in text
     # The run that fell behind is named, with the rate it reached and both latencies.
-    assert "threads-4 could not hold 800/s: it reached 470/s" in text
+    assert "threads-4 could not hold 800/s: it reached 475/s" in text
     assert analysis.verdict.winner == "asyncio"
     # No race between batch times: the closed loop's "fastest" is not decided.
     assert result.fastest is None
@@ -74,7 +74,7 @@ def test_corrected_latency_of_a_run_that_fell_behind_is_far_above_its_service_ti
     assert threads.corrected_p99 is not None and threads.service_p99 is not None
     # 800 scheduled at 470/s: the last ones wait most of a second longer than scheduled.
     assert threads.corrected_p99 > 0.5 > 0.01 > threads.service_p99
-    assert "threads-4 fell behind at 800/s (reached 470/s)" in loop.note
+    assert "threads-4 fell behind at 800/s (reached 475/s)" in loop.note
     assert "at p99, while the server answered in 6.0 ms" in loop.note
 
 
@@ -89,7 +89,7 @@ def test_saturation_points_and_the_claim() -> None:
     assert by_label["asyncio-4"].held_rate == 1200.0 and by_label["asyncio-4"].failed_rate is None
     claim = next(c for c in analysis.claims if c.id == "pool_saturation")
     assert claim.status == "confirmed", claim.figures
-    assert "W = 4, server latency 5.0 ms: predicted saturation 800/s, measured 470/s" in (
+    assert "W = 4, server latency 5.0 ms: predicted saturation 800/s, measured 475/s" in (
         claim.figures
     )
 
@@ -111,9 +111,9 @@ def test_reports_show_rates_and_both_latencies() -> None:
     report = synthetic.report(sweep())
     markdown = to_markdown(report)
     assert "**Open loop**" in markdown
-    assert "| threads-4 | 800/s | 470/s | no |" in markdown
+    assert "| threads-4 | 800/s | 475/s | no |" in markdown
     assert "**Closing note:** threads-4 fell behind at 800/s" in markdown
-    assert "| threads-4 | 400/s | 800/s (reached 470/s) |" in markdown
+    assert "| threads-4 | 400/s | 800/s (reached 475/s) |" in markdown
     html = to_html(report)
     assert "Corrected p99 latency against the target rate" in html
     assert "Latency percentiles at 800 requests/s" in html
@@ -143,6 +143,6 @@ async def test_the_app_charts_corrected_p99_against_rate() -> None:
         console = Console(width=120, record=True)
         console.print(open_loop_side(analysis.open_loop))  # what the side panel shows
         side = console.export_text()
-        assert "T threads-4" in side and "✗470" in side  # fell behind at 800/s, reached 470/s
+        assert "T threads-4" in side and "✗475" in side  # fell behind at 800/s, reached 475/s
         assert "A asyncio-4" in side
         assert "corrected p99 (ms, log scale) vs target rate" in str(view.plot.plt.build())

@@ -8,7 +8,9 @@ what a caller arriving on schedule sees) and from its actual send (service time)
 
 from __future__ import annotations
 
+import heapq
 import random
+import statistics
 from typing import Any
 
 from lab.core.hdr import LatencyHistogram
@@ -17,6 +19,8 @@ from lab.runner.workloads.base import RepeatOutcome
 
 # The schedule starts this long after it is made: time for a pool to receive its share.
 LEAD_SECONDS = 0.02
+# The share of the schedule, at its end, whose lateness says how far behind sending ended.
+TAIL_SHARE = 0.05
 # Every model gets the same Poisson schedule: a fixed seed, not the clock.
 POISSON_SEED = 24
 
@@ -47,8 +51,10 @@ class OpenLoopMeter:
         self.sent = 0
         self.late = 0
         self.first_due: float | None = None
-        self.last_sent: float | None = None
         self.last_due: float | None = None
+        # (due, lateness) of the latest-scheduled requests: how far behind sending ended.
+        self.tail_size = max(1, round(TAIL_SHARE * rate * duration))
+        self.tail: list[tuple[float, float]] = []
 
     def add(self, due: float, sent: float, service: float) -> None:
         lateness = max(0.0, sent - due)
@@ -58,19 +64,25 @@ class OpenLoopMeter:
         if lateness > LATE_AFTER:
             self.late += 1
         self.first_due = due if self.first_due is None else min(self.first_due, due)
-        self.last_sent = sent if self.last_sent is None else max(self.last_sent, sent)
         self.last_due = due if self.last_due is None else max(self.last_due, due)
+        if len(self.tail) < self.tail_size:
+            heapq.heappush(self.tail, (due, lateness))
+        elif due > self.tail[0][0]:
+            heapq.heapreplace(self.tail, (due, lateness))
 
     def achieved_rate(self) -> float:
         """The target rate, scaled down by how much longer sending took than the schedule:
-        the target itself when every request went out on time."""
-        if not self.sent or self.first_due is None or self.last_sent is None:
+        the target itself when the requests went out on time.
+
+        How far behind sending ended is the median lateness of the last 5% of the schedule: a
+        client that cannot keep up is late on all of them, by as much as it fell behind; one
+        hiccup on the very last request is not a rate it could not hold.
+        """
+        if not self.sent or self.first_due is None or self.last_due is None:
             return 0.0
-        assert self.last_due is not None
-        gap = 1 / self.rate
-        planned = max(self.duration, self.last_due - self.first_due + gap)
-        took = max(planned, self.last_sent - self.first_due + gap)
-        return self.rate * planned / took
+        planned = max(self.duration, self.last_due - self.first_due + 1 / self.rate)
+        behind = statistics.median(lateness for _, lateness in self.tail)
+        return self.rate * planned / (planned + behind)
 
     def record(self) -> OpenLoopRecord:
         return OpenLoopRecord(
