@@ -35,7 +35,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -101,8 +100,11 @@ def nginx() -> Iterator[str]:
     binary = nginx_binary()
     with tempfile.TemporaryDirectory(prefix="concurrency-lab-nginx-") as tmp:
         port = free_port()
-        (Path(tmp) / "www").mkdir()
+        # Started as root, nginx's workers serve as an unprivileged user: they must read these.
+        os.chmod(tmp, 0o755)
+        (Path(tmp) / "www").mkdir(mode=0o755)
         (Path(tmp) / "www" / "item").write_bytes(b"x" * 1024)
+        os.chmod(Path(tmp) / "www" / "item", 0o644)
         conf = Path(tmp) / "nginx.conf"
         conf.write_text(NGINX_CONF.format(tmp=tmp, port=port))
         proc = subprocess.Popen([binary, "-c", str(conf), "-p", tmp])
