@@ -217,3 +217,36 @@ def test_bad_open_loop_keys_are_located() -> None:
     assert "rate x duration is 60,000,000 requests per repeat; at most 2,000,000" in out[0], out
     out = scenario_problems("title: t\nworkload: {kind: http, rate: 0.5, duration: 1}\n")
     assert "at least one request per repeat" in out[0], out
+
+
+@pytest.mark.parametrize("executor", ["serial", "asyncio", "uvloop", "threads", "processes"])
+def test_every_model_sends_every_request_of_the_schedule_once(executor: str) -> None:
+    async def run() -> tuple[RepeatOutcome, list[tuple[Any, ...]]]:
+        server = EmbeddedServer(1, 100, 0.0)
+        base = await server.start()
+        spec = TypeAdapter(WorkloadSpec).validate_python(
+            {"kind": "http", "rate": 100, "duration": 0.5, "arrival": "poisson"}
+        )
+        workload = workload_class("http")(spec, {"base": base, "embedded": True})
+
+        def once() -> tuple[RepeatOutcome, list[tuple[Any, ...]]]:
+            ex = executor_class(executor)(2, "forkserver")
+            ex.start(workload)
+            try:
+                recorder = Recorder(workload.new_tally())
+                ex.run(workload, workload.tasks(), recorder)
+                return recorder.tally.finish(), recorder.results
+            finally:
+                ex.close()
+
+        try:
+            return await asyncio.to_thread(once)
+        finally:
+            await server.stop()
+
+    outcome, results = asyncio.run(run())
+    assert sorted(r[0] for r in results) == list(range(50))
+    assert outcome.errors == {} and outcome.digest == "ok=50"
+    assert outcome.open_loop is not None and outcome.open_loop.arrival == "poisson"
+    # Never sent before its time (the clock is one across the pool's processes).
+    assert all(sent >= due - 0.0005 for *_, due, sent in results)
