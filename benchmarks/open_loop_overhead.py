@@ -42,13 +42,13 @@ from pydantic import TypeAdapter
 
 from lab.runner.executors import executor_class
 from lab.runner.workloads import workload_class
-from lab.runner.workloads.http import EmbeddedServer
+from lab.runner.workloads.http import EmbeddedServer, TooManyFailures
 from lab.runner.workloads.openloop import OpenLoopMeter, schedule_offsets
 from lab.scenario.spec import WorkloadSpec
 
 HELD = 0.99
 TARGET = 0.90  # the issue: the lab holds at least 90% of the rate the raw client holds
-DEFAULT_RATES = [500, 1000, 1500, 2000, 2500, 3000, 4000, 5000]
+DEFAULT_RATES = [500, 750, 1000, 1250, 1500, 2000, 2500, 3000, 4000]
 NGINX_CONF = """\
 worker_processes 1;
 daemon off;
@@ -139,7 +139,10 @@ def lab_sender(url: str, rate: float, duration: float) -> float:
     try:
         tally = workload.new_tally()
         executor.run(workload, workload.tasks(), tally)
-        record = tally.finish().open_loop
+        try:
+            record = tally.finish().open_loop
+        except TooManyFailures:
+            return 0.0  # so far behind that requests timed out: not held
     finally:
         executor.close()
     assert record is not None
@@ -157,7 +160,8 @@ def raw_sender(url: str, rate: float, duration: float) -> float:
     async def main() -> None:
         nonlocal failed
         connector = aiohttp.TCPConnector(limit=0)
-        async with aiohttp.ClientSession(connector=connector) as session:
+        timeout = aiohttp.ClientTimeout(total=10.0)  # the lab's default request_timeout
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
 
             async def one(due: float) -> None:
                 nonlocal failed
@@ -166,7 +170,7 @@ def raw_sender(url: str, rate: float, duration: float) -> float:
                     async with session.get(url) as response:
                         await response.read()
                         failed += response.status >= 400
-                except aiohttp.ClientError:
+                except (aiohttp.ClientError, TimeoutError):
                     failed += 1
                 meter.add(due, sent, time.perf_counter() - sent)
 
@@ -180,9 +184,8 @@ def raw_sender(url: str, rate: float, duration: float) -> float:
                     group.create_task(one(due))
 
     asyncio.run(main())
-    if failed:
-        raise RuntimeError(f"the raw client had {failed} failed requests")
-    return meter.achieved_rate()
+    # As the lab's tally does: more than 1% failed requests is no rate held.
+    return 0.0 if failed > 0.01 * len(offsets) else meter.achieved_rate()
 
 
 def held_rate(results: dict[float, list[float]]) -> float | None:
@@ -191,10 +194,11 @@ def held_rate(results: dict[float, list[float]]) -> float | None:
 
 
 def run(url: str, rates: list[float], duration: float, repeats: int) -> tuple[float, float]:
-    lab: dict[float, list[float]] = {r: [] for r in rates}
-    raw: dict[float, list[float]] = {r: [] for r in rates}
+    lab: dict[float, list[float]] = {}
+    raw: dict[float, list[float]] = {}
     print(f"{'rate':>8} {'lab achieved':>14} {'raw achieved':>14}", flush=True)
     for rate in rates:
+        lab[rate], raw[rate] = [], []
         for i in range(repeats):
             order = [("lab", lab_sender), ("raw", raw_sender)]
             for name, sender in order if i % 2 == 0 else order[::-1]:
@@ -204,6 +208,8 @@ def run(url: str, rates: list[float], duration: float, repeats: int) -> tuple[fl
             f"{statistics.median(raw[rate]):>14,.0f}",
             flush=True,
         )
+        if all(statistics.median(got[rate]) < HELD * rate for got in (lab, raw)):
+            break  # neither held this rate: higher ones only take longer to fail
     return held_rate(lab) or 0.0, held_rate(raw) or 0.0
 
 
@@ -214,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--smoke", action="store_true", help="embedded server, tiny: seconds")
     args = parser.parse_args(argv)
+    # A SIGTERM unwinds like Ctrl+C, so that nginx is stopped on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     load = os.getloadavg()
     print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, {os.cpu_count()} CPUs")
     if args.smoke:
