@@ -250,3 +250,21 @@ def test_every_model_sends_every_request_of_the_schedule_once(executor: str) -> 
     assert outcome.open_loop is not None and outcome.open_loop.arrival == "poisson"
     # Never sent before its time (the clock is one across the pool's processes).
     assert all(sent >= due - 0.0005 for *_, due, sent in results)
+
+
+def test_a_histogram_of_another_range_or_a_zip_bomb_is_refused_before_decoding() -> None:
+    import base64
+    import struct
+    import zlib
+
+    from hdrh.histogram import HdrHistogram
+
+    wide = HdrHistogram(1, 2**62, 5)
+    wide.record_value(5)
+    with pytest.raises(BadHistogram, match="another range"):
+        LatencyHistogram.decode(wide.encode().decode("ascii"))
+    bomb = zlib.compress(b"\0" * 50_000_000, 9)
+    text = base64.b64encode(struct.pack(">II", 0x1C849304, len(bomb)) + bomb).decode("ascii")
+    assert len(text) < 1_000_000
+    with pytest.raises(BadHistogram, match="decompresses past"):
+        LatencyHistogram.decode(text)

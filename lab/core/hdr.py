@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import struct
+import zlib
 from typing import TYPE_CHECKING, TypedDict
 
 if TYPE_CHECKING:
@@ -20,6 +22,10 @@ HIGHEST_US = 3_600 * 1_000_000  # one hour: past any request_timeout plus any sc
 SIGNIFICANT_DIGITS = 3
 # An encoded histogram from a report is untrusted: bounded before it is decoded.
 MAX_ENCODED = 1_000_000
+MAX_DECODED = 4_000_000
+# hdrh's V2 payload header (cookie, length, normalizing offset, significant digits, lowest and
+# highest trackable value, conversion ratio), big-endian, after an 8-byte outer header.
+_PAYLOAD_HEADER = struct.Struct(">IIIIQQd")
 
 PERCENTILES = (("p50", 50.0), ("p90", 90.0), ("p99", 99.0), ("p999", 99.9))
 
@@ -37,6 +43,28 @@ class LatencyPercentiles(TypedDict):
 
 class BadHistogram(ValueError):
     """An encoded histogram that does not decode (a corrupted or hand-edited report)."""
+
+
+def _check_encoded(raw: bytes) -> None:
+    """Refuse, before hdrh sees it, an encoding that would decompress past MAX_DECODED bytes
+    (a zip bomb) or that declares another range than the lab records (a huge counts array)."""
+    if len(raw) < 8:
+        raise BadHistogram("an encoded histogram is too short")
+    inflate = zlib.decompressobj()
+    try:
+        payload = inflate.decompress(raw[8:], MAX_DECODED)
+    except zlib.error as exc:
+        raise BadHistogram(f"an encoded histogram does not decompress: {exc}") from None
+    if inflate.unconsumed_tail:
+        raise BadHistogram(f"an encoded histogram decompresses past {MAX_DECODED:,} bytes")
+    if len(payload) < _PAYLOAD_HEADER.size:
+        raise BadHistogram("an encoded histogram's payload is too short")
+    _, _, _, digits, lowest, highest, _ = _PAYLOAD_HEADER.unpack_from(payload)
+    if (digits, lowest, highest) != (SIGNIFICANT_DIGITS, LOWEST_US, HIGHEST_US):
+        raise BadHistogram(
+            "an encoded histogram covers another range than the lab records "
+            f"({lowest}-{highest} µs at {digits} digits)"
+        )
 
 
 def _new() -> HdrHistogram:
@@ -110,7 +138,7 @@ class LatencyHistogram:
         if not isinstance(text, str) or len(text) > MAX_ENCODED:
             raise BadHistogram("an encoded histogram must be text of at most 1 MB")
         try:
-            base64.b64decode(text, validate=True)
+            _check_encoded(base64.b64decode(text, validate=True))
             hdr = HdrHistogram.decode(text.encode("ascii"))
         except (binascii.Error, ValueError, TypeError, UnicodeEncodeError) as exc:
             raise BadHistogram(f"an encoded histogram does not decode: {exc}") from None
