@@ -268,3 +268,20 @@ def test_a_histogram_of_another_range_or_a_zip_bomb_is_refused_before_decoding()
     assert len(text) < 1_000_000
     with pytest.raises(BadHistogram, match="decompresses past"):
         LatencyHistogram.decode(text)
+
+
+def test_the_apps_knobs_of_an_open_loop_are_its_rate_and_duration() -> None:
+    from dataclasses import replace
+
+    from lab.scenario.loader import load_builtins
+    from lab.tui.knobs import apply_knobs, size_fields, values_of
+
+    scenario = next(s for s in load_builtins() if s.name == "http_open_loop").scenario
+    assert size_fields(scenario) == ("rate", "duration")
+    values = values_of(scenario)
+    assert (values.size1, values.size2) == ("800", "1.5")
+    changed, errors = apply_knobs(scenario, replace(values, size1="1200", size2="3"))
+    assert errors == {} and changed is not None
+    assert (changed.workload.rate, changed.workload.duration) == (1200, 3)
+    _, errors = apply_knobs(scenario, replace(values, size1="-1"))
+    assert set(errors) == {"size1"}
