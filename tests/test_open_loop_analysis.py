@@ -89,7 +89,7 @@ def test_saturation_points_and_the_claim() -> None:
     assert by_label["asyncio-4"].held_rate == 1200.0 and by_label["asyncio-4"].failed_rate is None
     claim = next(c for c in analysis.claims if c.id == "pool_saturation")
     assert claim.status == "confirmed", claim.figures
-    assert "W = 4, server latency 5.0 ms: predicted saturation 800/s, measured 475/s" in (
+    assert "W = 4, server latency 5.0 ms: predicted saturation 800/s, measured 475/s (" in (
         claim.figures
     )
 

@@ -215,9 +215,9 @@ def rate_verdict(rate: float, runs: list[OpenLoopRun]) -> RateVerdict:
             parts.append(
                 f"{where}: {best.label} has the lowest corrected p99 of the runs that held the "
                 f"rate, {format_seconds(best.corrected_p99)} "
-                f"(uncorrected {format_seconds(best.service_p99)}), "
-                f"{format_ratio(closest.ratio)} below {closest_run.label} (significant, {how}; "
-                f"paired by round, Holm-adjusted over {len(versus)})"
+                f"(uncorrected {format_seconds(best.service_p99)}); {closest_run.label}'s is "
+                f"{format_ratio(closest.ratio)} as high (significant, {how}; paired by round, "
+                f"Holm-adjusted over {len(versus)})"
             )
         else:
             tied = [best.label] + [r.label for r in held[1:] if not versus[r.run_id].significant]
@@ -225,8 +225,8 @@ def rate_verdict(rate: float, runs: list[OpenLoopRun]) -> RateVerdict:
             parts.append(
                 f"{where}: tie between {names}, which held the rate; "
                 f"{best.label} has the lowest corrected p99, "
-                f"{format_seconds(best.corrected_p99)}, {format_ratio(closest.ratio)} below "
-                f"{closest_run.label} (not significant, {how})"
+                f"{format_seconds(best.corrected_p99)}; {closest_run.label}'s is "
+                f"{format_ratio(closest.ratio)} as high (not significant, {how})"
             )
     for r in behind:
         why = "its requests failed" if r.failed else f"it reached {per_second(r.achieved)}"
@@ -340,29 +340,46 @@ def saturation_claim(result: ScenarioResult, analysis: OpenLoopAnalysis) -> list
         )
         return [_claim(result, "inconclusive", figures)]
     measured = pool.reached
-    loop = max(loops, key=lambda s: s.held_rate or 0.0)
-    # "The same memory": the loop's peak where it held its highest rate against its peak at
-    # the lowest rate, so the libraries each model imports (aiohttp, http.client) cancel out.
-    loop_runs = sorted((r for r in analysis.runs if r.label == loop.label), key=lambda r: r.rate)
-    top = next((r for r in loop_runs if r.rate == loop.held_rate), None)
-    low_memory = loop_runs[0].memory if loop_runs else None
-    top_memory = top.memory if top else None
+    at = pool.failed_rate
+    # The event loop that held the rate the pool could not, with its peak memory there against
+    # its peak at the lowest rate: the libraries each model imports (aiohttp, http.client)
+    # cancel out, and what is left is what holding the higher rate cost it.
+    growth: dict[str, tuple[OpenLoopRun, OpenLoopRun]] = {}
+    for candidate in loops:
+        mine = sorted(
+            (r for r in analysis.runs if r.label == candidate.label), key=lambda r: r.rate
+        )
+        there = next((r for r in mine if r.rate == at and r.held), None)
+        if there is not None:
+            growth[candidate.label] = (mine[0], there)
+
+    def grew(label: str) -> float:
+        low_run, there = growth[label]
+        return float((there.memory or 0) - (low_run.memory or 0))
+
+    holding = [s for s in loops if s.label in growth]
+    loop = min(holding, key=lambda s: grew(s.label)) if holding else loops[0]
     figures = (
         f"W = {pool.workers}, server latency {format_seconds(latency)}: predicted saturation "
         f"{per_second(predicted)}, measured {per_second(measured)} ({pool.label} at "
-        f"{per_second(pool.failed_rate)}); {loop.label} held up to "
-        f"{per_second(loop.held_rate or 0)}"
+        f"{per_second(at)}, {format_ratio(measured / predicted)} the prediction); "
+        f"{loop.label} held up to {per_second(loop.held_rate or 0)}"
     )
+    higher = bool(holding) and (loop.held_rate or 0.0) > measured
     same_memory = True
-    if top is not None and low_memory and top_memory and top is not loop_runs[0]:
-        grew = top_memory - low_memory
-        floor = max(memory_noise_floor(low_memory, top_memory), int(SAME_MEMORY * low_memory))
-        same_memory = grew <= floor
-        figures += (
-            f"; {loop.label}'s peak memory {format_bytes(top_memory)} at "
-            f"{per_second(top.rate)} against {format_bytes(low_memory)} at "
-            f"{per_second(loop_runs[0].rate)}"
-        )
+    if loop.label in growth:
+        low_run, there = growth[loop.label]
+        if low_run is not there and low_run.memory and there.memory:
+            floor = max(
+                memory_noise_floor(low_run.memory, there.memory),
+                int(SAME_MEMORY * low_run.memory),
+            )
+            same_memory = there.memory - low_run.memory <= floor
+            figures += (
+                f"; {loop.label}'s peak memory {format_bytes(there.memory)} at "
+                f"{per_second(at)} against {format_bytes(low_run.memory)} at "
+                f"{per_second(low_run.rate)}"
+            )
     low, high = PREDICTION_BAND
     near = low * predicted <= measured <= high * predicted
     higher = (loop.held_rate or 0.0) > measured
@@ -372,7 +389,7 @@ def saturation_claim(result: ScenarioResult, analysis: OpenLoopAnalysis) -> list
         why = (
             f": {loop.label} did not hold a higher rate"
             if not higher
-            else f": {loop.label} needed more memory for its higher rate"
+            else f": {loop.label} needed more memory to hold {per_second(at)}"
         )
         return [_claim(result, "refuted", figures + why)]
     return [
