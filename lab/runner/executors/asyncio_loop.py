@@ -54,12 +54,14 @@ class AsyncioExecutor(Executor):
         clock = time.perf_counter
 
         async def one(task: Any) -> None:
-            add(await call(task))
+            add(await call(task))  # in the task: a sink that raises fails the group
 
         async with asyncio.TaskGroup() as group:
             for task in tasks:
-                wait = workload.scheduled_at(task) - clock()
-                if wait > 0:
+                due = workload.scheduled_at(task)
+                # Never early: uvloop's timers count whole milliseconds and can fire up to one
+                # before their time; what is left of it then passes in turns of the loop.
+                while (wait := due - clock()) > 0:
                     await asyncio.sleep(wait)
                 group.create_task(one(task))
 

@@ -204,16 +204,13 @@ class Http(Workload):
                 self.session = None
 
     async def run_async(self, task: Any) -> Any:
-        if len(task) == 5:  # open loop: the executor started it at its time
-            sent = time.perf_counter()
-            result = await self._get(task[:4])
-            return (*result, task[4], sent)
-        return await self._get(task)
-
-    async def _get(self, task: Any) -> tuple[int, str, float, int]:
-        index, url, _, cap = task
+        """One GET: (index, outcome, seconds, bytes), and for an open-loop task (which carries
+        its scheduled time) that time and the actual send, the start of this coroutine."""
+        index, url, _, cap = task[:4]
         assert self.session is not None
         start = time.perf_counter()
+        # An open-loop task's result carries its scheduled and actual send times.
+        times = (task[4], start) if len(task) == 5 else ()
         size: int | None = 0
         try:
             async with self.session.get(url) as response:
@@ -230,11 +227,11 @@ class Http(Workload):
                             response.close()  # the rest is never read
                             break
         except Exception as exc:
-            return index, error_kind(exc), time.perf_counter() - start, 0
+            return (index, error_kind(exc), time.perf_counter() - start, 0, *times)
         elapsed = time.perf_counter() - start
         if size is None:
-            return index, BODY_TOO_LARGE, elapsed, 0
-        return index, "ok" if status < 400 else f"http_{status}", elapsed, size
+            return (index, BODY_TOO_LARGE, elapsed, 0, *times)
+        return (index, "ok" if status < 400 else f"http_{status}", elapsed, size, *times)
 
     def new_tally(self) -> Tally:
         embedded = self.base is not None
