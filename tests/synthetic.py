@@ -205,3 +205,51 @@ def sweep_runs(
 
 def report(*scenarios: ScenarioResult, usable: int = 2, gil: bool = True) -> Report:
     return Report(machine=machine(usable, gil), scenarios=list(scenarios))
+
+
+def open_loop_run(
+    executor: str,
+    workers: int,
+    rate: float,
+    *,
+    reached: float | None = None,
+    service_s: float = 0.006,
+    p99_s: list[float] | None = None,
+    repeats: int = 7,
+    memory: int = 30 * MB,
+    errors: dict[str, int] | None = None,
+) -> RunResult:
+    """An open-loop run at `rate` (a sweep point): it sends at `reached` requests a second
+    (the rate itself unless given), its requests take `service_s` at the server, and in round
+    i the slowest 2% of its requests take `p99_s[i]` at the server."""
+    from lab.runner.workloads.openloop import OpenLoopMeter
+
+    records = []
+    sending = reached or rate
+    count = int(rate)
+    for i in range(repeats):
+        meter = OpenLoopMeter(rate, 1.0, "constant")
+        for k in range(count):
+            due = k / rate
+            sent = k / sending
+            slow = p99_s[i % len(p99_s)] if p99_s and k >= count * 0.98 else 0.0
+            meter.add(due, sent, max(service_s, slow))
+        wall = max(1.0, count / sending)
+        record = RepeatRecord(
+            "repeat", i, wall, 0.1 * wall, 0.0, count, count, None, dict(errors or {})
+        )
+        record.open_loop = meter.record()
+        record.round = i
+        records.append(record)
+    return RunResult(
+        run_id=f"{executor}-{workers}@rate={rate:g}",
+        executor=executor,
+        workers=workers,
+        unit="requests",
+        tasks=count,
+        status="ok",
+        repeats=records,
+        peak_rss_bytes=memory,
+        peak_uss_bytes=memory,
+        params={"rate": rate},
+    )

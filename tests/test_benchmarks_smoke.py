@@ -23,6 +23,7 @@ SMOKE = {
     "load_processes_10k.py": (["--smoke"], "orchestrator (this process) peak RSS"),
     "startup.py": (["--smoke"], "--check FILE.yaml"),
     "stats_scaling.py": (["--smoke"], "summarise"),
+    "open_loop_overhead.py": (["--smoke"], "lab/raw held-rate ratio"),
 }
 
 

@@ -302,3 +302,53 @@ def test_a_steady_rerun_passes_strict_too(
     code, out, _ = compare(a, b, "--fail-if-slower", "10", "--strict", capsys=capsys)
     assert code == 0 and "**Gate passed**" in out
     assert "Resolution:" not in compare(a, b, "--fail-if-slower", "10", capsys=capsys)[1]
+
+
+def open_loop_report(p99s: list[float], rate: float = 800.0) -> Report:
+    """One open-loop run whose repeats all last 1 s but whose corrected p99 is p99s[i]."""
+    from lab.results.openloop import OpenLoopRecord
+
+    run = RunResult("asyncio-4", "asyncio", 4, "requests", 800, status="ok")
+    run.repeats = []
+    for i, p99 in enumerate(p99s):
+        figures: Any = {"count": 800, "p50": 0.005, "p90": 0.006, "p99": p99, "p999": p99,
+                        "max": p99}  # fmt: skip
+        record = RepeatRecord("repeat", i, 1.0 + 0.001 * i, 0.1, 0.0, 800, 800, digest="d")
+        record.open_loop = OpenLoopRecord(rate, rate, 800, 0.0, "constant", figures, figures)
+        run.repeats.append(record)
+    report = make_report({"s": [run]})
+    report.scenarios[0].workload = {"kind": "http", "rate": rate}
+    return report
+
+
+def test_open_loop_runs_are_gated_on_corrected_p99_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = [0.010, 0.0102, 0.0098, 0.0101, 0.0099]
+    a = write(tmp_path, "a.json", open_loop_report(base))
+    same = write(tmp_path, "same.json", open_loop_report([0.0101, 0.0097, 0.0103, 0.01, 0.0099]))
+    code, out, _ = compare(a, same, "--fail-if-slower", "10", capsys=capsys)
+    assert code == 0, out
+    assert "| s | asyncio (corrected p99) | 4 | 10.0 ms | 10.0 ms |" in out
+    # The same times, but callers waited twice as long at p99: the gate fails.
+    slower = write(tmp_path, "slower.json", open_loop_report([2 * p for p in base]))
+    code, out, _ = compare(a, slower, "--fail-if-slower", "10", capsys=capsys)
+    assert code == 1, out
+    assert "s asyncio-4 (corrected p99)" in out and "100.0% slower" in out
+    # Too few repeats: it fails closed, as a time does.
+    few_a = write(tmp_path, "few_a.json", open_loop_report([0.01, 0.011]))
+    few_b = write(tmp_path, "few_b.json", open_loop_report([0.03, 0.031]))
+    assert compare(few_a, few_b, "--fail-if-slower", "10", capsys=capsys)[0] == 3
+
+
+def test_an_open_loop_run_without_p99_on_one_side_is_not_matched(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = [0.010, 0.0102, 0.0098, 0.0101, 0.0099]
+    a = open_loop_report(base)
+    b = open_loop_report(base)
+    for record in b.scenarios[0].runs[0].repeats:
+        assert record.open_loop is not None
+        record.open_loop.corrected["p99"] = None
+    pair = compare_reports(a, b)
+    assert [u.reason for u in pair.unmatched] == ["no corrected p99 in B"]

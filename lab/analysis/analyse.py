@@ -16,6 +16,7 @@ from lab.analysis.cluster_claim import cluster_cost
 from lab.analysis.controls import doubt_note, scenario_doubt
 from lab.analysis.facts import Machine, interpreter_notes, machine_notes, scenario_facts
 from lab.analysis.interpreters_claims import interpreters_claims
+from lab.analysis.openloop import OpenLoopAnalysis, analyse_open_loop, saturation_claim
 from lab.analysis.scaling import ScalingFit, fit_scenario
 from lab.analysis.sweep import SweepVerdict, sweep_verdict
 from lab.analysis.verdicts import Verdict, verdict_for
@@ -33,14 +34,19 @@ class ScenarioAnalysis:
     scaling: dict[str, ScalingFit]  # by executor
     breakeven: BreakEven | None
     sweep: SweepVerdict | None = None  # a verdict per swept value, for a sweep
+    open_loop: OpenLoopAnalysis | None = None  # rates held and corrected latencies (http rate)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "verdicts": self.verdict.to_json(),
-            "claims": [c.to_json() for c in self.claims],
-            "scaling": {k: v.to_json() for k, v in self.scaling.items()},
-            "breakeven": self.breakeven.to_json() if self.breakeven else None,
-        } | ({"sweep": self.sweep.to_json()} if self.sweep else {})
+        return (
+            {
+                "verdicts": self.verdict.to_json(),
+                "claims": [c.to_json() for c in self.claims],
+                "scaling": {k: v.to_json() for k, v in self.scaling.items()},
+                "breakeven": self.breakeven.to_json() if self.breakeven else None,
+            }
+            | ({"sweep": self.sweep.to_json()} if self.sweep else {})
+            | ({"open_loop": self.open_loop.to_json()} if self.open_loop else {})
+        )
 
 
 @dataclass
@@ -59,9 +65,26 @@ def analyse_scenario(result: ScenarioResult, machine: MachineFacts | Machine) ->
         # A sweep is judged at each of its values, and summed up in one line: never by the
         # one value its base point happens to hold.
         verdict.text = sweep.text
+    open_loop = analyse_open_loop(result)
+    if open_loop is not None:
+        # An open loop is judged by the rate each model held and the latency its callers saw,
+        # not by how fast a batch finished.
+        at_base = open_loop.verdict_at(open_loop.rate)
+        winner = result.run(at_base.winner_run) if at_base and at_base.winner_run else None
+        verdict.winner = winner.executor if winner else None
+        verdict.winner_run = winner.run_id if winner else None
+        verdict.workers = winner.workers if winner else None
+        verdict.runner_up = verdict.runner_up_run = None
+        verdict.margin = verdict.significance = None
+        verdict.text = open_loop.text
+        # Its per-rate verdicts replace the sweep's (which ranks batch times) and the
+        # break-even (batch times by swept value): its saturation points are that section.
+        sweep = None
     # A figure the lab's own checks put in doubt never decides without the doubt beside it.
     verdict.text += doubt_note(result, [verdict.winner_run, verdict.runner_up_run])
     claims = scenario_claims(facts) + cluster_cost(facts) + interpreters_claims(facts)
+    if open_loop is not None:
+        claims += saturation_claim(result, open_loop)
     if doubt := scenario_doubt(result):
         claims = [replace(c, figures=f"{c.figures} ({doubt})") if c.decided else c for c in claims]
     return ScenarioAnalysis(
@@ -69,8 +92,9 @@ def analyse_scenario(result: ScenarioResult, machine: MachineFacts | Machine) ->
         verdict=verdict,
         claims=claims,
         scaling=fit_scenario(result),
-        breakeven=breakeven(result),
+        breakeven=breakeven(result) if open_loop is None else None,
         sweep=sweep,
+        open_loop=open_loop,
     )
 
 

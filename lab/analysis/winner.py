@@ -66,6 +66,10 @@ def decide(result: ScenarioResult) -> Fastest | None:
     `significant_against_all` (the winner) only when every one of those comparisons is
     significant after Holm-Bonferroni; otherwise the report says "tie".
     """
+    if any(rep.open_loop is not None for run in result.runs for rep in run.repeats):
+        # An open loop is no race: every run lasts its schedule. lab.analysis.openloop judges
+        # it by the rate each run held and the latency its callers saw.
+        return None
     # Sweep runs (params) did other work: they never compete with the scenario's own runs.
     return decide_among([r for r in result.runs if result.at_base(r)], dropped_rounds(result))
 

@@ -17,6 +17,18 @@ from lab.results.model import Report, RunResult, ScenarioResult
 DISTURBING = {"background_load"}
 
 
+TIME = "time"
+CORRECTED_P99 = "corrected p99"
+
+
+def corrected_p99s(run: RunResult) -> list[float] | None:
+    """An open-loop run's corrected p99 per repeat; None for a closed-loop run."""
+    loops = [r.open_loop for r in run.repeats if r.open_loop is not None]
+    if not loops:
+        return None
+    return [p for o in loops if (p := o.corrected.get("p99")) is not None]
+
+
 @dataclass
 class Matched:
     scenario: str
@@ -25,11 +37,15 @@ class Matched:
     a: RunResult
     b: RunResult
     comparison: Comparison  # b against a: ratio = median(b) / median(a), > 1 is slower
+    # What was compared: the repeats' times, or an open loop's corrected p99 per repeat
+    # (higher is slower there too: callers waited longer).
+    metric: str = "time"
 
     @property
     def key(self) -> str:
         # The run id: a sweep's runs share executor and workers, and differ by value.
-        return f"{self.scenario} {self.a.run_id}"
+        suffix = "" if self.metric == TIME else f" ({self.metric})"
+        return f"{self.scenario} {self.a.run_id}{suffix}"
 
     def change(self) -> float | None:
         """Relative change of the median time, +0.12 for 12% slower."""
@@ -86,6 +102,7 @@ class Matched:
             "workers": self.workers,
             "a": _run_stats(self.a),
             "b": _run_stats(self.b),
+            "metric": self.metric,
             **self.comparison.to_json(),
             "change": self.change(),
             "verdict": self.verdict(),
@@ -222,10 +239,12 @@ def _match_key(run: RunResult) -> tuple[str, int, str, str]:
 
 
 def executor_cell(m: Matched) -> str:
-    """The executor, and a sweep run's values: 'threads @size=1000'."""
-    if not m.a.params:
-        return m.executor
-    return m.executor + " @" + ",".join(f"{k}={v}" for k, v in m.a.params.items())
+    """The executor, and a sweep run's values: 'threads @size=1000'; what was compared when
+    it is not the time: 'asyncio @rate=800 (corrected p99)'."""
+    cell = m.executor
+    if m.a.params:
+        cell += " @" + ",".join(f"{k}={v}" for k, v in m.a.params.items())
+    return cell if m.metric == TIME else f"{cell} ({m.metric})"
 
 
 def compare_reports(a: Report, b: Report, a_name: str = "A", b_name: str = "B") -> PairComparison:
@@ -262,6 +281,7 @@ def compare_reports(a: Report, b: Report, a_name: str = "A", b_name: str = "B") 
                         sa.name, ra.executor, ra.workers, ra, rb, compare_samples(walls_b, walls_a)
                     )
                 )
+                _match_open_loop(pair, sa.name, ra, rb)
         for rb in sb.runs:
             if _match_key(rb) not in seen:
                 pair.unmatched.append(Unmatched(sb.name, rb.run_id, f"only in {b_name}"))
@@ -270,6 +290,24 @@ def compare_reports(a: Report, b: Report, a_name: str = "A", b_name: str = "B") 
             pair.unmatched.append(Unmatched(sb.name, "*", f"scenario only in {b_name}"))
     _holm(pair.matched)
     return pair
+
+
+def _match_open_loop(pair: PairComparison, scenario: str, ra: RunResult, rb: RunResult) -> None:
+    """An open-loop run is also gated on its corrected p99 (what callers waited), with the
+    same rules: an unreadable side fails closed, as an unmatched run does."""
+    p99_a, p99_b = corrected_p99s(ra), corrected_p99s(rb)
+    if p99_a is None and p99_b is None:
+        return
+    if not p99_a or not p99_b:
+        side = pair.a_name if not p99_a else pair.b_name
+        pair.unmatched.append(
+            Unmatched(scenario, f"{ra.run_id} ({CORRECTED_P99})", f"no corrected p99 in {side}")
+        )
+        return
+    comparison = compare_samples(p99_b, p99_a)
+    pair.matched.append(
+        Matched(scenario, ra.executor, ra.workers, ra, rb, comparison, CORRECTED_P99)
+    )
 
 
 def _holm(matched: list[Matched]) -> None:

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import json
+import statistics
 
-from lab.compare.matching import PairComparison, executor_cell
+from lab.compare.matching import TIME, Matched, PairComparison, corrected_p99s, executor_cell
 from lab.core.stats import TEST_DESCRIPTION, TEST_NAME
 from lab.core.units import format_seconds
 from lab.results.model import Report, RunResult
 
 COMPARE_SCHEMA_ID = "concurrency-lab/compare"
+
+
+def _figure(m: Matched, run: RunResult) -> str:
+    """The median compared: the run's time, or its open loop's corrected p99."""
+    if m.metric == TIME:
+        return _time(run)
+    p99s = corrected_p99s(run) or []
+    return format_seconds(statistics.median(p99s)) if p99s else "–"
 
 
 def _time(run: RunResult) -> str:
@@ -52,7 +61,7 @@ def render_markdown(
             out.append("Same machine and software, as far as the reports record them.\n\n")
         if pair.matched:
             out.append(
-                f"| scenario | executor | workers | A | {label} | {label}/A time (95% CI) "
+                f"| scenario | executor | workers | A | {label} | {label}/A (95% CI) "
                 "| p | verdict |\n|---|---|---|---|---|---|---|---|\n"
             )
             for m in pair.matched:
@@ -67,8 +76,8 @@ def render_markdown(
                 if m.disturbed():
                     verdict += " ⚠"
                 out.append(
-                    f"| {m.scenario} | {executor_cell(m)} | {m.workers} | {_time(m.a)} | "
-                    f"{_time(m.b)} | {ratio} | {p} | {verdict} |\n"
+                    f"| {m.scenario} | {executor_cell(m)} | {m.workers} | {_figure(m, m.a)} | "
+                    f"{_figure(m, m.b)} | {ratio} | {p} | {verdict} |\n"
                 )
         slower = pair.slower(0)
         faster = [m for m in pair.matched if m.comparison.significant and (m.change() or 0) < 0]

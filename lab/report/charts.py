@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from lab.analysis.analyse import ScenarioAnalysis
+from lab.analysis.openloop import OpenLoopAnalysis
 from lab.analysis.sweep import spans_decades, sweep_series
 from lab.core.histogram import Histogram
 from lab.core.units import format_number
@@ -248,3 +249,66 @@ def breakeven_chart(result: ScenarioResult, analysis: ScenarioAnalysis) -> str |
         style = {"width": 2, "dasharray": "6,3"} if with_startup else {"width": 2}
         chart.add(label, pts, stroke_style=style)
     return _svg(chart)
+
+
+def open_loop_charts(analysis: OpenLoopAnalysis) -> list[str]:
+    """The open loop's charts: corrected p99 against the target rate per run (a rate sweep),
+    and each run's latency percentiles at the verdict's rate, corrected and uncorrected."""
+    charts = []
+    labels = list(dict.fromkeys(r.label for r in analysis.runs))
+    rates = sorted({r.rate for r in analysis.runs})
+    if len(rates) > 1:
+        colors: list[str] = []
+        chart = _chart(
+            "XY",
+            "Corrected p99 latency against the target rate",
+            colors,
+            logarithmic=True,
+            x_title="target rate (requests/s)",
+            y_title="corrected p99 (ms, log)",
+            dots_size=4,
+            show_x_guides=True,
+        )
+        for i, label in enumerate(labels):
+            mine = sorted((r for r in analysis.runs if r.label == label), key=lambda r: r.rate)
+            points = [(r.rate, r.corrected_p99 * 1e3) for r in mine if r.corrected_p99]
+            colors.append(_color(mine[0].executor, i))
+            chart.add(label, points)
+        colors.append("#dc2626")
+        chart.add(
+            f"p99 limit ({_ms(analysis.p99_limit)} ms)",
+            [(rates[0], analysis.p99_limit * 1e3), (rates[-1], analysis.p99_limit * 1e3)],
+            show_dots=False,
+            stroke_style={"width": 1, "dasharray": "4,2"},
+        )
+        chart.config.style.colors = tuple(colors)
+        charts.append(_svg(chart))
+    at_rate = [r for r in analysis.runs if r.rate == analysis.rate and r.corrected]
+    if at_rate:
+        keys = (("p50", "p50"), ("p90", "p90"), ("p99", "p99"), ("p999", "p99.9"), ("max", "max"))
+        colors = []
+        chart = _chart(
+            "Line",
+            f"Latency percentiles at {format_number(analysis.rate)} requests/s",
+            colors,
+            logarithmic=True,
+            x_title="percentile",
+            y_title="latency (ms, log)",
+            dots_size=3,
+        )
+        chart.x_labels = [name for _, name in keys]
+        for i, run in enumerate(at_rate):
+            color = _color(run.executor, i)
+            for kind, figures in (("corrected", run.corrected), ("uncorrected", run.service)):
+                if not figures:
+                    continue
+                colors.append(color)
+                values = [figures.get(k) for k, _ in keys]  # type: ignore[misc]
+                chart.add(
+                    f"{run.label} {kind}",
+                    [v * 1e3 if isinstance(v, float) and v > 0 else None for v in values],
+                    stroke_style={"width": 2, "dasharray": "6,3"} if kind == "uncorrected" else {},
+                )
+        chart.config.style.colors = tuple(colors)
+        charts.append(_svg(chart))
+    return charts

@@ -13,6 +13,7 @@ from lab.analysis.breakeven import BreakEven
 from lab.analysis.scaling import ScalingFit
 from lab.core.units import format_number, format_rate, format_seconds
 from lab.report.cells import md_escape
+from lab.report.openloop import open_loop_markdown
 from lab.scenario.models import BASELINE
 
 STATUS_MARK = {
@@ -129,6 +130,8 @@ def markdown_scenario(analysis: ScenarioAnalysis) -> str:
     out = io.StringIO()
     v = analysis.verdict
     out.write(f"\n**Verdict:** {md_escape(v.text)}.\n\n")
+    if analysis.open_loop is not None:
+        out.write(open_loop_markdown(analysis.open_loop, md_escape))
     if analysis.sweep is not None:
         out.write("**At each swept value:**\n\n")
         for value in analysis.sweep.values:

@@ -33,6 +33,7 @@ from lab.report.explain import (
     scaling_rows,
 )
 from lab.report.interpreters import interpreters_html
+from lab.report.openloop import open_loop_html
 from lab.results.machine import MachineFacts
 from lab.results.model import Report, ScenarioResult
 from lab.results.notices import Notice
@@ -213,6 +214,8 @@ def _scenario_section(result: ScenarioResult, analysis: ScenarioAnalysis) -> str
         f'<div class="verdict"><p><strong>Verdict:</strong> {_e(v.text)}.</p>{per_value}'
         f"<ul>{items}</ul></div>"
     )
+    if analysis.open_loop is not None:
+        out.append(open_loop_html(analysis.open_loop, _e))
     speedups = sweep_chart(result, analysis) or speedup_chart(result, analysis)
     charts = [c for c in (speedups, latency_chart(result, analysis)) if c]
     if charts:

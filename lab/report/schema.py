@@ -20,6 +20,7 @@ from pydantic.dataclasses import dataclass
 
 from lab.analysis.breakeven import BreakEven
 from lab.analysis.claims import ClaimResult
+from lab.analysis.openloop import OpenLoopAnalysis
 from lab.analysis.scaling import ScalingFit
 from lab.analysis.sweep import SweepVerdict
 from lab.analysis.verdicts import Verdict
@@ -42,6 +43,8 @@ class ScenarioFile(ScenarioResult):
     breakeven: BreakEven | None = None
     # a sweep judged at each value (lab.analysis.sweep): per value, its winner or a tie
     sweep: SweepVerdict | None = None
+    # an open loop judged by the rate held and the corrected p99 (lab.analysis.openloop)
+    open_loop: OpenLoopAnalysis | None = None
     analysis_error: str | None = None  # the analysis failed; the measurements are intact
 
 

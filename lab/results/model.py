@@ -24,6 +24,7 @@ from lab import __version__
 from lab.results.codec import DEFERRED, FINITE, dump, load
 from lab.results.machine import MachineFacts
 from lab.results.notices import Notice
+from lab.results.openloop import OpenLoopRecord
 from lab.results.summary import Fastest, Omitted, RunSummary
 
 SCHEMA_ID: Final = "concurrency-lab/report"
@@ -101,6 +102,8 @@ class RepeatRecord:
     # Cores other programs kept busy while this repeat was measured (its round's load is the
     # time-weighted mean over the round's repeats: lab.analysis.controls).
     background_cores: NonNegative | None = None
+    # The http workload's open loop (a rate instead of a request count): lab.results.openloop.
+    open_loop: Annotated[OpenLoopRecord | None, Omitted] = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property

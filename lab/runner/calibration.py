@@ -11,6 +11,7 @@ from typing import Any
 
 from lab.core.histogram import Histogram
 from lab.results.model import Phase, RepeatRecord
+from lab.results.openloop import OpenLoopRecord
 from lab.runner.workloads.base import WrongAnswer
 
 MAX_LOOPS = 100_000
@@ -52,6 +53,7 @@ class PassTotals:
         self.errors: dict[str, int] = {}
         self.latency: Histogram | None = None
         self.results: list[str] | None = None  # per-task records, from the pass that kept them
+        self.open_loop: OpenLoopRecord | None = None  # an open loop runs one pass per repeat
 
     def add(self, wall: float, outcome: Any) -> None:
         if self.passes and outcome.digest != self.digest:
@@ -66,6 +68,7 @@ class PassTotals:
         self.digest = outcome.digest
         if self.results is None:
             self.results = getattr(outcome, "results", None)
+        self.open_loop = getattr(outcome, "open_loop", None) or self.open_loop
         for k, v in outcome.errors.items():
             self.errors[k] = self.errors.get(k, 0) + v
         if outcome.latency is not None:
@@ -98,4 +101,5 @@ class PassTotals:
             loops=self.passes,
             # per-task records (kind: callable), only when kept
             results=self.results,
+            open_loop=self.open_loop,
         )

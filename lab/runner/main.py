@@ -222,7 +222,8 @@ class Measurer:
         self.total = workload.task_count()
         self.stage = "setup"
         # Passes per phase: decided after the run's first pass, revised below.
-        self.loops: int | None = None if spec.min_time > 0 else 1
+        # An open loop's repeat lasts its schedule: one pass, never calibrated.
+        self.loops: int | None = None if spec.min_time > 0 and not workload.open_loop else 1
         self.phases_left = spec.warmups + spec.repeats + spec.commanded
         self.first = True
         self.workers = Peak()  # an existing cluster's, which no sampling of this tree sees
@@ -267,7 +268,7 @@ class Measurer:
         self.phases_left -= 1
         # The first pass is often cold (slow), so recalibrate from whole phases: after the
         # first one and after each warmup. Times stay comparable: they are per pass.
-        if spec.min_time > 0 and (self.first or phase == "warmup"):
+        if spec.min_time > 0 and not workload.open_loop and (self.first or phase == "warmup"):
             self.loops = calibrate_loops(
                 totals.wall / totals.passes, spec.min_time, self.phases_left, spec.timeout
             )

@@ -28,17 +28,43 @@ def is_error(index: int, error_rate: float) -> bool:
     return h / 2**32 < error_rate
 
 
-def make_app(latency_ms: float, payload_size: int, error_rate: float) -> web.Application:
+class Stall:
+    """Holds every answer for `seconds` once, from the arrival of request `index` on: a known
+    slow period, against which an open loop's corrected latencies are checked."""
+
+    def __init__(self, index: int | None, seconds: float) -> None:
+        self.index = index
+        self.seconds = seconds
+        self.until: float | None = None
+
+    def arrived(self, index: int, now: float) -> None:
+        if index == self.index and self.until is None:
+            self.until = now + self.seconds
+
+    async def hold(self) -> None:
+        if self.until is None:
+            return
+        left = self.until - asyncio.get_running_loop().time()
+        if left > 0:
+            await asyncio.sleep(left)
+
+
+def make_app(
+    latency_ms: float, payload_size: int, error_rate: float, stall: Stall | None = None
+) -> web.Application:
     body = (b"concurrency-lab " * (payload_size // 16 + 1))[:payload_size]
     delay = latency_ms / 1000
+    stall = stall or Stall(None, 0.0)
 
     async def item(request: web.Request) -> web.Response:
         try:
             index = int(request.match_info["index"])
         except ValueError:
             return web.Response(status=400, text="index must be an integer")
+        stall.arrived(index, asyncio.get_running_loop().time())
         if delay:
             await asyncio.sleep(delay)
+        await stall.hold()
         if is_error(index, error_rate):
             return web.Response(status=500, text="injected error")
         return web.Response(body=body, content_type="application/octet-stream")
@@ -75,12 +101,17 @@ def _stop_at_end_of_stdin(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) 
 
 
 async def serve(
-    latency_ms: float, payload_size: int, error_rate: float, port: int, with_parent: bool = False
+    latency_ms: float,
+    payload_size: int,
+    error_rate: float,
+    port: int,
+    with_parent: bool = False,
+    stall: Stall | None = None,
 ) -> None:
     # No grace for requests in flight: the lab stops the server only between runs, or when
     # it goes away itself.
     runner = web.AppRunner(
-        make_app(latency_ms, payload_size, error_rate), access_log=None, shutdown_timeout=0
+        make_app(latency_ms, payload_size, error_rate, stall), access_log=None, shutdown_timeout=0
     )
     await runner.setup()
     site = web.TCPSite(runner, HOST, port, backlog=4096)
@@ -108,10 +139,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--exit-with-parent", action="store_true", help="exit when stdin reaches end of file"
     )
+    parser.add_argument(
+        "--stall-at",
+        type=int,
+        default=None,
+        metavar="INDEX",
+        help="once request INDEX arrives, hold every answer for --stall-ms (tests)",
+    )
+    parser.add_argument("--stall-ms", type=float, default=200.0)
     args = parser.parse_args(argv)
     parent_death.arm_from_env()
+    stall = Stall(args.stall_at, args.stall_ms / 1000)
     coro = serve(
-        args.latency_ms, args.payload_size, args.error_rate, args.port, args.exit_with_parent
+        args.latency_ms,
+        args.payload_size,
+        args.error_rate,
+        args.port,
+        args.exit_with_parent,
+        stall,
     )
     try:
         import uvloop

@@ -59,7 +59,8 @@ def sweepable(workload: BaseModel) -> list[str]:
     for name, field in type(workload).model_fields.items():
         if name in kind.provisioned or (kind.user_function and name != "tasks"):
             continue
-        if field.annotation in (int, float):
+        # An optional rate (http's open loop) is swept like any number.
+        if field.annotation in (int, float, float | None):
             names.append(name)
     if kind.user_function and getattr(workload, "args", None) is None:
         names.append("tasks")
@@ -150,6 +151,32 @@ class Scenario(StrictModel):
         description="Pythons to run the matrix under, each one more axis (names on PATH, e.g. "
         "python3.13, or paths); --python overrides it; default: the lab's own Python",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rate_list_is_a_sweep(cls, data: Any) -> Any:
+        """`rate: [200, 400, 800]` in an http workload is a sweep over the rates, its first
+        value the base point (as if written `sweep: {rate: [...]}`)."""
+        if not isinstance(data, dict):
+            return data
+        workload = data.get("workload")
+        if not isinstance(workload, dict) or workload.get("kind") != kinds.HTTP.name:
+            return data
+        rates = workload.get("rate")
+        sweep = data.get("sweep")
+        if (
+            not isinstance(rates, list)
+            or not rates
+            or (sweep is not None and not isinstance(sweep, dict))
+        ):
+            return data
+        if isinstance(sweep, dict) and "rate" in sweep:
+            return data  # two lists of rates: the workload's list fails validation, where written
+        return {
+            **data,
+            "workload": {**workload, "rate": rates[0]},
+            "sweep": {**(sweep or {}), "rate": rates},
+        }
 
     @model_validator(mode="after")
     def _valid_sweep(self) -> Scenario:

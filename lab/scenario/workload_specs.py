@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from lab.core.units import parse_size
 from lab.scenario.callable_spec import CallableWorkload
@@ -132,6 +140,15 @@ def _check_url(url: str) -> str:
 
 Url = Annotated[str, AfterValidator(_check_url)]
 
+# An open-loop schedule is held whole by a process pool's workers (each takes its share): these
+# bound it to a few megabytes.
+MAX_OPEN_LOOP_RATE = 1_000_000
+MAX_OPEN_LOOP_REQUESTS = 2_000_000
+
+
+# How an open loop spaces its requests (lab.runner.workloads.openloop).
+Arrival = Literal["constant", "poisson"]
+
 
 class HttpWorkload(StrictModel):
     """N GETs at bounded concurrency, by default against the lab's embedded loopback server."""
@@ -170,7 +187,56 @@ class HttpWorkload(StrictModel):
         "that error_rate asks the embedded server for are not counted)",
     )
 
+    rate: float | None = Field(
+        None,
+        gt=0,
+        le=MAX_OPEN_LOOP_RATE,
+        description="open loop: requests per second sent on a schedule, whatever the answers "
+        "do (a list runs a sweep over the rates); unset: a closed loop of `requests` GETs",
+    )
+    duration: float = Field(
+        2.0,
+        gt=0,
+        le=600,
+        description="open loop: seconds of sending per repeat (rate x duration requests)",
+    )
+    arrival: Arrival = Field(
+        "constant",
+        description="open loop: constant spacing, or a Poisson process (exponential gaps, the "
+        "same seeded schedule for every model)",
+    )
+    p99_limit_ms: float = Field(
+        100.0,
+        gt=0,
+        le=600_000,
+        description="open loop: a model holds a rate when it reaches 99% of it with its "
+        "corrected p99 under this many milliseconds (the saturation point of a rate sweep)",
+    )
+
+    @model_validator(mode="after")
+    def _bounded_schedule(self) -> HttpWorkload:
+        if self.rate is not None and self.rate * self.duration > MAX_OPEN_LOOP_REQUESTS:
+            raise ValueError(
+                f"rate x duration is {self.rate * self.duration:,.0f} requests per repeat; "
+                f"at most {MAX_OPEN_LOOP_REQUESTS:,}"
+            )
+        if self.rate is not None and self.rate * self.duration < 1:
+            raise ValueError("rate x duration must schedule at least one request per repeat")
+        return self
+
+    @property
+    def open_loop(self) -> bool:
+        return self.rate is not None
+
+    def scheduled_requests(self) -> int:
+        """Requests per repeat: `requests`, or the schedule's rate x duration in open loop."""
+        if self.rate is None:
+            return self.requests
+        return max(1, round(self.rate * self.duration))
+
     def quick(self) -> HttpWorkload:
+        if self.rate is not None:
+            return self.model_copy(update={"duration": min(self.duration, 1.0)})
         return self.model_copy(update={"requests": min(self.requests, 100)})
 
 

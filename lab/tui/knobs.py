@@ -44,7 +44,13 @@ def _show(field: str, value: Any) -> str:
     return str(value)
 
 
+# An http workload with a rate is an open loop: its size is its rate and its duration.
+OPEN_LOOP_KNOBS = ("rate", "duration")
+
+
 def size_fields(scenario: Scenario) -> tuple[str, str]:
+    if getattr(scenario.workload, "rate", None) is not None:
+        return OPEN_LOOP_KNOBS
     return KINDS[scenario.workload.kind].size_knobs
 
 
@@ -71,13 +77,13 @@ def _workers(text: str) -> list[str]:
     return [token for token in re.split(r"[\s,]+", text.strip()) if token]
 
 
-def _field_of(loc: tuple[Any, ...], kind: str) -> str | None:
+def _field_of(loc: tuple[Any, ...], kind: str, knobs: tuple[str, str]) -> str | None:
     if not loc:
         return None
     head = loc[0]
     if head == "workload":
         rest = [p for p in loc[1:] if p != kind]
-        first, second = KINDS[kind].size_knobs
+        first, second = knobs
         if rest and rest[0] == first:
             return "size1"
         if rest and rest[0] == second:
@@ -110,7 +116,7 @@ def apply_knobs(base: Scenario, values: KnobValues) -> tuple[Scenario | None, di
     """
     data = base.model_dump(mode="python")
     kind = base.workload.kind
-    first, second = KINDS[kind].size_knobs
+    first, second = size_fields(base)
     # The form toggles the models of one machine; a scenario's dask runs stay as written.
     kept = [e for e in base.executors if e not in DEFAULT_EXECUTORS]
     data["executors"] = [e for e in EXECUTOR_NAMES if e in values.executors or e in kept]
@@ -124,7 +130,7 @@ def apply_knobs(base: Scenario, values: KnobValues) -> tuple[Scenario | None, di
     except ValidationError as exc:
         errors: dict[str, str] = {}
         for error in exc.errors():
-            field = _field_of(tuple(error["loc"]), kind)
+            field = _field_of(tuple(error["loc"]), kind, (first, second))
             if field is not None and field not in errors:
                 errors[field] = _message(field, error)
             elif field is None and "form" not in errors:

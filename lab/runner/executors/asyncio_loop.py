@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterable
 from contextlib import AsyncExitStack
 from typing import Any
@@ -27,6 +28,9 @@ class AsyncioExecutor(Executor):
         self.runner.run(self._drive(workload, tasks, sink))
 
     async def _drive(self, workload: Workload, tasks: Iterable[Any], sink: ResultSink) -> None:
+        if workload.open_loop:
+            await self._drive_on_schedule(workload, tasks, sink)
+            return
         it = iter(tasks)
         call = workload.run_async
         add = sink.add
@@ -39,6 +43,27 @@ class AsyncioExecutor(Executor):
         async with asyncio.TaskGroup() as group:
             for _ in range(self.workers):
                 group.create_task(worker())
+
+    async def _drive_on_schedule(
+        self, workload: Workload, tasks: Iterable[Any], sink: ResultSink
+    ) -> None:
+        """The open loop: a task per request, started at its scheduled time, however many are
+        in flight (`workers` bounds nothing here: waiting costs an event loop no thread)."""
+        call = workload.run_async
+        add = sink.add
+        clock = time.perf_counter
+
+        async def one(task: Any) -> None:
+            add(await call(task))  # in the task: a sink that raises fails the group
+
+        async with asyncio.TaskGroup() as group:
+            for task in tasks:
+                due = workload.scheduled_at(task)
+                # Never early: uvloop's timers count whole milliseconds and can fire up to one
+                # before their time; what is left of it then passes in turns of the loop.
+                while (wait := due - clock()) > 0:
+                    await asyncio.sleep(wait)
+                group.create_task(one(task))
 
     def close(self) -> None:
         try:

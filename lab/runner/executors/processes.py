@@ -8,7 +8,7 @@ import os
 import queue
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -118,12 +118,28 @@ class ProcessExecutor(Executor):
             raise WorkerDied(self.death_report()) from exc
 
     def _run(self, workload: Workload, tasks: Iterable[Any], sink: ResultSink) -> None:
+        if workload.open_loop:
+            self._run_shares(workload, tasks, sink)
+            return
         fn = workload.sync_function
 
         def submit(chunk: list[Any]) -> Future[list[Any]]:
             return self.pool.submit(run_chunk, fn, chunk)
 
         feed_in_chunks(tasks, self.chunk or 1, self.workers, submit, Future.result, sink)
+
+    def _run_shares(self, workload: Workload, tasks: Iterable[Any], sink: ResultSink) -> None:
+        """The open loop: each worker takes its share of the schedule, every `workers`-th
+        request, and sends each at its time (the schedule is bounded: workload_specs)."""
+        schedule = list(tasks)
+        shares = [schedule[w :: self.workers] for w in range(self.workers)]
+        futures = [self.pool.submit(run_chunk, workload.sync_function, s) for s in shares if s]
+        try:
+            for future in as_completed(futures):
+                sink.add_many(future.result())
+        finally:
+            for f in futures:
+                f.cancel()
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from lab.core.histogram import Histogram
+from lab.results.openloop import OpenLoopRecord
 
 
 class WrongAnswer(Exception):
@@ -76,6 +77,7 @@ class RepeatOutcome:
     # Per task (or per group of tasks past a cap): "hash repr", for saying which task differs
     # when two executors disagree. Only workloads whose answers cannot be checked otherwise.
     results: list[str] | None = None
+    open_loop: OpenLoopRecord | None = None  # an open loop's rates and corrected latencies
 
 
 class Tally(ABC):
@@ -112,6 +114,17 @@ class Workload(ABC):
 
     @abstractmethod
     def task_count(self) -> int: ...
+
+    # An open loop sends each task at its scheduled time (`scheduled_at`), whatever the answers
+    # do: each executor follows the schedule as well as its model can, and its repeats last the
+    # schedule's duration, so they are never calibrated into several passes.
+    @property
+    def open_loop(self) -> bool:
+        return False
+
+    def scheduled_at(self, task: Any) -> float:
+        """An open-loop task's send time, on the time.perf_counter() clock."""
+        raise NotImplementedError(f"{type(self).__name__} has no open loop")
 
     @abstractmethod
     def tasks(self) -> Iterator[Any]:

@@ -22,7 +22,20 @@ from lab.runner.workloads.base import (
     Workload,
     WorkloadSetupError,
 )
-from lab.runner.workloads.httpclient import BODY_TOO_LARGE, READ_SIZE, error_kind, fetch
+from lab.runner.workloads.httpclient import (
+    BODY_TOO_LARGE,
+    READ_SIZE,
+    error_kind,
+    fetch,
+    fetch_on_schedule,
+)
+from lab.runner.workloads.openloop import (
+    LEAD_SECONDS,
+    OpenLoopMeter,
+    open_loop_result,
+    schedule_offsets,
+    with_open_loop,
+)
 
 # Pool workers import this module to run `fetch`: aiohttp and pydantic stay out of their start-up.
 if TYPE_CHECKING:
@@ -105,6 +118,27 @@ class HttpTally(Tally):
         )
 
 
+class OpenLoopTally(HttpTally):
+    """HttpTally's checks and counts, plus the open loop's corrected and service latencies.
+
+    The closed loop's latency histogram holds the corrected latencies here: what a caller
+    arriving on schedule waited, the figure every latency column shows."""
+
+    def __init__(self, meter: OpenLoopMeter, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.meter = meter
+
+    def add(self, result: Any) -> None:
+        (_, outcome, service, size), due, sent = open_loop_result(result)
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+        self.bytes += size
+        self.meter.add(due, sent, service)
+        self.latency.add(max(0.0, sent - due) + service)
+
+    def finish(self) -> RepeatOutcome:
+        return with_open_loop(super().finish(), self.meter)
+
+
 class Http(Workload):
     kind = "http"
     unit = "requests"
@@ -116,8 +150,16 @@ class Http(Workload):
         self.urls: list[str] = context.get("urls") or []
         self.session: aiohttp.ClientSession | None = None
 
+    @property
+    def open_loop(self) -> bool:
+        return self.spec.rate is not None
+
     def task_count(self) -> int:
-        return self.spec.requests
+        return self.spec.scheduled_requests()
+
+    def scheduled_at(self, task: Any) -> float:
+        due: float = task[4]
+        return due
 
     @property
     def body_cap(self) -> int:
@@ -125,22 +167,34 @@ class Http(Workload):
         cap = self.spec.max_body_size
         return max(cap, self.spec.payload_size) if self.base else cap
 
-    def tasks(self) -> Iterator[tuple[int, str, float, int]]:
+    def tasks(self) -> Iterator[tuple[Any, ...]]:
         timeout, cap = self.spec.request_timeout, self.body_cap
-        for i in range(self.spec.requests):
-            url = f"{self.base}{i}" if self.base else self.urls[i % len(self.urls)]
-            yield (i, url, timeout, cap)
+        if self.spec.rate is None:
+            for i in range(self.spec.requests):
+                yield (i, self._url(i), timeout, cap)
+            return
+        offsets = schedule_offsets(self.spec.rate, self.spec.duration, self.spec.arrival)
+        # The schedule starts when the executor asks for its first request.
+        start = time.perf_counter() + LEAD_SECONDS
+        for i, offset in enumerate(offsets):
+            yield (i, self._url(i), timeout, cap, start + offset)
+
+    def _url(self, index: int) -> str:
+        return f"{self.base}{index}" if self.base else self.urls[index % len(self.urls)]
 
     @property
     def sync_function(self) -> Callable[[Any], Any]:
-        return fetch
+        return fetch if self.spec.rate is None else fetch_on_schedule
 
     @asynccontextmanager
     async def async_session(self, concurrency: int) -> AsyncIterator[None]:
         import aiohttp
 
         # aiohttp caps a connector at 100 connections by default; size it to the sweep instead.
-        connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency)
+        # An open loop starts a task per request at its time: as many connections as
+        # requests in flight (0: no limit), or the connector would be what falls behind.
+        limit = 0 if self.open_loop else concurrency
+        connector = aiohttp.TCPConnector(limit=limit, limit_per_host=limit)
         timeout = aiohttp.ClientTimeout(total=self.spec.request_timeout)
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
             self.session = session
@@ -150,9 +204,13 @@ class Http(Workload):
                 self.session = None
 
     async def run_async(self, task: Any) -> Any:
-        index, url, _, cap = task
+        """One GET: (index, outcome, seconds, bytes), and for an open-loop task (which carries
+        its scheduled time) that time and the actual send, the start of this coroutine."""
+        index, url, _, cap = task[:4]
         assert self.session is not None
         start = time.perf_counter()
+        # An open-loop task's result carries its scheduled and actual send times.
+        times = (task[4], start) if len(task) == 5 else ()
         size: int | None = 0
         try:
             async with self.session.get(url) as response:
@@ -169,20 +227,24 @@ class Http(Workload):
                             response.close()  # the rest is never read
                             break
         except Exception as exc:
-            return index, error_kind(exc), time.perf_counter() - start, 0
+            return (index, error_kind(exc), time.perf_counter() - start, 0, *times)
         elapsed = time.perf_counter() - start
         if size is None:
-            return index, BODY_TOO_LARGE, elapsed, 0
-        return index, "ok" if status < 400 else f"http_{status}", elapsed, size
+            return (index, BODY_TOO_LARGE, elapsed, 0, *times)
+        return (index, "ok" if status < 400 else f"http_{status}", elapsed, size, *times)
 
     def new_tally(self) -> Tally:
         embedded = self.base is not None
-        return HttpTally(
-            deterministic=embedded,
-            max_error_share=self.spec.max_error_share,
-            asked_errors=embedded and self.spec.error_rate > 0,
-            cap=self.body_cap,
-        )
+        checks: dict[str, Any] = {
+            "deterministic": embedded,
+            "max_error_share": self.spec.max_error_share,
+            "asked_errors": embedded and self.spec.error_rate > 0,
+            "cap": self.body_cap,
+        }
+        if self.spec.rate is None:
+            return HttpTally(**checks)
+        meter = OpenLoopMeter(self.spec.rate, self.spec.duration, self.spec.arrival)
+        return OpenLoopTally(meter, **checks)
 
 
 class EmbeddedServer:
@@ -192,13 +254,22 @@ class EmbeddedServer:
     reaches end of file).
     """
 
-    def __init__(self, latency_ms: float, payload_size: int, error_rate: float) -> None:
+    def __init__(
+        self,
+        latency_ms: float,
+        payload_size: int,
+        error_rate: float,
+        stall_at: int | None = None,
+        stall_ms: float = 200.0,
+    ) -> None:
         self.args = [
             "--latency-ms", str(latency_ms),
             "--payload-size", str(payload_size),
             "--error-rate", str(error_rate),
             "--exit-with-parent",
         ]  # fmt: skip
+        if stall_at is not None:  # a known slow period (tests of the open loop)
+            self.args += ["--stall-at", str(stall_at), "--stall-ms", str(stall_ms)]
         self.proc: asyncio.subprocess.Process | None = None
         self.base = ""
 

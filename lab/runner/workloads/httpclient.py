@@ -165,3 +165,19 @@ def fetch(task: tuple[int, str, float, int]) -> tuple[int, str, float, int]:
         _local.pool.pop((parts.scheme, parts.hostname or "", port), None)
         return index, BODY_TOO_LARGE, elapsed, 0
     return index, "ok" if status < 400 else f"http_{status}", elapsed, size
+
+
+def fetch_on_schedule(
+    task: tuple[int, str, float, int, float],
+) -> tuple[int, str, float, int, float, float]:
+    """An open-loop GET: wait for its scheduled time (a perf_counter() reading, comparable
+    across the processes of one machine), send it, and return fetch()'s figures with the
+    scheduled and the actual send time. A request whose time has passed goes at once: late,
+    never dropped."""
+    index, url, timeout, cap, due = task
+    wait = due - time.perf_counter()
+    if wait > 0:
+        time.sleep(wait)
+    sent = time.perf_counter()
+    _, outcome, seconds, size = fetch((index, url, timeout, cap))
+    return index, outcome, seconds, size, due, sent

@@ -13,8 +13,9 @@ from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 from lab.analysis.analyse import ScenarioAnalysis
+from lab.analysis.openloop import OpenLoopAnalysis
 from lab.analysis.sweep import SweepSeries, SweepVerdict, spans_decades, sweep_series
-from lab.core.units import format_number
+from lab.core.units import format_number, format_seconds
 from lab.results.model import ScenarioResult
 from lab.scenario.models import BASELINE, MODELS
 from lab.tui.results import ChartLine, chart_lines, speedup_series
@@ -174,6 +175,71 @@ def sweep_side(sweep: SweepVerdict, series: list[SweepSeries], several: bool) ->
     return grid
 
 
+class OpenLoopChart:
+    """An open loop's chart, drawn on the same plot: corrected p99 (log scale) against the
+    target rate, one line per run, the p99 limit as a row of `-`; beside it, each run's
+    corrected p99 and achieved rate at each target rate."""
+
+    @staticmethod
+    def draw(plot: SpeedupChart, analysis: OpenLoopAnalysis) -> None:
+        plt = plot.plt
+        plt.clear_data()
+        rates = sorted({r.rate for r in analysis.runs})
+        plt.title("corrected p99 (ms, log scale) vs target rate")
+        plt.xlabel("requests/s")
+        labels = list(dict.fromkeys(r.label for r in analysis.runs))
+        for label in labels:
+            mine = sorted((r for r in analysis.runs if r.label == label), key=lambda r: r.rate)
+            points = [(r.rate, math.log10(r.corrected_p99 * 1e3)) for r in mine if r.corrected_p99]
+            if points:
+                plt.plot(
+                    [x for x, _ in points], [y for _, y in points],
+                    marker=marker(mine[0].executor).upper(),
+                    color=COLOURS.get(mine[0].executor, "white"),
+                )  # fmt: skip
+        limit = math.log10(analysis.p99_limit * 1e3)
+        if len(rates) > 1:
+            step = (rates[-1] - rates[0]) / 24
+            plt.scatter(
+                [rates[0] + i * step for i in range(25)], [limit] * 25, marker="-", color="red"
+            )
+        ys = [math.log10(r.corrected_p99 * 1e3) for r in analysis.runs if r.corrected_p99] + [limit]
+        ticks = [t for t in range(math.floor(min(ys)), math.ceil(max(ys)) + 1)]
+        plt.yticks([float(t) for t in ticks], [format_number(10.0**t) for t in ticks])
+        plt.xticks(rates, [format_number(r) for r in rates])
+        plot.refresh()
+
+
+def open_loop_side(analysis: OpenLoopAnalysis) -> Table:
+    rates = sorted({r.rate for r in analysis.runs})
+    table = Table(box=None, padding=(0, 1, 0, 0), show_edge=False, pad_edge=False)
+    table.add_column("p99 / reached", no_wrap=True)
+    for rate in rates:
+        table.add_column(format_number(rate), justify="right", no_wrap=True)
+    for label in dict.fromkeys(r.label for r in analysis.runs):
+        by_rate = {r.rate: r for r in analysis.runs if r.label == label}
+        executor = next(iter(by_rate.values())).executor
+        cells = []
+        for rate in rates:
+            run = by_rate.get(rate)
+            if run is None:
+                cells.append("–")
+                continue
+            p99 = format_seconds(run.corrected_p99)
+            cells.append(p99 if run.held else f"{p99} ✗{format_number(run.achieved)}")
+        table.add_row(Text(f"{marker(executor).upper()} {label}", style="bold"), *cells)
+    grid = Table.grid()
+    grid.add_row(table)
+    grid.add_row("")
+    grid.add_row(
+        Text(
+            "corrected p99: from each request's scheduled time\n"
+            f"✗N: fell behind, reached N/s\n- p99 limit {format_seconds(analysis.p99_limit)}"
+        )
+    )
+    return grid
+
+
 class ChartView(Horizontal):
     """The plot, and beside it the legend and the measured values."""
 
@@ -192,6 +258,10 @@ class ChartView(Horizontal):
         yield self.side
 
     def show(self, result: ScenarioResult | None, analysis: ScenarioAnalysis | None) -> None:
+        if analysis is not None and analysis.open_loop is not None:
+            OpenLoopChart.draw(self.plot, analysis.open_loop)
+            self.side.update(open_loop_side(analysis.open_loop))
+            return
         if result is not None and analysis is not None and analysis.sweep is not None:
             series, several = sweep_series(result, analysis.sweep.param)
             if series:
