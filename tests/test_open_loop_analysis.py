@@ -146,3 +146,23 @@ async def test_the_app_charts_corrected_p99_against_rate() -> None:
         assert "T threads-4" in side and "✗475" in side  # fell behind at 800/s, reached 475/s
         assert "A asyncio-4" in side
         assert "corrected p99 (ms, log scale) vs target rate" in str(view.plot.plt.build())
+
+
+def test_the_csv_has_each_runs_rates_and_both_latencies() -> None:
+    import csv
+    import io
+
+    from lab.report.csvfile import to_csv
+
+    rows = list(csv.DictReader(io.StringIO(to_csv(synthetic.report(sweep())))))
+    threads = next(
+        r for r in rows if r["run_id"].startswith("threads-4") and r["target_rate"] == "800.0"
+    )
+    assert threads["rate_held"] == "False" and round(float(threads["achieved_rate"])) == 475
+    corrected, service = float(threads["corrected_p99_s"]), float(threads["service_p99_s"])
+    assert corrected > service > 0
+    asyncio_row = next(
+        r for r in rows if r["run_id"].startswith("asyncio-4") and r["target_rate"] == "800.0"
+    )
+    assert asyncio_row["rate_held"] == "True"
+    assert all(r["target_rate"] for r in rows)  # every run of an open loop has its rates

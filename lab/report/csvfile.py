@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from lab.analysis.axis import split_report
+from lab.analysis.openloop import open_loop_run
 from lab.core.textsafe import csv_cell
 from lab.report.cells import params_label, significant_winner
 from lab.results.model import Report, RunResult, ScenarioResult
@@ -23,6 +24,9 @@ CSV_COLUMNS = [
     "speedup_ci_low", "speedup_ci_high", "speedup_p", "speedup_significant", "warnings",
     "speedup_p_adjusted", "paired_rounds", "rounds", "seed", "drift", "winner",
     "doubts", "speedup_vs_controls", "minor_faults_per_pass", "major_faults_per_pass",
+    "target_rate", "achieved_rate", "rate_held", "late_share", "corrected_p50_s",
+    "corrected_p99_s", "corrected_p999_s", "corrected_max_s", "service_p50_s", "service_p99_s",
+    "service_p999_s", "service_max_s",
 ]  # fmt: skip
 
 
@@ -68,9 +72,28 @@ def csv_rows(report: Report) -> list[dict[str, Any]]:
                     "params": params_label(run),
                     **_statistics_columns(s),
                     **_rounds_columns(result, run),
+                    **_open_loop_columns(run),
                 }
             )
     return rows
+
+
+def _open_loop_columns(run: RunResult) -> dict[str, Any]:
+    """An open loop's rates and latencies over all of the run's requests (empty otherwise):
+    corrected from each request's scheduled time, service from its actual send."""
+    figures = open_loop_run(run)
+    if figures is None:
+        return {}
+    columns: dict[str, Any] = {
+        "target_rate": figures.rate,
+        "achieved_rate": figures.achieved,
+        "rate_held": figures.held,
+        "late_share": figures.late_share,
+    }
+    for name, percentiles in (("corrected", figures.corrected), ("service", figures.service)):
+        for key in ("p50", "p99", "p999", "max"):
+            columns[f"{name}_{key}_s"] = percentiles[key] if percentiles else None
+    return columns
 
 
 def _rounds_columns(result: ScenarioResult, run: RunResult) -> dict[str, Any]:
