@@ -22,6 +22,7 @@ import os
 import signal
 import threading
 from collections.abc import Iterator
+from multiprocessing import forkserver, resource_tracker
 from pathlib import Path
 
 import pytest
@@ -155,6 +156,27 @@ class FakeRunners:
         return [r.thread.name for r in self.spawned if r.thread.is_alive()]
 
 
+@contextlib.contextmanager
+def _pool_helpers() -> Iterator[None]:
+    """multiprocessing's resource tracker and forkserver, which a process pool started in this
+    process leaves running in it, stopped again after the test (tests count this process's
+    children). The tracker starts here, before the test: started under Textual's run_test it
+    would be handed the app's stand-in stderr (fileno -1) and refuse to start."""
+    tracker = resource_tracker._resource_tracker
+    forkserver_ = forkserver._forkserver
+    tracker_was_running = tracker._fd is not None
+    forkserver_was_running = forkserver_._forkserver_pid is not None
+    tracker.ensure_running()
+    try:
+        yield
+    finally:
+        # The stdlib's own way for tests to stop them (ForkServer._stop, ResourceTracker._stop).
+        if not forkserver_was_running:
+            forkserver_._stop()
+        if not tracker_was_running:
+            tracker._stop()
+
+
 @pytest.fixture
 def fake_runners(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeRunners]:
     """Sessions in this test run their runners in-process (see the module's docstring)."""
@@ -162,6 +184,7 @@ def fake_runners(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeRunners]:
     monkeypatch.setattr(rounds_module, "spawn_runner", fakes.spawn)
     monkeypatch.setattr(rounds_module, "kill_group", fakes.kill_group)
     monkeypatch.setattr(runnerproc, "kill_group", fakes.kill_group)
-    yield fakes
-    left = fakes.join()
+    with _pool_helpers():
+        yield fakes
+        left = fakes.join()
     assert not left, f"fake runners still running after the test: {left}"
