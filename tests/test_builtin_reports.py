@@ -21,6 +21,7 @@ from lab.results.schema import REPORT_SCHEMA
 from lab.results.summary import RunSummary
 from lab.scenario.builtins import builtin_paths
 from lab.scenario.loader import LoadedScenario, load_builtins
+from tests.fakerunner import FakeRunners
 from tests.test_cli import END_TO_END_BUILTIN
 
 OTHERS = [name for name in builtin_paths() if name != END_TO_END_BUILTIN]
@@ -38,9 +39,10 @@ def test_the_others_are_every_builtin_but_the_end_to_end_one() -> None:
     assert len(OTHERS) == len(builtin_paths()) - 1
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("name", OTHERS)
-async def test_builtin_report_validates_against_the_schema(name: str) -> None:
+async def test_builtin_report_validates_against_the_schema(
+    name: str, fake_runners: FakeRunners
+) -> None:
     loaded = next(item for item in load_builtins() if item.name == name)
     session = LabSession(make_plan([one_round(loaded)]))
     async for _ in session.events():
