@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from lab.scenario.loader import load_file
-from tests.cheap import cheap
+from tests.cheap import cheap_over
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -38,9 +38,9 @@ def example_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
     """The three example sessions, started together: only their results are checked, never
     their speed, and together they take half the time they take one after the other.
 
-    Each runs from a copy of the examples folder whose scenario gains cheap()'s settings it
-    leaves out (one runner process per run, no calibration); its own lines and modules are as
-    shipped, and --quick still takes its rounds."""
+    Each runs from a copy of the examples folder, its modules as shipped and its scenario's
+    workload and matrix too, measured cheaply (tests/cheap.py: one round in one runner process
+    per run, no warmup or calibration): what is checked is what they compute, in every model."""
     copy = tmp_path_factory.mktemp("examples") / "examples"
     shutil.copytree(EXAMPLES, copy)
     runs = {}
@@ -51,13 +51,12 @@ def example_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
     ]:
         folder = tmp_path_factory.mktemp(name.removesuffix(".yaml"))
         scenario = copy / name
-        scenario.write_text(cheap(scenario.read_text()))
+        scenario.write_text(cheap_over(scenario.read_text()))
         target = folder / report if report != "-" else Path("-")
         # From another folder: the scenario's module is found from its own path, not the cwd.
         with (folder / "stdout").open("wb") as out, (folder / "stderr").open("wb") as err:
             process = subprocess.Popen(
-                [sys.executable, "-m", "lab", "--report", str(target), "--quick",
-                 str(scenario)],
+                [sys.executable, "-m", "lab", "--report", str(target), str(scenario)],
                 cwd=folder, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
             )  # fmt: skip
         runs[name] = ExampleRun(process, target, folder)
