@@ -234,7 +234,7 @@ def test_environment_is_complete_private_and_reused(own_env: tuple[Path, RunnerE
     assert env.uvloop_problem is None
     assert env.path.parent.stat().st_mode & 0o077 == 0  # the cache folder is private
     site = next(env.path.glob("lib/python*/site-packages"))
-    assert (site / "lab" / "engine" / "runner.py").is_file()
+    assert (site / "lab" / "runner" / "main.py").is_file()  # the runner, moved from lab/engine
     assert not (site / "lab" / "tui").exists()
     assert not list(site.glob("textual*")) and list(site.glob("pydantic*"))
     messages: list[str] = []

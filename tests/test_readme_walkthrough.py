@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 from lab.tui.widgets import SpeedupChart
+from tests.fakerunner import FakeRunners
 from tests.tui_fixtures import make_app, with_results
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -28,7 +29,10 @@ def first_try() -> tuple[int, str]:
     return COUNTS[found["count"]], found["name"]
 
 
-async def test_the_first_try_walk_through_lands_where_the_readme_says() -> None:
+async def test_the_first_try_walk_through_lands_where_the_readme_says(
+    fake_runners: FakeRunners,
+) -> None:
+    """`r` starts a session on in-process runners: what it plans is the subject, not a run."""
     presses, name = first_try()
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:

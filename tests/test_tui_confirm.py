@@ -7,6 +7,7 @@ from pathlib import Path
 from lab.scenario.loader import resolve
 from lab.tui.app import LabApp
 from lab.tui.screens import ConfirmScreen
+from tests.fakerunner import FakeRunners
 from tests.tui_fixtures import MACHINE
 
 BIG_SWEEP = (
@@ -17,7 +18,10 @@ BIG_SWEEP = (
 )
 
 
-async def test_a_big_sweep_asks_first_and_no_runs_nothing(tmp_path: Path) -> None:
+async def test_a_big_sweep_asks_first_and_no_runs_nothing(
+    tmp_path: Path, fake_runners: FakeRunners
+) -> None:
+    """y starts the session (on in-process runners: the dialog is the subject)."""
     path = tmp_path / "big.yaml"
     path.write_text(BIG_SWEEP)
     app = LabApp(resolve([str(path)]), machine=MACHINE, loop_name="test loop")
