@@ -104,12 +104,24 @@ class FakeRunner:
 
     def kill(self) -> None:
         """As SIGKILL: the session sees end of file on the events and an exit by signal 9;
-        the thread's next event fails on the closed pipe (EPIPE), which ends it."""
+        the thread's next event fails on the closed pipe (EPIPE), which ends it. Callable from
+        any thread, as kill_group is (a session's cancel_run from a test's thread)."""
+        if self.returncode is None:
+            self.returncode = -signal.SIGKILL
+        try:
+            here = asyncio.get_running_loop() is self.loop
+        except RuntimeError:
+            here = False
+        if here:
+            self._close_pipes()
+        else:
+            with contextlib.suppress(RuntimeError):  # a closed loop has nothing left to close
+                self.loop.call_soon_threadsafe(self._close_pipes)
+
+    def _close_pipes(self) -> None:
         if self.transport is not None:
             self.transport.close()  # its protocol feeds the session's reader end of file
         self.stdin.close()
-        if self.returncode is None:
-            self.returncode = -signal.SIGKILL
         self._exited.set()
 
     async def wait(self) -> int:
