@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lab.core.cpus import usable_cpus
 from lab.runner.executors import executor_class
-from lab.runner.executors.processes import chunk_size
+from lab.runner.executors.chunked import chunk_size
 from lab.runner.progress import EventOut, ProgressSink
 from lab.runner.protocol import RunnerEvent, to_line
 from lab.runner.workloads import provisioner, workload_class

@@ -7,7 +7,7 @@ from typing import Any
 from lab.analysis.summarise import finalise_scenario
 from lab.core.histogram import Histogram
 from lab.results.machine import MachineFacts
-from lab.results.model import RepeatRecord, Report, RunResult, ScenarioResult
+from lab.results.model import Memory, RepeatRecord, Report, RunResult, ScenarioResult
 
 MB = 1024 * 1024
 
@@ -82,9 +82,7 @@ def run(
         status=status,  # type: ignore[arg-type]
         startup_seconds=startup,
         repeats=records,
-        idle_rss_bytes=memory,
-        peak_rss_bytes=memory,
-        peak_uss_bytes=memory,
+        memory=Memory(idle_rss_bytes=memory, peak_rss_bytes=memory, peak_uss_bytes=memory),
         params=dict(params or {}),
         # `busy` is the whole machine's busy cores, this run's own included.
         background_cpu_cores=max(0.0, busy - cores) if busy is not None else None,

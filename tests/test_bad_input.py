@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from lab.runner.system.child_env import child_env
-from lab.runner.workloads import REGISTRY
+from lab.scenario.kinds import NAMES as KIND_NAMES
 from lab.scenario.loader import LINE_LIMIT, ScenarioError, load_file, parse_scenario, resolve
 from lab.scenario.spec import scenario_json_schema
 
@@ -364,7 +364,7 @@ def test_workload_kinds_come_from_a_fixed_registry() -> None:
         for d in schema["$defs"].values()
         if "kind" in d.get("properties", {})
     }
-    assert kinds == set(REGISTRY) == {"numeric", "hashing", "http", "dispatch", "callable"}
+    assert kinds == set(KIND_NAMES) == {"numeric", "hashing", "http", "dispatch", "callable"}
     for kind in ("os.system", "lab.runner.workloads.numeric", "fault", "../numeric", "__import__"):
         out = problems(f"title: t\nworkload: {{kind: '{kind}'}}\n")
         assert "unknown workload kind" in out[0]

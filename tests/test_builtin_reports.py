@@ -17,7 +17,8 @@ import pytest
 from lab.engine.plan import make_plan
 from lab.engine.session import LabSession
 from lab.report.formats import render
-from lab.results.schema import REPORT_SCHEMA
+from lab.report.schema import REPORT_SCHEMA
+from lab.results.reading import parse_report
 from lab.results.summary import RunSummary
 from lab.scenario.builtins import builtin_paths
 from lab.scenario.loader import LoadedScenario, load_builtins
@@ -47,8 +48,11 @@ async def test_builtin_report_validates_against_the_schema(
     session = LabSession(make_plan([one_round(loaded)]))
     async for _ in session.events():
         pass
-    data = json.loads(render(session.report, "json"))
+    text = render(session.report, "json")
+    data = json.loads(text)
     jsonschema.validate(data, REPORT_SCHEMA)
+    # ... and reads back through the models as compare and view read it.
+    assert parse_report(text.encode(), name).to_json() == session.report.to_json()
     assert [s["name"] for s in data["scenarios"]] == [name]
     for scenario in data["scenarios"]:
         assert scenario["runs"] and "verdicts" in scenario

@@ -30,7 +30,7 @@ def test_runner_loops_short_repeats_and_reports_per_pass() -> None:
         spec(executor="serial", workers=1, min_time=0.2, timeout=60, warmups=1, repeats=2)
     )
     assert code == 0, stderr
-    repeats = [e for e in events if e["event"] == "repeat"]
+    repeats = [e["record"] for e in events if e["event"] == "repeat"]
     assert [r["phase"] for r in repeats] == ["warmup", "repeat", "repeat"]
     for r in repeats:
         # 30 empty tasks take far less than 0.2 s: the phase passes over them many times...
@@ -49,7 +49,7 @@ def test_runner_loops_short_repeats_and_reports_per_pass() -> None:
 def test_runner_without_min_time_runs_one_pass() -> None:
     code, events, _ = run_runner(spec())
     assert code == 0
-    assert {e["loops"] for e in events if e["event"] == "repeat"} == {1}
+    assert {e["record"]["loops"] for e in events if e["event"] == "repeat"} == {1}
 
 
 def test_scenario_min_time_field_and_cli_override(

@@ -73,7 +73,7 @@ def test_a_builtin_quick_report_validates_against_the_schema(tmp_path: Path) -> 
     summary reads back into a RunSummary that writes the same JSON."""
     import jsonschema
 
-    from lab.results.schema import REPORT_SCHEMA
+    from lab.report.schema import REPORT_SCHEMA
     from lab.results.summary import RunSummary
 
     target = tmp_path / f"{END_TO_END_BUILTIN}.json"

@@ -27,8 +27,8 @@ from lab.engine.plan import make_plan
 from lab.engine.session import LabSession
 from lab.report.cells import run_cells
 from lab.report.formats import render
+from lab.report.schema import REPORT_SCHEMA
 from lab.results.model import RepeatRecord, Report, RunResult, ScenarioResult
-from lab.results.schema import REPORT_SCHEMA
 from lab.scenario.builtins import builtin_paths
 from lab.scenario.loader import parse_scenario, resolve
 from tests.conftest import LabSandbox

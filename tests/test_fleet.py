@@ -28,8 +28,8 @@ import lab
 from lab.compare import main as compare_main
 from lab.fleet.cluster import FleetError, address_problem
 from lab.report.formats import render_fleet
+from lab.report.schema import FLEET_SCHEMA
 from lab.results.fleet import FleetReport
-from lab.results.fleetschema import FLEET_SCHEMA
 from lab.results.reading import ReportInputError, parse_report_or_fleet, read_report_or_fleet
 from tests.conftest import command_line
 from tests.daskcluster import DaskCluster, dask_cluster, pytest_skip_if_no_distributed
@@ -163,10 +163,14 @@ def _broken(data: Any, path: list[str | int], value: object) -> bytes:
 @pytest.mark.parametrize(
     ("path", "value", "message"),
     [
-        (["hosts", 0, "status"], "bogus", "hosts[0].status: expected one of"),
+        (["hosts", 0, "status"], "bogus", "hosts[0].status: input should be 'ok', 'failed'"),
         (["hosts", 1, "report", "schema_version"], 99, "hosts[1].report.schema_version"),
         (["schema_version"], 2, "fleet report schema version 2"),
-        (["hosts", 0, "report", "machine"], None, "hosts[0].report.machine: expected object"),
+        (
+            ["hosts", 0, "report", "machine"],
+            None,
+            "hosts[0].report.machine: input should be an object",
+        ),
     ],
 )
 def test_a_malformed_fleet_report_is_refused_in_one_line(

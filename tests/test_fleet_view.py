@@ -15,8 +15,8 @@ from textual.widgets import DataTable
 from lab.analysis.fleet import compare_hosts
 from lab.compare.load import load_report_or_fleet
 from lab.report.formats import render_fleet
+from lab.report.schema import FLEET_SCHEMA
 from lab.results.fleet import FleetReport
-from lab.results.fleetschema import FLEET_SCHEMA
 from lab.results.model import Report
 from lab.tui.fleetview import FleetViewApp
 from tests.fleet_fixtures import fleet_of, slower

@@ -208,3 +208,38 @@ def test_the_fallback_report_is_json_when_asked(tmp_path: Path) -> None:
     )
     saved = Path(done.stderr.split("saved it as ")[1].split(" instead")[0])
     assert json.loads(saved.read_text())["scenarios"][0]["runs"][0]["status"] == "ok"
+
+
+# A Ctrl+C landing while pydantic_core initialises: its native module imports `datetime` then,
+# and a KeyboardInterrupt raised inside that import made PyO3 panic (a PanicException
+# traceback, exit 1). Seen once in a full run as `--fleet` at 0.2 s; made deterministic here
+# by raising the signal from inside the `datetime` import itself.
+_CTRL_C_INSIDE_PYDANTIC_IMPORT = """\
+import os, signal, sys
+
+class KillOnDatetime:
+    def find_spec(self, name, path=None, target=None):
+        if name == "datetime":
+            sys.meta_path.remove(self)
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+
+assert "datetime" not in sys.modules and "pydantic_core" not in sys.modules
+sys.meta_path.insert(0, KillOnDatetime())
+from lab.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--check", "numeric_crunching"], ["--fleet", "tcp://127.0.0.1:9", "numeric_crunching"]],
+)
+def test_ctrl_c_inside_the_pydantic_import_is_an_interrupt_not_a_panic(args: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _CTRL_C_INSIDE_PYDANTIC_IMPORT, *args],
+        capture_output=True, text=True, timeout=60, env=child_env(),
+    )  # fmt: skip
+    assert done.returncode == 130, done.stderr
+    assert "Traceback" not in done.stderr and "PanicException" not in done.stderr
+    assert "interrupted; nothing ran" in done.stderr

@@ -167,9 +167,9 @@ async def test_the_run_pane_shows_an_install_line_whole() -> None:
     """Issue 23: `pip install 'concurrency-lab[cluster]'` lost `[cluster]` (read as a tag)."""
     from textual.widgets import Label
 
-    from lab.core.optional import NEEDS
     from lab.engine.plan import plan_scenario
     from lab.scenario.loader import load_builtins
+    from lab.scenario.models import DASK
     from lab.tui.live import LiveState
     from tests.tui_fixtures import MACHINE
 
@@ -177,7 +177,7 @@ async def test_the_run_pane_shows_an_install_line_whole() -> None:
     app = LabApp(loaded, machine=MACHINE, loop_name="test loop")
     async with app.run_test(size=(120, 40)) as pilot:
         plan = plan_scenario(loaded[0])
-        plan.skipped["dask"] = NEEDS["dask"][1]
+        plan.skipped["dask"] = DASK.install
         app.state.live = LiveState.for_plans([plan])
         await app.run_pane.build_rows([plan])
         await pilot.pause()

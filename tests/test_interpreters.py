@@ -184,8 +184,8 @@ def test_a_cached_environment_someone_else_could_have_written_is_never_used(
     final = cache_home / envcache.env_name(interp)
     made = tmp_path / "planted" if how == "a symlink" else final
     site = made / "lib" / "site-packages"
-    (site / "lab" / "engine").mkdir(parents=True)
-    (site / "lab" / "engine" / "runner.py").write_text("", encoding="utf-8")
+    (site / "lab" / "runner").mkdir(parents=True)
+    (site / "lab" / "runner" / "main.py").write_text("", encoding="utf-8")
     ran = tmp_path / "ran"
     python = envcache.env_python(made)
     python.parent.mkdir()
@@ -234,7 +234,7 @@ def test_environment_is_complete_private_and_reused(own_env: tuple[Path, RunnerE
     assert env.uvloop_problem is None
     assert env.path.parent.stat().st_mode & 0o077 == 0  # the cache folder is private
     site = next(env.path.glob("lib/python*/site-packages"))
-    assert (site / "lab" / "runner" / "main.py").is_file()  # the runner, moved from lab/engine
+    assert (site / "lab" / "runner" / "main.py").is_file()
     assert not (site / "lab" / "tui").exists()
     assert not list(site.glob("textual*")) and list(site.glob("pydantic*"))
     messages: list[str] = []
@@ -394,7 +394,7 @@ def test_gil_turned_back_on_reads_as_a_gil() -> None:
 
 def test_an_axis_report_round_trips_through_json_and_validates() -> None:
     jsonschema = pytest.importorskip("jsonschema")
-    from lab.results.schema import REPORT_SCHEMA
+    from lab.report.schema import REPORT_SCHEMA
 
     data = json.loads(render(_free_threaded(), "json"))
     jsonschema.validate(data, REPORT_SCHEMA)

@@ -151,10 +151,9 @@ def test_no_import_cycles() -> None:
 
 
 def test_graph_sees_function_level_imports(tmp_path: Path) -> None:
-    probe = ROOT / "engine" / "plan.py"
-    assert "lab.runner.executors" in imports_of(probe) or any(
-        t.startswith("lab.runner.executors") for t in imports_of(probe)
-    )
+    # The CLI imports the app only inside the functions that start it (lazy Textual).
+    probe = ROOT / "cli" / "__init__.py"
+    assert "lab.tui.launch" in imports_of(probe)
 
 
 def _test_code_named(node: ast.AST) -> str | None:

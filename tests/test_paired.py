@@ -166,7 +166,8 @@ def _scenario(
     times: dict[str, dict[int, float]], errors: dict[str, int] | None = None
 ) -> ScenarioResult:
     result = ScenarioResult(
-        "s", "s.yaml", "s", "", {"kind": "numeric"}, {},
+        "s", "s.yaml", "s", "", {"kind": "numeric"},
+        {"repeats": 10, "warmups": 0, "timeout": 60.0, "workers": [1, 2]},
         runs=[_run(rid, t, (errors or {}).get(rid, 0)) for rid, t in times.items()],
         rounds={"seed": 0, "processes": 2, "count": 10, "order": []},
     )  # fmt: skip

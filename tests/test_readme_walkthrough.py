@@ -1,8 +1,9 @@
-"""The README's keystroke walk-through, pressed in the real app: it must land where it says.
+"""The keystroke walk-through of the README and of the app's guide, pressed in the real app: it
+must land where it says.
 
 The README once said "press ↓ three times to pick numeric_crunching"; a fifth built-in moved it
-and nothing noticed. This test reads the sentence from the README itself, so the text and the
-app cannot drift apart again.
+and nothing noticed. This test reads the sentence from the README and docs/guides/app.md
+themselves, so the text and the app cannot drift apart again.
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from lab.tui.widgets import SpeedupChart
 from tests.fakerunner import FakeRunners
 from tests.tui_fixtures import make_app, with_results
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+ROOT = Path(__file__).resolve().parent.parent
+WALK_THROUGHS = [ROOT / "README.md", ROOT / "docs" / "guides" / "app.md"]
 COUNTS = {"once": 1, "twice": 2, "three times": 3, "four times": 4, "five times": 5}
 FIRST_TRY = re.compile(
     r"A first try: press `↓` (?P<count>[a-z ]+?) to pick `(?P<name>\w+)`, `r` to run it"
@@ -23,17 +27,20 @@ FIRST_TRY = re.compile(
 )
 
 
-def first_try() -> tuple[int, str]:
-    found = FIRST_TRY.search(README.read_text(encoding="utf-8"))
-    assert found, "README: the 'A first try' walk-through is gone or reworded; update this test"
+def first_try(page: Path) -> tuple[int, str]:
+    found = FIRST_TRY.search(page.read_text(encoding="utf-8"))
+    assert found, (
+        f"{page.name}: the 'A first try' walk-through is gone or reworded; update this test"
+    )
     return COUNTS[found["count"]], found["name"]
 
 
+@pytest.mark.parametrize("page", WALK_THROUGHS, ids=lambda p: p.name)
 async def test_the_first_try_walk_through_lands_where_the_readme_says(
-    fake_runners: FakeRunners,
+    page: Path, fake_runners: FakeRunners
 ) -> None:
     """`r` starts a session on in-process runners: what it plans is the subject, not a run."""
-    presses, name = first_try()
+    presses, name = first_try(page)
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         for _ in range(presses):

@@ -11,8 +11,8 @@ import jsonschema
 
 from lab.cli import build_parser
 from lab.report.formats import FORMATS, format_for_path, render
+from lab.report.schema import REPORT_SCHEMA
 from lab.results.model import Report
-from lab.results.schema import REPORT_SCHEMA
 from tests.synthetic import dispatch, http, numeric, report, run, scenario, sweep_runs
 
 

@@ -10,8 +10,8 @@ import jsonschema
 
 from lab.analysis.summarise import finalise_scenario, summarise_run
 from lab.report.formats import render
+from lab.report.schema import REPORT_SCHEMA
 from lab.results.model import RepeatRecord, Report, RunResult, ScenarioResult
-from lab.results.schema import REPORT_SCHEMA
 
 
 def run(run_id: str, walls: list[float], workers: int = 1) -> RunResult:

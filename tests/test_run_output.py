@@ -15,8 +15,8 @@ from lab.engine.plan import make_plan
 from lab.engine.rounds import OUTPUT_KEPT, keep_output
 from lab.engine.session import LabSession
 from lab.report.formats import render
+from lab.report.schema import REPORT_SCHEMA
 from lab.results.model import Report
-from lab.results.schema import REPORT_SCHEMA
 from lab.scenario.loader import resolve
 from lab.tui.state import run_details
 from tests.conftest import LabSandbox

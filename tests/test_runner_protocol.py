@@ -35,7 +35,7 @@ def test_event_sequence() -> None:
     assert facts["version"] == platform.python_version()
     assert facts["gil_enabled"] is (getattr(sys, "_is_gil_enabled", lambda: True)())
     assert facts["free_threading_build"] is bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
-    repeats = [e for e in events if e["event"] == "repeat"]
+    repeats = [e["record"] for e in events if e["event"] == "repeat"]
     assert [(r["phase"], r["index"]) for r in repeats] == [
         ("warmup", 0),
         ("repeat", 0),
@@ -78,5 +78,5 @@ def test_process_pool_reports_cpu_of_workers() -> None:
     assert code == 0
     startup = next(e for e in events if e["event"] == "startup")
     assert startup["seconds"] > 0
-    repeat = next(e for e in events if e["event"] == "repeat")
+    repeat = next(e["record"] for e in events if e["event"] == "repeat")
     assert repeat["cpu_user"] + repeat["cpu_system"] >= 0.5 * cost, (repeat, cost)

@@ -27,7 +27,7 @@ from lab.core.histogram import Histogram
 from lab.report import write as report_write
 from lab.report.write import write_atomic
 from lab.runner.executors import executor_class
-from lab.runner.executors.processes import MAX_CHUNK
+from lab.runner.executors.chunked import MAX_CHUNK
 from lab.runner.workloads import workload_class
 from lab.runner.workloads.http import EmbeddedServer
 from lab.scenario.spec import WorkloadSpec

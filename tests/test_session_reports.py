@@ -24,8 +24,8 @@ from lab.engine.plan import make_plan
 from lab.engine.session import LabSession
 from lab.report.csvfile import CSV_COLUMNS
 from lab.report.formats import render
+from lab.report.schema import REPORT_SCHEMA
 from lab.results.model import Report
-from lab.results.schema import REPORT_SCHEMA
 from lab.scenario.loader import LoadedScenario
 
 pytestmark = pytest.mark.slow

@@ -22,10 +22,11 @@ from lab.analysis.analyse import analyse_scenario
 from lab.analysis.claims import merge_claims
 from lab.analysis.facts import scenario_facts
 from lab.analysis.interpreters_claims import interpreters_claims
-from lab.core.optional import interpreters_problem, unavailable
+from lab.core.optional import interpreters_problem
 from lab.engine.interpreters.envbuild import ensure_env
 from lab.engine.interpreters.envcache import RunnerEnv
 from lab.engine.interpreters.probe import probe
+from lab.scenario.models import unavailable
 from tests.cheap import cheap
 from tests.synthetic import machine, run, scenario
 
@@ -237,7 +238,7 @@ def test_the_standard_library_pool_on_3_14() -> None:
     if interp.problem is not None:
         pytest.skip(
             f"no Python 3.14 here ({interp.problem}): the standard library's "
-            "InterpreterPoolExecutor path was NOT tested; see the README for a Debian sid chroot"
+            "InterpreterPoolExecutor path was NOT tested; see docs/guides/interpreters.md for a Debian sid chroot"
         )
     env = asyncio.run(ensure_env(interp, lambda message: None))
     assert env.interpreters_problem is None

@@ -8,8 +8,8 @@ import jsonschema
 
 from lab.analysis.summarise import summarise_run
 from lab.report.formats import render
+from lab.report.schema import REPORT_SCHEMA
 from lab.results.model import Report, RunResult, ScenarioResult
-from lab.results.schema import REPORT_SCHEMA
 from lab.results.summary import Distribution, Latency, RunSummary, Throughput
 from tests.synthetic import machine, run, scenario
 

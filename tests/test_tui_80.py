@@ -11,8 +11,8 @@ import pytest
 
 from lab.engine.events import RunFinished, RunStarted, ScenarioStarted
 from lab.report.formats import render
+from lab.report.schema import REPORT_SCHEMA
 from lab.results.model import Report, RunResult
-from lab.results.schema import REPORT_SCHEMA
 from lab.scenario.loader import load_builtins
 from lab.tui.knobs import values_of
 from lab.tui.live import APP_CPU_LIMIT, AppCpuMeter

@@ -14,7 +14,7 @@ from textual.widgets import Tab
 
 from lab.cli import main
 from lab.compare import load_report
-from lab.results.schema import REPORT_SCHEMA
+from lab.report.schema import REPORT_SCHEMA
 from lab.tui.app import LabApp
 from tests.tui_fixtures import saved_report
 

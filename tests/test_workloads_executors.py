@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
-from lab.core.optional import unavailable
-from lab.runner.executors import REGISTRY, executor_class
+from lab.runner.executors import executor_class
 from lab.runner.workloads import provisioner, workload_class
 from lab.runner.workloads.base import RepeatOutcome, WrongAnswer
+from lab.scenario.models import NAMES, unavailable
 from lab.scenario.spec import WorkloadSpec
 
 
@@ -79,7 +79,7 @@ async def test_every_executor_agrees(name: str, tmp_path: Path) -> None:
     # on pyenv's 3.13.
     executors = [
         name
-        for name in REGISTRY
+        for name in NAMES
         if name != "dask" and not (name == "interpreters" and unavailable(name))
     ]
     outcomes = await provisioned(SPECS[name], tmp_path, executors)

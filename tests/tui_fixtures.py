@@ -13,7 +13,7 @@ from lab.analysis.summarise import finalise_scenario
 from lab.engine.events import CpuSample, RunFinished, RunProgress, RunStarted, ScenarioStarted
 from lab.engine.plan import RunPlan, ScenarioPlan
 from lab.results.machine import MachineFacts
-from lab.results.model import RepeatRecord, Report, RunResult, ScenarioResult
+from lab.results.model import Memory, RepeatRecord, Report, RunResult, ScenarioResult
 from lab.results.notices import Notice
 from lab.scenario.loader import LoadedScenario, load_builtins
 from lab.tui.app import LabApp
@@ -136,7 +136,7 @@ def _result(
                 status="ok",
                 startup_seconds=startup,
                 repeats=records,
-                peak_rss_bytes=rss * 1024**2,
+                memory=Memory(peak_rss_bytes=rss * 1024**2),
                 params=params,
             )
         )

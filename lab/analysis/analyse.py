@@ -14,9 +14,8 @@ from lab.analysis.breakeven import BreakEven, breakeven
 from lab.analysis.claims import ClaimResult, merge_claims, scenario_claims
 from lab.analysis.cluster_claim import cluster_cost
 from lab.analysis.controls import doubt_note, scenario_doubt
-from lab.analysis.facts import Machine, machine_notes, scenario_facts
+from lab.analysis.facts import Machine, interpreter_notes, machine_notes, scenario_facts
 from lab.analysis.interpreters_claims import interpreters_claims
-from lab.analysis.notes import interpreter_notes
 from lab.analysis.scaling import ScalingFit, fit_scenario
 from lab.analysis.sweep import SweepVerdict, sweep_verdict
 from lab.analysis.verdicts import Verdict, verdict_for

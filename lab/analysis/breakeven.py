@@ -22,23 +22,16 @@ from typing import Any, Literal
 
 from lab.core.units import format_number, format_seconds
 from lab.results.model import RunResult, ScenarioResult
+from lab.scenario.models import BASELINE, BREAKEVEN_PAIRS, PROCESSES, THREADS, traits
 
 TASK_US = "task_us"  # dispatch's busy microseconds per task, shown in µs
 CrossingKind = Literal["crossing", "always", "extrapolated", "never"]
 
 
-# Model names that read as plurals: "processes win", "serial wins", "dask beats".
-PLURAL_MODELS = frozenset({"processes", "threads", "interpreters"})
-
-
 def verb_for(executor: str, verb: str) -> str:
     """`verb` agreeing with a model's name: ('processes', 'win') -> 'win', ('dask', ...) -> 'wins'."""
-    return verb if executor in PLURAL_MODELS else verb + ("es" if verb.endswith("s") else "s")
-
-
-# (light, heavy): the model that is cheaper per task and to start, and the one whose price
-# more work per task may pay back. Dask against the process pool when a scenario has both.
-PAIRS = (("processes", "dask"), ("threads", "processes"))
+    plural = traits(executor).plural
+    return verb if plural else verb + ("es" if verb.endswith("s") else "s")
 
 
 @dataclass
@@ -80,8 +73,8 @@ class BreakEven:
     batch: Crossing
     text: str
     warnings: list[str] = field(default_factory=list)
-    light: str = "threads"  # the executors compared: light wins small tasks, heavy big ones
-    heavy: str = "processes"
+    light: str = THREADS.name  # the executors compared: light wins small tasks, heavy big ones
+    heavy: str = PROCESSES.name
     # dask only: from which size its per-task price is paid back, i.e. it beats serial
     payback: Crossing | None = None
 
@@ -158,8 +151,8 @@ class _Wording:
     """How the texts name the swept parameter: task_us as µs of work, others by name."""
 
     param: str
-    light: str = "threads"
-    heavy: str = "processes"
+    light: str = THREADS.name
+    heavy: str = PROCESSES.name
 
     def near(self, v: float) -> str:
         return value_near(self.param, v)
@@ -182,7 +175,7 @@ class _Wording:
     def would(self, v: float) -> str:
         if self.param == TASK_US:
             return f"win from about {_us(v)} per task"
-        return f"overtake {'it' if self.light == 'serial' else 'them'} from {self.near(v)}"
+        return f"overtake {'it' if traits(self.light).baseline else 'them'} from {self.near(v)}"
 
 
 def _crossing(
@@ -190,16 +183,17 @@ def _crossing(
 ) -> Crossing:
     with_startup = basis == "batch"
     light, heavy = w.light, w.heavy
+    cluster = traits(heavy).cluster
     usable = [
         p for p in points
         if p.total("light", with_startup) is not None
         and p.total("heavy", with_startup) is not None
     ]  # fmt: skip
     where = (
-        f"once both {'pools are' if heavy != 'dask' else 'are'} running"
+        f"once both {'are' if cluster else 'pools are'} running"
         if basis == "steady"
         else f"for one batch of {tasks} tasks from a cold start "
-        f"({'pool ' if heavy != 'dask' else 'cluster and pool '}start-up included)"
+        f"({'cluster and pool ' if cluster else 'pool '}start-up included)"
     )
     if len(usable) < 2:
         return Crossing(basis, "never", None, f"{where}: fewer than two {w.whats} measured")
@@ -238,17 +232,25 @@ def _crossing(
 
 
 def _payback_text(c: Crossing, w: _Wording, points: list[SizePoint]) -> str:
-    """Dask against serial, once running: from which size its price per task is paid back."""
+    """A cluster against serial, once running: from which size its price per task is paid
+    back (w.light is serial, w.heavy the cluster)."""
     ran = [p for p in points if p.light_wall is not None and p.heavy_wall is not None]
     last = ran[-1] if ran else None
+    heavy, light = w.heavy, w.light
     if c.kind == "always" and ran:
-        return f"dask beats serial at every {w.what} measured, from {w.shown(ran[0].value)}"
+        return (
+            f"{heavy} {verb_for(heavy, 'beat')} {light} at every {w.what} measured, "
+            f"from {w.shown(ran[0].value)}"
+        )
     if c.kind == "crossing" and c.value is not None:
-        return f"dask pays back its price per task, beating serial, from {w.near(c.value)}"
+        return (
+            f"{heavy} {verb_for(heavy, 'pay')} back its price per task, beating {light}, "
+            f"from {w.near(c.value)}"
+        )
     if last is None or last.light_wall is None or last.heavy_wall is None:
-        return f"dask against serial: {c.text}"
+        return f"{heavy} against {light}: {c.text}"
     behind = (
-        f"dask is still slower than serial at {w.shown(last.value)} "
+        f"{heavy} is still slower than {light} at {w.shown(last.value)} "
         f"({format_seconds(last.heavy_wall)} vs {format_seconds(last.light_wall)})"
     )
     if c.kind == "extrapolated" and c.value is not None:
@@ -270,11 +272,11 @@ def compared_pair(result: ScenarioResult) -> tuple[str, str] | None:
             swept_value(run, result, param) if param else None
         )
     ran = [e for e, seen in values.items() if len(seen) >= 2]
-    pair = next((pair for pair in PAIRS if set(pair) <= set(ran)), None)
+    pair = next((pair for pair in BREAKEVEN_PAIRS if set(pair) <= set(ran)), None)
     if pair is not None:
         return pair
-    others = [e for e in ran if e != "serial"]
-    return ("serial", others[0]) if "serial" in ran and len(others) == 1 else None
+    others = [e for e in ran if not traits(e).baseline]
+    return (BASELINE, others[0]) if BASELINE in ran and len(others) == 1 else None
 
 
 def breakeven(result: ScenarioResult) -> BreakEven | None:
@@ -319,7 +321,7 @@ def breakeven(result: ScenarioResult) -> BreakEven | None:
             same = [r for r in ok if r.workers == pool.get(executor)]
             return min(same or ok, key=lambda r: batch_wall(r) or 0.0, default=None)
 
-        t, p, s = best(light), best(heavy), best("serial")
+        t, p, s = best(light), best(heavy), best(BASELINE)
         points.append(
             SizePoint(
                 size,
@@ -338,7 +340,7 @@ def breakeven(result: ScenarioResult) -> BreakEven | None:
     batch = _crossing("batch", points, tasks, wording)
     text = f"{batch.text}; {steady.text}"
     payback = None
-    if heavy == "dask":
+    if traits(heavy).cluster:
         # On one machine a LocalCluster has the pool's cores and a higher price per task, so
         # against serial is where that price shows being paid back.
         against = [
@@ -346,8 +348,8 @@ def breakeven(result: ScenarioResult) -> BreakEven | None:
                       p.heavy_startup)
             for p in points
         ]  # fmt: skip
-        payback = _crossing("steady", against, tasks, _Wording(param, "serial", heavy))
-        payback.text = _payback_text(payback, _Wording(param, "serial", heavy), against)
+        payback = _crossing("steady", against, tasks, _Wording(param, BASELINE, heavy))
+        payback.text = _payback_text(payback, _Wording(param, BASELINE, heavy), against)
         text += f"; {payback.text}"
     out = BreakEven(
         param, tasks, points, steady, batch, text, light=light, heavy=heavy, payback=payback

@@ -15,17 +15,17 @@ from lab.analysis.facts import ModelFacts, RunFacts, ScenarioFacts, parallel_gai
 from lab.analysis.facts import machine_notes as machine_notes  # where callers find it
 from lab.analysis.thresholds import (
     CLEAR_GAIN,
-    CPU_WORK_KINDS,
     FLAT,
     FREE_FOR_PARALLEL,
     GAIN,
     MANY_CORES,
     MANY_WAITS,
     ONE_CORE,
-    PURE_PYTHON_KINDS,
     memory_noise_floor,
 )
 from lab.core.units import format_bytes, format_rate, format_ratio, format_seconds, plural
+from lab.scenario.kinds import traits as kind_traits
+from lab.scenario.models import ASYNCIO, PROCESSES, THREADS
 
 # "partly": a claim made of parts (start-up, feeding, memory) that some parts confirm and
 # others refute; each part is shown with its own mark in the figures.
@@ -97,7 +97,7 @@ def threads_cpu(facts: ScenarioFacts) -> ClaimResult:
     note = (
         "" if m.gil else f"{build} has no GIL: threads are expected to scale, i.e. to refute this"
     )
-    if facts.kind not in PURE_PYTHON_KINDS:
+    if not kind_traits(facts.kind).pure_python:
         return _result(claim, "not measured", "needs a pure-Python CPU workload", facts, note)
     if facts.character != "cpu":
         return _result(claim, "not measured", _not_cpu_bound(facts), facts, note)
@@ -110,10 +110,10 @@ def threads_cpu(facts: ScenarioFacts) -> ClaimResult:
             facts,
             note,
         )
-    threads = facts.model("threads")
+    threads = facts.model(THREADS.name)
     runs = [r for r in (threads.runs if threads else []) if r.workers >= 2 and r.speedup]
     if threads is None or not runs:
-        return _result(claim, "not measured", "no threads run with 2+ workers", facts, note)
+        return _result(claim, "not measured", f"no {THREADS.name} run with 2+ workers", facts, note)
     usable = m.usable_cpus
     # Gains are over the faster of serial and one thread (a slowed serial run is no reference).
     gains = {r.run_id: parallel_gain(threads, facts, r) for r in runs}
@@ -124,10 +124,10 @@ def threads_cpu(facts: ScenarioFacts) -> ClaimResult:
     fair = [r for r in runs if r.free_cores(usable) >= FREE_FOR_PARALLEL]
     r = scaled[0] if scaled else max(fair or runs, key=lambda x: gains[x.run_id][0] or 0)
     cores = f", {r.cores:.2f} of {usable} cores busy" if r.cores is not None else ""
-    text = f"threads {gains[r.run_id][1]} at {plural(r.workers, 'worker')}{cores}"
-    procs = facts.model("processes")
+    text = f"{THREADS.name} {gains[r.run_id][1]} at {plural(r.workers, 'worker')}{cores}"
+    procs = facts.model(PROCESSES.name)
     if procs and procs.multi and procs.multi.speedup:
-        text += f" (for comparison {_run_text('processes', procs.multi)})"
+        text += f" (for comparison {_run_text(PROCESSES.name, procs.multi)})"
     if scaled:
         if not m.gil:  # the reason, stated: no GIL to hold the threads back
             build = f"{m.interpreter} is" if m.interpreter else "this Python is"
@@ -157,8 +157,8 @@ def io_waits(facts: ScenarioFacts) -> ClaimResult:
     serial = facts.serial
     assert serial is not None and serial.cores is not None
     parts, verdicts = [f"serial kept {serial.cores:.2f} cores busy"], []  # 1: yes 0: ? -1: no
-    for name in ("threads", "asyncio"):
-        model = facts.model(name) or (facts.model("uvloop") if name == "asyncio" else None)
+    for name in (THREADS.name, ASYNCIO.name):
+        model = facts.model_or_stand_in(name)
         b = model.best if model else None
         if model is None or b is None or b.speedup is None:
             parts.append(f"{name} not run")
@@ -167,7 +167,9 @@ def io_waits(facts: ScenarioFacts) -> ClaimResult:
         verdicts.append(1 if b.speedup >= CLEAR_GAIN else -1 if b.speedup < FLAT else 0)
     text = ", ".join(parts)
     if not verdicts:
-        return _result(claim, "not measured", "neither threads nor asyncio ran", facts)
+        return _result(
+            claim, "not measured", f"neither {THREADS.name} nor {ASYNCIO.name} ran", facts
+        )
     if -1 in verdicts:
         return _result(claim, "refuted", text, facts)
     if 0 in verdicts:
@@ -178,7 +180,7 @@ def io_waits(facts: ScenarioFacts) -> ClaimResult:
 def processes_cores(facts: ScenarioFacts) -> ClaimResult:
     claim = CLAIMS[2]
     m = facts.machine
-    if facts.kind not in CPU_WORK_KINDS:
+    if not kind_traits(facts.kind).cpu_work:
         return _result(claim, "not measured", "needs tasks with real CPU work", facts)
     if facts.character != "cpu":
         return _result(claim, "not measured", _not_cpu_bound(facts), facts)
@@ -186,10 +188,10 @@ def processes_cores(facts: ScenarioFacts) -> ClaimResult:
         return _result(
             claim, "not measured", "1 usable CPU: there are not several cores to use", facts
         )
-    procs = facts.model("processes")
+    procs = facts.model(PROCESSES.name)
     runs = [r for r in (procs.runs if procs else []) if r.workers >= 2 and r.cores is not None]
     if not runs:
-        return _result(claim, "not measured", "no processes run with 2+ workers", facts)
+        return _result(claim, "not measured", f"no {PROCESSES.name} run with 2+ workers", facts)
     usable = m.usable_cpus
     serial = facts.serial
     tail = f" (serial {serial.cores:.2f} cores)" if serial and serial.cores is not None else ""
@@ -200,10 +202,10 @@ def processes_cores(facts: ScenarioFacts) -> ClaimResult:
     ]
     if used:
         r = max(used, key=lambda x: x.cores or 0)
-        return _result(claim, "confirmed", _run_text("processes", r, usable) + tail, facts)
+        return _result(claim, "confirmed", _run_text(PROCESSES.name, r, usable) + tail, facts)
     fair = [r for r in runs if r.free_cores(usable) >= FREE_FOR_PARALLEL]
     r = max(fair or runs, key=lambda x: x.cores or 0)
-    text = _run_text("processes", r, usable) + tail
+    text = _run_text(PROCESSES.name, r, usable) + tail
     if fair and all((x.cores or 0) < ONE_CORE for x in fair):
         return _result(claim, "refuted", text, facts)
     if not fair:
@@ -217,12 +219,19 @@ def _common_workers(a: ModelFacts, b: ModelFacts) -> list[int]:
 
 def processes_cost(facts: ScenarioFacts) -> ClaimResult:
     claim = CLAIMS[3]
-    threads, procs = facts.model("threads"), facts.model("processes")
+    threads, procs = facts.model(THREADS.name), facts.model(PROCESSES.name)
     if threads is None or procs is None:
-        return _result(claim, "not measured", "needs both threads and processes runs", facts)
+        return _result(
+            claim, "not measured", f"needs both {THREADS.name} and {PROCESSES.name} runs", facts
+        )
     common = _common_workers(threads, procs)
     if not common:
-        return _result(claim, "not measured", "threads and processes share no worker count", facts)
+        return _result(
+            claim,
+            "not measured",
+            f"{THREADS.name} and {PROCESSES.name} share no worker count",
+            facts,
+        )
     parts: list[str] = []
     outcomes: list[bool] = []
 
@@ -242,7 +251,7 @@ def processes_cost(facts: ScenarioFacts) -> ClaimResult:
             + ("" if more else " (processes not slower at every worker count measured)")
         )
 
-    if facts.kind == "dispatch" and facts.workload.get("task_us", 0) <= 10:
+    if facts.near_empty_tasks(10):
         w = common[0]
         p, t = procs.at(w), threads.at(w)
         if p and t and p.per_task and t.per_task:
@@ -269,9 +278,9 @@ def processes_cost(facts: ScenarioFacts) -> ClaimResult:
         )
     if not outcomes:
         return _result(claim, "not measured", "no start-up or memory figures", facts)
-    if facts.kind != "dispatch":
+    if kind_traits(facts.kind).near_empty_field is None:
         parts.append("feed not measured here (needs near-empty tasks)")
-    text = "processes vs threads: " + "; ".join(parts)
+    text = f"{PROCESSES.name} vs {THREADS.name}: " + "; ".join(parts)
     status: Status = "confirmed" if all(outcomes) else "refuted" if not any(outcomes) else "partly"
     return _result(claim, status, text, facts)
 
@@ -280,10 +289,12 @@ def asyncio_memory(facts: ScenarioFacts) -> ClaimResult:
     claim = CLAIMS[4]
     if facts.character != "waits":
         return _result(claim, "not measured", "needs a workload that mostly waits", facts)
-    aio = facts.model("asyncio") or facts.model("uvloop")
-    threads = facts.model("threads")
+    aio = facts.model_or_stand_in(ASYNCIO.name)
+    threads = facts.model(THREADS.name)
     if aio is None or threads is None:
-        return _result(claim, "not measured", "needs both asyncio and threads runs", facts)
+        return _result(
+            claim, "not measured", f"needs both {ASYNCIO.name} and {THREADS.name} runs", facts
+        )
     common = [w for w in _common_workers(aio, threads) if w >= MANY_WAITS]
     if not common:
         return _result(

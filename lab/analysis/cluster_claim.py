@@ -8,6 +8,7 @@ from __future__ import annotations
 from lab.analysis.claims import CLUSTER_COST, ClaimResult, Status
 from lab.analysis.facts import ScenarioFacts
 from lab.core.units import format_seconds, plural
+from lab.scenario.models import DASK, PROCESSES
 
 
 def _workers(w: int) -> str:
@@ -16,7 +17,7 @@ def _workers(w: int) -> str:
 
 def cluster_cost(facts: ScenarioFacts) -> list[ClaimResult]:
     """[] when the scenario ran no dask: the table then has no row for it at all."""
-    dask, procs = facts.model("dask"), facts.model("processes")
+    dask, procs = facts.model(DASK.name), facts.model(PROCESSES.name)
     if dask is None or (not dask.runs and not dask.failures):
         return []
 
@@ -25,10 +26,10 @@ def cluster_cost(facts: ScenarioFacts) -> list[ClaimResult]:
         return ClaimResult(CLUSTER_COST.id, CLUSTER_COST.text, status, figures, where)
 
     if procs is None:
-        return [result("not measured", "needs both dask and processes runs")]
+        return [result("not measured", f"needs both {DASK.name} and {PROCESSES.name} runs")]
     common = sorted({r.workers for r in dask.runs} & {r.workers for r in procs.runs})
     if not common:
-        return [result("not measured", "dask and processes share no worker count")]
+        return [result("not measured", f"{DASK.name} and {PROCESSES.name} share no worker count")]
     parts: list[str] = []
     outcomes: list[bool] = []
     starts = [
@@ -62,4 +63,4 @@ def cluster_cost(facts: ScenarioFacts) -> list[ClaimResult]:
     if not outcomes:
         return [result("not measured", "no start-up or per-task figures")]
     status: Status = "confirmed" if all(outcomes) else "refuted" if not any(outcomes) else "partly"
-    return [result(status, "dask vs processes: " + "; ".join(parts))]
+    return [result(status, f"{DASK.name} vs {PROCESSES.name}: " + "; ".join(parts))]

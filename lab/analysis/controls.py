@@ -26,12 +26,14 @@ import statistics
 from collections.abc import Collection, Sequence
 from dataclasses import replace
 
-from lab.analysis.thresholds import CPU_BOUND_CORES, MIN_WALL_FOR_CPU
+from lab.analysis.facts import busy_cores, share_of_free_core
+from lab.analysis.thresholds import CPU_BOUND_CORES
 from lab.analysis.winner import round_times
 from lab.core import paired
 from lab.core.units import format_ratio, plural
 from lab.results.model import RunResult, ScenarioResult
 from lab.results.notices import Notice, notice
+from lab.scenario import kinds, models
 
 # A 1-worker run of the serial function within this share of serial's time is "the same".
 CONTROL_BAND = 0.15
@@ -47,40 +49,23 @@ FAULTS_WORTH_NAMING = 1000  # page faults per pass: fewer cannot explain a visib
 
 CODES = ("disturbed_rounds", "control_failed", "baseline_disturbed")
 
-# Executors whose workers call the workload's sync function, as serial does.
-_SYNC_WORKERS = frozenset({"threads", "processes", "dask", "interpreters"})
-# ... and those that call it on their loop when the workload has no coroutine form.
-_LOOPS = frozenset({"asyncio", "uvloop"})
-# Kinds whose asyncio form is code of its own (aiofiles, the aiohttp client).
-_ASYNC_KINDS = frozenset({"hashing", "http"})
-# Seconds a model adds per task at most, on a sound machine: a control slower than serial by
-# less than this per task is paying for the model, not showing an artifact.
-# Measured on a 2-core VM (issue 25): 6 us a task for a thread pool, 81-88 us for a process
-# or interpreter pool, 1-4 ms for Dask; these bounds are about twice that.
-_PRICE_PER_TASK = {"threads": 1e-4, "asyncio": 1e-4, "uvloop": 1e-4, "interpreters": 2e-4}
-_PRICE_DEFAULT = 2e-4  # processes: pickling and a pipe per chunk
-_PRICE_DASK = 5e-3  # a scheduler round trip per task or chunk
-_PRICE_FACTOR = 10  # serial's time per task must be this many times the price to judge
+# A control slower than serial by less than its model's price per task (the descriptor's
+# price_per_task) is paying for the model, not showing an artifact; serial's time per task must
+# be this many times that price to judge.
+_PRICE_FACTOR = 10
 
 
 def has_async_form(workload: dict[str, object]) -> bool:
-    kind = workload.get("kind")
-    return kind in _ASYNC_KINDS or (kind == "callable" and bool(workload.get("async_function")))
+    return kinds.traits(workload.get("kind")).has_async_form(workload)
 
 
 def is_control(run: RunResult, workload: dict[str, object]) -> bool:
     """A 1-worker run that calls the same function as serial (a negative control)."""
-    if run.workers != 1:
-        return False
-    if run.executor in _SYNC_WORKERS:
-        return True
-    return run.executor in _LOOPS and not has_async_form(workload)
+    return models.traits(run.executor).is_negative_control(run.workers, has_async_form(workload))
 
 
 def _price(executor: str) -> float:
-    if executor == "dask":
-        return _PRICE_DASK
-    return _PRICE_PER_TASK.get(executor, _PRICE_DEFAULT)
+    return models.traits(executor).price_per_task
 
 
 def _per_task(run: RunResult) -> float | None:
@@ -146,7 +131,7 @@ def comparisons_per_baseline(result: ScenarioResult) -> int:
     """The most runs compared with one serial baseline (a sweep value, an interpreter)."""
     groups: dict[str, int] = {}
     for run in result.runs:
-        if run.executor != "serial" and run.status == "ok":
+        if not models.is_baseline(run.executor) and run.status == "ok":
             key = repr((sorted(run.params.items()), run.interpreter))
             groups[key] = groups.get(key, 0) + 1
     return max(groups.values(), default=1)
@@ -241,18 +226,14 @@ def _warn(run: RunResult, code: str, message: str, detail: str) -> None:
 def _cpu_bound(base: RunResult, usable_cpus: int) -> bool:
     """serial kept its core busy (the work is CPU), measured over enough wall time: busy for
     most of the core, or of what other programs left free of it (as ScenarioFacts judges)."""
-    walls = sum(r.wall_seconds * r.loops for r in base.repeats)
-    cpus = sum(r.cpu_seconds * r.loops for r in base.repeats)
-    if walls < MIN_WALL_FOR_CPU:
-        return False
-    free = min(1.0, max(0.05, usable_cpus - (base.background_cpu_cores or 0.0)))
-    return cpus / walls / free >= CPU_BOUND_CORES
+    share = share_of_free_core(busy_cores(base), base.background_cpu_cores, usable_cpus)
+    return share is not None and share >= CPU_BOUND_CORES
 
 
 def core_limit(run: RunResult, usable_cpus: int) -> int:
     """The most cores a run's workers could keep busy: its pool's size, or every usable CPU
     for an event loop (its default executor's threads run beside it)."""
-    if run.executor in _LOOPS:
+    if models.traits(run.executor).event_loop:
         return usable_cpus
     return max(1, min(run.workers, usable_cpus))
 

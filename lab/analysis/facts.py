@@ -21,6 +21,8 @@ from lab.core.units import format_ratio
 from lab.results.machine import MachineFacts
 from lab.results.model import RunResult, ScenarioResult
 from lab.results.summary import Fastest, Latency
+from lab.scenario.kinds import traits as kind_traits
+from lab.scenario.models import BASELINE, MODELS, is_baseline, traits
 
 Character = Literal["cpu", "waits", "mixed", "unknown"]
 
@@ -48,7 +50,7 @@ class Machine:
             return self
         facts = interpreters.get(result.interpreter, {})
         free = bool(facts.get("free_threading_build", False))
-        seen = [r.gil_enabled for r in result.runs if r.executor == "threads"]
+        seen = [r.gil_enabled for r in result.runs if traits(r.executor).gil_bound_threads]
         known = [g for g in seen if g is not None]
         gil = any(known) if known else bool(facts.get("gil_enabled", not free))
         return replace(self, gil=gil, interpreter=result.interpreter, free_threaded=free)
@@ -156,7 +158,7 @@ class ScenarioFacts:
 
     @property
     def serial(self) -> RunFacts | None:
-        facts = self.models.get("serial")
+        facts = self.models.get(BASELINE)
         return facts.best if facts else None
 
     @property
@@ -168,10 +170,9 @@ class ScenarioFacts:
         for one that waited.
         """
         serial = self.serial
-        if serial is None or serial.cores is None:
+        if serial is None:
             return None
-        free = min(1.0, max(0.05, serial.free_cores(self.machine.usable_cpus)))
-        return serial.cores / free
+        return share_of_free_core(serial.cores, serial.other_cores, self.machine.usable_cpus)
 
     @property
     def character(self) -> Character:
@@ -189,9 +190,45 @@ class ScenarioFacts:
         facts = self.models.get(executor)
         return facts if facts and facts.runs else None
 
+    def model_or_stand_in(self, executor: str) -> ModelFacts | None:
+        """The model's facts, or where it did not run those of a model standing in for it
+        (uvloop for asyncio: the same coroutines on another loop)."""
+        found = self.model(executor)
+        for other in MODELS:
+            if found is None and other.stands_in_for == executor:
+                found = self.model(other.name)
+        return found
+
+    def near_empty_tasks(self, most_us: float) -> bool:
+        """Tasks of at most `most_us` microseconds of work: their time is the handover's."""
+        field = kind_traits(self.kind).near_empty_field
+        return field is not None and self.workload.get(field, 0) <= most_us
+
 
 def memory_of(run: RunResult) -> int | None:
     return run.peak_uss_bytes or run.peak_rss_bytes
+
+
+def busy_cores(run: RunResult) -> float | None:
+    """The cores a run kept busy over all its repeats; None when they were too short to tell.
+
+    CPU clocks tick every few ms, so one short repeat cannot say how many cores it used, but the
+    sum over repeats can. Records hold per-pass averages; CPU was read around all `loops`
+    passes, so the time it was measured over is wall x loops.
+    """
+    total_wall = sum(r.wall_seconds * r.loops for r in run.repeats)
+    total_cpu = sum(r.cpu_seconds * r.loops for r in run.repeats)
+    return total_cpu / total_wall if total_wall >= MIN_WALL_FOR_CPU else None
+
+
+def share_of_free_core(cores: float | None, other_cores: float | None, usable: int) -> float | None:
+    """How much of the one core it could have had a run kept busy: its cores busy, or when
+    other load left less than one core free, the share of what was free (so a CPU-bound run
+    starved by other processes is not mistaken for one that waited)."""
+    if cores is None:
+        return None
+    free = min(1.0, max(0.05, usable - (other_cores or 0.0)))
+    return cores / free
 
 
 def run_facts(run: RunResult) -> RunFacts | None:
@@ -200,13 +237,7 @@ def run_facts(run: RunResult) -> RunFacts | None:
     wall = s.wall_seconds.median
     if run.status != "ok" or not tp or not wall:
         return None
-    # Cores from all repeats together: CPU clocks tick every few ms, so one short repeat
-    # cannot say how many cores it used, but the sum over repeats can.
-    # Records hold per-pass averages; CPU was read around all `loops` passes, so the time it was
-    # measured over is wall x loops.
-    total_wall = sum(r.wall_seconds * r.loops for r in run.repeats)
-    total_cpu = sum(r.cpu_seconds * r.loops for r in run.repeats)
-    cores = total_cpu / total_wall if total_wall >= MIN_WALL_FOR_CPU else None
+    cores = busy_cores(run)
     return RunFacts(
         run_id=run.run_id,
         workers=run.workers,
@@ -266,9 +297,9 @@ def single_worker_reference(m: ModelFacts, f: ScenarioFacts) -> tuple[float, str
     """
     candidates = []
     if f.serial is not None:
-        candidates.append((f.serial.throughput, "serial"))
+        candidates.append((f.serial.throughput, BASELINE))
     one = m.at(1)
-    if one is not None and m.executor != "serial":
+    if one is not None and not is_baseline(m.executor):
         candidates.append((one.throughput, "one worker"))
     return max(candidates) if candidates else None
 
@@ -279,7 +310,7 @@ def parallel_gain(m: ModelFacts, f: ScenarioFacts, r: RunFacts) -> tuple[float |
     if ref is None:
         return r.speedup, format_ratio(r.speedup)
     gain = r.throughput / ref[0]
-    if ref[1] == "serial":
+    if ref[1] == BASELINE:
         return gain, format_ratio(gain)
     return gain, f"{format_ratio(gain)} over one worker ({format_ratio(r.speedup)} over serial)"
 
@@ -297,3 +328,19 @@ def machine_notes(machine: Machine) -> list[str]:
             "in parallel, so the GIL claim is expected to be refuted"
         )
     return notes
+
+
+def interpreter_notes(machine: Machine) -> list[str]:
+    """How one interpreter of an axis changes what the claims expect."""
+    label = machine.interpreter
+    if machine.free_threaded and not machine.gil:
+        return [
+            f"{label} is a free-threaded build with the GIL off: threads can run Python "
+            "bytecode in parallel, so the GIL claim is expected to be refuted there"
+        ]
+    if machine.free_threaded:
+        return [
+            f"{label} is a free-threaded build, but the GIL was on in its threads runs (an "
+            "extension module turned it back on; see the warnings): they behave as with a GIL"
+        ]
+    return []

@@ -12,9 +12,10 @@ from lab.analysis.thresholds import (
     GAIN,
     MANY_CORES,
     ONE_CORE,
-    PURE_PYTHON_KINDS,
 )
 from lab.core.units import format_bytes_delta, format_ratio, format_seconds, plural
+from lab.scenario.kinds import traits as kind_traits
+from lab.scenario.models import INTERPRETERS, PROCESSES, THREADS
 
 # Decided only where a scenario ran interpreters (claims.merge_claims keeps them then).
 INTERPRETERS_CORES = Claim(
@@ -35,12 +36,12 @@ def _result(claim: Claim, status: Status, figures: str, facts: ScenarioFacts) ->
 
 def _run_text(r: RunFacts, usable: int) -> str:
     cores = f", {r.cores:.2f} of {usable} cores busy" if r.cores is not None else ""
-    return f"interpreters {format_ratio(r.speedup)} at {plural(r.workers, 'worker')}{cores}"
+    return f"{INTERPRETERS.name} {format_ratio(r.speedup)} at {plural(r.workers, 'worker')}{cores}"
 
 
 def interpreters_claims(facts: ScenarioFacts) -> list[ClaimResult]:
     """[] when the scenario ran no interpreters: the table then has no rows for them."""
-    model = facts.model("interpreters")
+    model = facts.model(INTERPRETERS.name)
     if model is None or (not model.runs and not model.failures):
         return []
     return [interpreters_cores(facts, model), interpreters_cost(facts, model)]
@@ -50,7 +51,7 @@ def interpreters_cores(facts: ScenarioFacts, model: ModelFacts) -> ClaimResult:
     """As processes_cores, with the same thresholds, on pure-Python work only: the point is
     that bytecode runs in parallel with a GIL per interpreter."""
     claim = INTERPRETERS_CORES
-    if facts.kind not in PURE_PYTHON_KINDS:
+    if not kind_traits(facts.kind).pure_python:
         return _result(claim, "not measured", "needs a pure-Python CPU workload", facts)
     if facts.character != "cpu":
         serial = facts.serial
@@ -68,7 +69,7 @@ def interpreters_cores(facts: ScenarioFacts, model: ModelFacts) -> ClaimResult:
         return _result(claim, "not measured", "no interpreters run with 2+ workers", facts)
     serial = facts.serial
     tail = f" (serial {serial.cores:.2f} cores)" if serial and serial.cores is not None else ""
-    threads = facts.model("threads")
+    threads = facts.model(THREADS.name)
     t = threads.multi if threads else None
     if t is not None and t.speedup is not None:
         tail += f"; threads {format_ratio(t.speedup)} at {plural(t.workers, 'worker')}"
@@ -88,13 +89,21 @@ def interpreters_cores(facts: ScenarioFacts, model: ModelFacts) -> ClaimResult:
 
 def interpreters_cost(facts: ScenarioFacts, interp: ModelFacts) -> ClaimResult:
     claim = INTERPRETERS_COST
-    procs = facts.model("processes")
+    procs = facts.model(PROCESSES.name)
     if procs is None or not procs.runs or not interp.runs:
-        return _result(claim, "not measured", "needs both interpreters and processes runs", facts)
+        return _result(
+            claim,
+            "not measured",
+            f"needs both {INTERPRETERS.name} and {PROCESSES.name} runs",
+            facts,
+        )
     common = sorted({r.workers for r in interp.runs} & {r.workers for r in procs.runs})
     if not common:
         return _result(
-            claim, "not measured", "interpreters and processes share no worker count", facts
+            claim,
+            "not measured",
+            f"{INTERPRETERS.name} and {PROCESSES.name} share no worker count",
+            facts,
         )
     parts: list[str] = []
     outcomes: list[bool] = []
@@ -113,7 +122,7 @@ def interpreters_cost(facts: ScenarioFacts, interp: ModelFacts) -> ClaimResult:
             f"{format_seconds(p_start)} at {plural(w, 'worker')}"
             + ("" if less else " (interpreters not faster at every worker count measured)")
         )
-    if facts.kind == "dispatch" and facts.workload.get("task_us", 0) <= NEAR_EMPTY_US:
+    if facts.near_empty_tasks(NEAR_EMPTY_US):
         w = common[0]
         i, p = interp.at(w), procs.at(w)
         if i and p and i.per_task and p.per_task:
@@ -138,4 +147,5 @@ def interpreters_cost(facts: ScenarioFacts, interp: ModelFacts) -> ClaimResult:
     if not outcomes:
         return _result(claim, "not measured", "no start-up, per-task or memory figures", facts)
     status: Status = "confirmed" if all(outcomes) else "refuted" if not any(outcomes) else "partly"
-    return _result(claim, status, "interpreters vs processes: " + "; ".join(parts), facts)
+    figures = f"{INTERPRETERS.name} vs {PROCESSES.name}: " + "; ".join(parts)
+    return _result(claim, status, figures, facts)

@@ -12,11 +12,9 @@ from lab.analysis.thresholds import (
     FLAT,
     FREE_FOR_PARALLEL,
     GAIN,
-    GIL_RELEASING_KINDS,
     HASHLIB_GIL_MIN,
     ONE_CORE,
     PARALLEL_CORES,
-    PURE_PYTHON_KINDS,
     SLOWER,
 )
 from lab.core.units import (
@@ -27,6 +25,8 @@ from lab.core.units import (
     format_seconds,
     plural,
 )
+from lab.scenario.kinds import traits as kind_traits
+from lab.scenario.models import is_baseline, traits
 
 
 def workers_text(n: int) -> str:
@@ -86,7 +86,9 @@ def handover_cost(run: RunFacts, f: ScenarioFacts) -> float | None:
 def rule_slowdown_tiny_files(m: ModelFacts, f: ScenarioFacts) -> Explanation | None:
     """Hashing slower than serial: per-file overhead, not the GIL (which hashlib releases)."""
     b = m.best
-    if f.kind != "hashing" or m.executor == "serial" or b is None or b.speedup is None:
+    if not kind_traits(f.kind).reads_files or is_baseline(m.executor):
+        return None
+    if b is None or b.speedup is None:
         return None
     if b.speedup >= 1.0:
         return None
@@ -113,7 +115,7 @@ def rule_no_run(m: ModelFacts, f: ScenarioFacts) -> Explanation | None:
 
 
 def rule_serial(m: ModelFacts, f: ScenarioFacts) -> Explanation | None:
-    if m.executor != "serial" or not m.best:
+    if not is_baseline(m.executor) or not m.best:
         return None
     b = m.best
     what = {
@@ -129,9 +131,9 @@ def rule_serial(m: ModelFacts, f: ScenarioFacts) -> Explanation | None:
     )
     per = f", {format_seconds(b.per_task)} per task" if b.per_task else ""
     return Explanation(
-        "serial",
+        m.executor,
         f"serial_{f.character}",
-        f"serial: the baseline, {format_rate(b.throughput, m.unit)}{per} ({cores}: {what})",
+        f"{m.executor}: the baseline, {format_rate(b.throughput, m.unit)}{per} ({cores}: {what})",
     )
 
 
@@ -155,7 +157,7 @@ def rule_slower(m: ModelFacts, f: ScenarioFacts) -> Explanation | None:
         text += f" ({compare}): the model's overhead outweighs what it parallelises"
     else:
         text += ": the model's overhead outweighs what it parallelises"
-    if m.executor == "processes":
+    if traits(m.executor).shows_pool_costs:
         text = _with_costs(text, m)
     return Explanation(m.executor, "slower_than_serial", text)
 
@@ -177,7 +179,7 @@ def rule_waits(m: ModelFacts, f: ScenarioFacts) -> Explanation | None:
             f"{m.executor}: {format_ratio(b.speedup)} at {workers_text(b.workers)}{cores}{lat}: "
             f"the waits overlap ({busy})"
         )
-        if m.executor == "processes":
+        if traits(m.executor).shows_pool_costs:
             text = _with_costs(text, m)
         return Explanation(m.executor, "waits_overlap", text)
     if b.speedup < FLAT:
@@ -200,7 +202,7 @@ def rule_single_cpu(m: ModelFacts, f: ScenarioFacts) -> Explanation | None:
         f"{m.executor}: {format_ratio(b.speedup)} at {workers_text(b.workers)}: this machine lets the lab "
         "use 1 CPU, so CPU-bound work has nothing to run in parallel on"
     )
-    if m.executor == "processes":
+    if traits(m.executor).shows_pool_costs:
         text = _with_costs(text, m)
     return Explanation(m.executor, "single_cpu", text)
 
@@ -227,13 +229,13 @@ def rule_gain_not_parallel(m: ModelFacts, f: ScenarioFacts) -> Explanation | Non
         f"from more workers ({_cores(b.cores)}{more}): the advantage over serial is not "
         f"parallel work{why}"
     )
-    if m.executor == "processes":
+    if traits(m.executor).shows_pool_costs:
         text = _with_costs(text, m)
     return Explanation(m.executor, "gain_not_parallel", text)
 
 
 def rule_releases_gil(m: ModelFacts, f: ScenarioFacts) -> Explanation | None:
-    if m.executor != "threads":
+    if not traits(m.executor).gil_bound_threads:
         return None
     r = m.multi
     if r is None or r.cores is None or r.cores < PARALLEL_CORES:
@@ -243,22 +245,24 @@ def rule_releases_gil(m: ModelFacts, f: ScenarioFacts) -> Explanation | None:
     if r.speedup is not None and r.speedup < 1.0:
         return None  # a slowdown is not explained by a released GIL
     text = (
-        f"threads: {format_ratio(r.speedup)} at {workers_text(r.workers)} using {r.cores:.2f} cores"
+        f"{m.executor}: {format_ratio(r.speedup)} at {workers_text(r.workers)} using "
+        f"{r.cores:.2f} cores"
     )
     if not f.machine.gil:
         text += ": this Python build has no GIL, so threads run bytecode in parallel"
-    elif f.kind in GIL_RELEASING_KINDS:
+    elif kind_traits(f.kind).releases_gil:
         chunk = f.workload.get("chunk_size")
         size = f" (chunks here: {format_bytes(chunk)})" if isinstance(chunk, int) else ""
         text += f": hashlib releases the GIL for buffers of {HASHLIB_GIL_MIN} bytes or more{size}"
     else:
         text += ": the work releases the GIL (C code or I/O), so threads run in parallel"
-    return Explanation("threads", "releases_gil", text)
+    return Explanation(m.executor, "releases_gil", text)
 
 
 def rule_gil(m: ModelFacts, f: ScenarioFacts) -> Explanation | None:
-    r = m.multi
-    if m.executor not in ("threads", "asyncio", "uvloop") or f.character != "cpu" or r is None:
+    r, model = m.multi, traits(m.executor)
+    pool_under_one_gil = model.shares_one_gil and not model.baseline
+    if not pool_under_one_gil or f.character != "cpu" or r is None:
         return None
     gain, gain_text = parallel_gain(m, f, r)
     if f.machine.usable_cpus < 2 or (gain or 0) >= FLAT:
@@ -269,7 +273,7 @@ def rule_gil(m: ModelFacts, f: ScenarioFacts) -> Explanation | None:
         f"{m.executor}: {gain_text} at {workers_text(r.workers)} while using "
         f"{r.cores:.2f} of {f.machine.usable_cpus} cores"
     )
-    if m.executor != "threads":
+    if model.event_loop:
         return Explanation(
             m.executor,
             "event_loop_one_core",
@@ -278,20 +282,21 @@ def rule_gil(m: ModelFacts, f: ScenarioFacts) -> Explanation | None:
         )
     if not f.machine.gil:
         return Explanation(
-            "threads",
+            m.executor,
             "undecided",
             f"{head}: this build has no GIL, yet the threads stayed on one core; "
             "no rule explains why",
             False,
         )
-    what = "pure-Python bytecode" if f.kind in PURE_PYTHON_KINDS else "the work"
-    return Explanation("threads", "gil", f"{head}: {what} holds the GIL")
+    what = "pure-Python bytecode" if kind_traits(f.kind).pure_python else "the work"
+    return Explanation(m.executor, "gil", f"{head}: {what} holds the GIL")
 
 
 def rule_busy_machine(m: ModelFacts, f: ScenarioFacts) -> Explanation | None:
     """A model that could use several cores did not, and other load left it no free core."""
-    could = m.executor in ("processes", "interpreters") or (
-        m.executor == "threads" and (not f.machine.gil or f.kind in GIL_RELEASING_KINDS)
+    model = traits(m.executor)
+    could = model.own_gil is not None or (
+        model.gil_bound_threads and (not f.machine.gil or kind_traits(f.kind).releases_gil)
     )
     r = m.multi
     if not could or f.character != "cpu" or r is None or r.cores is None:
@@ -304,20 +309,14 @@ def rule_busy_machine(m: ModelFacts, f: ScenarioFacts) -> Explanation | None:
         f"{r.busy_note(usable)} during the run, leaving {r.free_cores(usable):.1f} free, "
         "so this run cannot show parallel CPU work"
     )
-    if m.executor == "processes":
+    if traits(m.executor).shows_pool_costs:
         text = _with_costs(text, m)
     return Explanation(m.executor, "busy_machine", text)
 
 
-# Models whose workers each hold a GIL of their own: why their bytecode runs on several cores.
-OWN_GIL = {
-    "processes": "each worker process has its own interpreter and GIL",
-    "interpreters": "each sub-interpreter has its own GIL, all in one process",
-}
-
-
 def rule_processes_parallel(m: ModelFacts, f: ScenarioFacts) -> Explanation | None:
-    r, why = m.multi, OWN_GIL.get(m.executor)
+    """A model whose workers each hold a GIL of their own ran bytecode on several cores."""
+    r, why = m.multi, traits(m.executor).own_gil
     if why is None or r is None or r.cores is None or r.cores < PARALLEL_CORES:
         return None
     if (r.speedup or 0) < GAIN and (m.scaling or 0) < GAIN:
@@ -338,7 +337,7 @@ def rule_undecided(m: ModelFacts, f: ScenarioFacts) -> Explanation:
         f"{', scaling ' + format_ratio(m.scaling) + ' with workers' if m.scaling else ''}: "
         "no rule decides why (neither clearly parallel nor clearly held back)"
     )
-    if m.executor == "processes":
+    if traits(m.executor).shows_pool_costs:
         text = _with_costs(text, m)
     return Explanation(m.executor, "undecided", text, False)
 

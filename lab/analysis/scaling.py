@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from lab.results.model import RunResult, ScenarioResult
+from lab.scenario.models import is_baseline
 
 Point = tuple[float, float]  # (workers, throughput)
 
@@ -250,7 +251,7 @@ def main_runs(result: ScenarioResult) -> list[RunResult]:
 
 
 def serial_throughput(runs: Sequence[RunResult]) -> float | None:
-    base = next((r for r in runs if r.executor == "serial" and _ok(r)), None)
+    base = next((r for r in runs if is_baseline(r.executor) and _ok(r)), None)
     return base.summary.throughput.value if base else None
 
 
@@ -260,7 +261,7 @@ def fit_scenario(result: ScenarioResult) -> dict[str, ScalingFit]:
     baseline = serial_throughput(runs)
     fits: dict[str, ScalingFit] = {}
     for executor in dict.fromkeys(r.executor for r in runs):
-        if executor == "serial":
+        if is_baseline(executor):
             continue
         mine = [r for r in runs if r.executor == executor and _ok(r)]
         unit = next((r.unit for r in runs if r.executor == executor), "")

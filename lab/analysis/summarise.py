@@ -19,6 +19,7 @@ from lab.core.stats import describe, outliers
 from lab.results.model import RunError, RunResult, ScenarioResult
 from lab.results.notices import Notice
 from lab.results.summary import Distribution, Latency, RunSummary, Throughput
+from lab.scenario.models import is_baseline
 
 
 def summarise_run(run: RunResult, usable_cpus: int, dropped: Collection[int] = ()) -> None:
@@ -83,7 +84,7 @@ def finalise_scenario(result: ScenarioResult, usable_cpus: int) -> None:
     result.baseline = None
     for runs in groups.values():
         check_agreement(runs)
-        base = next((r for r in runs if r.executor == "serial" and r.status == "ok"), None)
+        base = next((r for r in runs if is_baseline(r.executor) and r.status == "ok"), None)
         first_interpreter = result.runs[0].interpreter
         if result.at_base(runs[0]) and runs[0].interpreter == first_interpreter:
             result.baseline = base.run_id if base else None
@@ -114,7 +115,7 @@ def check_agreement(runs: list[RunResult]) -> None:
     """Every executor must compute the same answers; a run that differs is failed."""
     reference: str | None = None
     reference_run: RunResult | None = None
-    for run in sorted(runs, key=lambda r: r.executor != "serial"):
+    for run in sorted(runs, key=lambda r: not is_baseline(r.executor)):
         digests = {r.digest for r in [*run.warmups, *run.repeats] if r.digest is not None}
         if run.status != "ok" or not digests:
             continue

@@ -25,6 +25,7 @@ from lab.analysis.breakeven import (
 from lab.analysis.winner import decide_among, dropped_rounds
 from lab.core.units import format_ratio
 from lab.results.model import RunResult, ScenarioResult
+from lab.scenario.models import is_baseline
 
 
 def wins(executor: str) -> str:
@@ -84,7 +85,7 @@ def _judge(
         speedup = fastest.summary.speedup
         over = (
             f", {format_ratio(speedup)} over serial"
-            if fastest.executor != "serial" and speedup
+            if not is_baseline(fastest.executor) and speedup
             else ""
         )
         text = (
@@ -203,7 +204,7 @@ def sweep_series(result: ScenarioResult, param: str) -> tuple[list[SweepSeries],
     by_model: dict[str, dict[int, list[tuple[float, float]]]] = {}
     for run in result.runs:
         value, speedup = swept_value(run, result, param), run.summary.speedup
-        if run.executor == "serial" or value is None or run.status != "ok" or not speedup:
+        if is_baseline(run.executor) or value is None or run.status != "ok" or not speedup:
             continue
         by_model.setdefault(run.executor, {}).setdefault(run.workers, []).append((value, speedup))
     series = []

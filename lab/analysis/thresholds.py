@@ -26,11 +26,8 @@ FREE_FOR_PARALLEL = 1.5  # free cores a run needs before it can show parallel CP
 MANY_WAITS = 8  # "many concurrent waits": at least this many in flight
 MEMORY_NOISE = 1024 * 1024  # smaller memory differences are within sampling noise (at least)
 
-# What the lab knows about its workload kinds' code (not about their results):
-PURE_PYTHON_KINDS = {"numeric"}  # CPU work in Python bytecode: holds the GIL
-GIL_RELEASING_KINDS = {"hashing"}  # hashlib drops the GIL for buffers of 2048 bytes or more
-CPU_WORK_KINDS = {"numeric", "hashing"}  # tasks with real CPU work in each (not dispatch)
-HASHLIB_GIL_MIN = 2048
+# What the lab knows about its workload kinds' code is in their descriptors (lab.scenario.kinds).
+HASHLIB_GIL_MIN = 2048  # hashlib drops the GIL for buffers of this many bytes or more
 
 
 def memory_noise_floor(*peaks: int) -> int:

@@ -20,10 +20,12 @@ from lab.core.units import (
     format_ratio,
 )
 from lab.results.summary import Fastest
+from lab.scenario.models import is_baseline
 
 # -- significance -----------------------------------------------------------------------------
-# The same test as everywhere else in the report (lab.core.stats): Mann-Whitney U, rank-based, so it
-# reads per-repeat throughputs and per-repeat times alike.
+# Only for a verdict without the tested decision of lab.analysis.winner (which pairs by round, or
+# falls back to Mann-Whitney U for reports made before rounds): when no run qualified for one.
+# Mann-Whitney U (lab.core.stats), rank-based, so it reads per-repeat throughputs and times alike.
 
 
 @dataclass
@@ -95,7 +97,7 @@ def decide_winner(facts: ScenarioFacts) -> Verdict:
         else:
             how = f"{'significant' if sig.significant else 'not significant'}, {format_p(sig.p_value)}"
         text += f", {format_ratio(verdict.margin)} over {rm.executor} ({r.run_id}; {how})"
-    if serial and wm.executor != "serial" and verdict.runner_up != "serial":
+    if serial and not is_baseline(wm.executor) and not is_baseline(verdict.runner_up):
         text += f", {format_ratio(over_serial)} over serial"
     if verdict.significance is not None and not verdict.significance.significant:
         verdict.winner = verdict.winner_run = None
@@ -150,7 +152,7 @@ def _decided(
                 f", {format_ratio(verdict.margin)} over {verdict.runner_up} "
                 f"({verdict.runner_up_run}; significant, {_p(closest[1])})"
             )
-        if serial and wm.executor != "serial" and verdict.runner_up != "serial":
+        if serial and not is_baseline(wm.executor) and not is_baseline(verdict.runner_up):
             text += f", {format_ratio(over_serial)} over serial"
         verdict.text = (
             f"{text}; significantly faster than the best run of every other model ({test})"

@@ -37,7 +37,7 @@ def _view(argv: list[str]) -> int:
     if len(argv) != 1 or argv[0].startswith("-"):
         print("usage: concurrency-lab view REPORT.json (one JSON report)", file=sys.stderr)
         return 2
-    # The same reader as `compare`: checked against the schema before anything is shown.
+    # The same reader as `compare`: validated by the results models before anything is shown.
     from lab.compare.load import CompareError, load_for_view
 
     try:
@@ -64,12 +64,12 @@ def _list_builtins() -> int:
 
     for name, title in builtin_titles().items():
         print(f"{name:<20} {title}")
-    from lab.core.optional import EXECUTORS, unavailable
+    from lab.scenario.models import MODELS
 
     print("\nexecutors:")
-    for name in EXECUTORS:
-        reason = unavailable(name)
-        print(f"  {name:<18} {'unavailable: ' + reason if reason else 'available'}")
+    for model in MODELS:
+        reason = model.unavailable()
+        print(f"  {model.name:<18} {'unavailable: ' + reason if reason else 'available'}")
     return 0
 
 
@@ -89,9 +89,34 @@ def _hold_closed_std_fds() -> None:
                 os.close(held)
 
 
+# What needs no validation: these never import pydantic (tests/test_startup.py).
+_LIGHT_FLAGS = frozenset({"-h", "--help", "--version", "--list"})
+
+
+def _import_pydantic_uninterrupted() -> None:
+    """Import pydantic with SIGINT held back, so that a Ctrl+C during it arrives just after.
+
+    pydantic_core's native module imports `datetime` and others while it initialises; a
+    KeyboardInterrupt raised inside those imports makes it panic (PyO3's PanicException, a
+    BaseException: a traceback and exit 1, not the 130 of an interrupted lab). Held for these
+    few tens of milliseconds, the signal is delivered when they end, as a plain KeyboardInterrupt.
+    """
+    if "pydantic_core" in sys.modules:
+        return
+    import signal
+
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        import pydantic  # noqa: F401
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
 def main(argv: list[str] | None = None) -> int:
     _hold_closed_std_fds()
     try:
+        if not _LIGHT_FLAGS.intersection(sys.argv[1:] if argv is None else argv):
+            _import_pydantic_uninterrupted()
         return _main(argv)
     except KeyboardInterrupt:  # Ctrl+C while loading, before any handler is in place
         print("interrupted; nothing ran", file=sys.stderr)
@@ -115,12 +140,17 @@ def _main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
 
-    if args.schema:
+    if args.schema == "scenario":
         import json
 
         from lab.scenario.spec import scenario_json_schema
 
         print(json.dumps(scenario_json_schema(), indent=2))
+        return 0
+    if args.schema is not None:
+        from lab.report.schema import generate, text
+
+        print(text(generate(args.schema)), end="")
         return 0
     if args.list:
         return _list_builtins()
@@ -133,11 +163,8 @@ def _main(argv: list[str] | None = None) -> int:
     if args.check:
         # --check validates and exits (issue 12: start-up under 150 ms). What it builds, the
         # modules and pydantic's schemas, lives until exit, so a collection frees nothing and
-        # costs ~10 ms; and no pydantic plugin observes a check. No child is started.
-        from lab.scenario.pydantic_plugins import skip_plugin_discovery
-
+        # costs ~10 ms. No child is started.
         gc.disable()
-        skip_plugin_discovery()
     from lab.scenario.callable_spec import check_note as callable_note
     from lab.scenario.loader import ScenarioError, load_builtins, resolve
 

@@ -7,38 +7,9 @@ renderers load only for the commands that use them (each costs tens of milliseco
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 
 from lab import __version__
 from lab.report.formats import FORMATS
-
-
-class _Formatter(argparse.RawDescriptionHelpFormatter):
-    """argparse's own layout, at the terminal's width read without importing shutil.
-
-    argparse builds a formatter for every option it adds, and without a width each one imports
-    shutil (with bz2, lzma and zlib) to ask it: ~3 ms of every start-up, --check's included.
-    """
-
-    def __init__(self, prog: str, **kwargs: object) -> None:
-        kwargs.setdefault("width", _columns() - 2)
-        super().__init__(prog, **kwargs)  # type: ignore[arg-type]
-
-
-def _columns() -> int:
-    """shutil.get_terminal_size's columns: $COLUMNS, else stdout's terminal, else 80."""
-    try:
-        columns = int(os.environ.get("COLUMNS", "0"))
-    except ValueError:
-        columns = 0
-    if columns <= 0:
-        try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
-        except (AttributeError, ValueError, OSError):
-            columns = 0
-    return columns or 80
-
 
 EPILOG = """\
 exit codes:
@@ -82,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="asyncio, threads or processes? Measure each concurrency model on your "
         "workload, on this machine.",
         epilog=EPILOG,
-        formatter_class=_Formatter,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "targets",
@@ -155,7 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="validate the given scenario files without running"
     )
     parser.add_argument(
-        "--schema", action="store_true", help="print the JSON Schema of scenario files and exit"
+        "--schema",
+        nargs="?",
+        const="scenario",
+        choices=("scenario", "report", "fleet"),
+        help="print the JSON Schema of scenario files (or of report or fleet report files) "
+        "and exit",
     )
     parser.add_argument("--version", action="version", version=f"concurrency-lab {__version__}")
     return parser

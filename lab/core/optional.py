@@ -1,30 +1,14 @@
 """Optional dependencies: whether one is installed, found without importing it.
 
 Asked by `--list` and by planning, which must stay light: importing Dask distributed alone
-takes about half a second, and a run without the `dask` executor never pays it.
+takes about half a second, and a run without the `dask` executor never pays it. Which model
+needs what is in its descriptor (lab.scenario.models).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import sys
-
-# Every executor, in report order (lab.scenario.spec.EXECUTOR_NAMES, without loading pydantic).
-EXECUTORS = ("serial", "asyncio", "uvloop", "threads", "processes", "interpreters", "dask")
-
-# executor -> (module it needs, what to say when it is missing)
-NEEDS = {
-    "uvloop": (
-        "uvloop",
-        "uvloop is not installed (it does not exist on Windows)"
-        if sys.platform == "win32"
-        else "uvloop is not installed: pip install uvloop",
-    ),
-    "dask": (
-        "distributed",
-        "Dask distributed is not installed: pip install 'concurrency-lab[cluster]'",
-    ),
-}
 
 
 def missing(module: str) -> bool:
@@ -62,13 +46,3 @@ def interpreters_problem(version: tuple[int, int] | None = None) -> str | None:
     if missing(INTERPRETERS_BACKPORT):
         return f"the interpreters-pep-734 backport is not installed: {INTERPRETERS_INSTALL}"
     return None
-
-
-def unavailable(executor: str) -> str | None:
-    """None when the executor can run here, else why not and how to get it."""
-    if executor == "interpreters":
-        return interpreters_problem()
-    need = NEEDS.get(executor)
-    if need is None or not missing(need[0]):
-        return None
-    return need[1]

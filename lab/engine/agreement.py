@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from lab.analysis.differences import first_difference
 from lab.results.model import Report, RunError, RunResult
+from lab.scenario.models import is_baseline
 
 
 def _digests(run: RunResult) -> set[str]:
@@ -28,7 +29,7 @@ def mark_disagreement(run: RunResult, report: Report, scenario: str) -> None:
         run.status = "failed"
         run.error = RunError("mismatch", "repeats of this run computed different results")
         return
-    if not own or run.executor == "serial":
+    if not own or is_baseline(run.executor):
         return
     result = next((s for s in report.scenarios if s.name == scenario), None)
     runs = result.runs if result is not None else []
@@ -36,7 +37,7 @@ def mark_disagreement(run: RunResult, report: Report, scenario: str) -> None:
         (
             r
             for r in runs
-            if r.executor == "serial"
+            if is_baseline(r.executor)
             and r.params == run.params
             and r.interpreter == run.interpreter
             and r.status == "ok"

@@ -9,12 +9,12 @@ from typing import Any
 from lab.core.cpus import usable_cpus
 from lab.core.units import format_eta
 from lab.engine.interpreters.probe import Interpreter, probe_all
-from lab.runner.executors import available
 from lab.scenario.loader import LoadedScenario
+from lab.scenario.models import MODELS, is_baseline, traits
 from lab.scenario.spec import Scenario
 
 # The models dispatch's task_sizes_us (a narrow sweep, older than `sweep:`) runs at each size.
-SWEEP_EXECUTORS = ("serial", "threads", "processes")
+SWEEP_EXECUTORS = tuple(model.name for model in MODELS if model.task_size_sweep)
 
 
 @dataclass(frozen=True)
@@ -61,9 +61,10 @@ def plan_scenario(
         scenario = scenario.model_copy(update={"workload": sized_for(max(counts))})
     skipped: dict[str, str] = {}
     for executor in scenario.executors:
-        reason = available(executor)
+        model = traits(executor)
+        reason = model.unavailable()
         # Under --python, the runner environments decide (lab.engine.interpreters.prepare).
-        if reason and not (executor == "interpreters" and scenario.interpreters):
+        if reason and not (model.needs_subinterpreters and scenario.interpreters):
             skipped[executor] = reason
     if scenario.sweep:
         # The base point comes from the file's own value, not one --quick scaled down.
@@ -95,7 +96,7 @@ def _matrix(
         if executor in skipped:
             continue
         # Serial has no pool to size: it runs once, as the baseline every speedup is measured against.
-        for workers in [1] if executor == "serial" else counts:
+        for workers in [1] if is_baseline(executor) else counts:
             runs.append(RunPlan(f"{executor}-{workers}{suffix}", executor, workers, params))
     return runs
 
@@ -151,7 +152,7 @@ def _sweep_runs(
         for executor in SWEEP_EXECUTORS:
             if executor not in scenario.executors or executor in skipped:
                 continue
-            workers = 1 if executor == "serial" else pool
+            workers = 1 if is_baseline(executor) else pool
             params = tuple(sorted(point.items()))
             runs.append(RunPlan(f"{executor}-{workers}@{label}", executor, workers, params))
     return runs
@@ -172,7 +173,7 @@ def dask_clusters(plans: list[ScenarioPlan]) -> dict[str, int]:
     for plan in plans:
         address = plan.scenario.cluster
         for run in plan.runs:
-            if run.executor == "dask" and address:
+            if traits(run.executor).cluster and address:
                 found[address] = max(found.get(address, 0), run.workers)
     return found
 

@@ -14,7 +14,7 @@ import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never
 
 from lab.analysis.summarise import summarise_run
 from lab.engine.agreement import mark_disagreement
@@ -283,45 +283,48 @@ class Rounds:
                     break
                 if item is None:
                     continue
-                if isinstance(item, CpuSample):
-                    yield item
-                    continue
-                if isinstance(item, Problem):
-                    run.status = "failed"
-                    run.error = RunError("resource_died", item.message)
-                    self.stale = True
-                    break
-                if isinstance(item, Eof):
-                    await runner.wait_exit(1.0)
-                    run.status = "failed"
-                    run.error = RunError("runner_crashed", *runner.crash_message())
-                    break
-                if isinstance(item, Ready):
-                    run.idle_rss_bytes = run.idle_rss_bytes or item.rss
-                elif isinstance(item, Startup):
-                    slot.startups.append(item.seconds)
-                    run.startup_seconds = sum(slot.startups) / len(slot.startups)
-                    run.chunk_size = item.chunk_size or run.chunk_size
-                elif isinstance(item, Facts):
-                    record_facts(self.report, self.plan.name, run, item.facts)
-                elif isinstance(item, Progress):
-                    slot.last = item
-                    yield self._progress(slot, item, began)
-                elif isinstance(item, RepeatDone):
-                    record = item.record
-                    record.process = slot.process
-                    (run.warmups if record.phase == "warmup" else run.repeats).append(record)
-                    measured = record if record.phase == "repeat" else measured
-                    slot.phases_done += 1
-                    yield RepeatFinished(self.plan.name, run.run_id, record)
-                elif isinstance(item, RunnerError):
-                    run.status = "failed"
-                    run.error = RunError(item.kind, item.message, runner.detail(item.detail))
-                    break  # the reason is in: stop the runner rather than wait for its cleanup
-                elif isinstance(item, Done):
-                    slot.tree.take(item.max_rss, item.uss)
-                    slot.workers.take(item.remote_rss, item.remote_uss)
-                    slot.closed = True
+                match item:
+                    case CpuSample():
+                        yield item
+                        continue
+                    case Problem():
+                        run.status = "failed"
+                        run.error = RunError("resource_died", item.message)
+                        self.stale = True
+                        break
+                    case Eof():
+                        await runner.wait_exit(1.0)
+                        run.status = "failed"
+                        run.error = RunError("runner_crashed", *runner.crash_message())
+                        break
+                    case Ready():
+                        run.memory.idle_rss_bytes = run.memory.idle_rss_bytes or item.rss
+                    case Startup():
+                        slot.startups.append(item.seconds)
+                        run.startup_seconds = sum(slot.startups) / len(slot.startups)
+                        run.chunk_size = item.chunk_size or run.chunk_size
+                    case Facts():
+                        record_facts(self.report, self.plan.name, run, item.facts)
+                    case Progress():
+                        slot.last = item
+                        yield self._progress(slot, item, began)
+                    case RepeatDone():
+                        record = item.record
+                        record.process = slot.process
+                        (run.warmups if record.phase == "warmup" else run.repeats).append(record)
+                        measured = record if record.phase == "repeat" else measured
+                        slot.phases_done += 1
+                        yield RepeatFinished(self.plan.name, run.run_id, record)
+                    case RunnerError():
+                        run.status = "failed"
+                        run.error = RunError(item.kind, item.message, runner.detail(item.detail))
+                        break  # the reason is in: stop the runner rather than wait for its cleanup
+                    case Done():
+                        slot.tree.take(item.max_rss, item.uss)
+                        slot.workers.take(item.remote_rss, item.remote_uss)
+                        slot.closed = True
+                    case _:
+                        assert_never(item)
                 if complete(item):
                     break
         finally:
@@ -378,7 +381,7 @@ class Rounds:
     def _record_memory(slot: Slot) -> None:
         run = slot.run
         peak = slot.tree.plus(slot.workers)
-        run.peak_rss_bytes, run.peak_uss_bytes = peak.rss or None, peak.uss
+        run.memory.peak_rss_bytes, run.memory.peak_uss_bytes = peak.rss or None, peak.uss
         other = sum(o for o, _ in slot.background)
         seconds = sum(s for _, s in slot.background)
         run.background_cpu_cores = max(0.0, other / seconds) if seconds > 0 else None

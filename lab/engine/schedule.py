@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 
 def new_seed() -> int:
@@ -49,7 +50,7 @@ class Schedule:
     def blocks(self) -> list[range]:
         return blocks(len(self.orders), self.processes)
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> dict[str, Any]:
         return {
             "seed": self.seed,
             "processes": self.processes,

@@ -28,6 +28,7 @@ from lab.engine.system.machine import machine_facts
 from lab.results.model import Report, RunError, RunResult, ScenarioResult, ScenarioSettings
 from lab.runner.workloads import provisioner, workload_unit
 from lab.runner.workloads.base import ScenarioContext, WorkloadSetupError
+from lab.scenario.models import traits
 
 __all__ = ["INTERRUPTED", "LabSession", "scenario_result"]
 
@@ -64,7 +65,7 @@ def scenario_result(plan: ScenarioPlan) -> ScenarioResult:
                 unit=unit,
                 tasks=tasks,
                 start_method=scenario.resolved_start_method()
-                if r.executor == "processes"
+                if traits(r.executor).start_method
                 else None,
                 params=r.overrides,
                 interpreter=r.interpreter,

@@ -11,9 +11,10 @@ from typing import Any
 from lab import __version__
 from lab.fleet.worker import worker_facts
 from lab.runner.executors import daskprobe
+from lab.scenario.models import DASK
 
 CONNECT_TIMEOUT = 5.0  # seconds: a scheduler that does not answer by then is not there
-INSTALL = "pip install 'concurrency-lab[cluster]'"
+INSTALL = DASK.install_line
 
 
 class FleetError(Exception):

@@ -57,7 +57,7 @@ class Fleet:
     def start(self, found: list[Host], argv: list[str]) -> None:
         for host in found:
             self.follow(host.host)
-            run = HostRun(host.host, host.workers, host.launcher)
+            run = HostRun(host=host.host, workers=host.workers, launcher=host.launcher)
             self.report.hosts.append(run)
             future = self.client.submit(
                 run_host_session,

@@ -8,6 +8,10 @@ from lab.core.textsafe import markdown_text
 from lab.core.units import format_bytes, format_p, format_rate, format_seconds
 from lab.results.machine import MachineFacts
 from lab.results.model import RunResult, ScenarioResult
+from lab.scenario.models import UVLOOP
+
+# The libraries whose versions the machine table shows: the HTTP client, uvloop, the app's.
+SHOWN_LIBRARIES = ("aiohttp", UVLOOP.needs_module, "textual")
 
 # After a speedup whose figures against serial are in doubt (lab.analysis.controls).
 DOUBT_MARK = "!"
@@ -151,7 +155,7 @@ def drift_sentence(result: ScenarioResult) -> str:
         return ""
     text = (
         f"Measured in {rounds.get('count')} interleaved rounds (seed {rounds.get('seed')}, "
-        f"{rounds.get('processes')} runner processes per run)"
+        f"{rounds.get('processes')} runner processes per run)"  # the rounds' field, not the pool
     )
     drift = rounds.get("drift")
     if drift is None:
@@ -209,8 +213,7 @@ def machine_rows(m: MachineFacts) -> list[tuple[str, str]]:
         ),
         (
             "libraries",
-            ", ".join(f"{k} {v}" for k, v in libs.items() if k in ("aiohttp", "uvloop", "textual"))
-            or "–",
+            ", ".join(f"{k} {v}" for k, v in libs.items() if k in SHOWN_LIBRARIES) or "–",
         ),
     ]
     return rows

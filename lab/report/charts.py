@@ -10,16 +10,9 @@ from lab.analysis.sweep import spans_decades, sweep_series
 from lab.core.histogram import Histogram
 from lab.core.units import format_number
 from lab.results.model import RunResult, ScenarioResult
+from lab.scenario.models import MODELS
 
-COLORS = {
-    "serial": "#6b7280",
-    "asyncio": "#2563eb",
-    "uvloop": "#7c3aed",
-    "threads": "#ea580c",
-    "processes": "#16a34a",
-    "interpreters": "#0d9488",
-    "dask": "#db2777",
-}
+COLORS = {model.name: model.html_colour for model in MODELS}
 
 
 OTHER_COLORS = ("#0891b2", "#be185d", "#a16207", "#4d7c0f")

@@ -13,6 +13,7 @@ from lab.analysis.breakeven import BreakEven
 from lab.analysis.scaling import ScalingFit
 from lab.core.units import format_number, format_rate, format_seconds
 from lab.report.cells import md_escape
+from lab.scenario.models import BASELINE
 
 STATUS_MARK = {
     "confirmed": "✅ confirmed",
@@ -79,7 +80,7 @@ def breakeven_rows(analysis: ScenarioAnalysis) -> list[dict[str, str]]:
         rows.append(
             {
                 "task": be.label(p.value),
-                "serial": format_seconds(p.serial_wall),
+                "baseline": format_seconds(p.serial_wall),
                 "light": format_seconds(p.light_wall)
                 + (f" ({p.light_run})" if p.light_run else ""),
                 "light_start": format_seconds(p.light_startup),
@@ -95,7 +96,7 @@ def breakeven_headers(be: BreakEven) -> dict[str, str]:
     """The break-even table's columns, named after the two models it compares."""
     return {
         "task": "swept value",
-        "serial": "serial batch",
+        "baseline": f"{BASELINE} batch",
         "light": f"{be.light} batch (best run)",
         "light_start": f"{be.light} start-up",
         "heavy": f"{be.heavy} batch (best run)",

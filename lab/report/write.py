@@ -1,6 +1,6 @@
 """Writing a report to a path without ever replacing what is not a regular file.
 
-The rules (README, "Faults, interrupts and cleanup"):
+The rules (docs/safety.md, "What the lab writes"):
 - a regular file, or a path that does not exist yet, is written atomically: a temp file
   beside it, then a rename, with the mode a plain open() would give;
 - a symlink is resolved and its target is written atomically (the link stays a link),

@@ -7,15 +7,18 @@ cancelled before it started) is kept too, with its status and the reason in plai
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import field
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import Field
+from pydantic.dataclasses import dataclass
 
 from lab import __version__
-from lab.results.model import Report
+from lab.results.codec import DEFERRED, dump
+from lab.results.model import Report, _now
 
-FLEET_SCHEMA_ID = "concurrency-lab/fleet-report"
-FLEET_SCHEMA_VERSION = 1
+FLEET_SCHEMA_ID: Final = "concurrency-lab/fleet-report"
+FLEET_SCHEMA_VERSION: Final = 1
 
 # ok: the session ran to its end (its own runs may still have failed: see its report);
 # failed: the session exited without a report or with an error; lost: the host's launcher
@@ -24,7 +27,7 @@ HostStatus = Literal["ok", "failed", "lost", "cancelled"]
 HOST_STATUSES: tuple[HostStatus, ...] = ("ok", "failed", "lost", "cancelled")
 
 
-@dataclass
+@dataclass(config=DEFERRED)
 class HostRun:
     host: str  # the host part of its workers' addresses
     workers: list[str]  # every worker the cluster has on this host
@@ -33,10 +36,12 @@ class HostRun:
     message: str | None = None  # why it is not ok, in words
     exit_code: int | None = None  # the host's lab session's exit code, when it ended
     seconds: float | None = None  # wall time of the host's session, as the launcher saw it
+    # The host's report: in a file, whole as the host wrote it, analysis included
+    # (lab.report.schema describes that shape).
     report: Report | None = None
     # The full JSON the host wrote (analysis included), kept so a saved fleet report embeds
     # each host's report exactly as it came; None for a report built in memory.
-    report_json: dict[str, Any] | None = None
+    report_json: Annotated[dict[str, Any] | None, Field(exclude=True)] = None
 
     @property
     def name(self) -> str:
@@ -45,16 +50,16 @@ class HostRun:
         return f"{self.host} ({hostname})" if hostname and hostname != self.host else self.host
 
 
-@dataclass
+@dataclass(kw_only=True, config=DEFERRED)
 class FleetReport:
-    scheduler: str
-    hosts: list[HostRun] = field(default_factory=list)
-    created: str = field(
-        default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    )
+    schema: Literal["concurrency-lab/fleet-report"] = FLEET_SCHEMA_ID
+    schema_version: Literal[1] = FLEET_SCHEMA_VERSION
+    created: str = field(default_factory=_now)
     lab_version: str = __version__
     command: list[str] = field(default_factory=list)
+    scheduler: str
     interrupted: bool = False
+    hosts: list[HostRun] = field(default_factory=list)
 
     @property
     def all_ok(self) -> bool:
@@ -69,50 +74,7 @@ class FleetReport:
     def to_json(self, host_reports: list[dict[str, Any] | None]) -> dict[str, Any]:
         """The fleet's record; host_reports are the hosts' report JSONs (analysis included),
         in the order of `hosts`."""
-        return {
-            "schema": FLEET_SCHEMA_ID,
-            "schema_version": FLEET_SCHEMA_VERSION,
-            "created": self.created,
-            "lab_version": self.lab_version,
-            "command": self.command,
-            "scheduler": self.scheduler,
-            "interrupted": self.interrupted,
-            "hosts": [
-                {
-                    "host": h.host,
-                    "workers": h.workers,
-                    "launcher": h.launcher,
-                    "status": h.status,
-                    "message": h.message,
-                    "exit_code": h.exit_code,
-                    "seconds": h.seconds,
-                    "report": data,
-                }
-                for h, data in zip(self.hosts, host_reports, strict=True)
-            ],
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> FleetReport:
-        hosts = [
-            HostRun(
-                host=h["host"],
-                workers=list(h.get("workers") or []),
-                launcher=h.get("launcher") or "",
-                status=h["status"],
-                message=h.get("message"),
-                exit_code=h.get("exit_code"),
-                seconds=h.get("seconds"),
-                report=Report.from_json(h["report"]) if h.get("report") else None,
-                report_json=h.get("report"),
-            )
-            for h in data.get("hosts", [])
-        ]
-        return cls(
-            scheduler=data.get("scheduler", ""),
-            hosts=hosts,
-            created=data.get("created", ""),
-            lab_version=data.get("lab_version", ""),
-            command=data.get("command") or [],
-            interrupted=bool(data.get("interrupted")),
-        )
+        data = dump(self)
+        for host, report in zip(data["hosts"], host_reports, strict=True):
+            host["report"] = report
+        return data

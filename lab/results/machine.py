@@ -1,15 +1,22 @@
 """The machine a report was measured on, as `lab.engine.system.machine.machine_facts()` records it.
 
 TypedDicts rather than dataclasses: the facts are saved and read back as they are, and a report
-from another version may hold keys this one does not know (they are kept). Every key is optional
-(total=False) because older reports lack some; the schema names the ones a report must have.
+from another version may hold keys this one does not know (they are kept: extra="allow"). Every
+key is optional (total=False): older reports lack some, and readers take a default for a key
+that was not recorded.
 """
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Annotated
+
+from pydantic import ConfigDict, Field, with_config
+from typing_extensions import TypedDict  # pydantic needs it below Python 3.12
+
+KEEP_UNKNOWN = ConfigDict(extra="allow")
 
 
+@with_config(KEEP_UNKNOWN)
 class PythonFacts(TypedDict, total=False):
     implementation: str
     version: str
@@ -27,17 +34,20 @@ class PythonFacts(TypedDict, total=False):
     hash_seed: str | None
 
 
+@with_config(KEEP_UNKNOWN)
 class TimerFacts(TypedDict, total=False):
     name: str
     implementation: str
     resolution: float
 
 
+@with_config(KEEP_UNKNOWN)
 class EventLoopFacts(TypedDict, total=False):
     asyncio_default: str
     uvloop_available: bool
 
 
+@with_config(KEEP_UNKNOWN)
 class MachineFacts(TypedDict, total=False):
     hostname: str
     cpu_model: str
@@ -49,7 +59,7 @@ class MachineFacts(TypedDict, total=False):
     cpus_physical: int | None
     cpus_affinity: int
     cpu_quota: float | None
-    cpus_usable: int
+    cpus_usable: Annotated[int, Field(ge=1)]
     memory_total_bytes: int
     memory_available_bytes: int
     swap_total_bytes: int | None

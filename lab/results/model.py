@@ -1,188 +1,200 @@
-"""The results model. `Report.to_json()` is the documented, versioned JSON schema (schema.py).
+"""The results model: one pydantic dataclass per record of a report, each field declared once.
 
-Runs keep their raw repeat values; summaries are derived from them and can be recomputed.
+The JSON a report holds is these classes' own serialisation (lab.results.codec), and the
+published JSON Schema is generated from them (lab.report.schema, `--schema report`). Runs keep
+their raw repeat values; summaries are derived from them and can be recomputed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, TypedDict, cast
+from dataclasses import field
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, Required
+
+from pydantic import (
+    Field,
+    SerializerFunctionWrapHandler,
+    WrapSerializer,
+    computed_field,
+)
+from pydantic.dataclasses import dataclass
+from typing_extensions import TypedDict  # pydantic needs it below Python 3.12
 
 from lab import __version__
+from lab.results.codec import DEFERRED, FINITE, dump, load
 from lab.results.machine import MachineFacts
 from lab.results.notices import Notice
-from lab.results.summary import Fastest, RunSummary
+from lab.results.summary import Fastest, Omitted, RunSummary
 
-SCHEMA_ID = "concurrency-lab/report"
-SCHEMA_VERSION = 1
+SCHEMA_ID: Final = "concurrency-lab/report"
+SCHEMA_VERSION: Final = 1
 
 RunStatus = Literal["ok", "failed", "timeout", "cancelled", "not_run"]
+Phase = Literal["warmup", "repeat"]
+
+
+Count = Annotated[int, Field(ge=0)]
+NonNegative = Annotated[float, Field(ge=0)]
 
 
 class ScenarioSettings(TypedDict, total=False):
-    """How a scenario was run; the schema requires repeats, warmups, timeout and workers."""
+    """How a scenario was run."""
 
-    repeats: int
-    warmups: int
-    timeout: float
+    repeats: Required[int]
+    warmups: Required[int]
+    timeout: Required[float]
     min_time: float
-    processes: int  # runner processes per run (rounds)
-    workers: list[int]  # the worker counts of its runs
+    processes: Annotated[int, Field(ge=1)]  # runner processes per run (rounds)
+    workers: Required[list[int]]  # the worker counts of its runs
     start_method: str | None
     quick: bool
     cluster: str | None  # an existing Dask scheduler the dask runs used (absent: LocalCluster)
 
 
-@dataclass
+class RoundsRecord(TypedDict, total=False):
+    """Interleaved rounds: the shuffled order of each round (reproduced by --seed), and what the
+    analysis found in them (lab.analysis.summarise, lab.analysis.controls)."""
+
+    seed: Required[int]
+    processes: Required[Annotated[int, Field(ge=1)]]
+    count: Required[Count]
+    order: Required[list[list[str]]]
+    drift: float | None  # how much the baseline moved from round to round
+    # other programs' cores per round; the rounds above the limit, and those left out of
+    # every run's figures by the stated rule
+    load: list[float | None]
+    disturbed: list[int]
+    dropped: list[int]
+
+
+if TYPE_CHECKING:
+    # Read and written key by key by the analysis, which predates the TypedDict.
+    RoundsField = dict[str, Any]
+else:
+    RoundsField = RoundsRecord
+
+
+@dataclass(config=FINITE)
 class RepeatRecord:
-    phase: str  # "warmup" or "repeat"
-    index: int
-    wall_seconds: float
-    cpu_user: float
-    cpu_system: float
-    amount: float
-    tasks: int
+    phase: Phase
+    index: Count
+    wall_seconds: NonNegative
+    cpu_user: NonNegative
+    cpu_system: NonNegative
+    amount: NonNegative
+    tasks: Count
     digest: str | None = None
-    errors: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, Count] = field(default_factory=dict)
     latency: dict[str, Any] | None = None  # Histogram.to_json()
-    loops: int = 1  # passes over the tasks (calibration); times and amounts are per pass
+    # passes over the tasks (calibration); times and amounts are per pass
+    loops: Annotated[int, Field(ge=1)] = 1
     # "hash repr" per task (or group of tasks), kept by workloads that compare results by value
     # (kind: callable) in a run's first record, to say which task two executors disagree on.
-    results: list[str] | None = None
-    round: int | None = None  # the session's round (interleaved measurement); None before rounds
-    process: int | None = None  # which of the run's runner processes measured it
+    results: Annotated[list[str] | None, Omitted] = None
+    # the session's round (interleaved measurement); None before rounds
+    round: Count | None = None
+    process: Count | None = None  # which of the run's runner processes measured it
     # Page faults of the runner and its workers, per pass (a fresh large buffer per read costs
     # one per page in some threads and none in others: the allocator, not concurrency).
-    minor_faults: float | None = None
-    major_faults: float | None = None
+    minor_faults: NonNegative | None = None
+    major_faults: NonNegative | None = None
     # Cores other programs kept busy while this repeat was measured (its round's load is the
     # time-weighted mean over the round's repeats: lab.analysis.controls).
-    background_cores: float | None = None
+    background_cores: NonNegative | None = None
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def cpu_seconds(self) -> float:
         return self.cpu_user + self.cpu_system
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def throughput(self) -> float:
         return self.amount / self.wall_seconds if self.wall_seconds > 0 else 0.0
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["cpu_seconds"] = self.cpu_seconds
-        data["throughput"] = self.throughput
-        if data["results"] is None:
-            del data["results"]
-        return data
+        return dump(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RepeatRecord:
-        names = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in data.items() if k in names})
+        return load(cls, data)
 
 
-@dataclass
+@dataclass(config=DEFERRED)
 class RunError:
-    kind: str  # exception, wrong_answer, worker_died, timeout, setup, runner_crashed, cancelled, mismatch
+    # exception, wrong_answer, worker_died, timeout, setup, runner_crashed, cancelled, mismatch
+    kind: str
     message: str
     detail: str = ""
 
 
-@dataclass
+@dataclass(kw_only=True, config=DEFERRED)
+class Memory:
+    """Resident memory of a run's runner tree: before the workload, and its peaks."""
+
+    idle_rss_bytes: int | None = None
+    peak_rss_bytes: int | None = None
+    peak_uss_bytes: int | None = None
+
+
+def _summary_out(summary: RunSummary, handler: SerializerFunctionWrapHandler) -> Any:
+    # Not summarised (a run still queued when the report was written): saved as {}, which
+    # reads back as this same default.
+    return {} if summary == RunSummary() else handler(summary)
+
+
+@dataclass(config=DEFERRED)
 class RunResult:
     run_id: str
     executor: str
-    workers: int
+    workers: Annotated[int, Field(ge=1)]
     unit: str
-    tasks: int
+    tasks: Count
     status: RunStatus = "not_run"
     error: RunError | None = None
     start_method: str | None = None
     startup_seconds: float | None = None
-    chunk_size: int | None = None  # tasks shipped to a worker at once (process pool, dask)
+    # tasks shipped to a worker at once by executors that chunk (process pool, dask)
+    chunk_size: Annotated[int, Field(ge=1)] | None = None
+    memory: Memory = field(default_factory=Memory)
     warmups: list[RepeatRecord] = field(default_factory=list)
     repeats: list[RepeatRecord] = field(default_factory=list)
-    idle_rss_bytes: int | None = None
-    peak_rss_bytes: int | None = None
-    peak_uss_bytes: int | None = None
-    background_cpu_cores: float | None = None  # other programs' CPU use during the run
+    # CPU cores other programs kept busy while the run executed
+    background_cpu_cores: float | None = None
+    summary: Annotated[RunSummary, WrapSerializer(_summary_out)] = field(default_factory=RunSummary)
+    params: dict[str, Any] = field(default_factory=dict)  # workload overrides of a sweep run
     # The app's own process during the run (the app fills it in; headless reports lack it):
     # CPU it took from the workload it measured.
-    app_cpu_cores: float | None = None
-    summary: RunSummary = field(default_factory=RunSummary)
-    params: dict[str, Any] = field(default_factory=dict)  # workload overrides of a sweep run
-    interpreter: str | None = None  # label of the interpreter it ran under; None: the lab's own
+    app_cpu_cores: Annotated[float | None, Omitted] = None
     # What its runners and their workers wrote on fds 1 and 2 (the measured code's prints,
     # warnings), bounded; never mixed with the events, which travel on a pipe of their own.
-    output: str = ""
-    gil_enabled: bool | None = None  # in its runner once the workload was loaded (axis only)
+    output: Annotated[str, Omitted] = ""
+    # Only with an interpreter axis (--python, `interpreters:`): its label (None: the lab's
+    # own), and whether the GIL was on in this run's runner once the workload was loaded.
+    interpreter: Annotated[str | None, Omitted] = None
+    gil_enabled: Annotated[bool | None, Omitted] = None
+
+    @property
+    def idle_rss_bytes(self) -> int | None:
+        return self.memory.idle_rss_bytes
+
+    @property
+    def peak_rss_bytes(self) -> int | None:
+        return self.memory.peak_rss_bytes
+
+    @property
+    def peak_uss_bytes(self) -> int | None:
+        return self.memory.peak_uss_bytes
 
     def to_json(self) -> dict[str, Any]:
-        axis = (
-            {"interpreter": self.interpreter, "gil_enabled": self.gil_enabled}
-            if self.interpreter is not None
-            else {}
-        )
-        return (
-            axis
-            | {
-                "run_id": self.run_id,
-                "executor": self.executor,
-                "workers": self.workers,
-                "unit": self.unit,
-                "tasks": self.tasks,
-                "status": self.status,
-                "error": asdict(self.error) if self.error else None,
-                "start_method": self.start_method,
-                "startup_seconds": self.startup_seconds,
-                "chunk_size": self.chunk_size,
-                "memory": {
-                    "idle_rss_bytes": self.idle_rss_bytes,
-                    "peak_rss_bytes": self.peak_rss_bytes,
-                    "peak_uss_bytes": self.peak_uss_bytes,
-                },
-                "warmups": [r.to_json() for r in self.warmups],
-                "repeats": [r.to_json() for r in self.repeats],
-                "background_cpu_cores": self.background_cpu_cores,
-                "summary": self.summary.to_json(),
-                "params": self.params,
-            }
-            | ({"app_cpu_cores": self.app_cpu_cores} if self.app_cpu_cores is not None else {})
-            | ({"output": self.output} if self.output else {})
-        )
+        return dump(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunResult:
-        memory = data.get("memory") or {}
-        err = data.get("error")
-        return cls(
-            run_id=data["run_id"],
-            executor=data["executor"],
-            workers=data["workers"],
-            unit=data["unit"],
-            tasks=data["tasks"],
-            status=data["status"],
-            error=RunError(**err) if err else None,
-            start_method=data.get("start_method"),
-            startup_seconds=data.get("startup_seconds"),
-            chunk_size=data.get("chunk_size"),
-            warmups=[RepeatRecord.from_json(r) for r in data.get("warmups", [])],
-            repeats=[RepeatRecord.from_json(r) for r in data.get("repeats", [])],
-            idle_rss_bytes=memory.get("idle_rss_bytes"),
-            peak_rss_bytes=memory.get("peak_rss_bytes"),
-            peak_uss_bytes=memory.get("peak_uss_bytes"),
-            background_cpu_cores=data.get("background_cpu_cores"),
-            app_cpu_cores=data.get("app_cpu_cores"),
-            summary=RunSummary.from_json(data.get("summary")),
-            params=data.get("params") or {},
-            interpreter=data.get("interpreter"),
-            gil_enabled=data.get("gil_enabled"),
-            output=str(data.get("output") or ""),
-        )
+        return load(cls, data)
 
 
-@dataclass
+@dataclass(config=DEFERRED)
 class ScenarioResult:
     name: str
     source: str
@@ -196,8 +208,9 @@ class ScenarioResult:
     baseline: str | None = None  # run_id every speedup is measured against
     warnings: list[Notice] = field(default_factory=list)  # scenario-level (lab.analysis.noise)
     fastest: Fastest | None = None  # the fastest run against every other (significance)
-    rounds: dict[str, Any] | None = None  # seed, processes, count, order; drift (analysis)
-    interpreter: str | None = None  # one interpreter's part of a scenario (lab.results.axis)
+    rounds: RoundsField | None = None
+    # one interpreter's part of a scenario (lab.analysis.axis)
+    interpreter: Annotated[str | None, Omitted] = None
 
     def at_base(self, run: RunResult) -> bool:
         """Whether a run measured the scenario's own workload, not another point of a sweep.
@@ -218,55 +231,30 @@ class ScenarioResult:
         return found
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "source": self.source,
-            "title": self.title,
-            "description": self.description,
-            "workload": self.workload,
-            "settings": self.settings,
-            "skipped": self.skipped,
-            "error": self.error,
-            "baseline": self.baseline,
-            "warnings": self.warnings,
-            "fastest": self.fastest.to_json() if self.fastest else None,
-            "rounds": self.rounds,
-            "runs": [r.to_json() for r in self.runs],
-        } | ({"interpreter": self.interpreter} if self.interpreter else {})
+        return dump(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ScenarioResult:
-        return cls(
-            name=data["name"],
-            source=data["source"],
-            title=data["title"],
-            description=data.get("description", ""),
-            workload=data["workload"],
-            settings=data["settings"],
-            runs=[RunResult.from_json(r) for r in data.get("runs", [])],
-            skipped=data.get("skipped") or {},
-            error=data.get("error"),
-            baseline=data.get("baseline"),
-            warnings=data.get("warnings") or [],
-            fastest=Fastest.from_json(data.get("fastest")),
-            rounds=data.get("rounds"),
-            interpreter=data.get("interpreter"),
-        )
+        return load(cls, data)
 
 
-@dataclass
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+@dataclass(kw_only=True, config=DEFERRED)
 class Report:
-    machine: MachineFacts
-    scenarios: list[ScenarioResult] = field(default_factory=list)
-    created: str = field(
-        default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    )
+    schema: Literal["concurrency-lab/report"] = SCHEMA_ID
+    schema_version: Literal[1] = SCHEMA_VERSION
+    created: str = field(default_factory=_now)
     lab_version: str = __version__
     command: list[str] = field(default_factory=list)
     interrupted: bool = False
+    machine: MachineFacts
     warnings: list[Notice] = field(default_factory=list)  # about the machine (lab.analysis.noise)
+    scenarios: list[ScenarioResult] = field(default_factory=list)
     # The interpreter axis: label -> what it is (probe and runners); {} without an axis.
-    interpreters: dict[str, dict[str, Any]] = field(default_factory=dict)
+    interpreters: Annotated[dict[str, dict[str, Any]], Omitted] = field(default_factory=dict)
 
     @property
     def all_ok(self) -> bool:
@@ -276,32 +264,11 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         """The measurements only; lab.report.jsonfile adds the analysis when it writes a file."""
-        return {
-            "schema": SCHEMA_ID,
-            "schema_version": SCHEMA_VERSION,
-            "created": self.created,
-            "lab_version": self.lab_version,
-            "command": self.command,
-            "interrupted": self.interrupted,
-            "machine": self.machine,
-            "warnings": self.warnings,
-            "scenarios": [s.to_json() for s in self.scenarios],
-        } | ({"interpreters": self.interpreters} if self.interpreters else {})
+        return dump(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Report:
-        # Kept as saved, keys this version does not know included: the report is a record.
-        machine = cast(MachineFacts, data.get("machine") or {})
-        return cls(
-            machine=machine,
-            scenarios=[ScenarioResult.from_json(s) for s in data.get("scenarios", [])],
-            created=data.get("created", ""),
-            lab_version=data.get("lab_version", ""),
-            command=data.get("command") or [],
-            interrupted=bool(data.get("interrupted")),
-            warnings=data.get("warnings") or [],
-            interpreters=data.get("interpreters") or {},
-        )
+        return load(cls, data)
 
     def all_warnings(self) -> list[Notice]:
         """Every warning: the machine's, then each scenario's and its runs'."""

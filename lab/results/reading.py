@@ -1,28 +1,28 @@
-"""Reading a report back from a file someone hands the lab (`compare`), as carefully as a
-scenario: regular files only, a size cap, UTF-8, strict JSON (no NaN or Infinity), and every
-field checked against the published schema (lab.results.schema) before anything uses it.
-
-jsonschema is only a test dependency, so `first_problem()` implements the few keywords the report
-schema uses (type, required, properties, additionalProperties, items, enum, const, minimum);
-tests/test_compare_input.py checks that it agrees with jsonschema.
+"""Reading a report back from a file someone hands the lab (`compare`, `view`), as carefully as a
+scenario: regular files only, a size cap, UTF-8, strict JSON (no NaN or Infinity), then
+validation by the results models themselves (lab.results.model, lab.results.fleet), strict on
+types (no "1" for 1), before anything uses it. An error is one line: the file, the field's path
+and what was expected.
 """
 
 from __future__ import annotations
 
 import errno
-import functools
 import json
 import math
 import os
 import stat
-from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from lab.core.units import format_bytes
+from lab.results.codec import adapter
 from lab.results.fleet import FLEET_SCHEMA_ID, FLEET_SCHEMA_VERSION, FleetReport
-from lab.results.fleetschema import FLEET_SCHEMA
 from lab.results.model import SCHEMA_ID, SCHEMA_VERSION, Report
-from lab.results.schema import REPORT_SCHEMA
+
+T = TypeVar("T")
 
 # A report of 100,000 repeats with latency histograms is tens of MiB; far above that is not
 # a report, and reading it would only exhaust memory.
@@ -70,78 +70,34 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
-_TYPES: dict[str, Callable[[Any], bool]] = {
-    "null": lambda v: v is None,
-    "boolean": lambda v: v is True or v is False,
-    "integer": lambda v: type(v) is int,
-    "number": lambda v: type(v) is int or type(v) is float,
-    "string": lambda v: type(v) is str,
-    "array": lambda v: type(v) is list,
-    "object": lambda v: type(v) is dict,
-}
-
-# A compiled check: None when the value fits, else (what, path from the innermost key out).
-Checker = Callable[[Any], tuple[str, list[str | int]] | None]
+def _where(loc: tuple[int | str, ...]) -> str:
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc)
+    return where.lstrip(".") or "/"
 
 
-def _compile(schema: dict[str, Any]) -> Checker:
-    """One closure per schema node, built once: a report of 100,000 repeats is 2 million
-    values, so the walk must not re-read the schema at each of them."""
-    const, enum = schema.get("const", _ABSENT), schema.get("enum")
-    kinds = schema.get("type")
-    tests = [_TYPES[k] for k in ([kinds] if isinstance(kinds, str) else kinds or [])]
-    minimum = schema.get("minimum")
-    required = schema.get("required", [])
-    properties = {k: _compile(v) for k, v in schema.get("properties", {}).items()}
-    extra = schema.get("additionalProperties")
-    extra_check = _compile(extra) if isinstance(extra, dict) else None
-    items = _compile(schema["items"]) if "items" in schema else None
-    expected = " or ".join([kinds] if isinstance(kinds, str) else kinds or [])
-
-    def run(value: Any) -> tuple[str, list[str | int]] | None:
-        if const is not _ABSENT and value != const:
-            return f"expected {const!r}, got {_show(value)}", []
-        if enum is not None and value not in enum:
-            return f"expected one of {enum}, got {_show(value)}", []
-        if tests and not any(test(value) for test in tests):
-            return f"expected {expected}, got {_show(value)}", []
-        if minimum is not None and _TYPES["number"](value) and value < minimum:
-            return f"expected at least {minimum}, got {_show(value)}", []
-        if type(value) is dict:
-            for key in required:
-                if key not in value:
-                    return f"missing key {key!r}", []
-            for key, item in value.items():
-                checker = properties.get(key, extra_check)
-                if checker is not None and (found := checker(item)) is not None:
-                    found[1].append(key)
-                    return found
-        elif items is not None and type(value) is list:
-            for i, item in enumerate(value):
-                if (found := items(item)) is not None:
-                    found[1].append(i)
-                    return found
-        return None
-
-    return run
+def _problem(error: ErrorDetails) -> str:
+    """A validation error as "where: what": the field's path, what it expected, what it got."""
+    loc = error["loc"]
+    if error["type"] == "missing":
+        return f"{_where(loc[:-1])}: missing key {loc[-1]!r}"
+    what = error["msg"]
+    what = what[:1].lower() + what[1:]
+    return f"{_where(loc)}: {what}, got {_show(error['input'])}"
 
 
-_ABSENT = object()
+def _validated(cls: type[T], raw: bytes | str) -> T | str:
+    """raw as a cls, or its first problem as "where: what"."""
+    try:
+        found: T = adapter(cls).validate_json(raw, strict=True)
+    except ValidationError as exc:
+        return _problem(exc.errors(include_url=False)[0])
+    return found
 
 
-@functools.cache
-def _report_checker() -> Checker:
-    return _compile(REPORT_SCHEMA)
-
-
-def first_problem(value: Any, schema: dict[str, Any] | None = None) -> str | None:
-    """The first way value breaks schema (the report schema by default) as "where: what"."""
-    found = (_compile(schema) if schema is not None else _report_checker())(value)
-    if found is None:
-        return None
-    what, path = found
-    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in reversed(path))
-    return f"{where.lstrip('.') or '/'}: {what}"
+def first_problem(value: Any) -> str | None:
+    """The first way decoded JSON breaks the report model, as "where: what"; None if none."""
+    found = _validated(Report, json.dumps(value, allow_nan=False))
+    return found if isinstance(found, str) else None
 
 
 def _show(value: Any) -> str:
@@ -178,10 +134,10 @@ def _parse_json(raw: bytes, path: str) -> Any:
 
 def parse_report(raw: bytes, path: str) -> Report:
     """A Report from a file's bytes, or ReportInputError with one line saying what is wrong."""
-    return _report_from(_parse_json(raw, path), path)
+    return _report_from(_parse_json(raw, path), raw, path)
 
 
-def _report_from(data: Any, path: str) -> Report:
+def _report_from(data: Any, raw: bytes, path: str) -> Report:
     if isinstance(data, dict) and data.get("schema") == FLEET_SCHEMA_ID:
         raise ReportInputError(
             f"{path}: a fleet report (one report per host); give one host's report"
@@ -193,43 +149,31 @@ def _report_from(data: Any, path: str) -> Report:
             f"{path}: report schema version {_show(data.get('schema_version'))}; this lab "
             f"reads version {SCHEMA_VERSION}"
         )
-    problem = first_problem(data)
-    if problem is not None:
-        raise ReportInputError(f"{path}: a malformed report ({problem})")
-    try:
-        return Report.from_json(data)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ReportInputError(
-            f"{path}: a malformed report ({type(exc).__name__}: {exc})"
-        ) from None
-
-
-@functools.cache
-def _fleet_checker() -> Checker:
-    return _compile(FLEET_SCHEMA)
+    # The bytes again, now that json.loads vouched for them: pydantic's strict mode takes
+    # objects for dataclasses only from JSON (and its parser would let NaN through).
+    found = _validated(Report, raw)
+    if isinstance(found, str):
+        raise ReportInputError(f"{path}: a malformed report ({found})")
+    return found
 
 
 def parse_report_or_fleet(raw: bytes, path: str) -> Report | FleetReport:
     """A Report, or a FleetReport when the file is one; ReportInputError (one line) otherwise."""
     data = _parse_json(raw, path)
     if not isinstance(data, dict) or data.get("schema") != FLEET_SCHEMA_ID:
-        return _report_from(data, path)
+        return _report_from(data, raw, path)
     if data.get("schema_version") != FLEET_SCHEMA_VERSION:
         raise ReportInputError(
             f"{path}: fleet report schema version {_show(data.get('schema_version'))}; this lab "
             f"reads version {FLEET_SCHEMA_VERSION}"
         )
-    found = _fleet_checker()(data)
-    if found is not None:
-        what, where = found
-        at = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in reversed(where))
-        raise ReportInputError(f"{path}: a malformed fleet report ({at.lstrip('.')}: {what})")
-    try:
-        return FleetReport.from_json(data)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ReportInputError(
-            f"{path}: a malformed fleet report ({type(exc).__name__}: {exc})"
-        ) from None
+    found = _validated(FleetReport, raw)
+    if isinstance(found, str):
+        raise ReportInputError(f"{path}: a malformed fleet report ({found})")
+    # Each host's report is kept exactly as the host wrote it (analysis included).
+    for host, host_data in zip(found.hosts, data["hosts"], strict=True):
+        host.report_json = host_data.get("report")
+    return found
 
 
 def read_report_or_fleet(

@@ -10,7 +10,7 @@ import math
 from typing import Any
 
 from lab.core.histogram import Histogram
-from lab.results.model import RepeatRecord
+from lab.results.model import Phase, RepeatRecord
 from lab.runner.workloads.base import WrongAnswer
 
 MAX_LOOPS = 100_000
@@ -80,7 +80,7 @@ class PassTotals:
         """
         self.cpu_user, self.cpu_system, self.minor_faults, self.major_faults = used
 
-    def record(self, phase: str, index: int) -> RepeatRecord:
+    def record(self, phase: Phase, index: int) -> RepeatRecord:
         n = max(1, self.passes)
         return RepeatRecord(
             phase=phase,

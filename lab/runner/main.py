@@ -25,6 +25,7 @@ from typing import IO, Any, NamedTuple
 import psutil
 from pydantic import TypeAdapter
 
+from lab.results.model import Phase
 from lab.runner.calibration import PassTotals, calibrate_loops
 from lab.runner.executors import executor_class
 from lab.runner.executors.base import ClusterProblem, Executor, WorkerLost
@@ -234,7 +235,7 @@ class Measurer:
         self.workers.take(remote.rss, remote.uss)
         return mine + Usage(remote.user, remote.system, 0, 0)
 
-    def phase(self, phase: str, index: int, round_: int | None = None) -> None:
+    def phase(self, phase: Phase, index: int, round_: int | None = None) -> None:
         spec, workload = self.spec, self.workload
         totals = PassTotals()
         sink: ProgressSink | None = None

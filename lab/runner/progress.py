@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from lab.results.model import Phase
 from lab.runner.protocol import Progress, RunnerEvent
 from lab.runner.workloads.base import Tally
 
@@ -23,7 +24,7 @@ class ProgressSink:
     read every `stride` results, with `stride` adapted to keep about a hundred reads a second.
     """
 
-    def __init__(self, out: EventOut, tally: Tally, phase: str, index: int, total: int) -> None:
+    def __init__(self, out: EventOut, tally: Tally, phase: Phase, index: int, total: int) -> None:
         self.out = out
         self.tally = tally
         self.phase = phase

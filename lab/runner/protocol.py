@@ -1,7 +1,9 @@
 """The runner protocol: typed messages with one serializer, used by the runner and the session.
 
 Like pyperf's worker and manager, both ends share this module, so a field can only be renamed
-in one place. Every message is one line of JSON.
+in one place. Every message is one line of JSON, and every message is a pydantic dataclass:
+decoding a line validates it (strict types, finite numbers), so a field of the wrong type is
+refused here, with its name, before the session looks at it.
 
 Session -> runner (stdin):
   RunSpec          first line: what to run; `repeats` > 0 measures that many repeats at once
@@ -16,189 +18,167 @@ The events never travel on fds 1 and 2: the measured code and its pool workers w
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import field
+from typing import Annotated, Any, Literal, TypeVar
 
-from lab.results.model import RepeatRecord
+from pydantic import Field, TypeAdapter, ValidationError
+from pydantic.dataclasses import dataclass
+
+from lab.results.codec import DEFERRED, FINITE, adapter
+from lab.results.model import Count, NonNegative, Phase, RepeatRecord
 
 # The runner's event pipe: its fd number, handed over in the environment (subprocess pass_fds).
 EVENT_FD_ENV = "LAB_EVENT_FD"
 MAX_EVENT_LINE = 2**24  # bytes: an event longer than this is not one the runner sends
 
-
-def _dump(data: dict[str, Any]) -> str:
-    return json.dumps(data, separators=(",", ":"))
+T = TypeVar("T")
 
 
 class ProtocolError(ValueError):
-    """A line that is not a message of the protocol."""
+    """A line that is not a message of the protocol; str() names the field that is wrong."""
 
 
-def _object(line: str | bytes) -> dict[str, Any]:
+def _decode(found: TypeAdapter[T], line: str | bytes, what: str) -> T:
+    """line as a message, or ProtocolError: "a malformed event: ready.pid: ..., got '1'"."""
     try:
-        data = json.loads(line)
-    except ValueError as exc:
-        raise ProtocolError(f"not JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ProtocolError("not a JSON object")
-    return data
+        value: T = found.validate_json(line, strict=True)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        if error["type"] == "json_invalid":
+            raise ProtocolError(f"not JSON: {error['msg']}") from None
+        loc = ".".join(str(part) for part in error["loc"])
+        if not loc or error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            raise ProtocolError(f"not {what}: {error['msg']}") from None
+        got = str(error["input"])[:40]  # whatever the line held there, cut short
+        noun = what.split(" ", 1)[1]
+        raise ProtocolError(f"a malformed {noun}: {loc}: {error['msg']}, got {got!r}") from None
+    return value
 
 
-@dataclass(frozen=True)
+def _encode(message: object) -> str:
+    return adapter(type(message)).dump_json(message).decode()
+
+
+@dataclass(frozen=True, config=FINITE)
 class RunSpec:
     workload: dict[str, Any]
     context: dict[str, Any]
     executor: str
-    workers: int
+    workers: Annotated[int, Field(ge=1)]
     start_method: str
-    warmups: int
-    repeats: int  # measured at once; 0 when the session sends MeasureCommands (rounds)
+    warmups: Count
+    repeats: Count  # measured at once; 0 when the session sends MeasureCommands (rounds)
     run_id: str | None = None
-    min_time: float = 0.0  # the runner calibrates passes per repeat
-    timeout: float = 0.0
-    commanded: int = 0  # repeats the session will command: calibration's timeout budget
+    min_time: NonNegative = 0.0  # the runner calibrates passes per repeat
+    timeout: NonNegative = 0.0
+    commanded: Count = 0  # repeats the session will command: calibration's timeout budget
     cluster: str | None = None  # dask: an existing scheduler's address (None: a LocalCluster)
 
     def to_line(self) -> str:
-        return _dump(asdict(self))
+        return _encode(self)
 
     @classmethod
     def from_line(cls, line: str | bytes) -> RunSpec:
-        data = _object(line)
-        try:
-            return cls(
-                workload=dict(data["workload"]),
-                context=dict(data["context"]),
-                executor=str(data["executor"]),
-                workers=int(data["workers"]),
-                start_method=str(data["start_method"]),
-                warmups=int(data["warmups"]),
-                repeats=int(data["repeats"]),
-                run_id=data.get("run_id"),
-                min_time=float(data.get("min_time") or 0.0),
-                timeout=float(data.get("timeout") or 0.0),
-                commanded=int(data.get("commanded") or 0),
-                cluster=str(data["cluster"]) if data.get("cluster") else None,
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ProtocolError(f"not a run spec: {type(exc).__name__}: {exc}") from None
+        found: RunSpec = _decode(adapter(cls), line, "a run spec")
+        return found
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=DEFERRED)
 class MeasureCommand:
-    index: int  # the run's repeat number
-    round: int  # the session's round number
+    index: Count  # the run's repeat number
+    round: Count  # the session's round number
+    command: Literal["repeat"] = field(default="repeat", repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=DEFERRED)
 class CloseCommand:
-    pass
+    command: Literal["close"] = field(default="close", repr=False)
 
 
 Command = MeasureCommand | CloseCommand
 
 
 def command_line(command: Command) -> str:
-    if isinstance(command, MeasureCommand):
-        return _dump({"command": "repeat", "index": command.index, "round": command.round})
-    return _dump({"command": "close"})
+    return _encode(command)
+
+
+_COMMANDS = Annotated[Command, Field(discriminator="command")]
 
 
 def parse_command(line: str | bytes) -> Command:
-    data = _object(line)
-    kind = data.get("command")
-    if kind == "repeat":
-        return MeasureCommand(int(data["index"]), int(data["round"]))
-    if kind == "close":
-        return CloseCommand()
-    raise ProtocolError(f"unknown command {kind!r}")
+    found: Command = _decode(adapter(_COMMANDS), line, "a command")
+    return found
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=FINITE)
 class Ready:
-    pid: int
-    rss: int
+    pid: Count
+    rss: Count
+    event: Literal["ready"] = field(default="ready", repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=FINITE)
 class Startup:
-    seconds: float
-    chunk_size: int | None = None  # tasks shipped to a worker at once (process pool, dask)
+    seconds: NonNegative
+    # tasks shipped to a worker at once (process pool, dask)
+    chunk_size: Annotated[int, Field(ge=1)] | None = None
+    event: Literal["startup"] = field(default="startup", repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=FINITE)
 class Progress:
-    phase: str
-    repeat: int
-    done: int
-    total: int
-    elapsed: float
+    phase: Phase
+    repeat: Count
+    done: Count
+    total: Count
+    elapsed: NonNegative
+    event: Literal["progress"] = field(default="progress", repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=FINITE)
 class RepeatDone:
     record: RepeatRecord  # per-pass averages over its `loops` passes
+    event: Literal["repeat"] = field(default="repeat", repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=DEFERRED)
 class RunnerError:
     kind: str
     message: str
     detail: str = ""
+    event: Literal["error"] = field(default="error", repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=FINITE)
 class Done:
-    max_rss: int
-    cpu_seconds: float | None
-    uss: int | None = None  # the runner's tree, pool still up
+    max_rss: Count
+    cpu_seconds: NonNegative | None
+    uss: Count | None = None  # the runner's tree, pool still up
     # An existing cluster's workers (not in the tree): peaks sampled around each repeat.
-    remote_rss: int = 0
-    remote_uss: int | None = None
+    remote_rss: Count = 0
+    remote_uss: Count | None = None
+    event: Literal["done"] = field(default="done", repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=DEFERRED)
 class Facts:
     """The interpreter as the runner sees it once the workload and pool are loaded
     (lab.runner.system.pyfacts): version, build, whether the GIL is on and what turned it on."""
 
     facts: dict[str, Any]
+    event: Literal["facts"] = field(default="facts", repr=False)
 
 
 RunnerEvent = Ready | Startup | Facts | Progress | RepeatDone | RunnerError | Done
 
-_TAGS: dict[type, str] = {
-    Ready: "ready",
-    Startup: "startup",
-    Facts: "facts",
-    Progress: "progress",
-    RepeatDone: "repeat",
-    RunnerError: "error",
-    Done: "done",
-}
-_BY_TAG: dict[str, type] = {tag: cls for cls, tag in _TAGS.items()}
-
 
 def to_line(message: RunnerEvent) -> str:
-    if isinstance(message, RepeatDone):
-        fields = {"event": "repeat", **message.record.to_json()}
-        for derived in ("cpu_seconds", "throughput"):  # the session recomputes them
-            fields.pop(derived, None)
-        return _dump(fields)
-    return _dump({"event": _TAGS[type(message)], **asdict(message)})
+    return _encode(message)
+
+
+_EVENTS = Annotated[RunnerEvent, Field(discriminator="event")]
 
 
 def from_line(line: str | bytes) -> RunnerEvent:
-    data = _object(line)
-    tag = data.pop("event", None)
-    cls = _BY_TAG.get(tag) if isinstance(tag, str) else None
-    if cls is None:
-        raise ProtocolError(f"unknown event {tag!r}")
-    try:
-        if cls is RepeatDone:
-            return RepeatDone(RepeatRecord.from_json(data))
-        message: RunnerEvent = cls(**data)
-    except TypeError as exc:
-        raise ProtocolError(f"bad {tag} event: {exc}") from None
-    return message
+    found: RunnerEvent = _decode(adapter(_EVENTS), line, "an event")
+    return found

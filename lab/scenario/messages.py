@@ -11,26 +11,13 @@ from pydantic import BaseModel, BeforeValidator
 from pydantic.fields import FieldInfo
 
 from lab.core.units import format_bytes, parse_size
-from lab.scenario.callable_spec import REF_PATTERN, CallableWorkload
+from lab.scenario.callable_spec import REF_PATTERN
+from lab.scenario.kinds import KINDS
 from lab.scenario.problems import Problem, clip
-from lab.scenario.spec import (
-    MAX_WORKERS,
-    DispatchWorkload,
-    HashingWorkload,
-    HttpWorkload,
-    LocatedError,
-    NumericWorkload,
-    Scenario,
-)
+from lab.scenario.spec import MAX_WORKERS, LocatedError, Scenario
 from lab.scenario.yamlsource import Path_, SourceMap
 
-_WORKLOAD_MODELS: dict[str, type[BaseModel]] = {
-    "numeric": NumericWorkload,
-    "hashing": HashingWorkload,
-    "http": HttpWorkload,
-    "dispatch": DispatchWorkload,
-    "callable": CallableWorkload,
-}
+_WORKLOAD_MODELS: dict[str, type[BaseModel]] = {kind.name: kind.spec_class() for kind in KINDS}
 
 
 def format_path(path: Path_) -> str:

@@ -15,10 +15,9 @@ from pydantic import (
 )
 
 from lab.core.cpus import usable_cpus
-from lab.core.optional import EXECUTORS
 from lab.core.units import parse_size
+from lab.scenario import kinds, models
 from lab.scenario.cluster import ClusterAddress
-from lab.scenario.interpreters import InterpreterAxis
 from lab.scenario.workload_specs import HASH_ALGORITHMS as HASH_ALGORITHMS
 from lab.scenario.workload_specs import DispatchWorkload as DispatchWorkload
 from lab.scenario.workload_specs import HashingWorkload as HashingWorkload
@@ -27,11 +26,10 @@ from lab.scenario.workload_specs import NumericWorkload as NumericWorkload
 from lab.scenario.workload_specs import StrictModel
 from lab.scenario.workload_specs import WorkloadSpec as WorkloadSpec
 
-# The concurrency models, in report order; lab.runner.executors registers one module for each.
-EXECUTOR_NAMES = EXECUTORS
-# What a scenario runs unless it lists executors: the models of one machine. Dask is asked for
-# by name: it needs the optional `cluster` extra and starts a cluster per run.
-DEFAULT_EXECUTORS = ("serial", "asyncio", "uvloop", "threads", "processes")
+# The concurrency models, in report order (their descriptors: lab.scenario.models).
+EXECUTOR_NAMES = models.NAMES
+# What a scenario runs unless it lists executors: the models of one machine.
+DEFAULT_EXECUTORS = models.DEFAULT_NAMES
 START_METHODS = ("fork", "forkserver", "spawn")
 
 # Like pyperf's default: a repeat shorter than 0.1 s is mostly scheduler and timer noise.
@@ -41,12 +39,6 @@ DEFAULT_MIN_TIME = 0.1
 MAX_WORKERS = 1024
 
 
-# Parameters a scenario provisions once (the hashing corpus, the embedded server): a sweep over
-# them would run every point against the first point's corpus or server.
-PROVISIONED = {
-    "hashing": ("files", "file_size"),
-    "http": ("latency_ms", "payload_size", "error_rate"),
-}
 MAX_SWEEP_POINTS = 100  # hard limit; past 10 the CLI asks for --yes
 SweepValue = Annotated[float, Field(allow_inf_nan=False)] | int
 
@@ -62,14 +54,14 @@ class LocatedError(ValueError):
 
 def sweepable(workload: BaseModel) -> list[str]:
     """The workload's numeric parameters a `sweep:` may vary."""
-    kind = getattr(workload, "kind", "")
+    kind = kinds.traits(getattr(workload, "kind", ""))
     names = []
     for name, field in type(workload).model_fields.items():
-        if name in PROVISIONED.get(kind, ()) or (kind == "callable" and name != "tasks"):
+        if name in kind.provisioned or (kind.user_function and name != "tasks"):
             continue
         if field.annotation in (int, float):
             names.append(name)
-    if kind == "callable" and getattr(workload, "args", None) is None:
+    if kind.user_function and getattr(workload, "args", None) is None:
         names.append("tasks")
     return names
 
@@ -99,7 +91,7 @@ def default_start_method() -> str:
 QUICK_ROUNDS = 10
 
 
-class Scenario(StrictModel, InterpreterAxis):
+class Scenario(StrictModel):
     """One scenario file. `name` comes from the file name unless given."""
 
     name: str | None = Field(None, description="short identifier; defaults to the file name")
@@ -147,9 +139,16 @@ class Scenario(StrictModel, InterpreterAxis):
         "first `workers` workers run the tasks; default: a LocalCluster started for each run",
     )
     sweep: dict[str, list[SweepValue]] = Field(
-        default_factory=lambda: {},  # not `dict`: see interpreters.py
+        default_factory=lambda: {},  # not `dict`: see `interpreters` below
         description="run the whole matrix at each value of a numeric workload parameter, "
         "e.g. {size: [1000, 10000]}; several parameters: every combination",
+    )
+    interpreters: list[Annotated[str, Field(min_length=1, max_length=4096)]] = Field(
+        # Not `list`: pydantic reads each factory's signature, and for a builtin that parses
+        # its text signature with tokenize, whose regex alone costs ~5 ms of `--check`.
+        default_factory=lambda: [],
+        description="Pythons to run the matrix under, each one more axis (names on PATH, e.g. "
+        "python3.13, or paths); --python overrides it; default: the lab's own Python",
     )
 
     @model_validator(mode="after")

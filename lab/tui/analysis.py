@@ -22,6 +22,7 @@ from lab.report.cells import drift_sentence
 from lab.report.explain import grouped_warnings, scaling_rows
 from lab.results.model import ScenarioResult
 from lab.results.notices import Notice
+from lab.scenario.models import BASELINE, PROCESSES, THREADS
 
 # Marks that read without colour (no emoji: their width varies across terminals).
 STATUS = {
@@ -44,7 +45,7 @@ SCALING_COLUMNS = {
 }
 BREAKEVEN_COLUMNS = {  # lab.report.explain.breakeven_rows's, without the run ids
     "task": "per task",
-    "serial": "serial",
+    "baseline": BASELINE,
     "light": "{light}",
     "light_start": "start-up",
     "heavy": "{heavy}",
@@ -183,8 +184,8 @@ def analysis_view(
             _heading(
                 ("Task-size sweep" if be.param == "task_us" else f"Sweep of {be.param}")
                 + (
-                    ": when a process pool beats a thread pool"
-                    if be.heavy == "processes"
+                    f": when a {PROCESSES.display_name} beats a {THREADS.display_name}"
+                    if be.heavy == PROCESSES.name
                     else f": when {be.heavy} beats {be.light}"
                 )
             ),
@@ -193,7 +194,7 @@ def analysis_view(
         sizes = [
             {
                 "task": be.label(p.value),
-                "serial": format_seconds(p.serial_wall),
+                "baseline": format_seconds(p.serial_wall),
                 "light": format_seconds(p.light_wall),
                 "light_start": format_seconds(p.light_startup),
                 "heavy": format_seconds(p.heavy_wall),

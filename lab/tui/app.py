@@ -18,10 +18,11 @@ from functools import partial
 from typing import Any, ClassVar
 
 from textual import on, work
-from textual.app import ComposeResult, SystemCommand
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Header, TabbedContent, TabPane
+from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 from textual.worker import Worker
 
 from lab.core.textsafe import safe_text
@@ -36,13 +37,30 @@ from lab.scenario.loader import LoadedScenario
 from lab.tui.linefilter import SafeTerminalApp
 from lab.tui.screens import COMMANDS, ConfirmScreen, DetailsScreen, ExportScreen, HelpScreen
 from lab.tui.state import LabState
-from lab.tui.subtitle import show_live_subtitle
 from lab.tui.widgets import ResultsPane, RunPane, ScenariosPane, SystemPane
 
 REFRESH_SECONDS = 0.25  # repaint live progress 4 times a second: what a person can read
 TABS = ("scenarios", "run", "results", "system")
 # The events that change the results shown; progress and CPU samples only move the Run tab.
 RESULT_EVENTS = (ScenarioStarted, RunStarted, RunFinished, ScenarioFinished)
+
+
+def show_live_subtitle(app: App[Any], screen: Screen[Any], subtitle: str) -> None:
+    """Name the run in flight in the header of `screen`, repainting its title line alone.
+
+    Setting `App.sub_title` repaints every cell of the screen (an App reactive refreshes the
+    whole screen), and in rounds the run in flight changes several times a second.
+    """
+    if subtitle == app.sub_title:
+        return
+    try:
+        header = screen.query_one(Header)
+        title = header.query_one("HeaderTitle", Static)
+    except NoMatches:  # no header to repaint on its own: let Textual do it all
+        app.sub_title = subtitle
+        return
+    app.set_reactive(App.sub_title, subtitle)  # its watchers would refresh the screen
+    title.update(header.format_title(), layout=False)  # the title keeps its width
 
 
 class LabApp(SafeTerminalApp):

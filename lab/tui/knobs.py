@@ -11,16 +11,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from lab.scenario.kinds import BY_NAME as KINDS
 from lab.scenario.spec import DEFAULT_EXECUTORS, EXECUTOR_NAMES, Scenario
 
-# The workload fields that set "how much work", per workload kind (two per kind).
-SIZE_KNOBS: dict[str, tuple[str, str]] = {
-    "numeric": ("tasks", "size"),
-    "hashing": ("files", "file_size"),
-    "http": ("requests", "latency_ms"),
-    "dispatch": ("tasks", "task_us"),
-    "callable": ("tasks", "check"),
-}
 BYTE_FIELDS = {"file_size", "chunk_size", "payload_size"}
 
 FIELDS = ("executors", "workers", "size1", "size2", "repeats", "warmups")
@@ -52,7 +45,7 @@ def _show(field: str, value: Any) -> str:
 
 
 def size_fields(scenario: Scenario) -> tuple[str, str]:
-    return SIZE_KNOBS[scenario.workload.kind]
+    return KINDS[scenario.workload.kind].size_knobs
 
 
 def field_help(scenario: Scenario, field: str) -> str:
@@ -84,7 +77,7 @@ def _field_of(loc: tuple[Any, ...], kind: str) -> str | None:
     head = loc[0]
     if head == "workload":
         rest = [p for p in loc[1:] if p != kind]
-        first, second = SIZE_KNOBS[kind]
+        first, second = KINDS[kind].size_knobs
         if rest and rest[0] == first:
             return "size1"
         if rest and rest[0] == second:
@@ -117,7 +110,7 @@ def apply_knobs(base: Scenario, values: KnobValues) -> tuple[Scenario | None, di
     """
     data = base.model_dump(mode="python")
     kind = base.workload.kind
-    first, second = SIZE_KNOBS[kind]
+    first, second = KINDS[kind].size_knobs
     # The form toggles the models of one machine; a scenario's dask runs stay as written.
     kept = [e for e in base.executors if e not in DEFAULT_EXECUTORS]
     data["executors"] = [e for e in EXECUTOR_NAMES if e in values.executors or e in kept]

@@ -16,6 +16,7 @@ from lab.analysis.analyse import ScenarioAnalysis
 from lab.analysis.summarise import finalise_scenario
 from lab.report.cells import run_cells, significant_winner
 from lab.results.model import RunResult, ScenarioResult
+from lab.scenario.kinds import traits as kind_traits
 
 # (key, header) in the report's column order; latency and errors only for HTTP workloads.
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -61,7 +62,7 @@ def columns_for(
     Compact: the columns of `COMPACT`, with the sweep's parameter names as its header; the
     status only while some run is not ok (queued, running, failed).
     """
-    http = result.workload.get("kind") == "http"
+    http = kind_traits(result.workload.get("kind")).measures_latency
     sweep = any(r.params for r in result.runs)
     columns = [
         c for c in COLUMNS if (http or c[0] not in LATENCY_COLUMNS) and (sweep or c[0] != "params")

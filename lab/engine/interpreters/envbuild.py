@@ -43,8 +43,11 @@ from lab.engine.interpreters.envcache import (
 )
 from lab.engine.interpreters.probe import Interpreter
 from lab.runner.system.groups import kill_group
+from lab.scenario.models import UVLOOP as UVLOOP_MODEL
 
 Progress = Callable[[str], None]
+# uvloop's wheel is named as its module is.
+UVLOOP_MODULE = str(UVLOOP_MODEL.needs_module)
 LOCK_POLL = 0.2
 NOISE = re.compile(r"^(WARNING: Location|\s*$)")  # pip's chatter about index folders
 
@@ -210,7 +213,7 @@ async def _build(tmp: Path, interp: Interpreter, progress: Progress, reuse: bool
     progress(f"{label}: installing {names} with pip")
     # One pip run when uvloop has a wheel (the common case); without one, a second run
     # installs the rest, and uvloop's runs are skipped for this interpreter.
-    code, out = await _run([*pip, *PIP_FLAGS, "--prefer-binary", "--only-binary", "uvloop",
+    code, out = await _run([*pip, *PIP_FLAGS, "--prefer-binary", "--only-binary", UVLOOP_MODULE,
                             *REQUIREMENTS, UVLOOP])  # fmt: skip
     uvloop_problem = None
     if code:

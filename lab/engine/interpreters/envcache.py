@@ -25,7 +25,13 @@ from lab.engine.interpreters.probe import Interpreter
 MARKER = "concurrency-lab-env.json"
 # The runner imports these (lab.runner.main and every workload and executor); never Textual.
 # tests/test_interpreters.py checks each against pyproject's dependencies.
-REQUIREMENTS = ("pydantic>=2.7", "psutil>=5.9", "aiohttp>=3.10", "aiofiles>=23.2")
+REQUIREMENTS = (
+    "pydantic>=2.12",
+    "typing-extensions>=4.12",
+    "psutil>=5.9",
+    "aiohttp>=3.10",
+    "aiofiles>=23.2",
+)
 UVLOOP = "uvloop>=0.19"
 # The sub-interpreter pool's backport, for 3.13 only (3.14+ has it in the standard library).
 INTERPRETERS_BACKPORT = "interpreters-pep-734>=0.5"
@@ -151,7 +157,7 @@ def read_env(env: Path, interp: Interpreter) -> RunnerEnv | None:
         return None
     python = env_python(env)
     site = env / str(marker.get("site", ""))
-    if not os.access(python, os.X_OK) or not (site / "lab" / "engine" / "runner.py").is_file():
+    if not os.access(python, os.X_OK) or not (site / "lab" / "runner" / "main.py").is_file():
         return None
     problem = marker.get("uvloop_problem")
     pool = marker.get("interpreters_problem")

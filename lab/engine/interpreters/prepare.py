@@ -14,7 +14,6 @@ from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
-from lab.core.optional import unavailable
 from lab.engine.events import Event, Preparing, RunFinished, RunSkipped
 from lab.engine.interpreters.envbuild import EnvError, ensure_env
 from lab.engine.interpreters.envcache import CacheError, RunnerEnv
@@ -22,6 +21,7 @@ from lab.engine.interpreters.probe import Interpreter
 from lab.engine.plan import RunPlan, ScenarioPlan
 from lab.results.model import Report, RunError, RunResult, ScenarioResult
 from lab.results.notices import notice
+from lab.scenario.models import traits
 
 POLL = 0.1
 
@@ -112,17 +112,19 @@ class Interpreters:
 
 def _not_under_lab(executor: str) -> str | None:
     """Why an executor cannot run under the lab's own Python (the plan left it to the axis)."""
-    return unavailable(executor) if executor == "interpreters" else None
+    model = traits(executor)
+    return model.unavailable() if model.needs_subinterpreters else None
 
 
 def _not_here(executor: str, env: RunnerEnv) -> str | None:
     """Why an executor's runs cannot use this runner environment, if they cannot."""
-    if executor == "uvloop":
-        return env.uvloop_problem
-    if executor == "interpreters":
+    model = traits(executor)
+    if model.needs_subinterpreters:
         return env.interpreters_problem
-    if executor == "dask":  # the optional cluster extra is the lab's own, never an env's
+    if model.cluster:  # the optional cluster extra is the lab's own, never an env's
         return "Dask runs only under the lab's own Python: runner environments hold no Dask"
+    if model.needs_module is not None:  # the one optional module envs install (from wheels)
+        return env.uvloop_problem
     return None
 
 

@@ -25,28 +25,17 @@ from lab.core.units import format_bytes, format_number
 from lab.engine.plan import RunPlan, ScenarioPlan
 from lab.engine.system.machine import CGROUP, cgroup_memory_limit
 from lab.runner.workloads.numeric import SIEVE_SEGMENT
+from lab.scenario.models import traits
 from lab.scenario.spec import HashingWorkload, HttpWorkload, NumericWorkload
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB
 # A runner: the interpreter, the lab's engine and the workload module (measured about 40 MiB).
 RUNNER_BYTES = 64 * MIB
-# A pool worker process (forkserver child importing the workload): about 21 GB for 1024.
-PROCESS_BYTES = 20 * MIB
-# A thread's touched stack and bookkeeping (its 8 MiB stack is mostly never touched).
-THREAD_BYTES = 256 * 1024
-# A sub-interpreter with the workload's modules imported in it (the executor's module alone
-# took about 24 ms to import in each on 3.14), its thread's stack and its queues.
-INTERPRETER_BYTES = 16 * MIB
 # Files a runner keeps open besides the work: stdio, its event pipe, imports, the loop's.
 BASE_FILES = 64
-# Per pool worker, the runner holds its pipes and a sentinel.
-FILES_PER_PROCESS = 4
-# A LocalCluster's worker imports Dask distributed (about 45 MiB USS measured, a nanny's share
-# included), and the runner holds the scheduler; an existing cluster costs only the client.
-DASK_WORKER_BYTES = 64 * MIB
-DASK_SCHEDULER_BYTES = 48 * MIB
-FILES_PER_DASK_WORKER = 16  # its comms to the scheduler, the client and its nanny, pipes
+# What each model starts beside the runner (its workers, a scheduler) is its descriptor's
+# footprint (lab.scenario.models).
 
 
 @dataclass(frozen=True)
@@ -70,21 +59,15 @@ def estimate_run(plan: ScenarioPlan, run: RunPlan) -> Estimate:
     parts = [f"the runner {format_bytes(RUNNER_BYTES)}"]
     total = RUNNER_BYTES
     workers = run.workers
-    if run.executor == "processes":
-        total += workers * PROCESS_BYTES
-        parts.append(f"{workers} worker processes × {format_bytes(PROCESS_BYTES)}")
-    elif run.executor == "dask":
-        total += DASK_SCHEDULER_BYTES
-        parts.append(f"the Dask client and scheduler {format_bytes(DASK_SCHEDULER_BYTES)}")
-        if not plan.scenario.cluster:
-            total += workers * DASK_WORKER_BYTES
-            parts.append(f"{workers} Dask workers × {format_bytes(DASK_WORKER_BYTES)}")
-    elif run.executor == "interpreters":
-        total += workers * INTERPRETER_BYTES
-        parts.append(f"{workers} sub-interpreters × {format_bytes(INTERPRETER_BYTES)}")
-    elif run.executor == "threads":
-        total += workers * THREAD_BYTES
-        parts.append(f"{workers} threads × {format_bytes(THREAD_BYTES)}")
+    model = traits(run.executor)
+    started = model.footprint
+    if started.shared_bytes:
+        total += started.shared_bytes
+        parts.append(f"{started.shared_called} {format_bytes(started.shared_bytes)}")
+    # An existing cluster's workers run on its own machines, not here.
+    if started.worker_bytes and not (model.cluster and plan.scenario.cluster):
+        total += workers * started.worker_bytes
+        parts.append(f"{workers} {started.workers_called} × {format_bytes(started.worker_bytes)}")
     # The workload as this run has it: a sweep point overrides some of its parameters.
     spec = plan.scenario.workload.model_copy(update=run.overrides)
     per_task, what = _workload_bytes_per_worker(spec)
@@ -116,10 +99,9 @@ def available_memory() -> tuple[int, str]:
 
 def files_needed(plan: ScenarioPlan, run: RunPlan) -> int:
     """Open files the run's runner holds at its peak."""
-    if run.executor == "processes":
-        return BASE_FILES + FILES_PER_PROCESS * run.workers
-    if run.executor == "dask":
-        return BASE_FILES + FILES_PER_DASK_WORKER * run.workers
+    per_worker = traits(run.executor).footprint.files_per_worker
+    if per_worker:
+        return BASE_FILES + per_worker * run.workers
     if isinstance(plan.scenario.workload, HttpWorkload | HashingWorkload):
         return BASE_FILES + run.workers  # a socket or file per concurrent task
     return BASE_FILES

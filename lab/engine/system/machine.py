@@ -22,9 +22,11 @@ from lab.core.cpus import affinity_cpus, cgroup_cpu_limit, usable_cpus
 from lab.engine.system import probes
 from lab.results.machine import EventLoopFacts, MachineFacts, TimerFacts
 from lab.runner.system.pyfacts import gil_enabled, python_build
+from lab.scenario.models import UVLOOP
 from lab.scenario.spec import default_start_method
 
-LIBRARIES = ("aiohttp", "aiofiles", "uvloop", "textual", "psutil", "pydantic", "PyYAML")
+UVLOOP_LIBRARY = str(UVLOOP.needs_module)
+LIBRARIES = ("aiohttp", "aiofiles", UVLOOP_LIBRARY, "textual", "psutil", "pydantic", "PyYAML")
 CGROUP = Path("/sys/fs/cgroup")
 
 
@@ -110,7 +112,7 @@ def event_loop() -> EventLoopFacts:
         default = f"{type(loop).__module__}.{type(loop).__qualname__}"
     finally:
         loop.close()
-    return {"asyncio_default": default, "uvloop_available": _version("uvloop") is not None}
+    return {"asyncio_default": default, "uvloop_available": _version(UVLOOP_LIBRARY) is not None}
 
 
 def _version(name: str) -> str | None:

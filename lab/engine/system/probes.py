@@ -20,6 +20,7 @@ import psutil
 from lab.analysis.noise import LOAD_SAMPLE_SECONDS, EnvironmentFacts, page_cache_warning
 from lab.core import cpus
 from lab.results.notices import Notice, notice
+from lab.scenario.kinds import traits as kind_traits
 
 # --- facts, each from one small reader ----------------------------------------------------------
 
@@ -224,7 +225,8 @@ def scenario_warnings(scenario: Any, context: dict[str, Any]) -> list[Notice]:
                 "The results cover the rest of the folder only.",
             )
         )
-    if workload.kind == "hashing" and workload.cache == "warm" and context.get("files"):
+    reads_files = kind_traits(workload.kind).reads_files
+    if reads_files and getattr(workload, "cache", None) == "warm" and context.get("files"):
         resident = read_page_cache_fraction(context["files"])
         cache = page_cache_warning(*resident) if resident else None
         found += [cache] if cache else []

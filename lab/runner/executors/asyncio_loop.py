@@ -9,11 +9,11 @@ from typing import Any
 
 from lab.runner.executors.base import Executor, ResultSink
 from lab.runner.workloads.base import Workload
+from lab.scenario.models import ASYNCIO
 
 
 class AsyncioExecutor(Executor):
-    name = "asyncio"
-    description = "asyncio on the standard library event loop"
+    name = ASYNCIO.name
 
     def loop_factory(self) -> Callable[[], asyncio.AbstractEventLoop] | None:
         return None

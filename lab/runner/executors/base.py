@@ -44,8 +44,7 @@ class Executor(ABC):
     batch to `sink.add_many`) in the calling thread, in any order, so tallies need no locks.
     """
 
-    name: ClassVar[str]
-    description: ClassVar[str]
+    name: ClassVar[str]  # its descriptor's (lab.scenario.models), which describes it
 
     # Tasks shipped to a worker at once, for executors that chunk (recorded in the report).
     chunk: int | None = None

@@ -33,8 +33,9 @@ from lab.runner.executors.base import (
     ResultSink,
     WorkerLost,
 )
-from lab.runner.executors.processes import chunk_size, run_chunk
+from lab.runner.executors.chunked import chunk_size, run_chunk
 from lab.runner.workloads.base import Workload
+from lab.scenario.models import DASK
 
 STARTUP_TIMEOUT = 60.0
 LOST_POLL = 0.2  # seconds between looks for a lost worker while a finished chunk is recomputed
@@ -139,8 +140,7 @@ class _Lost:
 
 
 class DaskExecutor(Executor):
-    name = "dask"
-    description = "Dask distributed, single-threaded worker processes"
+    name = DASK.name
 
     def __init__(self, workers: int, start_method: str, cluster: str | None = None) -> None:
         super().__init__(workers, start_method, cluster)

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import importlib
-import math
 import multiprocessing
 import os
 import queue
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from itertools import islice
 from typing import Any
 
 from lab.runner.executors.base import Executor, ResultSink
+from lab.runner.executors.chunked import chunk_size, feed_in_chunks, run_chunk
 from lab.runner.system.parent_death import PARENT_ENV, arm
 from lab.runner.workloads.base import Workload
+from lab.scenario.models import PROCESSES
 
 STARTUP_TIMEOUT = 60.0
 
@@ -38,27 +37,12 @@ def _noop() -> None:
     return None
 
 
-def run_chunk(fn: Callable[[Any], Any], chunk: list[Any]) -> list[Any]:
-    return [fn(task) for task in chunk]
-
-
 class WorkerDied(BrokenProcessPool):
     """A pool worker process ended while the pool was working; says which and how."""
 
 
-# Past this, a bigger chunk saves no measurable IPC but holds more tasks and results in memory:
-# with at most 2 x workers + 1 chunks in flight, 100,000 tasks never sit in memory at once.
-MAX_CHUNK = 1024
-
-
-def chunk_size(tasks: int, workers: int) -> int:
-    """About four chunks per worker: balanced, yet IPC is paid per chunk rather than per task."""
-    return max(1, min(MAX_CHUNK, math.ceil(tasks / (workers * 4))))
-
-
 class ProcessExecutor(Executor):
-    name = "processes"
-    description = "concurrent.futures.ProcessPoolExecutor"
+    name = PROCESSES.name
 
     def start(self, workload: Workload) -> None:
         context = multiprocessing.get_context(self.start_method)
@@ -135,29 +119,11 @@ class ProcessExecutor(Executor):
 
     def _run(self, workload: Workload, tasks: Iterable[Any], sink: ResultSink) -> None:
         fn = workload.sync_function
-        it = iter(tasks)
-        size = self.chunk
 
-        def next_chunk() -> Future[list[Any]] | None:
-            chunk = list(islice(it, size))
-            return self.pool.submit(run_chunk, fn, chunk) if chunk else None
+        def submit(chunk: list[Any]) -> Future[list[Any]]:
+            return self.pool.submit(run_chunk, fn, chunk)
 
-        inflight: deque[Future[list[Any]]] = deque()
-        for _ in range(2 * self.workers):
-            f = next_chunk()
-            if f is None:
-                break
-            inflight.append(f)
-        try:
-            while inflight:
-                results = inflight.popleft().result()
-                f = next_chunk()
-                if f is not None:
-                    inflight.append(f)
-                sink.add_many(results)
-        finally:
-            for f in inflight:
-                f.cancel()
+        feed_in_chunks(tasks, self.chunk or 1, self.workers, submit, Future.result, sink)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)

@@ -9,11 +9,11 @@ from typing import Any
 
 from lab.runner.executors.base import Executor, ResultSink
 from lab.runner.workloads.base import Workload
+from lab.scenario.models import SERIAL
 
 
 class SerialExecutor(Executor):
-    name = "serial"
-    description = "one task after another in the main thread: the baseline"
+    name = SERIAL.name
 
     def start(self, workload: Workload) -> None:
         pass

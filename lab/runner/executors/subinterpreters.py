@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import pickle
 import time
-from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future
-from itertools import islice
 from typing import Any
 
 from lab.core import in_interpreter
 from lab.core.optional import interpreters_problem
 from lab.runner.executors.base import Executor, ResultSink
-from lab.runner.executors.processes import chunk_size
+from lab.runner.executors.chunked import chunk_size, feed_in_chunks
 from lab.runner.workloads.base import UserCodeError, Workload, WorkloadSetupError
+from lab.scenario.models import INTERPRETERS
 
 STARTUP_TIMEOUT = 60.0
 # The lab's module the workers call; imported first, by a built-in, so that a worker that
@@ -77,8 +76,7 @@ def _refused(exc: BaseException) -> BaseException:
 
 
 class InterpreterExecutor(Executor):
-    name = "interpreters"
-    description = "concurrent.futures.InterpreterPoolExecutor (sub-interpreters, a GIL each)"
+    name = INTERPRETERS.name
 
     def start(self, workload: Workload) -> None:
         function = workload.pool_function()
@@ -115,37 +113,21 @@ class InterpreterExecutor(Executor):
         self.chunk = chunk_size(workload.task_count(), self.workers)
 
     def run(self, workload: Workload, tasks: Iterable[Any], sink: ResultSink) -> None:
-        it = iter(tasks)
-        size = self.chunk or 1
         function = self.function
 
-        def next_chunk() -> Future[bytes] | None:
-            chunk = list(islice(it, size))
-            if not chunk:
-                return None
+        def submit(chunk: list[Any]) -> Future[bytes]:
             payload = pickle.dumps((function, chunk), protocol=pickle.HIGHEST_PROTOCOL)
             future: Future[bytes] = self.pool.submit(in_interpreter.run_chunk, payload)
             return future
 
-        inflight: deque[Future[bytes]] = deque()
-        for _ in range(2 * self.workers):
-            f = next_chunk()
-            if f is None:
-                break
-            inflight.append(f)
-        try:
-            while inflight:
-                try:
-                    results = pickle.loads(inflight.popleft().result())
-                except BaseException as exc:
-                    raise _refused(_cause(exc)) from None
-                f = next_chunk()
-                if f is not None:
-                    inflight.append(f)
-                sink.add_many(results)
-        finally:
-            for f in inflight:
-                f.cancel()
+        def results_of(future: Future[bytes]) -> list[Any]:
+            try:
+                results: list[Any] = pickle.loads(future.result())
+            except BaseException as exc:
+                raise _refused(_cause(exc)) from None
+            return results
+
+        feed_in_chunks(tasks, self.chunk or 1, self.workers, submit, results_of, sink)
 
     def close(self) -> None:
         pool = getattr(self, "pool", None)

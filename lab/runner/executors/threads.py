@@ -11,11 +11,11 @@ from typing import Any
 
 from lab.runner.executors.base import Executor, ResultSink
 from lab.runner.workloads.base import Workload
+from lab.scenario.models import THREADS
 
 
 class ThreadExecutor(Executor):
-    name = "threads"
-    description = "concurrent.futures.ThreadPoolExecutor"
+    name = THREADS.name
 
     def start(self, workload: Workload) -> None:
         self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="lab-worker")

@@ -6,11 +6,11 @@ import asyncio
 from collections.abc import Callable
 
 from lab.runner.executors.asyncio_loop import AsyncioExecutor
+from lab.scenario.models import UVLOOP
 
 
 class UvloopExecutor(AsyncioExecutor):
-    name = "uvloop"
-    description = "asyncio on uvloop"
+    name = UVLOOP.name
 
     def loop_factory(self) -> Callable[[], asyncio.AbstractEventLoop] | None:
         import uvloop

@@ -1,4 +1,5 @@
-"""Workload registry: kind -> module. Modules are imported only when a run needs them."""
+"""Workloads: each kind's descriptor (lab.scenario.kinds) names its module by import path,
+imported only when a run needs it."""
 
 from __future__ import annotations
 
@@ -9,20 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from lab.runner.workloads.base import Workload, no_resources
-
-# kind -> (module, workload class name, has a provision() for scenario-level resources)
-REGISTRY: dict[str, tuple[str, str, bool]] = {
-    "numeric": ("lab.runner.workloads.numeric", "Numeric", False),
-    "hashing": ("lab.runner.workloads.hashing", "Hashing", True),
-    "http": ("lab.runner.workloads.http", "Http", True),
-    "dispatch": ("lab.runner.workloads.dispatch", "Dispatch", False),
-    "callable": ("lab.runner.workloads.callable", "UserFunction", False),
-}
+from lab.scenario.kinds import BY_NAME
 
 
 def workload_class(kind: str) -> type[Workload]:
-    module, name, _ = REGISTRY[kind]
-    cls: type[Workload] = getattr(importlib.import_module(module), name)
+    cls: type[Workload] = BY_NAME[kind].runner_class()
     return cls
 
 
@@ -34,13 +26,14 @@ def workload_unit(spec: Any) -> str:
 
 def provisioner(kind: str) -> Callable[[Any, Path], AbstractAsyncContextManager[dict[str, Any]]]:
     """The scenario-level setup for a kind: a corpus, a server, or nothing."""
-    module, _, has_provision = REGISTRY[kind]
-    if not has_provision:
+    described = BY_NAME[kind]
+    if not described.provisions:
         return no_resources
+    module = described.runner.split(":")[0]
     fn: Callable[[Any, Path], AbstractAsyncContextManager[dict[str, Any]]] = (
         importlib.import_module(module).provision
     )
     return fn
 
 
-__all__ = ["REGISTRY", "provisioner", "workload_class", "workload_unit"]
+__all__ = ["provisioner", "workload_class", "workload_unit"]

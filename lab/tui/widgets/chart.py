@@ -16,22 +16,12 @@ from lab.analysis.analyse import ScenarioAnalysis
 from lab.analysis.sweep import SweepSeries, SweepVerdict, spans_decades, sweep_series
 from lab.core.units import format_number
 from lab.results.model import ScenarioResult
+from lab.scenario.models import BASELINE, MODELS
 from lab.tui.results import ChartLine, chart_lines, speedup_series
 
 # One letter per executor: the chart's markers, readable without colour.
-MARKERS = {
-    "serial": "s", "asyncio": "a", "uvloop": "u", "threads": "t", "processes": "p",
-    "interpreters": "i", "dask": "d",
-}  # fmt: skip
-COLOURS = {
-    "serial": "white",
-    "asyncio": "cyan",
-    "uvloop": "blue",
-    "threads": "yellow",
-    "processes": "green",
-    "interpreters": "red",
-    "dask": "magenta",
-}
+MARKERS = {model.name: model.letter for model in MODELS}
+COLOURS = {model.name: model.terminal_colour for model in MODELS}
 
 
 def marker(executor: str) -> str:
@@ -100,7 +90,7 @@ class SpeedupChart(PlotextPlot):
             if ideal:
                 plt.scatter([x for x, _ in ideal], [y for _, y in ideal], marker="·", color="gray")
         if serial:
-            plt.plot([low_x, high_x], [serial[0][1]] * 2, marker="s", color=COLOURS["serial"])
+            plt.plot([low_x, high_x], [serial[0][1]] * 2, marker="s", color=COLOURS[BASELINE])
         for line in lines:  # the fitted curves first: the measured capitals are drawn over them
             curve = clipped(line.curve, low, high)
             if curve:
@@ -140,7 +130,7 @@ class SweepChart:
         pad = max(0.1 * (high - low), 0.05)
         low, high = max(0.0, low - pad), high + pad
         plt.ylim(low, high)
-        plt.plot([at(values[0]), at(values[-1])], [1.0, 1.0], marker="s", color=COLOURS["serial"])
+        plt.plot([at(values[0]), at(values[-1])], [1.0, 1.0], marker="s", color=COLOURS[BASELINE])
         for line in series:
             plt.plot(
                 [at(x) for x, _ in line.points], [y for _, y in line.points],
@@ -209,7 +199,7 @@ class ChartView(Horizontal):
                 self.side.update(sweep_side(analysis.sweep, series, several))
                 return
         lines = chart_lines(analysis) if analysis else []
-        serial = speedup_series(result).get("serial") if result else None
+        serial = speedup_series(result).get(BASELINE) if result else None
         self.plot.show(lines, serial)
         if not lines and not serial:
             self.side.update(Text("no speedups yet", style="dim"))

@@ -16,6 +16,7 @@ from textual.widgets.option_list import Option
 from lab.core.units import plural
 from lab.engine.plan import plan_scenario
 from lab.scenario.loader import LoadedScenario
+from lab.scenario.models import is_baseline
 from lab.scenario.spec import Scenario
 from lab.tui.state import LabState
 from lab.tui.widgets.knobs_form import KnobsForm
@@ -47,7 +48,7 @@ def scenario_text(loaded: LoadedScenario, scenario: Scenario, quick: bool) -> Te
     )
     plan = plan_scenario(LoadedScenario(loaded.name, loaded.source, scenario))  # quick already
     executors = list(dict.fromkeys(r.executor for r in plan.runs))
-    counts = sorted({r.workers for r in plan.runs if r.executor != "serial"})
+    counts = sorted({r.workers for r in plan.runs if not is_baseline(r.executor)})
     text.append("plan      ", style="bold")
     what = ", ".join(executors) or "nothing to run"
     if counts:

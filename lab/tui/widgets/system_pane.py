@@ -16,17 +16,19 @@ from textual.widgets import Static
 from lab.core.units import format_bytes
 from lab.results.machine import MachineFacts
 from lab.results.notices import Notice
+from lab.scenario.models import ASYNCIO, PROCESSES, UVLOOP
 
 
 def describe_loop() -> str:
     """The event loops in play: the app's own, and those the asyncio executors run on."""
     loop = asyncio.get_running_loop()
     app_loop = f"{type(loop).__module__}.{type(loop).__name__}"
+    library = str(UVLOOP.needs_module)
     try:
-        uvloop = f"uvloop {metadata.version('uvloop')}"
+        uvloop = f"{UVLOOP.name} {metadata.version(library)}"
     except metadata.PackageNotFoundError:
-        uvloop = "uvloop not installed"
-    return f"this app: {app_loop}; runs: asyncio (stdlib loop), {uvloop}"
+        uvloop = f"{UVLOOP.name} not installed"
+    return f"this app: {app_loop}; runs: {ASYNCIO.name} (stdlib loop), {uvloop}"
 
 
 def system_table(machine: MachineFacts, loop: str) -> Table:
@@ -56,7 +58,7 @@ def system_table(machine: MachineFacts, loop: str) -> Table:
         ("GIL", gil),
         ("event loop", loop),
         (
-            "processes",
+            PROCESSES.name,  # the process pool's start method
             f"start method {machine.get('multiprocessing_start_method')} "
             f"(available: {', '.join(machine.get('multiprocessing_methods') or [])})",
         ),
