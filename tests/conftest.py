@@ -229,3 +229,7 @@ class LabProcess:
         code = self.proc.wait(timeout)
         self._reader.join(5)
         return code
+
+
+# Sessions whose runners run in-process, on the real protocol (tests/fakerunner.py).
+from tests.fakerunner import fake_runners  # noqa: E402, F401

@@ -22,6 +22,7 @@ from lab.results.reading import parse_report
 from lab.results.summary import RunSummary
 from lab.scenario.builtins import builtin_paths
 from lab.scenario.loader import LoadedScenario, load_builtins
+from tests.fakerunner import FakeRunners
 from tests.test_cli import END_TO_END_BUILTIN
 
 OTHERS = [name for name in builtin_paths() if name != END_TO_END_BUILTIN]
@@ -39,9 +40,10 @@ def test_the_others_are_every_builtin_but_the_end_to_end_one() -> None:
     assert len(OTHERS) == len(builtin_paths()) - 1
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("name", OTHERS)
-async def test_builtin_report_validates_against_the_schema(name: str) -> None:
+async def test_builtin_report_validates_against_the_schema(
+    name: str, fake_runners: FakeRunners
+) -> None:
     loaded = next(item for item in load_builtins() if item.name == name)
     session = LabSession(make_plan([one_round(loaded)]))
     async for _ in session.events():

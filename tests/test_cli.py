@@ -11,7 +11,7 @@ import pytest
 
 from lab.runner.system.child_env import child_env
 
-TINY = "title: Tiny\nworkload: {kind: dispatch, tasks: 20}\nexecutors: [serial, threads]\nworkers: [2]\nrepeats: 1\nwarmups: 0\n"
+TINY = "title: Tiny\nworkload: {kind: dispatch, tasks: 20}\nexecutors: [serial, threads]\nworkers: [2]\nrepeats: 1\nwarmups: 0\nmin_time: 0\n"
 
 
 def lab(
@@ -102,17 +102,6 @@ def test_every_builtin_passes_check() -> None:
         assert f"ok  builtin:{name}  ({name}: " in out.stdout, out.stdout
 
 
-@pytest.mark.slow
-def test_report_to_file_is_written(tmp_path: Path) -> None:
-    scenario = tmp_path / "tiny.yaml"
-    scenario.write_text(TINY)
-    target = tmp_path / "out.csv"
-    out = lab("--report", str(target), str(scenario))
-    assert out.returncode == 0, out.stderr
-    assert target.read_text().startswith("scenario,run_id,executor")
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.csv.")]
-
-
 def test_bad_file_exits_2_without_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("title: t\nworkload:\n  kind: numeric\n  taskz: 3\n")
@@ -160,12 +149,15 @@ def test_schema_is_json() -> None:
 
 
 @pytest.mark.slow
-def test_report_never_imports_textual(tmp_path: Path) -> None:
+def test_report_to_a_file_never_imports_textual(tmp_path: Path) -> None:
+    """One headless run: it imports nothing of Textual, and writes its report to the file
+    whole, with no temporary file left beside it."""
     scenario = tmp_path / "tiny.yaml"
     scenario.write_text(TINY)
+    target = tmp_path / "out.md"  # Markdown: the default format, as before
     code = (
         "import sys, runpy\n"
-        f"sys.argv = ['concurrency-lab', '--report', '-', '--format', 'md', {str(scenario)!r}]\n"
+        f"sys.argv = ['concurrency-lab', '--report', {str(target)!r}, {str(scenario)!r}]\n"
         "try:\n    runpy.run_module('lab', run_name='__main__')\n"
         "except SystemExit as e:\n    code = e.code\n"
         "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.') or m.startswith('lab.tui'))\n"
@@ -177,3 +169,5 @@ def test_report_never_imports_textual(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert "IMPORTED []" in out.stderr
+    assert "## Tiny (`tiny`)" in target.read_text()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.md.")]

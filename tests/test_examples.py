@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from lab.scenario.loader import load_file
+from tests.cheap import cheap_over
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -34,7 +36,13 @@ class ExampleRun:
 @pytest.fixture(scope="module")
 def example_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ExampleRun]]:
     """The three example sessions, started together: only their results are checked, never
-    their speed, and together they take half the time they take one after the other."""
+    their speed, and together they take half the time they take one after the other.
+
+    Each runs from a copy of the examples folder, its modules as shipped and its scenario's
+    workload and matrix too, measured cheaply (tests/cheap.py: one round in one runner process
+    per run, no warmup or calibration): what is checked is what they compute, in every model."""
+    copy = tmp_path_factory.mktemp("examples") / "examples"
+    shutil.copytree(EXAMPLES, copy)
     runs = {}
     for name, report in [
         ("zlib_compress.yaml", "report.json"),
@@ -42,12 +50,13 @@ def example_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
         ("primes_by_size.yaml", "-"),
     ]:
         folder = tmp_path_factory.mktemp(name.removesuffix(".yaml"))
+        scenario = copy / name
+        scenario.write_text(cheap_over(scenario.read_text()))
         target = folder / report if report != "-" else Path("-")
         # From another folder: the scenario's module is found from its own path, not the cwd.
         with (folder / "stdout").open("wb") as out, (folder / "stderr").open("wb") as err:
             process = subprocess.Popen(
-                [sys.executable, "-m", "lab", "--report", str(target), "--quick",
-                 str(EXAMPLES / name)],
+                [sys.executable, "-m", "lab", "--report", str(target), str(scenario)],
                 cwd=folder, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
             )  # fmt: skip
         runs[name] = ExampleRun(process, target, folder)

@@ -37,7 +37,8 @@ from tests.faults import fault_env
 
 pytestmark = pytest.mark.slow
 
-# serial, threads and processes, each a fraction of a second; run by run ids below.
+# serial, threads and processes, each a fraction of a second; run by run ids below. Two rounds
+# in one runner process per run, one pass per repeat: faults are the subject, not figures.
 DISPATCH = """\
 title: faults
 workload: {kind: dispatch, tasks: 40, task_us: 2000}
@@ -46,6 +47,8 @@ workers: [2]
 repeats: 2
 warmups: 0
 timeout: 20
+processes: 1
+min_time: 0
 """
 
 

@@ -22,6 +22,7 @@ from tests.faults import fault_env, hanging
 
 pytestmark = pytest.mark.slow
 
+# Two rounds in one runner process per run, one pass per repeat: faults are the subject.
 SCENARIO = """\
 title: three runs
 workload: {kind: dispatch, tasks: 20, task_us: 2000}
@@ -30,6 +31,8 @@ workers: [2]
 repeats: 2
 warmups: 0
 timeout: 60
+processes: 1
+min_time: 0
 """
 
 

@@ -16,16 +16,19 @@ from pathlib import Path
 import pytest
 
 from lab.engine.interpreters.probe import Interpreter, probe
+from tests.cheap import cheap
 
 ROOT = Path(__file__).resolve().parent.parent
 CANDIDATES = ("python3.12", "python3.13", "python3.14", "python3.14t", "python3.11")
 
-SCENARIO = """\
+# Cheap: one runner process per run and block, no calibration (the interpreter axis is the
+# subject); --quick still takes its rounds, which the comparison between interpreters needs.
+SCENARIO = cheap("""\
 title: tiny primes
 workload: {kind: numeric, kernel: primes, tasks: 4, tasks_per_worker: 1, size: 300}
 executors: [serial, threads]
 workers: [2]
-"""
+""")
 
 
 def other_interpreters() -> list[Interpreter]:

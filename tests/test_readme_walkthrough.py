@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from lab.tui.widgets import SpeedupChart
+from tests.fakerunner import FakeRunners
 from tests.tui_fixtures import make_app, with_results
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,7 +36,10 @@ def first_try(page: Path) -> tuple[int, str]:
 
 
 @pytest.mark.parametrize("page", WALK_THROUGHS, ids=lambda p: p.name)
-async def test_the_first_try_walk_through_lands_where_the_readme_says(page: Path) -> None:
+async def test_the_first_try_walk_through_lands_where_the_readme_says(
+    page: Path, fake_runners: FakeRunners
+) -> None:
+    """`r` starts a session on in-process runners: what it plans is the subject, not a run."""
     presses, name = first_try(page)
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:

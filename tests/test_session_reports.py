@@ -37,7 +37,10 @@ workload: {kind: numeric, tasks: 8, size: 400}
 workers: [1, 2]
 repeats: 2
 warmups: 1
+min_time: 0
 """
+# Two rounds in two runner processes, each warmed up once: what is checked below. Not
+# calibration (min_time: 0), which is tests/test_calibration.py's subject.
 
 
 @pytest.fixture(scope="module")

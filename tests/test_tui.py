@@ -1,4 +1,6 @@
-"""Pilot tests: drive the real app with keys, real runner processes where a run is needed."""
+"""Pilot tests: drive the real app with keys. A run whose subject is the app (bars, grid, chart,
+export, notifications) uses in-process runners on the real protocol (tests/fakerunner.py); the
+app's cancel and quit keys stop real runner processes and their pools."""
 
 from __future__ import annotations
 
@@ -36,6 +38,8 @@ from lab.tui.widgets import (
     SpeedupChart,
     SystemPanel,
 )
+from tests.cheap import cheap
+from tests.fakerunner import FakeRunners
 from tests.tui_fixtures import (
     MACHINE,
     MACHINE_WARNINGS,
@@ -207,9 +211,10 @@ async def test_loads_a_scenario_file(tmp_path: Path) -> None:
         assert "Tiny dispatch" in str(app.query_one("#scenario-info").render())
 
 
-@pytest.mark.slow
-async def test_run_to_completion_fills_bars_grid_chart_and_exports(tmp_path: Path) -> None:
-    app = app_with(scenario(TINY, "tiny"))
+async def test_run_to_completion_fills_bars_grid_chart_and_exports(
+    tmp_path: Path, fake_runners: FakeRunners
+) -> None:
+    app = app_with(scenario(cheap(TINY), "tiny"))
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("r")
         await wait_for(lambda: finished(app), pilot)
@@ -321,9 +326,8 @@ async def test_quit_mid_run_stops_the_runner() -> None:
     assert not alive(pids)
 
 
-@pytest.mark.slow
-async def test_failing_run_notifies_and_shows_details() -> None:
-    app = app_with(scenario(TIMES_OUT, "timesout"))
+async def test_failing_run_notifies_and_shows_details(fake_runners: FakeRunners) -> None:
+    app = app_with(scenario(cheap(TIMES_OUT), "timesout"))
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await pilot.press("r")
         # Watched for as the run ends: it lives 8 s, which a loaded machine can spend before
