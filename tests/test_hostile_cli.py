@@ -230,6 +230,33 @@ from lab.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 
+# A Ctrl+C while the CLI's own modules load, before main() runs: raised from inside the import
+# of lab.cli.parser, as the console script (lab.__main__:main) and `python -m lab` load it.
+_CTRL_C_WHILE_THE_CLI_LOADS = """\
+import os, signal, sys
+
+class KillOnParser:
+    def find_spec(self, name, path=None, target=None):
+        if name == "lab.cli.parser":
+            sys.meta_path.remove(self)
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+
+sys.meta_path.insert(0, KillOnParser())
+from lab.__main__ import main
+sys.exit(main())
+"""
+
+
+def test_ctrl_c_while_the_cli_loads_is_an_interrupt_not_a_traceback() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _CTRL_C_WHILE_THE_CLI_LOADS, "--list"],
+        capture_output=True, text=True, timeout=60, env=child_env(),
+    )  # fmt: skip
+    assert done.returncode == 130, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip() == "interrupted; nothing ran"
+
 
 @pytest.mark.parametrize(
     "args",
