@@ -484,6 +484,11 @@ async def test_every_builtin_keeps_its_controls_in_a_band_and_breaks_no_physical
 ) -> None:
     (loaded,) = resolve([name])
     quick = loaded.scenario.quick()
+    if getattr(quick.workload, "rate", None) is not None:
+        pytest.skip(
+            f"{name} is an open loop: no serial baseline and no speedups, so no controls; it is "
+            "judged by the rate held and corrected p99 (tests/test_open_loop*.py)"
+        )
     # 2 workers too: no multi-worker run of a built-in may break a physical limit. Two values
     # of a sweep at most (a control is judged at each), to keep the test short.
     update: dict[str, Any] = {"workers": [1, 2], "repeats": 6, "processes": 1, "warmups": 0}

@@ -290,15 +290,23 @@ async def test_run_to_completion_fills_bars_grid_chart_and_exports(
             assert "none when the last session started" in system
 
 
+def _started_since(earlier: set[int]) -> set[int]:
+    return {p.pid for p in descendants()} - earlier
+
+
 @pytest.mark.slow
 async def test_cancel_mid_run_leaves_no_child_process() -> None:
     app = app_with(scenario(SLOW, "slow"))
+    # A parallel run's worker may hold a forkserver of its own from an earlier test that ran a
+    # process pool in-process: only what this run starts is the app's to stop.
+    earlier = {p.pid for p in descendants()}
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("r")
         key = (0, "processes-2")
         await wait_for(lambda: app.state.live.runs[key].state == "repeat", pilot)
-        await wait_for(lambda: len(descendants()) >= 3, pilot, 20)  # runner, forkserver, pool
-        pids = {p.pid for p in descendants()}
+        # runner, forkserver, pool
+        await wait_for(lambda: len(_started_since(earlier)) >= 3, pilot, 20)
+        pids = _started_since(earlier)
         shown = {b.binding.action for b in app.active_bindings.values() if b.binding.show}
         assert "cancel_run" in shown and "run_selected" not in shown
         await pilot.press("c")
@@ -313,10 +321,11 @@ async def test_cancel_mid_run_leaves_no_child_process() -> None:
 async def test_quit_mid_run_stops_the_runner() -> None:
     app = app_with(scenario(SLOW, "slow"))
     pids: set[int] = set()
+    earlier = {p.pid for p in descendants()}  # see test_cancel_mid_run_leaves_no_child_process
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("r")
         await wait_for(lambda: app.state.live.runs[(0, "processes-2")].state == "repeat", pilot)
-        pids = {p.pid for p in descendants()}
+        pids = _started_since(earlier)
         assert pids
         await pilot.press("q")
         await pilot.pause()

@@ -29,6 +29,9 @@ MAX_DECODED = 4_000_000
 # highest trackable value, conversion ratio), big-endian, after an 8-byte outer header.
 _PAYLOAD_HEADER = struct.Struct(">IIIIQQd")
 
+# An open-loop request sent more than this after its scheduled time counts as sent late.
+LATE_AFTER = 0.001
+
 PERCENTILES = (("p50", 50.0), ("p90", 90.0), ("p99", 99.0), ("p999", 99.9))
 
 

@@ -34,6 +34,7 @@ from lab.engine.system import probes
 from lab.results.model import Report, RunError, RunResult
 from lab.runner.peaks import Peak
 from lab.runner.protocol import (
+    UNREACHABLE,
     Done,
     Facts,
     MeasureCommand,
@@ -48,6 +49,8 @@ from lab.runner.system.groups import kill_group
 from lab.runner.workloads.base import ScenarioContext
 
 INTERRUPTED = "interrupted before this run finished"
+# How long a run whose target went unreachable waits to see the embedded server's exit reaped.
+SERVER_EXIT_SETTLE = 1.0
 OUTPUT_KEPT = 32 * 1024  # characters of a run's captured output kept in the report
 
 
@@ -318,6 +321,9 @@ class Rounds:
                     case RunnerError():
                         run.status = "failed"
                         run.error = RunError(item.kind, item.message, runner.detail(item.detail))
+                        if died := await self._server_death(item.kind):
+                            run.error = RunError("resource_died", died)
+                            self.stale = True
                         break  # the reason is in: stop the runner rather than wait for its cleanup
                     case Done():
                         slot.tree.take(item.max_rss, item.uss)
@@ -340,6 +346,20 @@ class Rounds:
         if run.status != "not_run" or (resources and self._check_resources(slot)):
             async for event in self._finish(slot):
                 yield event
+
+    async def _server_death(self, kind: str) -> str | None:
+        """Why the scenario's embedded server died, when that is why the run's target became
+        unreachable. A killed server's exit is seen when the session reaps it, which can come
+        after the runner has already said that no request got through."""
+        context = self.context
+        if kind != UNREACHABLE or not isinstance(context, ScenarioContext):
+            return None
+        if not context.get("embedded"):
+            return None
+        deadline = time.monotonic() + SERVER_EXIT_SETTLE
+        while (problem := context.problem()) is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        return problem
 
     def _check_resources(self, slot: Slot) -> bool:
         """A run that saw connection errors while the scenario's server died is not valid."""

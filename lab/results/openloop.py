@@ -17,8 +17,6 @@ from lab.core.hdr import MAX_ENCODED, LatencyHistogram, LatencyPercentiles
 from lab.results.codec import FINITE
 from lab.scenario.workload_specs import Arrival
 
-# A request sent more than this after its scheduled time counts as sent late.
-LATE_AFTER = 0.001
 # A model holds a rate when it sends at least this share of it.
 HELD_SHARE = 0.99
 
@@ -32,7 +30,7 @@ class OpenLoopRecord:
     # requests sent over the time sending took (never above the target)
     achieved_rate: Annotated[float, Field(ge=0)]
     scheduled: Annotated[int, Field(ge=0)]  # requests in the schedule: every one is sent
-    # share of requests sent more than LATE_AFTER past their time
+    # share of requests sent late (lab.core.hdr.LATE_AFTER past their time)
     late_share: Annotated[float, Field(ge=0, le=1)]
     arrival: Arrival
     corrected: LatencyPercentiles  # from the scheduled time to the answer (seconds)

@@ -33,6 +33,7 @@ from lab.runner.peaks import Peak
 from lab.runner.progress import ProgressSink
 from lab.runner.protocol import (
     EVENT_FD_ENV,
+    UNREACHABLE,
     CloseCommand,
     Done,
     Facts,
@@ -176,7 +177,7 @@ def classify(exc: BaseException) -> str:
     if isinstance(exc, UserCodeError):
         return exc.kind
     if isinstance(exc, TargetUnreachable):
-        return "unreachable"
+        return UNREACHABLE
     return "exception"
 
 

@@ -141,6 +141,10 @@ class RepeatDone:
     event: Literal["repeat"] = field(default="repeat", repr=False)
 
 
+# RunnerError.kind of a run whose target no request reached (lab.engine.rounds asks why).
+UNREACHABLE = "unreachable"
+
+
 @dataclass(frozen=True, config=DEFERRED)
 class RunnerError:
     kind: str

@@ -7,10 +7,12 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from lab.core.histogram import Histogram
-from lab.results.openloop import OpenLoopRecord
+
+if TYPE_CHECKING:
+    from lab.results.openloop import OpenLoopRecord
 
 
 class WrongAnswer(Exception):

@@ -11,12 +11,14 @@ from __future__ import annotations
 import heapq
 import random
 import statistics
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lab.core.hdr import LatencyHistogram
-from lab.results.openloop import LATE_AFTER, OpenLoopRecord
+from lab.core.hdr import LATE_AFTER, LatencyHistogram
 from lab.runner.workloads.base import RepeatOutcome
-from lab.scenario.workload_specs import Arrival
+
+if TYPE_CHECKING:
+    from lab.results.openloop import OpenLoopRecord
+    from lab.scenario.workload_specs import Arrival
 
 # The schedule starts this long after it is made: time for a pool to receive its share.
 LEAD_SECONDS = 0.02
@@ -86,6 +88,10 @@ class OpenLoopMeter:
         return self.rate * planned / (planned + behind)
 
     def record(self) -> OpenLoopRecord:
+        # Here, not at import: pool workers import this module, and pydantic would add to
+        # every worker's start-up (tests/test_workloads_executors.py).
+        from lab.results.openloop import OpenLoopRecord
+
         return OpenLoopRecord(
             target_rate=self.rate,
             achieved_rate=self.achieved_rate(),
