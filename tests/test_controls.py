@@ -408,35 +408,40 @@ async def test_the_same_scenario_unslowed_breaks_no_physical_limit(lab_sandbox: 
     assert threads is not None and 0.7 < threads < 1.4
 
 
-FRESH_BUFFERS = '''\
-import hashlib
-import os
+# The allocator's own behaviour (a fresh 1 MiB buffer per read faults its pages in again in the
+# main thread, not in a pool thread) is what issue 26 found, but whether glibc trims an arena
+# depends on what else runs: in a parallel suite the pool thread faulted as often as serial.
+# Here the function faults by itself, deterministically, so the lab's counting is what is tested.
+FAULTS_IN_THE_MAIN_THREAD = '''\
+import mmap
+import threading
 
-DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data.bin")
+PAGES = 512
+REUSED = bytearray(PAGES * 4096)
 
 
-def digest(i):
-    """Reads in 1 MiB chunks, a fresh bytes object per read (what the old hashing did)."""
-    d = hashlib.sha256()
-    with open(DATA, "rb", buffering=0) as f:
-        while chunk := f.read(1 << 20):
-            d.update(chunk)
-    return d.hexdigest()
+def touch(i):
+    """One byte per 4 KiB page: of a fresh anonymous map in the main thread (a fault each), of
+    one buffer reused across calls in any other thread (faulted in once)."""
+    main = threading.current_thread() is threading.main_thread()
+    buffer = mmap.mmap(-1, PAGES * 4096) if main else REUSED
+    for offset in range(0, PAGES * 4096, 4096):
+        buffer[offset] = 1
+    return PAGES
 '''
 
 
 @pytest.mark.slow
-async def test_page_faults_show_a_fresh_buffer_per_read_in_the_main_thread(
+async def test_page_faults_are_counted_per_pass_and_named_when_a_control_differs(
     lab_sandbox: LabSandbox, tmp_path: Path
 ) -> None:
     """Faults are counted per pass for the runner and its workers: the same function takes a
-    page fault per 4 KiB in serial's main thread and next to none in a pool thread."""
-    (tmp_path / "freshbuf.py").write_text(FRESH_BUFFERS)
-    (tmp_path / "data.bin").write_bytes(random.Random(1).randbytes(2 << 20))
+    page fault per page in serial's main thread and next to none in a pool thread."""
+    (tmp_path / "faulting.py").write_text(FAULTS_IN_THE_MAIN_THREAD)
     text = textwrap.dedent(
         """\
-        title: fresh buffers
-        workload: {kind: callable, function: "freshbuf:digest", tasks: 8}
+        title: faults in the main thread
+        workload: {kind: callable, function: "faulting:touch", tasks: 8}
         executors: [serial, threads]
         workers: [1]
         repeats: 6
@@ -451,8 +456,8 @@ async def test_page_faults_show_a_fresh_buffer_per_read_in_the_main_thread(
     runs = by_id(result)
     serial, threads = runs["serial-1"].summary, runs["threads-1"].summary
     assert serial.minor_faults is not None and threads.minor_faults is not None
-    # 8 files of 2 MiB: 4,096 pages a pass if every read faults its buffer in.
-    assert serial.minor_faults > 1000
+    # 8 tasks of 512 fresh pages: 4,096 faults a pass in the main thread.
+    assert serial.minor_faults >= 8 * 512
     assert serial.minor_faults > 10 * threads.minor_faults
     # Where the control differs from serial, the warning names the faults as the cause.
     for warning in result.all_warnings():
