@@ -4,6 +4,7 @@ import contextlib
 import fcntl
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -19,6 +20,16 @@ import pytest
 from hypothesis import settings
 
 from lab.scenario.loader import LoadedScenario, parse_scenario
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A suite started as a background job of a non-interactive shell (`cmd &`) inherits SIGINT
+    # ignored, and so would every lab it starts: Python leaves an ignored SIGINT ignored, and the
+    # Ctrl+C tests would see a lab that never hears them. A handler (unlike SIG_IGN) is reset to
+    # the default at exec, so children start as under a terminal.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
 
 ROOT = Path(__file__).resolve().parent.parent
 
