@@ -210,63 +210,54 @@ def test_the_fallback_report_is_json_when_asked(tmp_path: Path) -> None:
     assert json.loads(saved.read_text())["scenarios"][0]["runs"][0]["status"] == "ok"
 
 
-# A Ctrl+C landing while pydantic_core initialises: its native module imports `datetime` then,
-# and a KeyboardInterrupt raised inside that import made PyO3 panic (a PanicException
-# traceback, exit 1). Seen once in a full run as `--fleet` at 0.2 s; made deterministic here
-# by raising the signal from inside the `datetime` import itself.
-_CTRL_C_INSIDE_PYDANTIC_IMPORT = """\
+# A Ctrl+C raised from inside the import of `module`, made deterministic by a finder that sends
+# SIGINT when the import begins; the lab is entered as the console script enters it.
+_CTRL_C_INSIDE_AN_IMPORT = """\
 import os, signal, sys
 
-class KillOnDatetime:
+MODULE = {module!r}
+
+
+class KillOnImport:
     def find_spec(self, name, path=None, target=None):
-        if name == "datetime":
+        if name == MODULE:
             sys.meta_path.remove(self)
             os.kill(os.getpid(), signal.SIGINT)
         return None
 
-assert "datetime" not in sys.modules and "pydantic_core" not in sys.modules
-sys.meta_path.insert(0, KillOnDatetime())
-from lab.cli import main
-sys.exit(main(sys.argv[1:]))
-"""
 
-# A Ctrl+C while the CLI's own modules load, before main() runs: raised from inside the import
-# of lab.cli.parser, as the console script (lab.__main__:main) and `python -m lab` load it.
-_CTRL_C_WHILE_THE_CLI_LOADS = """\
-import os, signal, sys
-
-class KillOnParser:
-    def find_spec(self, name, path=None, target=None):
-        if name == "lab.cli.parser":
-            sys.meta_path.remove(self)
-            os.kill(os.getpid(), signal.SIGINT)
-        return None
-
-sys.meta_path.insert(0, KillOnParser())
+assert MODULE not in sys.modules
+sys.meta_path.insert(0, KillOnImport())
 from lab.__main__ import main
 sys.exit(main())
 """
 
 
-def test_ctrl_c_while_the_cli_loads_is_an_interrupt_not_a_traceback() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", _CTRL_C_WHILE_THE_CLI_LOADS, "--list"],
+def _ctrl_c_inside_the_import_of(module: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", _CTRL_C_INSIDE_AN_IMPORT.format(module=module), *args],
         capture_output=True, text=True, timeout=60, env=child_env(),
     )  # fmt: skip
+
+
+def test_ctrl_c_while_the_cli_loads_is_an_interrupt_not_a_traceback() -> None:
+    # Before main() runs: the CLI's own modules, as the console script (lab.__main__:main) and
+    # `python -m lab` load them.
+    done = _ctrl_c_inside_the_import_of("lab.cli.parser", "--list")
     assert done.returncode == 130, done.stderr
     assert "Traceback" not in done.stderr
     assert done.stderr.strip() == "interrupted; nothing ran"
 
 
+# pydantic_core's native module imports `datetime` as it initialises, and a KeyboardInterrupt
+# raised inside that import made PyO3 panic (a PanicException traceback, exit 1). Seen once in a
+# full run as `--fleet` at 0.2 s.
 @pytest.mark.parametrize(
     "args",
     [["--check", "numeric_crunching"], ["--fleet", "tcp://127.0.0.1:9", "numeric_crunching"]],
 )
 def test_ctrl_c_inside_the_pydantic_import_is_an_interrupt_not_a_panic(args: list[str]) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", _CTRL_C_INSIDE_PYDANTIC_IMPORT, *args],
-        capture_output=True, text=True, timeout=60, env=child_env(),
-    )  # fmt: skip
+    done = _ctrl_c_inside_the_import_of("datetime", *args)
     assert done.returncode == 130, done.stderr
     assert "Traceback" not in done.stderr and "PanicException" not in done.stderr
     assert "interrupted; nothing ran" in done.stderr

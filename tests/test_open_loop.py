@@ -68,23 +68,30 @@ class Recorder:
             self.add(result)
 
 
-def run_stalled(executor: str) -> tuple[RepeatOutcome, list[tuple[Any, ...]]]:
-    async def run() -> tuple[RepeatOutcome, list[tuple[Any, ...]]]:
-        server = EmbeddedServer(1, 100, 0.0, stall_at=STALL_AT, stall_ms=STALL_MS)
+Measured = tuple[RepeatOutcome, list[tuple[Any, ...]]]
+
+
+def run_against_server(executor: str, workers: int, spec: dict[str, Any], **stall: int) -> Measured:
+    """One repeat of the open loop `spec` under `executor`, against a real embedded server."""
+
+    async def run() -> Measured:
+        server = EmbeddedServer(1, 100, 0.0, **stall)
         base = await server.start()
+        context = {"base": base, "embedded": True}
         try:
-            return await asyncio.to_thread(run_once, executor, {"base": base, "embedded": True})
+            return await asyncio.to_thread(run_once, executor, workers, spec, context)
         finally:
             await server.stop()
 
     return asyncio.run(run())
 
 
-def run_once(executor: str, context: dict[str, Any]) -> tuple[RepeatOutcome, list[tuple[Any, ...]]]:
-    spec = TypeAdapter(WorkloadSpec).validate_python(SPEC)
-    workload = workload_class("http")(spec, context)
+def run_once(
+    executor: str, workers: int, spec: dict[str, Any], context: dict[str, Any]
+) -> Measured:
+    workload = workload_class("http")(TypeAdapter(WorkloadSpec).validate_python(spec), context)
     assert workload.open_loop
-    ex = executor_class(executor)(1, "forkserver")
+    ex = executor_class(executor)(workers, "forkserver")
     ex.start(workload)
     try:
         recorder = Recorder(workload.new_tally())
@@ -92,6 +99,10 @@ def run_once(executor: str, context: dict[str, Any]) -> tuple[RepeatOutcome, lis
         return recorder.tally.finish(), recorder.results
     finally:
         ex.close()
+
+
+def run_stalled(executor: str) -> Measured:
+    return run_against_server(executor, 1, SPEC, stall_at=STALL_AT, stall_ms=STALL_MS)
 
 
 def during_the_stall(
@@ -225,30 +236,8 @@ def test_bad_open_loop_keys_are_located() -> None:
 
 @pytest.mark.parametrize("executor", ["serial", "asyncio", "uvloop", "threads", "processes"])
 def test_every_model_sends_every_request_of_the_schedule_once(executor: str) -> None:
-    async def run() -> tuple[RepeatOutcome, list[tuple[Any, ...]]]:
-        server = EmbeddedServer(1, 100, 0.0)
-        base = await server.start()
-        spec = TypeAdapter(WorkloadSpec).validate_python(
-            {"kind": "http", "rate": 100, "duration": 0.5, "arrival": "poisson"}
-        )
-        workload = workload_class("http")(spec, {"base": base, "embedded": True})
-
-        def once() -> tuple[RepeatOutcome, list[tuple[Any, ...]]]:
-            ex = executor_class(executor)(2, "forkserver")
-            ex.start(workload)
-            try:
-                recorder = Recorder(workload.new_tally())
-                ex.run(workload, workload.tasks(), recorder)
-                return recorder.tally.finish(), recorder.results
-            finally:
-                ex.close()
-
-        try:
-            return await asyncio.to_thread(once)
-        finally:
-            await server.stop()
-
-    outcome, results = asyncio.run(run())
+    poisson = {"kind": "http", "rate": 100, "duration": 0.5, "arrival": "poisson"}
+    outcome, results = run_against_server(executor, 2, poisson)
     assert sorted(r[0] for r in results) == list(range(50))
     assert outcome.errors == {} and outcome.digest == "ok=50"
     assert outcome.open_loop is not None and outcome.open_loop.arrival == "poisson"

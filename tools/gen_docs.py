@@ -4,8 +4,8 @@
     python tools/gen_docs.py --check    # exit 1 listing the stale pages; writes nothing
 
 The pages come from the lab itself, so they cannot drift from it: the command line's `--help`
-(and `compare --help`, `view --help`), the scenario files' JSON Schema (`--schema`) and the
-JSON report's schema (`report_schema()`). tests/test_docs.py runs the check, so a change to an
+(and `compare --help`, `view --help`), the scenario files' JSON Schema (`--schema`) and
+those of the JSON reports (`--schema report`, `--schema fleet`). tests/test_docs.py runs the check, so a change to an
 option or a field that leaves its page stale fails the suite.
 """
 
@@ -26,14 +26,9 @@ REFERENCE = ROOT / "docs" / "reference"
 HELP_COLUMNS = "100"
 
 
-def report_schema() -> dict[str, Any]:
-    """The JSON Schema of `--report --format json`, generated from the results models."""
-    return dict(json.loads(_lab("--schema", "report")))
-
-
-def fleet_schema() -> dict[str, Any]:
-    """The JSON Schema of a fleet report (`--fleet ... --report x.json`)."""
-    return dict(json.loads(_lab("--schema", "fleet")))
+def _schema(*which: str) -> dict[str, Any]:
+    """`concurrency-lab --schema [WHICH]`: the scenario file's JSON Schema, or a report's."""
+    return dict(json.loads(_lab("--schema", *which)))
 
 
 def _lab(*argv: str) -> str:
@@ -196,7 +191,7 @@ def scenario_schema_page() -> str:
         + "The [writing scenarios](../guides/scenarios.md) guide says what they do; "
         + "`workload` is one of the kinds below, chosen by its `kind`."
     )
-    return schema_page("Scenario file schema", intro, json.loads(_lab("--schema")))
+    return schema_page("Scenario file schema", intro, _schema())
 
 
 def report_schema_page() -> str:
@@ -207,7 +202,7 @@ def report_schema_page() -> str:
         + "`[]` for every item of an array. [Viewing reports](../guides/viewing-reports.md) "
         + "and the [methodology](../methodology/statistics.md) say what the figures mean."
     )
-    return schema_page("Report schema", intro, report_schema())
+    return schema_page("Report schema", intro, _schema("report"))
 
 
 def fleet_schema_page() -> str:
@@ -217,7 +212,7 @@ def fleet_schema_page() -> str:
         + "host wrote it. [Cluster and fleet runs](../guides/cluster-and-fleet.md) says how to "
         + "make one."
     )
-    return schema_page("Fleet report schema", intro, fleet_schema())
+    return schema_page("Fleet report schema", intro, _schema("fleet"))
 
 
 PAGES: dict[str, Callable[[], str]] = {

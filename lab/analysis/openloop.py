@@ -28,7 +28,6 @@ from lab.core import paired
 from lab.core.hdr import BadHistogram, LatencyHistogram, LatencyPercentiles
 from lab.core.units import format_bytes, format_number, format_p, format_ratio, format_seconds
 from lab.results.model import RunResult, ScenarioResult
-from lab.results.openloop import HELD_SHARE
 from lab.scenario import models
 
 SATURATION = Claim(
@@ -36,6 +35,8 @@ SATURATION = Claim(
     "a thread pool saturates near workers ÷ latency requests per second; an event loop holds "
     "higher rates with the same memory",
 )
+# A run holds a rate when it sends at least this share of it.
+HELD_SHARE = 0.99
 # Measured within this factor of workers / latency, the prediction holds: the client's own
 # time per request (a few hundred µs to ms on a busy machine) adds to the server's latency.
 PREDICTION_BAND = (0.4, 1.15)

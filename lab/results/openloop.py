@@ -17,9 +17,6 @@ from lab.core.hdr import MAX_ENCODED, LatencyHistogram, LatencyPercentiles
 from lab.results.codec import FINITE
 from lab.scenario.workload_specs import Arrival
 
-# A model holds a rate when it sends at least this share of it.
-HELD_SHARE = 0.99
-
 # HdrHistogram's compressed base64 encoding, bounded before it is decoded (lab.core.hdr).
 EncodedHistogram = Annotated[str, Field(max_length=MAX_ENCODED)]
 
@@ -37,10 +34,6 @@ class OpenLoopRecord:
     service: LatencyPercentiles  # from the actual send to the answer (seconds)
     corrected_hdr: EncodedHistogram = ""  # LatencyHistogram.encode()
     service_hdr: EncodedHistogram = ""
-
-    @property
-    def held(self) -> bool:
-        return self.achieved_rate >= HELD_SHARE * self.target_rate
 
     def histograms(self) -> tuple[LatencyHistogram, LatencyHistogram]:
         """(corrected, service); raises lab.core.hdr.BadHistogram for a corrupted report."""
