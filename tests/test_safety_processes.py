@@ -27,6 +27,7 @@ from lab.engine.session import LabSession
 from lab.engine.system import sweep
 from lab.runner.cancelsafe import get_within
 from lab.runner.system.child_env import child_env, python_command
+from lab.runner.system.groups import running
 from lab.scenario.loader import resolve
 from tests.conftest import CONSOLE_SCRIPT, LabSandbox, command_line
 from tests.conftest import LabProcess as Lab
@@ -60,19 +61,10 @@ def semaphores_of(processes: list[psutil.Process]) -> set[str]:
     return found
 
 
-def _running(pid: int) -> bool:
-    """Whether a process runs (a zombie runs nothing; nobody may be reaping it yet)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
-    except OSError:
-        return False
-
-
 def wait_gone(pids: list[int], timeout: float) -> float:
     """Seconds until none of `pids` runs; fails after `timeout`."""
     start = time.monotonic()
-    while alive := [pid for pid in pids if _running(pid)]:
+    while alive := [pid for pid in pids if running(pid)]:
         assert time.monotonic() - start < timeout, f"still running: {alive}"
         time.sleep(0.005)
     return time.monotonic() - start
@@ -275,7 +267,7 @@ def test_without_prctl_a_thread_follows_the_parent(lab_sandbox: LabSandbox) -> N
     )  # fmt: skip
     assert parent.stdout is not None
     pid, armed = parent.stdout.readline().split()
-    assert armed == "armed" and _running(int(pid))
+    assert armed == "armed" and running(int(pid))
     parent.kill()
     parent.wait()
     took = wait_gone([int(pid)], 3.0)
@@ -561,7 +553,7 @@ def test_embedded_server_follows_a_sigkilled_parent(lab_sandbox: LabSandbox) -> 
         assert parent.stdout is not None
         pid, listening, _ = parent.stdout.readline().split()
         assert listening == "LISTENING"
-        assert _running(int(pid))
+        assert running(int(pid))
         parent.kill()
         parent.wait()
         took = wait_gone([int(pid)], 3.0)

@@ -57,7 +57,7 @@ def kill_group(pid: int) -> None:
             os.kill(tracker, signal.SIGCONT)
 
 
-def _running(pid: int) -> bool:
+def running(pid: int) -> bool:
     """Not a zombie: a zombie runs nothing, and whoever adopted it may be slow to reap it."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
@@ -76,7 +76,7 @@ def group_alive(pid: int) -> bool:
         return True
     if not os.path.isdir("/proc"):
         return True
-    return any(_running(member) for member in _members(pid))
+    return any(running(member) for member in _members(pid))
 
 
 def finish_group(pid: int, grace: float = TRACKER_GRACE) -> None:

@@ -17,6 +17,8 @@ import secrets
 import signal
 import time
 
+from lab.runner.system.groups import running
+
 MARK_ENV = "LAB_RUN_MARK"
 GONE_WAIT = 1.0  # seconds killed processes may take to disappear
 
@@ -34,14 +36,6 @@ def _carries(pid: int, needle: bytes) -> bool:
     return needle in environ
 
 
-def _running(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
-    except (OSError, IndexError):
-        return False
-
-
 def marked(mark: str) -> list[int]:
     """Live processes whose environment holds this runner's mark (not this process)."""
     if not os.path.isdir("/proc"):
@@ -54,7 +48,7 @@ def marked(mark: str) -> list[int]:
             pid = int(entry)
             if _carries(pid, needle):
                 found.append(pid)
-    return [pid for pid in found if _running(pid)]
+    return [pid for pid in found if running(pid)]
 
 
 def kill_pids(pids: list[int]) -> list[int]:
@@ -63,17 +57,17 @@ def kill_pids(pids: list[int]) -> list[int]:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + GONE_WAIT
-    left = [pid for pid in pids if _running(pid)]
+    left = [pid for pid in pids if running(pid)]
     while left and time.monotonic() < deadline:
         time.sleep(0.02)
-        left = [pid for pid in left if _running(pid)]
+        left = [pid for pid in left if running(pid)]
     return left
 
 
 def kill_marked(mark: str, also: list[int] | None = None) -> list[int]:
     """Kill the processes marked `mark` and the pids in `also`; the pids that survived."""
     pids = sorted(set(marked(mark)) | set(also or []))
-    return kill_pids([pid for pid in pids if _running(pid)]) if pids else []
+    return kill_pids([pid for pid in pids if running(pid)]) if pids else []
 
 
 def kill_escaped_descendants() -> list[int]:
