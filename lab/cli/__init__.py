@@ -114,10 +114,11 @@ def _import_pydantic_uninterrupted() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     _hold_closed_std_fds()
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        if not _LIGHT_FLAGS.intersection(sys.argv[1:] if argv is None else argv):
+        if not _LIGHT_FLAGS.intersection(args):
             _import_pydantic_uninterrupted()
-        return _main(argv)
+        return _main(args)
     except KeyboardInterrupt:  # Ctrl+C while loading, before any handler is in place
         print("interrupted; nothing ran", file=sys.stderr)
         return 130
@@ -129,8 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         return 141
 
 
-def _main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+def _main(argv: list[str]) -> int:
     if argv[:1] == ["compare"]:
         from lab.compare import main as compare_main
 
