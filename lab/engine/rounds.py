@@ -291,9 +291,7 @@ class Rounds:
                         yield item
                         continue
                     case Problem():
-                        run.status = "failed"
-                        run.error = RunError("resource_died", item.message)
-                        self.stale = True
+                        self._resource_died(run, item.message)
                         break
                     case Eof():
                         await runner.wait_exit(1.0)
@@ -322,8 +320,7 @@ class Rounds:
                         run.status = "failed"
                         run.error = RunError(item.kind, item.message, runner.detail(item.detail))
                         if died := await self._server_death(item.kind):
-                            run.error = RunError("resource_died", died)
-                            self.stale = True
+                            self._resource_died(run, died)
                         break  # the reason is in: stop the runner rather than wait for its cleanup
                     case Done():
                         slot.tree.take(item.max_rss, item.uss)
@@ -368,11 +365,15 @@ class Rounds:
             return False
         problem = self.context.problem()
         if problem and any(r.errors for r in [*run.warmups, *run.repeats]):
-            run.status = "failed"
-            run.error = RunError("resource_died", problem)
-            self.stale = True
+            self._resource_died(run, problem)
             return True
         return False
+
+    def _resource_died(self, run: RunResult, problem: str) -> None:
+        """The run failed because the scenario's resource died; the next run gets a new one."""
+        run.status = "failed"
+        run.error = RunError("resource_died", problem)
+        self.stale = True
 
     async def _finish(self, slot: Slot) -> AsyncGenerator[Event, None]:
         if slot.runner is not None:
