@@ -56,8 +56,21 @@ def scenario_file(folder: Path, text: str, name: str = "s.yaml") -> str:
 # is not starved by the other workers' stream of short tests. POSIX record locks (lockf), not
 # flock: a child forked during a test does not inherit them, so a pool worker that outlives its
 # test cannot keep the room locked.
+#
+# Each wait for the room idles every other worker until their current tests end, and the room is
+# then theirs to idle in: so the `alone` tests are collected first (xdist hands the first slice of
+# the collection to one worker, which runs them at the start, while the others are on their first
+# short test), and one `alone` test followed by another keeps the room: one wait for them all.
 
 _room: list[int] = []  # this worker's open lock files while one of its tests is in the room
+
+
+def runs_alone(item: pytest.Item | None) -> bool:
+    return item is not None and item.get_closest_marker("alone") is not None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not runs_alone(item))  # stable: the rest keep their order
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
@@ -66,7 +79,7 @@ def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
     if "PYTEST_XDIST_WORKER" in os.environ and basetemp and not _room:
         # Each worker's temp root is a folder of the run's own, shared by its workers.
         shared = Path(basetemp).parent
-        alone = item.get_closest_marker("alone") is not None
+        alone = runs_alone(item)
         turnstile = os.open(shared / "alone.turnstile", os.O_RDWR | os.O_CREAT, 0o600)
         room = os.open(shared / "alone.room", os.O_RDWR | os.O_CREAT, 0o600)
         _room.extend([room, turnstile])
@@ -78,8 +91,10 @@ def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
 
 
 @pytest.hookimpl(hookwrapper=True, trylast=True)
-def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
     yield
+    if runs_alone(item) and runs_alone(nextitem):
+        return  # the next test runs alone too: it keeps the room this one holds
     while _room:
         os.close(_room.pop())  # closing a file releases this process's locks on it
 
