@@ -255,9 +255,10 @@ def main() -> int:
     print(
         f"usable CPUs: {usable_cpus()}, repeats: {args.repeats} alternating, Python {sys.version.split()[0]}"
     )
-    print(
-        f"{'scenario':<20} {'executor':<10} {'workers':>7} {'lab (s)':>10} {'raw (s)':>10} {'lab/raw':>8}"
-    )
+    if names:
+        print(
+            f"{'scenario':<20} {'executor':<10} {'workers':>7} {'lab (s)':>10} {'raw (s)':>10} {'lab/raw':>8}"
+        )
     worst = float("inf")
     for name in names:
         for executor, workers, lab_t, raw_t in asyncio.run(
