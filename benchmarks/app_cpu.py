@@ -40,6 +40,7 @@ import tempfile
 import termios
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -285,6 +286,28 @@ def headless(window: float, sizes: tuple[tuple[int, int], ...], scenario: str = 
         print(f"headless: the app at {size[0]}x{size[1]} (engine + UI) {app:5.1f}% of one core")
 
 
+def smoke() -> None:
+    """Every path once, with windows too short for the figures to mean anything: what is left
+    is start-up (the app's, the sessions', their runners' process pools), so the app in its pty
+    starts up while the headless sessions run beside it, in a thread."""
+    with tempfile.TemporaryDirectory() as folder, ThreadPoolExecutor(1) as beside:
+        probe = Path(folder, "probe.yaml")  # a short run: seconds, not a minute
+        probe.write_text(SMOKE_SCENARIO.replace("repeats: 5", "repeats: 2"), encoding="utf-8")
+        in_pty = beside.submit(
+            app_in_a_pty,
+            80,
+            24,
+            "xterm-256color",
+            SMOKE_WINDOW,
+            args=(str(probe),),
+            settle=SMOKE_WINDOW,
+            quiet=SMOKE_WINDOW,
+        )
+        headless(SMOKE_WINDOW, ((80, 24),), SMOKE_SCENARIO)
+        figure = in_pty.result()
+    print(f"the app at 80x24 in a pty: {figure.cpu_percent:.1f}% of one core")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--window", type=float, default=15.0, help="seconds measured (15)")
@@ -296,22 +319,7 @@ def main() -> None:
         compare(options.compare.resolve(), options.window, options.runs)
         return
     if options.smoke:
-        # Every path once, with windows too short for the figures to mean anything: what is
-        # left is the sessions' and the app's own start-up (the runner's process pool most).
-        headless(SMOKE_WINDOW, ((80, 24),), SMOKE_SCENARIO)
-        with tempfile.TemporaryDirectory() as folder:  # a short run: seconds, not a minute
-            probe = Path(folder, "probe.yaml")
-            probe.write_text(SMOKE_SCENARIO.replace("repeats: 5", "repeats: 2"), encoding="utf-8")
-            figure = app_in_a_pty(
-                80,
-                24,
-                "xterm-256color",
-                SMOKE_WINDOW,
-                args=(str(probe),),
-                settle=SMOKE_WINDOW,
-                quiet=SMOKE_WINDOW,
-            )
-        print(f"the app at 80x24 in a pty: {figure.cpu_percent:.1f}% of one core")
+        smoke()
         return
     headless(8.0, ((80, 24), (120, 40)))
     in_a_pty(options.window, options.runs, SIZES)

@@ -19,7 +19,7 @@ BENCHMARKS = ROOT / "benchmarks"
 SMOKE = {
     "lab_vs_raw.py": (["--smoke"], "lowest lab/raw throughput ratio"),
     "negative_controls.py": (["--smoke"], "violations over 1 sessions"),
-    "app_cpu.py": (["--smoke"], "the app at 80x24"),
+    "app_cpu.py": (["--smoke"], "the app at 80x24 in a pty"),
     "load_http_100k.py": (["--smoke"], "orchestrator (this process) peak RSS"),
     "load_processes_10k.py": (["--smoke"], "orchestrator (this process) peak RSS"),
     "startup.py": (["--smoke"], "--check FILE.yaml"),
