@@ -17,6 +17,9 @@ from lab.engine.plan import make_plan
 from lab.engine.session import LabSession
 from lab.scenario.loader import parse_scenario
 
+# A smoke run's scenario settings: one pass of one runner process (its figures mean nothing).
+SMOKE_SETTINGS = "repeats: 1\nwarmups: 0\nprocesses: 1\nmin_time: 0\n"
+
 
 def run_scenario(text: str) -> list[Any]:
     """Every run of the scenario, as the lab measured it (runner processes, memory sampled

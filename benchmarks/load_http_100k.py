@@ -18,8 +18,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 
-from _load import sweep_sizes
+from _load import SMOKE_SETTINGS, sweep_sizes
 
 
 def main() -> int:
@@ -30,8 +31,10 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=float, default=1.0)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks the script runs")
     args = parser.parse_args()
+    settings = "repeats: 1\nwarmups: 0\n"
     if args.smoke:
         args.sizes, args.workers = "100,200", 4
+        settings = SMOKE_SETTINGS
     sizes = [int(s) for s in args.sizes.split(",")]
     print(
         f"HTTP fan-out, embedded server on 127.0.0.1, {args.latency_ms:g} ms latency, 64 B "
@@ -41,16 +44,15 @@ def main() -> int:
     return sweep_sizes(
         sizes,
         lambda size: (
-            f"""\
+            textwrap.dedent(f"""\
             title: load
             workload: {{kind: http, requests: {size}, latency_ms: {args.latency_ms},
                         payload_size: 64, request_timeout: 30}}
             executors: [{args.executors}]
             workers: [{args.workers}]
-            repeats: 1
-            warmups: 0
             timeout: 3600
-            """
+            """)
+            + settings
         ),
         "requests",
     )

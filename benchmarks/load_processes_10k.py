@@ -16,8 +16,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 
-from _load import sweep_sizes
+from _load import SMOKE_SETTINGS, sweep_sizes
 
 
 def main() -> int:
@@ -28,27 +29,30 @@ def main() -> int:
     parser.add_argument("--start-method", default="forkserver")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks the script runs")
     args = parser.parse_args()
+    # A measurement's settings: 2 runner processes, 0.1 s of calibration per repeat. A smoke
+    # run (its figures mean nothing) takes one pass of each: a second, not five.
+    settings = "repeats: 3\nwarmups: 1\n"
     if args.smoke:
         args.sizes, args.workers = "50,100", "2"
+        settings = SMOKE_SETTINGS
     sizes = [int(s) for s in args.sizes.split(",")]
     print(
         f"process pool, dispatch tasks of {args.task_us:g} µs busy work, "
-        f"{args.start_method}, 1 warmup + 3 repeats; Python {sys.version.split()[0]}, "
-        f"{os.cpu_count()} CPUs"
+        f"{args.start_method}, {settings.strip().replace(chr(10), ', ')}; "
+        f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
     )
     return sweep_sizes(
         sizes,
         lambda size: (
-            f"""\
+            textwrap.dedent(f"""\
             title: load
             workload: {{kind: dispatch, tasks: {size}, task_us: {args.task_us}}}
             executors: [processes]
             workers: [{args.workers}]
-            repeats: 3
-            warmups: 1
             timeout: 3600
             start_method: {args.start_method}
-            """
+            """)
+            + settings
         ),
         "tasks",
     )
