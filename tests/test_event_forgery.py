@@ -42,7 +42,7 @@ from lab.runner.protocol import (
 )
 from tests.conftest import LabSandbox
 
-SLEEP = 0.3  # seconds per task: a repeat of 2 tasks can never take 1 µs
+SLEEP = 0.1  # seconds per task: a repeat of 2 tasks can never take 1 µs
 
 FORGER = f"""
 import json
@@ -138,6 +138,7 @@ def lab_report(
         workers: [2]
         repeats: 2
         warmups: 1
+        processes: 1
         min_time: 0
         timeout: 60
         """)
@@ -171,7 +172,7 @@ def test_forged_events_from_the_task_never_reach_the_numbers(
         processes = report["scenarios"][0]["settings"]["processes"]  # each warms up once
         assert [r["phase"] for r in run["warmups"]] == ["warmup"] * processes
         assert len(run["repeats"]) == 2, run_id
-        # Two tasks of 0.3 s on at most two workers: never less than 0.3 s a repeat.
+        # Two tasks of SLEEP s on at most two workers: never less than SLEEP s a repeat.
         for record in [*run["warmups"], *run["repeats"]]:
             assert record["wall_seconds"] >= SLEEP * 0.95, (run_id, record)
             assert record["amount"] == 2 and record["tasks"] == 2
