@@ -370,9 +370,13 @@ async def test_enospc_in_provision_removes_the_partial_corpus(tmp_path: Path) ->
 SLOW = DISPATCH.replace("task_us: 2000", "task_us: 30000")  # threads-2 takes about a second
 
 
-async def test_cancelled_session_marks_what_did_not_run(lab_sandbox: LabSandbox) -> None:
-    session = LabSession(plans(SLOW, only(DISPATCH, "serial-1")), seed=5)
-    started = asyncio.Event()
+async def test_cancelled_session_marks_what_did_not_run(
+    lab_sandbox: LabSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancelled while threads-2 hangs in its first repeat (round 0, after serial-1's)."""
+    for name, value in fault_env("threads-2:hang@3").items():
+        monkeypatch.setenv(name, value)
+    session = LabSession(plans(DISPATCH, only(DISPATCH, "serial-1")), seed=5)
     measured: list[tuple[str, int | None]] = []
 
     async def consume() -> None:
@@ -380,15 +384,12 @@ async def test_cancelled_session_marks_what_did_not_run(lab_sandbox: LabSandbox)
             async for event in events:
                 if isinstance(event, RepeatFinished) and event.record.phase == "repeat":
                     measured.append((event.run_id, event.record.round))
-                if (
-                    isinstance(event, RunProgress)
-                    and event.run_id == "threads-2"
-                    and event.phase == "repeat"
-                ):
-                    started.set()
 
     task = asyncio.create_task(consume())
-    await asyncio.wait_for(started.wait(), 30)
+    deadline = asyncio.get_running_loop().time() + 30
+    while not hanging(lab_sandbox.tmp):
+        assert not task.done() and asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.01)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
