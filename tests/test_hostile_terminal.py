@@ -138,7 +138,7 @@ def test_the_app_shows_a_task_exception_escaped(tmp_path: Path, lab_sandbox: Lab
     assert app.read_for(60, until=b"a task that raises"), bytes(app.output[-2000:])
     app.press("r", settle=0.5)
     assert app.read_for(120, until=b"d for details"), bytes(app.output[-3000:])
-    app.press("d", settle=2.0)
+    app.press("d", settle=2.0, quiet=QUIET)
     shown = bytes(app.output)
     app.press("\x1b", quiet=QUIET)
     code = app.finish()
