@@ -59,7 +59,8 @@ def hostile_report(path: Path) -> Path:
     return path
 
 
-# Seconds without output after a key that mean the app has drawn its answer (a frame is 1/60 s).
+# Seconds without output after a key that mean the app has drawn its answer (a frame is 1/60 s);
+# over Textual's escape delay (0.1 s), so an escape is read alone before the next key comes.
 QUIET = 0.25
 
 
