@@ -54,10 +54,30 @@ class PtyApp:
                 return True
         return until is None
 
-    def press(self, keys: str, settle: float = 1.0) -> None:
+    def press(self, keys: str, settle: float = 1.0, quiet: float | None = None) -> None:
+        """Type each key, then read for `settle` seconds; with `quiet`, only until the app
+        has answered the key (written something) and then written nothing for `quiet` seconds.
+
+        The app answering is what makes the next key safe to type: an escape followed too soon
+        by another key is read as one key (escape + enter is alt+enter).
+        """
         for key in keys:
             os.write(self.fd, key.encode())
-            self.read_for(settle)
+            if quiet is None:
+                self.read_for(settle)
+            else:
+                self._read_until_quiet(settle, quiet)
+
+    def _read_until_quiet(self, seconds: float, quiet: float) -> None:
+        deadline = time.monotonic() + seconds
+        before = len(self.output)
+        while (left := deadline - time.monotonic()) > 0:
+            seen = len(self.output)
+            answered = seen > before
+            if not self.read_for(min(left, quiet if answered else 0.05)):
+                return  # the app closed the terminal
+            if answered and len(self.output) == seen:
+                return
 
     def finish(self, timeout: float = 20.0) -> int:
         """Quit with `q`, read to the end, and return the exit status (killed if it hangs)."""

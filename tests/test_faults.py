@@ -33,7 +33,7 @@ from lab.scenario.loader import parse_scenario
 from lab.scenario.spec import WorkloadSpec
 from tests.conftest import LabSandbox
 from tests.eventpipe import run_runner
-from tests.faults import fault_env
+from tests.faults import fault_env, hanging
 
 pytestmark = pytest.mark.slow
 
@@ -126,24 +126,29 @@ async def test_fault_fails_only_its_run(
     assert not report.all_ok and not report.interrupted
 
 
-async def test_worker_killed_from_outside(lab_sandbox: LabSandbox) -> None:
-    """A real SIGKILL from another process to one worker of a running process pool."""
+async def test_worker_killed_from_outside(
+    lab_sandbox: LabSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real SIGKILL from another process to one worker of a running process pool.
+
+    The worker is caught in a task that hangs (its mark names it), so the kill lands in the
+    run however loaded the machine: the run cannot end before it, nor the worker vanish.
+    """
+    for name, value in fault_env("processes-2:hang@3").items():
+        monkeypatch.setenv(name, value)
     victims: list[int] = []
 
-    def kill_a_worker(event: Event, session: LabSession) -> None:
-        if victims or not isinstance(event, RunProgress) or event.run_id != "processes-2":
-            return
-        if event.phase == "startup":
-            return
-        for server in descendants("forkserver"):
-            workers = server.children()
-            if workers:
-                victims.append(workers[0].pid)
-                os.kill(workers[0].pid, signal.SIGKILL)
-                return
+    async def kill_the_hanging_worker() -> None:
+        while not (marks := hanging(lab_sandbox.tmp)):
+            await asyncio.sleep(0.01)
+        victims.append(int(marks[0].name.removeprefix("hanging-")))
+        os.kill(victims[0], signal.SIGKILL)
 
-    slow = only(DISPATCH, "serial-1", "processes-2").replace("task_us: 2000", "task_us: 20000")
-    report = await run(slow, on_event=kill_a_worker)
+    killer = asyncio.create_task(kill_the_hanging_worker())
+    try:
+        report = await run(only(DISPATCH, "serial-1", "processes-2"))
+    finally:
+        killer.cancel()
     by_id = runs(report)
     assert victims
     broken = by_id.pop("processes-2")
@@ -365,9 +370,13 @@ async def test_enospc_in_provision_removes_the_partial_corpus(tmp_path: Path) ->
 SLOW = DISPATCH.replace("task_us: 2000", "task_us: 30000")  # threads-2 takes about a second
 
 
-async def test_cancelled_session_marks_what_did_not_run(lab_sandbox: LabSandbox) -> None:
-    session = LabSession(plans(SLOW, only(DISPATCH, "serial-1")), seed=5)
-    started = asyncio.Event()
+async def test_cancelled_session_marks_what_did_not_run(
+    lab_sandbox: LabSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancelled while threads-2 hangs in its first repeat (round 0, after serial-1's)."""
+    for name, value in fault_env("threads-2:hang@3").items():
+        monkeypatch.setenv(name, value)
+    session = LabSession(plans(DISPATCH, only(DISPATCH, "serial-1")), seed=5)
     measured: list[tuple[str, int | None]] = []
 
     async def consume() -> None:
@@ -375,15 +384,12 @@ async def test_cancelled_session_marks_what_did_not_run(lab_sandbox: LabSandbox)
             async for event in events:
                 if isinstance(event, RepeatFinished) and event.record.phase == "repeat":
                     measured.append((event.run_id, event.record.round))
-                if (
-                    isinstance(event, RunProgress)
-                    and event.run_id == "threads-2"
-                    and event.phase == "repeat"
-                ):
-                    started.set()
 
     task = asyncio.create_task(consume())
-    await asyncio.wait_for(started.wait(), 30)
+    deadline = asyncio.get_running_loop().time() + 30
+    while not hanging(lab_sandbox.tmp):
+        assert not task.done() and asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.01)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -413,16 +419,30 @@ async def test_closing_the_stream_stops_the_run_in_flight(lab_sandbox: LabSandbo
     assert not descendants("lab.runner.main")
 
 
-async def test_cancel_run_goes_on_with_the_next(lab_sandbox: LabSandbox) -> None:
-    def cancel_threads(event: Event, session: LabSession) -> None:
-        if isinstance(event, RunProgress) and (event.run_id, event.phase) == (
-            "threads-2",
-            "repeat",
-        ):
-            session.cancel_run()
+async def test_cancel_run_goes_on_with_the_next(
+    lab_sandbox: LabSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """threads-2 hangs at its fourth task: only the cancel can end it (long before its
+    timeout), and the cancel comes once it hangs, however loaded the machine."""
+    for name, value in fault_env("threads-2:hang@3").items():
+        monkeypatch.setenv(name, value)
+    session = LabSession(plans(DISPATCH))
 
-    report = await run(SLOW, on_event=cancel_threads)
+    async def cancel_the_hung_run() -> None:
+        while not hanging(lab_sandbox.tmp):
+            await asyncio.sleep(0.01)
+        session.cancel_run()
+
+    canceller = asyncio.create_task(cancel_the_hung_run())
+    try:
+        async with contextlib.aclosing(session.events()) as events:
+            async for _ in events:
+                pass
+    finally:
+        canceller.cancel()
+    report = session.report
     by_id = runs(report)
+    assert canceller.done() and not canceller.cancelled()
     assert by_id["threads-2"].status == "cancelled"
     assert by_id["threads-2"].error is not None
     assert by_id["threads-2"].error.message == "cancelled by the user"

@@ -59,6 +59,11 @@ def hostile_report(path: Path) -> Path:
     return path
 
 
+# Seconds without output after a key that mean the app has drawn its answer (a frame is 1/60 s);
+# over Textual's escape delay (0.1 s), so an escape is read alone before the next key comes.
+QUIET = 0.25
+
+
 def terminal_env(box: LabSandbox) -> dict[str, str]:
     return box.env(TERM="xterm-256color", COLUMNS="120", LINES="40", TEXTUAL_ANIMATIONS="none")
 
@@ -77,15 +82,7 @@ def test_view_writes_no_sequence_from_a_report_to_the_terminal(
     assert app.read_for(60, until=b"numeric_crunching"), bytes(app.output[-2000:])
     # Every view of the results, the warnings (w), a run's details (enter on the grid), the
     # next scenario, the System tab with the machine's facts and warnings.
-    app.press("g")
-    app.press("v")
-    app.press("g")
-    app.press("w")
-    app.press("\x1b")
-    app.press("\r")
-    app.press("\x1b")
-    app.press("]")
-    app.press("2")
+    app.press("gvgw\x1b\r\x1b]2", quiet=QUIET)
     code = app.finish()
     output = bytes(app.output)
     assert code == 0, output[-2000:]
@@ -142,9 +139,9 @@ def test_the_app_shows_a_task_exception_escaped(tmp_path: Path, lab_sandbox: Lab
     assert app.read_for(60, until=b"a task that raises"), bytes(app.output[-2000:])
     app.press("r", settle=0.5)
     assert app.read_for(120, until=b"d for details"), bytes(app.output[-3000:])
-    app.press("d", settle=2.0)
+    app.press("d", settle=2.0, quiet=QUIET)
     shown = bytes(app.output)
-    app.press("\x1b")
+    app.press("\x1b", quiet=QUIET)
     code = app.finish()
     output = bytes(app.output)
     assert code == 0, output[-2000:]
@@ -202,8 +199,7 @@ def test_the_fleet_view_writes_no_sequence_from_a_peer(
     path.write_text(json.dumps(data), encoding="utf-8")
     app = PtyApp.start([str(CONSOLE_SCRIPT), "view", str(path)], terminal_env(lab_sandbox))
     assert app.read_for(60, until=b"10.0.0.2"), bytes(app.output[-2000:])
-    app.press("]")
-    app.press("]")
+    app.press("]]", quiet=QUIET)
     code = app.finish()
     output = bytes(app.output)
     assert code == 0, output[-2000:]

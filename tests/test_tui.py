@@ -72,7 +72,7 @@ warmups: 0
 timeout: 120
 """
 
-# Times out: the runner cannot finish 10 s of work within 1 s.
+# Times out: the runner cannot finish 10 s of work within 0.3 s.
 TIMES_OUT = """\
 title: Times out
 workload: {kind: dispatch, tasks: 100, task_us: 100000}
@@ -80,7 +80,7 @@ executors: [serial]
 workers: [1]
 repeats: 1
 warmups: 0
-timeout: 1
+timeout: 0.3
 """
 
 
