@@ -127,3 +127,4 @@ def test_the_size_sweep_example_prints_a_breakeven(example_runs: dict[str, Examp
     # Which pool wins depends on the machine; that the answer is given per size does not.
     assert "from a cold start" in line and "once both pools are running" in line
     assert "size ≈" in line or "size 8,000" in line or "size 50 " in line
+    assert "| size=8000 |" in stdout  # the params column shows the swept value
