@@ -1,7 +1,7 @@
 """Every built-in's report, from one short round of real runner processes: the JSON holds to the
 schema and each run's summary reads back into the same JSON.
 
-`tests/test_cli.py` runs one built-in end to end under `--quick` (8 rounds, 2 runner processes
+`tests/test_cli.py` runs one built-in end to end under `--quick` (10 rounds, 2 runner processes
 per run); here the others run their whole `--quick` plan (every executor, worker count and
 sweep point) once: one round, one runner process per run, no warmup, `min_time: 0`. What is
 checked is the report's shape for each workload kind, never a figure."""
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from typing import Any
 
 import jsonschema
 import pytest
@@ -22,17 +23,27 @@ from lab.results.reading import parse_report
 from lab.results.summary import RunSummary
 from lab.scenario.builtins import builtin_paths
 from lab.scenario.loader import LoadedScenario, load_builtins
+from lab.scenario.workload_specs import HttpWorkload
 from tests.fakerunner import FakeRunners
 from tests.test_cli import END_TO_END_BUILTIN
 
 OTHERS = [name for name in builtin_paths() if name != END_TO_END_BUILTIN]
 
 
+# An open loop's repeat lasts its `duration` whatever the rate: 0.2 s still sends each rate's
+# requests on a schedule (80 at 400/s), for every figure of the open-loop report.
+OPEN_LOOP_DURATION = 0.2
+
+
 def one_round(loaded: LoadedScenario) -> LoadedScenario:
-    """The --quick scenario as one round in one runner process per run."""
+    """The --quick scenario as one round in one runner process per run (an open loop's
+    repeats shortened to OPEN_LOOP_DURATION)."""
     quick = loaded.scenario.quick()
-    cheap = quick.model_copy(update={"repeats": 1, "processes": 1, "warmups": 0, "min_time": 0})
-    return replace(loaded, scenario=cheap)
+    update: dict[str, Any] = {"repeats": 1, "processes": 1, "warmups": 0, "min_time": 0}
+    if isinstance(quick.workload, HttpWorkload) and quick.workload.open_loop:
+        duration = min(quick.workload.duration, OPEN_LOOP_DURATION)
+        update["workload"] = quick.workload.model_copy(update={"duration": duration})
+    return replace(loaded, scenario=quick.model_copy(update=update))
 
 
 def test_the_others_are_every_builtin_but_the_end_to_end_one() -> None:

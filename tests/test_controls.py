@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import random
 import textwrap
 from dataclasses import replace
@@ -31,6 +32,7 @@ from lab.report.schema import REPORT_SCHEMA
 from lab.results.model import RepeatRecord, Report, RunResult, ScenarioResult
 from lab.scenario.builtins import builtin_paths
 from lab.scenario.loader import parse_scenario, resolve
+from lab.scenario.workload_specs import HttpWorkload
 from tests.conftest import LabSandbox
 from tests.faults import fault_env
 from tests.synthetic import machine
@@ -474,6 +476,8 @@ async def test_page_faults_are_counted_per_pass_and_named_when_a_control_differs
 # is called systematic only when every round shows it: in the parallel suite another test
 # shares the cores, and one disturbed round can move a median of six (1.79x was seen once).
 TEST_BAND = (0.5, 1.4)
+# Seconds per repeat, calibrated: what a per-round ratio needs, half a measurement's default.
+CONTROL_MIN_TIME = 0.05
 
 
 def per_round(base: RunResult, run: RunResult) -> list[float]:
@@ -495,13 +499,27 @@ async def test_every_builtin_keeps_its_controls_in_a_band_and_breaks_no_physical
             "judged by the rate held and corrected p99 (tests/test_open_loop*.py)"
         )
     # 2 workers too: no multi-worker run of a built-in may break a physical limit. Two values
-    # of a sweep at most (a control is judged at each), to keep the test short.
-    update: dict[str, Any] = {"workers": [1, 2], "repeats": 6, "processes": 1, "warmups": 0}
+    # of a sweep at most (a control is judged at each), to keep the test short. A ratio per
+    # round needs repeats long enough for the clock and the scheduler, not a measurement's:
+    # calibrated to 0.05 s, and a serial pass of about that much where one takes longer.
+    update: dict[str, Any] = {
+        "workers": [1, 2],
+        "repeats": 6,
+        "processes": 1,
+        "warmups": 0,
+        "min_time": min(quick.min_time, CONTROL_MIN_TIME),
+    }
     if quick.sweep:
         update["sweep"] = {k: v[:2] for k, v in quick.sweep.items()}
     workload = quick.workload
     if getattr(workload, "task_sizes_us", None):
         update["workload"] = workload.model_copy(update={"task_sizes_us": [100.0]})
+    if isinstance(workload, HttpWorkload) and workload.latency_ms > 0:
+        # Each serial request waits out the server's latency: enough of them for CONTROL_MIN_TIME.
+        enough = max(8, math.ceil(CONTROL_MIN_TIME * 1000 / workload.latency_ms))
+        update["workload"] = workload.model_copy(
+            update={"requests": min(workload.requests, enough)}
+        )
     small = quick.model_copy(update=update)
     report = await run_scenarios(replace(loaded, scenario=small))
     result = report.scenarios[0]

@@ -1,6 +1,6 @@
-"""End to end with other interpreters found on this machine (pyenv's, or any on PATH): their
-runner environments are built in a private cache, every run is measured under each, and the
-report carries each interpreter's facts as its own runners read them.
+"""End to end with another interpreter found on this machine (pyenv's, or any on PATH) beside
+the lab's own: the other's runner environment is built in a private cache, every run is measured
+under both, and the report carries each interpreter's facts as its own runners read them.
 
 Without a second interpreter this cannot run: under CI (CI=true) that fails, elsewhere it is
 skipped with the reason, never silently.
@@ -31,20 +31,22 @@ workers: [2]
 """)
 
 
-def other_interpreters() -> list[Interpreter]:
-    """Up to two interpreters other than the lab's own, of distinct versions."""
-    found: dict[str, Interpreter] = {}
+def another_interpreter() -> Interpreter | None:
+    """The first interpreter other than the lab's own."""
     for name in CANDIDATES:
         one = probe(name)
-        if one.problem is None and not one.is_lab_python and one.label not in found:
-            found[one.label] = one
-    return list(found.values())[:2]
+        if one.problem is None and not one.is_lab_python:
+            return one
+    return None
 
 
 @pytest.fixture(scope="module")
 def pythons() -> list[str]:
-    others = other_interpreters()
-    if not others:
+    """Another interpreter, whose runner environment is built, and the lab's own, which needs
+    none: both paths of the axis in one session. (A second built environment cost the suite a
+    second pip install, and 3.13's backport, on cores that pip keeps busy: 6 s of 12.)"""
+    other = another_interpreter()
+    if other is None:
         message = (
             "no Python but the lab's own was found (looked for "
             f"{', '.join(CANDIDATES)} on PATH and in pyenv's versions), so the interpreter "
@@ -53,8 +55,7 @@ def pythons() -> list[str]:
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    paths = [str(o.path) for o in others]
-    return paths if len(paths) == 2 else [*paths, sys.executable]
+    return [str(other.path), sys.executable]
 
 
 @pytest.mark.slow

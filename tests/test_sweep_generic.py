@@ -180,32 +180,8 @@ def test_the_breakeven_works_on_any_swept_parameter() -> None:
     assert be.label(12000) == "size 12,000"
 
 
-@pytest.mark.slow
-def test_a_size_sweep_on_numeric_prints_a_breakeven(tmp_path: Path) -> None:
-    path = tmp_path / "primes.yaml"
-    path.write_text(
-        textwrap.dedent(
-            """\
-            title: primes by size
-            workload: {kind: numeric, tasks: 8, size: 500}
-            executors: [serial, threads, processes]
-            workers: [2]
-            repeats: 1
-            warmups: 0
-            min_time: 0
-            sweep: {size: [200, 4000]}
-            """
-        )
-    )
-    proc = subprocess.run(
-        [sys.executable, "-m", "lab", "--report", "-", "--format", "md", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert "**Break-even** (sweep of size):" in proc.stdout
-    assert "| size=4000 |" in proc.stdout  # the params column shows the swept value
+# A numeric size sweep through `--report -` printing its break-even and the swept value per run:
+# tests/test_examples.py::test_the_size_sweep_example_prints_a_breakeven.
 
 
 def test_compare_matches_sweep_runs_value_by_value() -> None:
