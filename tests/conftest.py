@@ -43,6 +43,7 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
         return int(forced)
     return 2 * len(os.sched_getaffinity(0))
 
+
 # No per-example deadline: tests never assert speed, and on a loaded 2-core machine running the
 # suite in parallel one example of a property test can take longer than hypothesis's 200 ms.
 settings.register_profile("lab", deadline=None)

@@ -63,7 +63,8 @@ def test_report_json_to_stdout(tmp_path: Path) -> None:
 
 
 # The built-in run end to end here (its embedded server, its latency figures); every other
-# one goes through `--check` below and a report of one short round (test_builtin_reports.py).
+# one goes through `--check` below and a report-shape check (tests/test_builtin_reports.py says
+# which session checks each).
 END_TO_END_BUILTIN = "http_fanout"  # the smallest --quick plan: 9 runs
 
 

@@ -36,6 +36,7 @@ from lab.scenario.workload_specs import HttpWorkload
 from tests.conftest import LabSandbox
 from tests.faults import fault_env
 from tests.synthetic import machine
+from tests.test_builtin_reports import assert_report_holds
 
 ROUNDS = 10
 
@@ -534,7 +535,7 @@ async def test_every_builtin_keeps_its_controls_in_a_band_and_breaks_no_physical
             and r.interpreter == run.interpreter
         )
         if run is base or run.status != "ok":
-            continue  # a model that cannot run here is skipped, not failed
+            continue  # a run that failed fails assert_report_holds, below
         ratios = per_round(base, run)
         limit = controls.core_limit(run, usable) * (1 + controls.LIMIT_MARGIN)
         broken = [w for w in run.summary.warnings if w["code"] == "physical_limit"]
@@ -553,6 +554,8 @@ async def test_every_builtin_keeps_its_controls_in_a_band_and_breaks_no_physical
             f"in every round: {', '.join(f'{r:.2f}' for r in ratios)}"
         )
     assert checked, f"{name}: no 1-worker run of the serial function ran"
+    # The session that judged the controls is this built-in's report-shape check too.
+    assert_report_holds(report, name)
 
 
 def test_rounds_are_dropped_only_while_the_rest_can_still_be_tested() -> None:
