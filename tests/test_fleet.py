@@ -289,7 +289,8 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_2(tmp_path: Path) -> None
     assert done.stdout == "" and not (tmp_path / "fleet.md").exists()
 
 
-@pytest.mark.alone  # times its reaction to a signal
+# Not `alone`: it times nothing (what it checks is the exit status and the reports), and alone
+# it would set up the module's two-host fleet run a second time inside the room.
 def test_ctrl_c_stops_every_host_and_keeps_their_partial_reports(
     fleet_run: FleetRun, tmp_path: Path
 ) -> None:
