@@ -22,6 +22,8 @@ from hypothesis import settings
 
 from lab.scenario.loader import LoadedScenario, parse_scenario
 
+ROOT = Path(__file__).resolve().parent.parent
+
 
 def pytest_configure(config: pytest.Config) -> None:
     # A suite started as a background job of a non-interactive shell (`cmd &`) inherits SIGINT
@@ -37,9 +39,6 @@ def pytest_configure(config: pytest.Config) -> None:
         # (compileall writes whatever that variable says), a runner imports in 0.19 s, not 0.22,
         # and the app in 0.5 s, not 0.8.
         compileall.compile_dir(ROOT / "lab", quiet=1)
-
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:

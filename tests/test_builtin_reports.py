@@ -45,13 +45,18 @@ OPEN_LOOP_DURATION = 0.2
 
 
 def one_round(loaded: LoadedScenario) -> LoadedScenario:
-    """The --quick scenario as one round in one runner process per run (an open loop's
-    repeats shortened to OPEN_LOOP_DURATION)."""
+    """An open loop's --quick scenario as one round in one runner process per run, its repeats
+    shortened to OPEN_LOOP_DURATION."""
     quick = loaded.scenario.quick()
-    update: dict[str, Any] = {"repeats": 1, "processes": 1, "warmups": 0, "min_time": 0}
-    if is_open_loop(loaded):
-        duration = min(quick.workload.duration, OPEN_LOOP_DURATION)
-        update["workload"] = quick.workload.model_copy(update={"duration": duration})
+    assert isinstance(quick.workload, HttpWorkload) and quick.workload.open_loop, loaded.name
+    duration = min(quick.workload.duration, OPEN_LOOP_DURATION)
+    update: dict[str, Any] = {
+        "repeats": 1,
+        "processes": 1,
+        "warmups": 0,
+        "min_time": 0,
+        "workload": quick.workload.model_copy(update={"duration": duration}),
+    }
     return replace(loaded, scenario=quick.model_copy(update=update))
 
 

@@ -36,7 +36,7 @@ from lab.scenario.workload_specs import HttpWorkload
 from tests.conftest import LabSandbox
 from tests.faults import fault_env
 from tests.synthetic import machine
-from tests.test_builtin_reports import assert_report_holds
+from tests.test_builtin_reports import assert_report_holds, is_open_loop
 
 ROUNDS = 10
 
@@ -494,7 +494,7 @@ async def test_every_builtin_keeps_its_controls_in_a_band_and_breaks_no_physical
 ) -> None:
     (loaded,) = resolve([name])
     quick = loaded.scenario.quick()
-    if getattr(quick.workload, "rate", None) is not None:
+    if is_open_loop(loaded):
         pytest.skip(
             f"{name} is an open loop: no serial baseline and no speedups, so no controls; it is "
             "judged by the rate held and corrected p99 (tests/test_open_loop*.py)"
