@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import compileall
 import contextlib
-import fcntl
 import os
 import shutil
 import signal
@@ -39,16 +38,34 @@ def pytest_configure(config: pytest.Config) -> None:
         # (compileall writes whatever that variable says), a runner imports in 0.19 s, not 0.22,
         # and the app in 0.5 s, not 0.8.
         compileall.compile_dir(ROOT / "lab", quiet=1)
+        # Each xdist worker imports every test module: with no bytecode written, each parsed,
+        # rewrote and compiled them all again (4 s of a worker's collection, not 1.7).
+        compileall.compile_dir(ROOT / "tests", quiet=1, maxlevels=0)
+        write_rewritten_test_modules(config)
 
 
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """`-n auto`: two workers per usable CPU. Most tests wait on the processes they start (a
-    runner, a lab, a browser, a Dask cluster): at one worker per CPU the whole suite kept 1.1 of
-    2 cores busy. PYTEST_XDIST_AUTO_NUM_WORKERS still overrides it, as in pytest-xdist."""
-    forced = os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS")
-    if forced:
-        return int(forced)
-    return 2 * len(os.sched_getaffinity(0))
+def write_rewritten_test_modules(config: pytest.Config) -> None:
+    """The pyc files of the test modules as pytest's assertion rewriting caches them, which it
+    reads whatever PYTHONDONTWRITEBYTECODE says but writes only where it is unset. Through
+    pytest's own (private) functions; a pytest without them just rewrites in every worker."""
+    try:
+        from _pytest.assertion import rewrite
+
+        state = config.stash[rewrite.assertstate_key]
+        for source in sorted((ROOT / "tests").glob("*.py")):
+            if not source.name.startswith("test_") and source.name not in REWRITTEN_PLUGINS:
+                continue
+            pyc = rewrite.get_cache_dir(source) / (source.stem + rewrite.PYC_TAIL)
+            if rewrite._read_pyc(source, pyc) is None:
+                pyc.parent.mkdir(exist_ok=True)
+                stat, code = rewrite._rewrite_test(source, config)
+                rewrite._write_pyc(state, code, stat, pyc)
+    except (ImportError, AttributeError, KeyError, TypeError):
+        return  # --assert=plain, or another pytest's internals
+
+
+REWRITTEN_PLUGINS = ("conftest.py", "scheduling.py")
+pytest_plugins = ["tests.scheduling"]
 
 
 # No per-example deadline: tests never assert speed, and on a loaded 2-core machine running the
@@ -62,102 +79,6 @@ def scenario_file(folder: Path, text: str, name: str = "s.yaml") -> str:
     path = folder / name
     path.write_text(text)
     return str(path)
-
-
-# --- Tests that must run alone under pytest-xdist --------------------------------------------
-#
-# A test marked `alone` times how fast the lab reacts to a signal: with other workers' tests
-# beside it on 2 cores, its clock would measure them. Every test holds a shared lock on the run's
-# "room" from before its fixtures are set up until after they are torn down (module fixtures
-# that start sessions in the background included); an `alone` test holds it exclusively. The
-# turnstile makes that writer-preferring: once an `alone` test waits, no new test enters, so it
-# is not starved by the other workers' stream of short tests. POSIX record locks (lockf), not
-# flock: a child forked during a test does not inherit them, so a pool worker that outlives its
-# test cannot keep the room locked.
-#
-# Each wait for the room idles every other worker until their current tests end, and the room is
-# then theirs to idle in: so the `alone` tests are collected first (xdist hands the first slice of
-# the collection to one worker, which runs them at the start, while the others are on their first
-# short test), and one `alone` test followed by another keeps the room: one wait for them all.
-
-_room: list[int] = []  # this worker's open lock files while one of its tests is in the room
-
-
-def runs_alone(item: pytest.Item | None) -> bool:
-    return item is not None and item.get_closest_marker("alone") is not None
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    items[:] = xdist_order(items, workers)
-
-
-def xdist_order(items: list[pytest.Item], workers: int) -> list[pytest.Item]:
-    """The collection laid out for pytest-xdist's worksteal, which hands worker i the i-th of
-    `workers` consecutive slices and, at the end, steals from the tails of the longest queues.
-
-    The first slice starts with the `alone` tests. Each other slice starts with one quick test
-    (the one that may enter the room before the first `alone` test shuts it, and so the wait),
-    then its share of the `slow` tests, a module at a time (a module's fixtures are set up once),
-    then quick tests: what is left to steal at the end is quick, and no 20 s test starts last.
-    The order only changes the wall time; every worker collects the same list."""
-    alone = [item for item in items if runs_alone(item)]
-    if workers < 2:
-        return alone + [item for item in items if not runs_alone(item)]
-    slow_by_module: dict[str, list[pytest.Item]] = {}
-    quick: list[pytest.Item] = []
-    for item in items:
-        if runs_alone(item):
-            continue
-        if item.get_closest_marker("slow") is not None:
-            slow_by_module.setdefault(item.nodeid.split("::")[0], []).append(item)
-        else:
-            quick.append(item)
-    # worksteal's split: slice i holds what is left // (workers - i).
-    sizes, left = [], len(items)
-    for i in range(workers):
-        sizes.append(left // (workers - i))
-        left -= sizes[-1]
-    slices: list[list[pytest.Item]] = [list(alone)] + [[] for _ in range(workers - 1)]
-    for i in range(1, workers):
-        if quick:
-            slices[i].append(quick.pop(0))
-    for module in sorted(slow_by_module.values(), key=len, reverse=True):
-        least = min(range(1, workers), key=lambda i: len(slices[i]))
-        slices[least].extend(module)
-    for i in range(workers):
-        room = max(0, sizes[i] - len(slices[i]))
-        slices[i].extend(quick[:room])
-        del quick[:room]
-    ordered = [item for part in slices for item in part] + quick
-    assert len(ordered) == len(items)
-    return ordered
-
-
-@pytest.hookimpl(hookwrapper=True, tryfirst=True)
-def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
-    basetemp = item.config.option.basetemp
-    if "PYTEST_XDIST_WORKER" in os.environ and basetemp and not _room:
-        # Each worker's temp root is a folder of the run's own, shared by its workers.
-        shared = Path(basetemp).parent
-        alone = runs_alone(item)
-        turnstile = os.open(shared / "alone.turnstile", os.O_RDWR | os.O_CREAT, 0o600)
-        room = os.open(shared / "alone.room", os.O_RDWR | os.O_CREAT, 0o600)
-        _room.extend([room, turnstile])
-        fcntl.lockf(turnstile, fcntl.LOCK_EX)
-        fcntl.lockf(room, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
-        if not alone:
-            fcntl.lockf(turnstile, fcntl.LOCK_UN)  # in the room: let the next one through
-    yield
-
-
-@pytest.hookimpl(hookwrapper=True, trylast=True)
-def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
-    yield
-    if runs_alone(item) and runs_alone(nextitem):
-        return  # the next test runs alone too: it keeps the room this one holds
-    while _room:
-        os.close(_room.pop())  # closing a file releases this process's locks on it
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,29 @@ def compare(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]
     )  # fmt: skip
 
 
-def assert_refused(out: subprocess.CompletedProcess[str], *words: str) -> None:
+@dataclass
+class Outcome:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def compare_here(capsys: pytest.CaptureFixture[str], *args: str) -> Outcome:
+    """`concurrency-lab compare ARGS` as the command runs it from its argument list on
+    (lab.cli.main), in this process: the malformed-content cases, without a Python start-up
+    each. The command itself and the file-type boundaries keep their subprocess tests above."""
+    from lab.cli import main
+
+    capsys.readouterr()
+    try:
+        code = main(["compare", *args])
+    except SystemExit as exit_:  # argparse's refusals
+        code = int(exit_.code or 0)
+    out, err = capsys.readouterr()
+    return Outcome(code, out, err)
+
+
+def assert_refused(out: subprocess.CompletedProcess[str] | Outcome, *words: str) -> None:
     assert out.returncode == 2, (out.returncode, out.stderr)
     assert "Traceback" not in out.stderr
     lines = out.stderr.strip().splitlines()
@@ -122,7 +145,9 @@ BROKEN: dict[str, Callable[[dict[str, Any]], None]] = {
 
 
 @pytest.mark.parametrize("name", sorted(BROKEN))
-def test_broken_fields_are_one_line_and_exit_2(tmp_path: Path, good: str, name: str) -> None:
+def test_broken_fields_are_one_line_and_exit_2(
+    tmp_path: Path, good: str, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = good_report()
     BROKEN[name](data)
     # The lab's own check and jsonschema agree that this is not a valid report.
@@ -131,7 +156,7 @@ def test_broken_fields_are_one_line_and_exit_2(tmp_path: Path, good: str, name: 
     assert first_problem(data) is not None
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(data))
-    assert_refused(compare(good, str(bad)), str(bad), "malformed report")
+    assert_refused(compare_here(capsys, good, str(bad)), str(bad), "malformed report")
 
 
 def test_the_lab_check_accepts_what_jsonschema_accepts() -> None:
@@ -153,7 +178,7 @@ def test_the_lab_check_accepts_what_jsonschema_accepts() -> None:
     ],
 )
 def test_non_json_numbers_and_other_documents_are_refused(
-    tmp_path: Path, good: str, text: str, words: list[str]
+    tmp_path: Path, good: str, text: str, words: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     if text.startswith("REPLACE_WALL"):
         constant = text.split()[1]
@@ -162,7 +187,7 @@ def test_non_json_numbers_and_other_documents_are_refused(
         text = json.dumps(data).replace("12345.678", constant)
     bad = tmp_path / "bad.json"
     bad.write_text(text)
-    assert_refused(compare(good, str(bad)), *words)
+    assert_refused(compare_here(capsys, good, str(bad)), *words)
 
 
 def test_non_utf8_bytes_are_refused(tmp_path: Path, good: str) -> None:
@@ -172,8 +197,10 @@ def test_non_utf8_bytes_are_refused(tmp_path: Path, good: str) -> None:
 
 
 @pytest.mark.parametrize("pct", ["nan", "inf", "-inf", "-5", "five"])
-def test_fail_if_slower_needs_a_finite_non_negative_percentage(good: str, pct: str) -> None:
-    out = compare(good, good, f"--fail-if-slower={pct}")
+def test_fail_if_slower_needs_a_finite_non_negative_percentage(
+    good: str, pct: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = compare_here(capsys, good, good, f"--fail-if-slower={pct}")
     assert out.returncode == 2, out.stderr
     assert "--fail-if-slower" in out.stderr and "Traceback" not in out.stderr
 
