@@ -116,6 +116,11 @@ class LabSandbox:
     def __init__(self, tmp: Path, mark: str) -> None:
         self.tmp = tmp
         self.mark = mark
+        # No process started before the sandbox can carry its mark. Reading that marker means
+        # reading a process's whole environment; its start time is one short line, so older
+        # processes (the other workers, their labs) are passed over cheaply: tests poll this.
+        # (psutil adds start ticks to a boot time rounded to the second: two seconds of slack.)
+        self.since = time.time() - 2.0
 
     def env(self, **extra: str) -> dict[str, str]:
         from lab.runner.system.child_env import child_env
@@ -131,6 +136,8 @@ class LabSandbox:
             if proc.pid == os.getpid():
                 continue
             try:
+                if proc.create_time() < self.since:
+                    continue
                 if proc.environ().get(LAB_MARK) == self.mark and proc.status() != "zombie":
                     found.append(proc)
             except psutil.Error:
