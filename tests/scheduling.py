@@ -6,11 +6,13 @@ a nested pytest with them alone (tests/test_parallel_isolation.py)."""
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
-import sys
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -51,7 +53,8 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
 # the block's 30 s. A test marked `inprocess` starts no process (no lab, runner, pool, browser or
 # cluster), so it takes one core at most: one worker at a time (the companion lock) runs such
 # tests beside the `alone` ones, without the room, and its slice starts with the slow ones. A test
-# marked `inprocess` that starts a process fails at teardown (an audit hook, and its children).
+# marked `inprocess` that starts a process fails at teardown (its spawning calls are wrapped
+# while it runs, and its children are checked).
 # An `alone(quiet=True)` test, whose subject is timing on a quiet CPU, takes the companion lock
 # too: the companion finishes its test, and its next ones wait for the room.
 
@@ -192,22 +195,44 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
         os.close(_companion.pop())
 
 
-# What a test marked `inprocess` must not do. multiprocessing's spawn and forkserver start
-# without an audit event; the children check at teardown catches those.
-SPAWN_EVENTS = frozenset(
-    {"subprocess.Popen", "os.fork", "os.forkpty", "os.posix_spawn", "os.spawn", "os.system",
-     "os.exec"}
-)  # fmt: skip
+# What a test marked `inprocess` must not call, wrapped while one runs. (Not an audit hook: one
+# stays for the life of the worker and sees every event, 200,000 in a Textual test, mostly id().)
+# multiprocessing's spawn and forkserver start processes by other means; the children check at
+# teardown catches those.
+SPAWNERS: list[tuple[object, str]] = [
+    (subprocess.Popen, "_execute_child"),
+    (os, "fork"),
+    (os, "forkpty"),
+    (os, "posix_spawn"),
+    (os, "posix_spawnp"),
+    (os, "system"),
+]
 _spawned: list[str] = []  # what the running `inprocess` test started
 _guarding: list[set[int]] = []  # while an `inprocess` test runs: the pids of earlier children
+_originals: list[tuple[object, str, Any]] = []  # the wrapped functions, while wrapped
 
 
-def _spawn_audit(event: str, args: tuple[object, ...]) -> None:
-    if _guarding and event in SPAWN_EVENTS:
-        _spawned.append(f"{event} {args[0]!r}"[:120])
+def _wrapped(name: str, original: Any) -> Any:
+    @functools.wraps(original)
+    def spawner(*args: Any, **kwargs: Any) -> Any:
+        _spawned.append(f"{name}{args[1:2] if name == '_execute_child' else args[:1]!r}"[:120])
+        return original(*args, **kwargs)
+
+    return spawner
 
 
-sys.addaudithook(_spawn_audit)
+def wrap_spawners() -> None:
+    for owner, name in SPAWNERS:
+        original = getattr(owner, name, None)
+        if original is not None:
+            _originals.append((owner, name, original))
+            setattr(owner, name, _wrapped(name, original))
+
+
+def unwrap_spawners() -> None:
+    while _originals:
+        owner, name, original = _originals.pop()
+        setattr(owner, name, original)
 
 
 def command_line(proc: psutil.Process) -> str:
@@ -229,11 +254,13 @@ class SpawnGuard:
         if runs_in_process(item):
             _spawned.clear()
             _guarding[:] = [child_pids()]
+            wrap_spawners()
 
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> None:
         if not _guarding:
             return
+        unwrap_spawners()
         before = _guarding.pop()
         new = [
             f"{proc.pid} {command_line(proc)[:80]}"
