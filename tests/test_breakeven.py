@@ -7,8 +7,6 @@ import pytest
 from lab.analysis.breakeven import breakeven, find_crossing
 from tests.synthetic import TASKS, run, scenario, sweep_runs
 
-pytestmark = pytest.mark.inprocess  # starts no process (tests/scheduling.py)
-
 
 def test_find_crossing_cases() -> None:
     assert find_crossing([0, 10], [-1.0, -2.0]) == ("always", 0)

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
-
 from lab.analysis.analyse import analyse_report
 from lab.analysis.claims import CLAIMS, ClaimResult, machine_notes, merge_claims, scenario_claims
 from lab.analysis.facts import Machine, scenario_facts
 from lab.results.model import ScenarioResult
 from tests.synthetic import MB, dispatch, http, machine, numeric, report, run, scenario
-
-pytestmark = pytest.mark.inprocess  # starts no process (tests/scheduling.py)
 
 
 def claims_of(result: ScenarioResult, usable: int = 2, gil: bool = True) -> dict[str, ClaimResult]:

@@ -15,8 +15,6 @@ from lab.report.formats import render
 from lab.results.model import RepeatRecord, Report, RunError, RunResult, ScenarioResult
 from tests.synthetic import machine as synthetic_machine
 
-pytestmark = pytest.mark.inprocess  # starts no process (tests/scheduling.py)
-
 BASE = [1.00, 1.02, 0.98, 1.01, 0.99]
 NOISY_SAME = [1.01, 0.97, 1.03, 1.0, 0.985]
 

@@ -13,8 +13,6 @@ from lab.analysis.facts import ScenarioFacts, scenario_facts
 from lab.results.model import RunResult, ScenarioResult
 from tests.synthetic import machine, run, scenario
 
-pytestmark = pytest.mark.inprocess  # starts no process (tests/scheduling.py)
-
 TASKS = 32
 
 

@@ -14,8 +14,6 @@ from tests import faults
 from tests.cheap import cheap_scenario
 from tests.fakerunner import PID_MAX_LIMIT, FakeRunners
 
-pytestmark = pytest.mark.inprocess  # starts no process (tests/scheduling.py)
-
 TWO_EXECUTORS = """\
 title: Two executors
 workload: {kind: dispatch, tasks: 6}

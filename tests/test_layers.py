@@ -14,11 +14,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
-# Starts no process, and takes seconds: the companion of the alone tests (tests/scheduling.py).
-pytestmark = [pytest.mark.inprocess, pytest.mark.slow]
-
 ROOT = Path(__file__).resolve().parent.parent / "lab"
 
 # A module's layer is the first entry whose prefix its dotted name starts with.

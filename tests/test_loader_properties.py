@@ -8,15 +8,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from lab.scenario.loader import LINE_LIMIT, ScenarioError, parse_scenario
 from tests.test_bad_input import fits_one_screen
-
-pytestmark = pytest.mark.inprocess  # starts no process (tests/scheduling.py)
 
 ROOT = Path(__file__).resolve().parent.parent
 VALID = [yaml.safe_load(p.read_text()) for p in sorted((ROOT / "scenarios").glob("*.yaml"))] + [

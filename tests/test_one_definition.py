@@ -16,8 +16,6 @@ import pytest
 
 from lab.scenario import kinds, models
 
-pytestmark = pytest.mark.inprocess  # starts no process (tests/scheduling.py)
-
 ROOT = Path(__file__).resolve().parent.parent
 LAB = ROOT / "lab"
 

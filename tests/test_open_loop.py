@@ -119,7 +119,7 @@ def during_the_stall(
     return found
 
 
-@pytest.mark.alone(quiet=True)  # times sends against a clock: no companion beside it
+@pytest.mark.alone
 def test_serial_shows_the_stall_only_when_corrected() -> None:
     outcome, results = run_stalled("serial")
     assert len(results) == 120  # 100/s for 1.2 s: none dropped
@@ -142,7 +142,7 @@ def test_serial_shows_the_stall_only_when_corrected() -> None:
 
 # Sending on time is what this checks: beside a parallel suite's other tests, on 2 cores, the
 # loop itself was once held off for ~150 ms mid-stall (its sends late, so their service short).
-@pytest.mark.alone(quiet=True)  # times sends against a clock: no companion beside it
+@pytest.mark.alone
 def test_asyncio_sends_on_time_and_both_figures_show_the_stall() -> None:
     outcome, results = run_stalled("asyncio")
     assert len(results) == 120

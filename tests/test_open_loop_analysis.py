@@ -3,17 +3,12 @@ synthetic runs with known answers (issue 24)."""
 
 from __future__ import annotations
 
-import pytest
-
 from lab.analysis.analyse import analyse_scenario
 from lab.analysis.openloop import analyse_open_loop
 from lab.report.html import to_html
 from lab.report.markdown import to_markdown
 from tests import synthetic
 from tests.synthetic import MB, open_loop_run
-
-# Starts no process, and takes seconds: the companion of the alone tests (tests/scheduling.py).
-pytestmark = [pytest.mark.inprocess, pytest.mark.slow]
 
 FAST = [0.010, 0.011, 0.010, 0.012, 0.010, 0.011, 0.010]
 SLOWER = [0.020, 0.024, 0.021, 0.022, 0.025, 0.020, 0.023]

@@ -20,8 +20,6 @@ from lab.core.stats import compare_samples
 from lab.engine.schedule import Schedule, blocks, round_orders
 from lab.results.model import RepeatRecord, RunResult, ScenarioResult
 
-pytestmark = pytest.mark.inprocess  # starts no process (tests/scheduling.py)
-
 # --- the schedule -----------------------------------------------------------------------------
 
 

@@ -17,9 +17,6 @@ from lab.tui.widgets import SpeedupChart
 from tests.fakerunner import FakeRunners
 from tests.tui_fixtures import make_app, with_results
 
-# Starts no process, and takes seconds: the companion of the alone tests (tests/scheduling.py).
-pytestmark = [pytest.mark.inprocess, pytest.mark.slow]
-
 ROOT = Path(__file__).resolve().parent.parent
 WALK_THROUGHS = [ROOT / "README.md", ROOT / "docs" / "guides" / "app.md"]
 COUNTS = {"once": 1, "twice": 2, "three times": 3, "four times": 4, "five times": 5}

@@ -7,14 +7,11 @@ import io
 import json
 
 import jsonschema
-import pytest
 
 from lab.analysis.summarise import finalise_scenario, summarise_run
 from lab.report.formats import render
 from lab.report.schema import REPORT_SCHEMA
 from lab.results.model import RepeatRecord, Report, RunResult, ScenarioResult
-
-pytestmark = pytest.mark.inprocess  # starts no process (tests/scheduling.py)
 
 
 def run(run_id: str, walls: list[float], workers: int = 1) -> RunResult:

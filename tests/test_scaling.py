@@ -7,8 +7,6 @@ import pytest
 from lab.analysis.scaling import amdahl, fit, fit_scenario, usl
 from tests.synthetic import run, scenario
 
-pytestmark = pytest.mark.inprocess  # starts no process (tests/scheduling.py)
-
 WORKERS = (1, 2, 4, 8, 16, 32, 64)
 
 

@@ -8,8 +8,6 @@ import pytest
 from lab.scenario.loader import ScenarioError, builtin_paths, load_builtins, parse_scenario, resolve
 from lab.scenario.spec import DEFAULT_EXECUTORS, scenario_json_schema
 
-pytestmark = pytest.mark.inprocess  # starts no process (tests/scheduling.py)
-
 
 def problems(text: str) -> list[str]:
     with pytest.raises(ScenarioError) as info:

@@ -10,8 +10,6 @@ import pytest
 
 from lab.core import stats
 
-pytestmark = pytest.mark.inprocess  # starts no process (tests/scheduling.py)
-
 
 def brute_force_p(a: list[float], b: list[float]) -> float:
     """Two-sided permutation p-value of the rank sum, by listing every split of the pool."""

@@ -12,8 +12,6 @@ import pytest
 from lab.core import stats
 from lab.core.order import kth_difference
 
-pytestmark = pytest.mark.inprocess  # starts no process (tests/scheduling.py)
-
 
 def exact_median_rank(n: int, confidence: float = stats.CONFIDENCE) -> tuple[int, float]:
     """The textbook way, in exact fractions: P(X <= k) = sum of C(n, i) / 2^n for i <= k."""

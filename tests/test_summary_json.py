@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import jsonschema
-import pytest
 
 from lab.analysis.summarise import summarise_run
 from lab.report.formats import render
@@ -13,8 +12,6 @@ from lab.report.schema import REPORT_SCHEMA
 from lab.results.model import Report, RunResult, ScenarioResult
 from lab.results.summary import Distribution, Latency, RunSummary, Throughput
 from tests.synthetic import machine, run, scenario
-
-pytestmark = pytest.mark.inprocess  # starts no process (tests/scheduling.py)
 
 SUMMARY_KEYS = [
     "wall_seconds", "throughput", "cpu_seconds", "cpu_cores", "cpu_utilisation", "speedup",

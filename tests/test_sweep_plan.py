@@ -11,8 +11,6 @@ from lab.engine.plan import plan_scenario
 from lab.scenario.loader import LoadedScenario, load_builtins
 from tests.synthetic import scenario, sweep_runs
 
-pytestmark = pytest.mark.inprocess  # starts no process (tests/scheduling.py)
-
 
 def test_sweep_runs_get_their_own_serial_baseline() -> None:
     result = scenario("d", "dispatch", sweep_runs([0, 100]), task_us=0.0)

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from lab.analysis.analyse import analyse_scenario
 from lab.analysis.breakeven import breakeven, compared_pair
 from lab.analysis.summarise import finalise_scenario
@@ -14,8 +12,6 @@ from lab.analysis.sweep import spans_decades, sweep_series, sweep_verdict, wins
 from lab.report.formats import render
 from lab.results.model import RepeatRecord, Report, RunResult, ScenarioResult
 from tests.synthetic import machine
-
-pytestmark = pytest.mark.inprocess  # starts no process (tests/scheduling.py)
 
 ROUNDS = 8
 

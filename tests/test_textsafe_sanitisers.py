@@ -24,8 +24,6 @@ from lab.core.textsafe import (
     safe_text,
 )
 
-pytestmark = pytest.mark.inprocess  # starts no process (tests/scheduling.py)
-
 # What a hostile report or exception carries: OSC 52 (clipboard write), OSC 0 (window title),
 # CSI 2J (clear screen), a bidi override and isolate, a zero-width joiner, a BOM, C1 CSI.
 HOSTILE = "a\x1b]52;c;UFdORUQ=\x1b\\b\x1b]0;T\x07c\x1b[2Jd\u202ee\u2066f\u200dg\ufeffh\x9bi"

@@ -28,9 +28,6 @@ from tests.tui_fixtures import (
     with_results,
 )
 
-# Starts no process, and takes seconds: the companion of the alone tests (tests/scheduling.py).
-pytestmark = [pytest.mark.inprocess, pytest.mark.slow]
-
 
 @pytest.fixture(autouse=True)
 def two_cpus(monkeypatch: pytest.MonkeyPatch) -> None:

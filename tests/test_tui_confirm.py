@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from lab.scenario.loader import resolve
 from lab.tui.app import LabApp
 from lab.tui.screens import ConfirmScreen
 from tests.fakerunner import FakeRunners
 from tests.tui_fixtures import MACHINE
-
-# Starts no process, and takes seconds: the companion of the alone tests (tests/scheduling.py).
-pytestmark = [pytest.mark.inprocess, pytest.mark.slow]
 
 BIG_SWEEP = (
     "title: Big sweep\n"

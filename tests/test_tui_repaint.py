@@ -23,9 +23,6 @@ from lab.tui.app import LabApp
 from lab.tui.widgets import CpuMeters, RunRow
 from tests.tui_fixtures import make_app, with_live_runs
 
-# Starts no process, and takes seconds: the companion of the alone tests (tests/scheduling.py).
-pytestmark = [pytest.mark.inprocess, pytest.mark.slow]
-
 
 @pytest.fixture(autouse=True)
 def two_cpus(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,15 +9,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from lab.compare import load_report
 from lab.scenario.loader import resolve
 from lab.tui.app import LabApp
 from lab.tui.state import LabState
 from tests.tui_fixtures import MACHINE, saved_report
-
-pytestmark = pytest.mark.inprocess  # starts no process (tests/scheduling.py)
 
 HOSTILE = (
     'title: "Evil \\e]0;pwned\\a title \\e[2J"\n'

@@ -6,8 +6,6 @@ import pytest
 
 from lab.core.units import format_p, format_rate, plural
 
-pytestmark = pytest.mark.inprocess  # starts no process (tests/scheduling.py)
-
 
 @pytest.mark.parametrize(
     ("value", "text"),

@@ -12,8 +12,6 @@ from lab.analysis.verdicts import compare_samples, verdict_for
 from lab.results.model import ScenarioResult
 from tests.synthetic import MB, dispatch, http, machine, numeric, run, scenario
 
-pytestmark = pytest.mark.inprocess  # starts no process (tests/scheduling.py)
-
 
 def explained(result: ScenarioResult, usable: int = 2, gil: bool = True) -> dict[str, Explanation]:
     v = verdict_for(scenario_facts(result, machine(usable, gil)))

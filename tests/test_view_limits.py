@@ -18,8 +18,6 @@ from lab.compare import load_report
 from lab.compare.load import VIEW_MAX_BYTES, VIEW_MAX_RUNS
 from tests.tui_fixtures import saved_report
 
-pytestmark = pytest.mark.inprocess  # starts no process (tests/scheduling.py)
-
 
 def report_with_runs(path: Path, count: int) -> Path:
     """The saved report's first scenario, its runs repeated (each id unique) to count runs."""
