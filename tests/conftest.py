@@ -3,6 +3,7 @@ from __future__ import annotations
 import compileall
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -22,6 +23,10 @@ from hypothesis import settings
 from lab.scenario.loader import LoadedScenario, parse_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
+pytest_plugins = ["tests.scheduling"]
+# What pytest loads through its assertion rewriting: the test modules, this conftest and its
+# plugin. The other helpers are imported plainly.
+REWRITTEN_BY_PYTEST = re.compile(r"/(test_[^/]*|conftest|scheduling)\.py$")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -39,8 +44,9 @@ def pytest_configure(config: pytest.Config) -> None:
         # and the app in 0.5 s, not 0.8.
         compileall.compile_dir(ROOT / "lab", quiet=1)
         # Each xdist worker imports every test module: with no bytecode written, each parsed,
-        # rewrote and compiled them all again (4 s of a worker's collection, not 1.7).
-        compileall.compile_dir(ROOT / "tests", quiet=1, maxlevels=0)
+        # rewrote and compiled them all again (4 s of a worker's collection, not 1.7). The
+        # helpers get plain bytecode; the modules pytest rewrites get its rewritten one only.
+        compileall.compile_dir(ROOT / "tests", quiet=1, maxlevels=0, rx=REWRITTEN_BY_PYTEST)
         write_rewritten_test_modules(config)
 
 
@@ -53,7 +59,7 @@ def write_rewritten_test_modules(config: pytest.Config) -> None:
 
         state = config.stash[rewrite.assertstate_key]
         for source in sorted((ROOT / "tests").glob("*.py")):
-            if not source.name.startswith("test_") and source.name not in REWRITTEN_PLUGINS:
+            if not REWRITTEN_BY_PYTEST.search(str(source)):
                 continue
             pyc = rewrite.get_cache_dir(source) / (source.stem + rewrite.PYC_TAIL)
             if rewrite._read_pyc(source, pyc) is None:
@@ -62,10 +68,6 @@ def write_rewritten_test_modules(config: pytest.Config) -> None:
                 rewrite._write_pyc(state, code, stat, pyc)
     except (ImportError, AttributeError, KeyError, TypeError):
         return  # --assert=plain, or another pytest's internals
-
-
-REWRITTEN_PLUGINS = ("conftest.py", "scheduling.py")
-pytest_plugins = ["tests.scheduling"]
 
 
 # No per-example deadline: tests never assert speed, and on a loaded 2-core machine running the
