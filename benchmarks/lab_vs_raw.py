@@ -57,10 +57,6 @@ SMOKE_HTTP_REQUESTS = 20
 OPEN_LOOP_BENCHMARK = "benchmarks/open_loop_overhead.py"
 
 
-def is_open_loop(item: Any) -> bool:
-    return bool(getattr(item.scenario.workload, "open_loop", False))
-
-
 def smoke_scenario(scenario: Any) -> Any:
     """The lab's --quick scenario, its HTTP requests cut further (see SMOKE_HTTP_REQUESTS)."""
     quick = scenario.quick()
@@ -249,7 +245,7 @@ def main() -> int:
     if unknown:
         parser.error(f"not a built-in: {', '.join(unknown)} (built-ins: {', '.join(builtins)})")
     asked = args.scenarios or list(builtins)
-    open_loops = [name for name in asked if is_open_loop(builtins[name])]
+    open_loops = [name for name in asked if builtins[name].scenario.open_loop]
     names = [name for name in asked if name not in open_loops]
     executors = args.executors.split(",")
     print(

@@ -30,7 +30,8 @@ from lab.analysis.summarise import finalise_scenario
 from lab.compare import compare_reports, load_report
 from lab.core.stats import describe
 from lab.report.formats import render
-from lab.results.model import RepeatRecord, Report, RunResult, ScenarioResult
+from lab.results.model import Report, RunResult, ScenarioResult
+from lab.results.repeat import RepeatRecord
 from tests.synthetic import machine
 
 

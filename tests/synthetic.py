@@ -7,7 +7,8 @@ from typing import Any
 from lab.analysis.summarise import finalise_scenario
 from lab.core.histogram import Histogram
 from lab.results.machine import MachineFacts
-from lab.results.model import Memory, RepeatRecord, Report, RunResult, ScenarioResult
+from lab.results.model import Memory, Report, RunResult, ScenarioResult
+from lab.results.repeat import RepeatRecord
 
 MB = 1024 * 1024
 

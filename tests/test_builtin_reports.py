@@ -30,13 +30,7 @@ from lab.scenario.workload_specs import HttpWorkload
 from tests.fakerunner import FakeRunners
 from tests.test_cli import END_TO_END_BUILTIN
 
-
-def is_open_loop(loaded: LoadedScenario) -> bool:
-    workload = loaded.scenario.workload
-    return isinstance(workload, HttpWorkload) and workload.open_loop
-
-
-OPEN_LOOPS = [item.name for item in load_builtins() if is_open_loop(item)]
+OPEN_LOOPS = [item.name for item in load_builtins() if item.scenario.open_loop]
 
 
 # An open loop's repeat lasts its `duration` whatever the rate: 0.2 s still sends each rate's
@@ -48,7 +42,7 @@ def one_round(loaded: LoadedScenario) -> LoadedScenario:
     """An open loop's --quick scenario as one round in one runner process per run, its repeats
     shortened to OPEN_LOOP_DURATION."""
     quick = loaded.scenario.quick()
-    assert isinstance(quick.workload, HttpWorkload) and quick.workload.open_loop, loaded.name
+    assert quick.open_loop and isinstance(quick.workload, HttpWorkload), loaded.name
     duration = min(quick.workload.duration, OPEN_LOOP_DURATION)
     update: dict[str, Any] = {
         "repeats": 1,
@@ -79,7 +73,7 @@ def assert_report_holds(report: Report, name: str) -> None:
 def test_every_builtin_report_is_checked_by_one_test() -> None:
     """The end-to-end built-in, the open loops here and the closed loops in the controls test:
     a new built-in lands in one of them."""
-    closed = [item.name for item in load_builtins() if not is_open_loop(item)]
+    closed = [item.name for item in load_builtins() if not item.scenario.open_loop]
     assert END_TO_END_BUILTIN in closed and OPEN_LOOPS
     assert sorted([*closed, *OPEN_LOOPS]) == sorted(builtin_paths())
 

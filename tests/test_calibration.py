@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from lab.engine.plan import make_plan
-from lab.results.model import RepeatRecord
+from lab.results.repeat import RepeatRecord
 from lab.runner.calibration import calibrate_loops
 from lab.scenario.loader import LoadedScenario
 from tests.test_runner_protocol import run_runner, spec

@@ -12,7 +12,8 @@ from lab.analysis.summarise import finalise_scenario
 from lab.cli import main as cli_main
 from lab.compare import compare_reports, load_report
 from lab.report.formats import render
-from lab.results.model import RepeatRecord, Report, RunError, RunResult, ScenarioResult
+from lab.results.model import Report, RunError, RunResult, ScenarioResult
+from lab.results.repeat import RepeatRecord
 from tests.synthetic import machine as synthetic_machine
 
 BASE = [1.00, 1.02, 0.98, 1.01, 0.99]

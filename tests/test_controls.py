@@ -29,14 +29,15 @@ from lab.engine.session import LabSession
 from lab.report.cells import run_cells
 from lab.report.formats import render
 from lab.report.schema import REPORT_SCHEMA
-from lab.results.model import RepeatRecord, Report, RunResult, ScenarioResult
+from lab.results.model import Report, RunResult, ScenarioResult
+from lab.results.repeat import RepeatRecord
 from lab.scenario.builtins import builtin_paths
 from lab.scenario.loader import parse_scenario, resolve
 from lab.scenario.workload_specs import HttpWorkload
 from tests.conftest import LabSandbox
 from tests.faults import fault_env
 from tests.synthetic import machine
-from tests.test_builtin_reports import assert_report_holds, is_open_loop
+from tests.test_builtin_reports import assert_report_holds
 
 ROUNDS = 10
 
@@ -481,6 +482,31 @@ TEST_BAND = (0.5, 1.4)
 CONTROL_MIN_TIME = 0.05
 
 
+def diagnosis(result: ScenarioResult, base: RunResult) -> str:
+    """What a failure needs to tell a machine's disturbance from the lab's artifact: every run
+    of serial's group per round, the rounds' loads, and what the lab itself concluded."""
+    group = [
+        r
+        for r in result.runs
+        if r is not base
+        and r.repeats
+        and (r.params, r.interpreter) == (base.params, base.interpreter)
+    ]
+    rows = "; ".join(
+        f"{r.run_id} {', '.join(f'{x:.2f}' for x in per_round(base, r))}" for r in group
+    )
+    loads = (result.rounds or {}).get("load") or []
+    said = " | ".join(
+        w["message"]
+        for w in result.all_warnings()
+        if w["code"] in (*controls.CODES, "control_band")
+    )
+    return (
+        f"Against serial per round: {rows}. Round loads (cores): "
+        f"{', '.join('-' if x is None else f'{x:.2f}' for x in loads)}. The lab said: {said or '-'}"
+    )
+
+
 def per_round(base: RunResult, run: RunResult) -> list[float]:
     """serial's time over the run's, round by round: the run's speedup in each round."""
     a, b = round_times(base), round_times(run)
@@ -494,7 +520,7 @@ async def test_every_builtin_keeps_its_controls_in_a_band_and_breaks_no_physical
 ) -> None:
     (loaded,) = resolve([name])
     quick = loaded.scenario.quick()
-    if is_open_loop(loaded):
+    if loaded.scenario.open_loop:
         pytest.skip(
             f"{name} is an open loop: no serial baseline and no speedups, so no controls; it is "
             "judged by the rate held and corrected p99 (tests/test_open_loop*.py)"
@@ -551,7 +577,7 @@ async def test_every_builtin_keeps_its_controls_in_a_band_and_breaks_no_physical
         slow = speedup < TEST_BAND[0] and max(ratios) < 1
         assert not (fast or slow), (
             f"{name}: {run.run_id} at {speedup:.2f}x serial, "
-            f"in every round: {', '.join(f'{r:.2f}' for r in ratios)}"
+            f"in every round: {', '.join(f'{r:.2f}' for r in ratios)}. {diagnosis(result, base)}"
         )
     assert checked, f"{name}: no 1-worker run of the serial function ran"
     # The session that judged the controls is this built-in's report-shape check too.

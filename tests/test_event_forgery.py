@@ -24,7 +24,7 @@ import psutil
 import pytest
 
 from lab.engine.eventguard import CORRUPTED, EventGuard, StreamCorrupted
-from lab.results.model import RepeatRecord
+from lab.results.repeat import RepeatRecord
 from lab.runner.protocol import (
     CloseCommand,
     Done,

@@ -19,7 +19,7 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from lab.core.hdr import BadHistogram, LatencyHistogram
-from lab.results.model import RepeatRecord
+from lab.results.repeat import RepeatRecord
 from lab.runner.executors import executor_class
 from lab.runner.workloads import workload_class
 from lab.runner.workloads.base import RepeatOutcome

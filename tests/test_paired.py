@@ -18,7 +18,8 @@ from lab.core.paired import (
 )
 from lab.core.stats import compare_samples
 from lab.engine.schedule import Schedule, blocks, round_orders
-from lab.results.model import RepeatRecord, RunResult, ScenarioResult
+from lab.results.model import RunResult, ScenarioResult
+from lab.results.repeat import RepeatRecord
 
 # --- the schedule -----------------------------------------------------------------------------
 

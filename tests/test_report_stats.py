@@ -11,7 +11,8 @@ import jsonschema
 from lab.analysis.summarise import finalise_scenario, summarise_run
 from lab.report.formats import render
 from lab.report.schema import REPORT_SCHEMA
-from lab.results.model import RepeatRecord, Report, RunResult, ScenarioResult
+from lab.results.model import Report, RunResult, ScenarioResult
+from lab.results.repeat import RepeatRecord
 
 
 def run(run_id: str, walls: list[float], workers: int = 1) -> RunResult:

@@ -10,7 +10,8 @@ from lab.analysis.breakeven import breakeven, compared_pair
 from lab.analysis.summarise import finalise_scenario
 from lab.analysis.sweep import spans_decades, sweep_series, sweep_verdict, wins
 from lab.report.formats import render
-from lab.results.model import RepeatRecord, Report, RunResult, ScenarioResult
+from lab.results.model import Report, RunResult, ScenarioResult
+from lab.results.repeat import RepeatRecord
 from tests.synthetic import machine
 
 ROUNDS = 8

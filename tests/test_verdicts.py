@@ -209,7 +209,7 @@ def test_gains_are_measured_against_the_faster_single_worker_run() -> None:
 def test_cpu_use_counts_every_calibrated_pass() -> None:
     # 200 µs per pass is too short to time CPU alone, but 1,000 passes were measured together.
     from lab.analysis.facts import run_facts
-    from lab.results.model import RepeatRecord
+    from lab.results.repeat import RepeatRecord
 
     short = run("serial", 1, 100, cores=1.0, tasks=1)
     for r in short.repeats:

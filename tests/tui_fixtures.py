@@ -13,8 +13,9 @@ from lab.analysis.summarise import finalise_scenario
 from lab.engine.events import CpuSample, RunFinished, RunProgress, RunStarted, ScenarioStarted
 from lab.engine.plan import RunPlan, ScenarioPlan
 from lab.results.machine import MachineFacts
-from lab.results.model import Memory, RepeatRecord, Report, RunResult, ScenarioResult
+from lab.results.model import Memory, Report, RunResult, ScenarioResult
 from lab.results.notices import Notice
+from lab.results.repeat import RepeatRecord
 from lab.scenario.loader import LoadedScenario, load_builtins
 from lab.tui.app import LabApp
 from lab.tui.live import LiveState

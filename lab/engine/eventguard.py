@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import deque
 from typing import assert_never
 
-from lab.results.model import RepeatRecord
+from lab.results.repeat import RepeatRecord
 from lab.runner.protocol import (
     CloseCommand,
     Command,

@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lab.engine.plan import RunPlan
-from lab.results.model import RepeatRecord, Report, RunResult, ScenarioResult
+from lab.results.model import Report, RunResult, ScenarioResult
+from lab.results.repeat import RepeatRecord
 
 
 @dataclass(frozen=True)

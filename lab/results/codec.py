@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any, TypeVar
 
-from pydantic import ConfigDict, TypeAdapter
+from pydantic import ConfigDict, Field, TypeAdapter
 
 T = TypeVar("T")
 
@@ -16,6 +16,15 @@ DEFERRED = ConfigDict(defer_build=True)
 # Measurements cross a process boundary as JSON, which has no NaN or infinity: neither may
 # enter a record from a runner or a file.
 FINITE = ConfigDict(defer_build=True, allow_inf_nan=False)
+
+
+def _absent(value: object) -> bool:
+    """Left out of the JSON: as in reports made before the field existed."""
+    return value is None or value == [] or value == "" or value == {}
+
+
+# A field's annotation (`Annotated[T, Omitted]`): no key in the JSON where it holds nothing.
+Omitted = Field(exclude_if=_absent)
 
 
 _ADAPTERS: dict[Any, TypeAdapter[Any]] = {}

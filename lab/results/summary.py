@@ -19,13 +19,8 @@ from typing_extensions import TypedDict  # pydantic needs it below Python 3.12
 from lab.core.histogram import Histogram
 from lab.core.paired import comparison_from_json
 from lab.core.stats import Comparison, describe
-from lab.results.codec import DEFERRED, dump, load
+from lab.results.codec import DEFERRED, Omitted, dump, load
 from lab.results.notices import Notice
-
-
-def _absent(value: object) -> bool:
-    """Left out of the JSON: as in reports made before the field existed."""
-    return value is None or value == [] or value == "" or value == {}
 
 
 class ComparisonJSON(TypedDict, total=False):
@@ -115,9 +110,6 @@ class Latency:
     @classmethod
     def of(cls, histogram: Histogram) -> Latency | None:
         return cls(**histogram.summary()) if histogram.count else None
-
-
-Omitted = Field(exclude_if=_absent)
 
 
 @dataclass(frozen=True, config=DEFERRED)

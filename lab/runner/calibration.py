@@ -10,8 +10,8 @@ import math
 from typing import Any
 
 from lab.core.histogram import Histogram
-from lab.results.model import Phase, RepeatRecord
 from lab.results.openloop import OpenLoopRecord
+from lab.results.repeat import Phase, RepeatRecord
 from lab.runner.workloads.base import WrongAnswer
 
 MAX_LOOPS = 100_000

@@ -25,7 +25,7 @@ from typing import IO, Any, NamedTuple
 import psutil
 from pydantic import TypeAdapter
 
-from lab.results.model import Phase
+from lab.results.repeat import Phase
 from lab.runner.calibration import PassTotals, calibrate_loops
 from lab.runner.executors import executor_class
 from lab.runner.executors.base import ClusterProblem, Executor, WorkerLost

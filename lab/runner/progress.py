@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from lab.results.model import Phase
+from lab.results.repeat import Phase
 from lab.runner.protocol import Progress, RunnerEvent
 from lab.runner.workloads.base import Tally
 

@@ -25,7 +25,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 from pydantic.dataclasses import dataclass
 
 from lab.results.codec import DEFERRED, FINITE, adapter
-from lab.results.model import Count, NonNegative, Phase, RepeatRecord
+from lab.results.repeat import Count, NonNegative, Phase, RepeatRecord
 
 # The runner's event pipe: its fd number, handed over in the environment (subprocess pass_fds).
 EVENT_FD_ENV = "LAB_EVENT_FD"

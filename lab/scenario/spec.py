@@ -231,6 +231,12 @@ class Scenario(StrictModel):
     def resolved_start_method(self) -> str:
         return self.start_method or default_start_method()
 
+    @property
+    def open_loop(self) -> bool:
+        """Whether its workload is a schedule of arrivals (http with a `rate`) rather than a
+        batch of tasks: then it has no serial baseline, no speedups and so no controls."""
+        return isinstance(self.workload, HttpWorkload) and self.workload.open_loop
+
     def quick(self) -> Scenario:
         """A short version: smaller workload and small pools, but still QUICK_ROUNDS rounds, so
         that a big difference can be significant, in every row of the matrix after Holm."""
