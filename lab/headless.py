@@ -12,7 +12,7 @@ import tempfile
 import time
 import traceback
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from lab.analysis.summarise import finalise_scenario
 from lab.core.textsafe import safe_text
@@ -30,7 +30,7 @@ from lab.engine.events import (
 from lab.engine.plan import ScenarioPlan
 from lab.engine.session import LabSession
 from lab.report.formats import render
-from lab.report.write import ReportPathError, target_problem, write_atomic
+from lab.report.write import ReportPathError, target_problem, write_atomic, write_stream
 from lab.results.model import Report
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -157,16 +157,50 @@ class Interrupt:
         return 128 + (self.signum or signal.SIGINT)
 
 
-async def run_session(session: LabSession, progress: Progress) -> int | None:
+# SIGHUP: the terminal or SSH session went away; stop as for SIGTERM, report kept (129).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", signal.SIGTERM))
+
+
+class LateSignal:
+    """A stop signal after the session, while its report is finished and written: noted, not
+    acted on, since Python's own actions would cut the report short (SIGINT raises a
+    KeyboardInterrupt wherever the writing is; SIGTERM and SIGHUP kill the lab mid-write). The
+    report is written whole, then the lab exits with the signal's status. A second one quits
+    at once, for a write that hangs (a reader that never reads)."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.previous: dict[int, Any] = {}
+
+    def __call__(self, signum: int, frame: object = None) -> None:
+        if self.signum is not None:
+            os._exit(128 + signum)
+        self.signum = signum
+
+    def take(self, signum: int) -> None:
+        """Handle signum from now on (main thread only, where Python runs signal handlers)."""
+        if signum not in self.previous:
+            with contextlib.suppress(ValueError):  # not the main thread: Python's own stays
+                self.previous[signum] = signal.signal(signum, self)
+
+    def restore(self) -> None:
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+        self.previous.clear()
+
+
+async def run_session(
+    session: LabSession, progress: Progress, late: LateSignal | None = None
+) -> int | None:
     """Consume the session's events; returns None when it ran to the end, else the exit code
-    of the signal that interrupted it (130 for Ctrl+C, 143 for SIGTERM, 129 for SIGHUP)."""
+    of the signal that interrupted it (130 for Ctrl+C, 143 for SIGTERM, 129 for SIGHUP). When it
+    returns, `late` holds the signals the loop held."""
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     assert task is not None
     interrupt = Interrupt(task, progress.stream)
     handled: list[signal.Signals] = []
-    # SIGHUP: the terminal or SSH session went away; stop as for SIGTERM, report kept (129).
-    for signum in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", signal.SIGTERM)):
+    for signum in STOP_SIGNALS:
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signum, interrupt, signum)
             handled.append(signum)
@@ -184,6 +218,8 @@ async def run_session(session: LabSession, progress: Progress) -> int | None:
         progress.close()
         for handled_signal in handled:
             loop.remove_signal_handler(handled_signal)
+            if late is not None:
+                late.take(handled_signal)  # at once: no moment with Python's own action
 
 
 def write_report(report: Report, output: str, fmt: str, stdout: TextIO | None) -> None:
@@ -191,8 +227,7 @@ def write_report(report: Report, output: str, fmt: str, stdout: TextIO | None) -
     if output == "-":
         if stdout is None:  # started with stdout closed (`>&-`): Python has no sys.stdout
             raise OSError(errno.EBADF, "stdout is closed")
-        stdout.write(text)
-        stdout.flush()
+        write_stream(stdout, text)
     else:
         write_atomic(Path(output), text)
 
@@ -215,12 +250,36 @@ def run_headless(
     progress = Progress(stderr, sum(len(p.runs) for p in plans))
     interrupted: int | None = None
     internal: BaseException | None = None
+    late = LateSignal()
     try:
-        interrupted = asyncio.run(run_session(session, progress))
-    except KeyboardInterrupt:  # before the handlers were in place, or after
+        interrupted = asyncio.run(run_session(session, progress, late))
+    except KeyboardInterrupt:  # before the handlers were in place
         interrupted = EXIT_INTERRUPTED
     except Exception as exc:  # a bug: still write what completed, then say so
         internal = exc
+    for signum in STOP_SIGNALS:  # those the loop never held (it was stopped before it could)
+        late.take(signum)
+    try:
+        code = _finish(session, interrupted, internal, output, fmt, stderr)
+    finally:
+        late.restore()
+    if late.signum is not None and interrupted is None and internal is None:
+        with contextlib.suppress(OSError):
+            stderr.write("stopped: every run had finished, and the report is whole\n")
+        return 128 + late.signum
+    return code
+
+
+def _finish(
+    session: LabSession,
+    interrupted: int | None,
+    internal: BaseException | None,
+    output: str,
+    fmt: str,
+    stderr: TextIO,
+) -> int:
+    """Write the session's report (what completed, after a fault or an interrupt too) and
+    say how it ended; returns the exit code."""
     report = session.report
     if interrupted is not None or internal is not None:
         report.interrupted = True

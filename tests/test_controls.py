@@ -547,10 +547,30 @@ async def test_every_builtin_keeps_its_controls_in_a_band_and_breaks_no_physical
         update["workload"] = workload.model_copy(
             update={"requests": min(workload.requests, enough)}
         )
-    small = quick.model_copy(update=update)
-    report = await run_scenarios(replace(loaded, scenario=small))
+    small = replace(loaded, scenario=quick.model_copy(update=update))
+    report = await run_scenarios(small)
+    problems = breaches(report)
+    if problems and (report.scenarios[0].rounds or {}).get("disturbed"):
+        # The lab saw other programs compete in its rounds and said so: as its report asks,
+        # measure again. An artifact of the lab (issue 26's) is in every session; the noise
+        # of a machine shared with other tests (every round of the parallel suite) seldom
+        # twice: local_cluster's processes-1 read 1.82x and 1.61x serial in every round, in
+        # two of some twenty full runs, with 1.1 other cores busy in each round.
+        first = " ".join(problems)
+        report = await run_scenarios(small)
+        again = breaches(report)
+        problems = [*again, f"(a first session too: {first})"] if again else []
+    assert not problems, f"{name}: " + " ".join(problems)
+    # The session that judged the controls is this built-in's report-shape check too.
+    assert_report_holds(report, name)
+
+
+def breaches(report: Report) -> list[str]:
+    """Every control outside TEST_BAND in every round, every run past the cores, and no
+    control at all: each as words, with the diagnosis."""
     result = report.scenarios[0]
     usable = int(report.machine.get("cpus_usable") or 1)
+    found: list[str] = []
     checked = 0
     for run in result.runs:
         base = next(
@@ -561,11 +581,12 @@ async def test_every_builtin_keeps_its_controls_in_a_band_and_breaks_no_physical
             and r.interpreter == run.interpreter
         )
         if run is base or run.status != "ok":
-            continue  # a run that failed fails assert_report_holds, below
+            continue  # a run that failed fails assert_report_holds
         ratios = per_round(base, run)
         limit = controls.core_limit(run, usable) * (1 + controls.LIMIT_MARGIN)
         broken = [w for w in run.summary.warnings if w["code"] == "physical_limit"]
-        assert not (broken and min(ratios) > limit), f"{name}: {broken[0]['message']}"
+        if broken and min(ratios) > limit:
+            found.append(f"{broken[0]['message']} {diagnosis(result, base)}")
         if not controls.is_control(run, result.workload):
             continue
         speedup = run.summary.speedup
@@ -575,13 +596,14 @@ async def test_every_builtin_keeps_its_controls_in_a_band_and_breaks_no_physical
             continue  # slower by the model's price per task: dispatch_overhead's point
         fast = speedup > TEST_BAND[1] and min(ratios) > 1
         slow = speedup < TEST_BAND[0] and max(ratios) < 1
-        assert not (fast or slow), (
-            f"{name}: {run.run_id} at {speedup:.2f}x serial, "
-            f"in every round: {', '.join(f'{r:.2f}' for r in ratios)}. {diagnosis(result, base)}"
-        )
-    assert checked, f"{name}: no 1-worker run of the serial function ran"
-    # The session that judged the controls is this built-in's report-shape check too.
-    assert_report_holds(report, name)
+        if fast or slow:
+            found.append(
+                f"{run.run_id} at {speedup:.2f}x serial, in every round: "
+                f"{', '.join(f'{r:.2f}' for r in ratios)}. {diagnosis(result, base)}"
+            )
+    if not checked:
+        found.append("no 1-worker run of the serial function ran")
+    return found
 
 
 def test_rounds_are_dropped_only_while_the_rest_can_still_be_tested() -> None:

@@ -6,11 +6,14 @@ can send SIGINT to the group exactly as a terminal does on Ctrl+C.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import shutil
 import signal
+import struct
+import termios
 import time
 from pathlib import Path
 
@@ -112,6 +115,45 @@ def test_interrupt_stops_within_two_seconds_with_a_partial_report(
         "the 3 runs marked cancelled; 0 marked not_run\n"
     )
     assert "Traceback" not in lab.stderr
+
+
+# A pipe's smallest capacity: one page. The report is many times that, so its writer blocks.
+SMALL_PIPE = 4096
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_while_the_report_is_written_keeps_it_whole(
+    lab_sandbox: LabSandbox, tmp_path: Path, signum: int, code: int
+) -> None:
+    """Every run has finished and the report is on its way to stdout, whose reader is slow:
+    the signal is noted, the report is written whole, then the lab exits with its status.
+    (Python's own actions would cut the report short: a KeyboardInterrupt inside the write,
+    or death by SIGTERM.)"""
+    lab = Lab(
+        lab_sandbox, "--report", "-", "--format", "json", scenario_file(tmp_path, SCENARIO),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert lab.proc.stdout is not None
+    fcntl.fcntl(lab.proc.stdout.fileno(), fcntl.F_SETPIPE_SZ, SMALL_PIPE)
+    lab.wait_for("   processes-2 ok")  # the runs' lines: the session is over
+    deadline = time.monotonic() + 60
+    while queued(lab.proc.stdout.fileno()) < SMALL_PIPE:  # the report fills the pipe: blocked
+        assert time.monotonic() < deadline and lab.proc.poll() is None, lab.stderr
+        time.sleep(0.02)
+    os.killpg(lab.proc.pid, signum)
+    time.sleep(0.3)
+    assert lab.proc.poll() is None, lab.stderr  # still writing, not killed
+    assert lab.finish() == code, lab.stderr
+    report = json.loads(lab.stdout)
+    assert report["interrupted"] is False
+    assert set(statuses(report).values()) == {"ok"}
+    assert lab.stderr.endswith("stopped: every run had finished, and the report is whole\n")
+    assert "Traceback" not in lab.stderr
+
+
+def queued(fd: int) -> int:
+    """Bytes waiting in the pipe whose read end is fd."""
+    return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
 
 
 @pytest.mark.alone  # times its reaction to a signal

@@ -499,6 +499,38 @@ def test_ctrl_c_at_any_moment_of_the_run_cycle_exits_130_within_two_seconds(
     assert tries >= 8
 
 
+# The command is over and the process is exiting: a Ctrl+C now lands in the exit handlers, or
+# after Python has put SIGINT's default action back (a death by signal, exit -2, for finished
+# work: seen once in the test above, 1.72 s after the forkserver, as a lab printed its end).
+_AS_THE_LAB_EXITS = """\
+import atexit, os, signal, sys
+from lab import __main__ as entry
+entry.guard_exit()
+# Exit handlers run in reverse order of registration: this one runs before the lab's last.
+atexit.register(lambda: {send})
+print("the report", flush=True)
+sys.exit(entry.finished(0))
+"""
+
+
+@pytest.mark.parametrize(
+    ("send", "code"),
+    [
+        ("None", 0),
+        ("os.kill(os.getpid(), signal.SIGINT)", 130),
+        ("os.kill(os.getpid(), signal.SIGTERM)", 143),
+    ],
+)
+def test_a_signal_as_the_lab_exits_is_a_status_not_a_death(send: str, code: int) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _AS_THE_LAB_EXITS.format(send=send)],
+        capture_output=True, text=True, timeout=60, env=child_env(),
+    )  # fmt: skip
+    assert done.returncode == code, done.stderr
+    assert done.stdout == "the report\n"
+    assert done.stderr == ""
+
+
 # --- The embedded server stops at once --------------------------------------------------------
 
 

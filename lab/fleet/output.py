@@ -10,7 +10,7 @@ from typing import TextIO
 
 from lab.core.textsafe import safe_text
 from lab.report.formats import render_fleet
-from lab.report.write import write_atomic
+from lab.report.write import write_atomic, write_stream
 from lab.results.fleet import FleetReport
 from lab.scenario.builtins import builtin_paths
 
@@ -26,8 +26,7 @@ def write_fleet(report: FleetReport, output: str, fmt: str, stderr: TextIO) -> b
     """Whether the report went where asked (else it went to stdout)."""
     text = render_fleet(report, fmt)
     if output == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        write_stream(sys.stdout, text)
         return True
     try:
         write_atomic(Path(output), text)
@@ -37,8 +36,7 @@ def write_fleet(report: FleetReport, output: str, fmt: str, stderr: TextIO) -> b
                 safe_text(f"cannot write the fleet report to {output}: {exc}", one_line=True)
                 + "; writing it to stdout\n"
             )
-            sys.stdout.write(text)
-            sys.stdout.flush()
+            write_stream(sys.stdout, text)
         return False
     with contextlib.suppress(OSError):
         stderr.write(f"fleet report written to {safe_text(output, one_line=True)}\n")

@@ -13,6 +13,12 @@ The rules (docs/safety.md, "What the lab writes"):
   hanging the lab;
 - anything else (a folder, a block device, a socket, a symlink loop) is refused.
 Every refusal is a `ReportPathError`, an OSError whose message is one sentence.
+
+Whatever the target, the text goes out by `os.write` until every byte is written
+(`write_whole`), never through a buffered file object: when a signal handler runs while a
+write to a pipe is blocked (a report piped to a slow reader, then a Ctrl+C, which the lab notes
+and then finishes the report: lab.headless), CPython's buffered writer drops the rest of the
+text after the partial transfer and still reports all of it written (3.11 and 3.13).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import stat
 import tempfile
 import time
 from pathlib import Path
+from typing import TextIO
 
 # How long a FIFO may go without a reader before the report is refused rather than hang.
 FIFO_WAIT_SECONDS = 2.0
@@ -235,11 +242,32 @@ def _open_through(path: Path) -> int:
     return fd
 
 
+def write_whole(fd: int, text: str, encoding: str = "utf-8", errors: str = "strict") -> None:
+    """All of text to fd, by os.write until every byte is out (see the module docstring)."""
+    data = memoryview(text.encode(encoding, errors))
+    while data:
+        data = data[os.write(fd, data) :]
+
+
+def write_stream(stream: TextIO, text: str) -> None:
+    """All of text to stream (stdout): what it buffered first, then text through its file
+    descriptor, in its encoding. A stream without one (a test's capture) is written as is."""
+    stream.flush()
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+        stream.write(text)
+        stream.flush()
+        return
+    write_whole(fd, text, stream.encoding or "utf-8", stream.errors or "strict")
+
+
 def _write_through(path: Path, text: str) -> None:
     fd = _open_through(path)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
+    try:
+        write_whole(fd, text)
+    finally:
+        os.close(fd)
 
 
 _STD_NAMES = {"/dev/stdout": 1, "/dev/stderr": 2}
@@ -274,9 +302,10 @@ def write_atomic(path: Path, text: str) -> None:
             fd = os.dup(inherited)
         except OSError:
             raise ReportPathError(f"cannot write the report to {path}: it is not open") from None
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
+        try:
+            write_whole(fd, text)
+        finally:
+            os.close(fd)
         return
     refuse_shared_links(path, path)
     try:
