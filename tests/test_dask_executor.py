@@ -58,6 +58,28 @@ def passes(spec_data: dict[str, Any], executor: str, count: int, **kw: Any) -> l
         ex.close()
 
 
+def test_a_local_cluster_listens_on_loopback_ports_of_its_own() -> None:
+    """The scheduler serves HTTP even without a dashboard: not on Dask's 8787, where a user's
+    own cluster (or another lab's) listens, and never beyond loopback."""
+    spec = TypeAdapter(WorkloadSpec).validate_python({"kind": "dispatch", "tasks": 4})
+    workload = workload_class(spec.kind)(spec, {})
+    executor = executor_class("dask")(1, "forkserver", None)
+    executor.start(workload)
+    try:
+        me = psutil.Process()
+        listening = [
+            c.laddr
+            for proc in [me, *me.children(recursive=True)]
+            for c in proc.net_connections(kind="inet")
+            if c.status == psutil.CONN_LISTEN
+        ]
+    finally:
+        executor.close()
+    assert len(listening) >= 3, listening  # the scheduler, its HTTP server, the worker (and nanny)
+    assert all(a.ip.startswith("127.") for a in listening), listening
+    assert 8787 not in [a.port for a in listening], listening
+
+
 @pytest.mark.parametrize(
     "spec",
     [

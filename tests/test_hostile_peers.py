@@ -150,7 +150,9 @@ def test_a_real_scheduler_passes_the_probe() -> None:
     from distributed import Scheduler
 
     async def check() -> None:
-        async with Scheduler(host="127.0.0.1", port=0, dashboard_address=":0") as scheduler:
+        async with Scheduler(
+            host="127.0.0.1", port=0, dashboard_address="127.0.0.1:0"
+        ) as scheduler:
             await asyncio.to_thread(probe, scheduler.address, 10)
 
     asyncio.run(check())

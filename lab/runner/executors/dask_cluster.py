@@ -160,7 +160,10 @@ class DaskExecutor(Executor):
                 processes=True,
                 host="127.0.0.1",
                 scheduler_port=0,
-                dashboard_address=None,
+                # The scheduler serves HTTP even without a dashboard, on 8787 unless told: a
+                # free loopback port instead, beside a user's own cluster and other labs'.
+                dashboard_address="127.0.0.1:0",
+                scheduler_kwargs={"dashboard": False},
                 worker_dashboard_address=None,
                 # The nanny's memory monitor would restart a worker mid-run: no limit.
                 memory_limit=0,
