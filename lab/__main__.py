@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", signal.SIGTERM))
+from lab.core.stopping import STOP_SIGNALS
 
 _exit_code: int | None = None
 

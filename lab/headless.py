@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from lab.analysis.summarise import finalise_scenario
+from lab.core.stopping import STOP_SIGNALS
 from lab.core.textsafe import safe_text
 from lab.core.units import format_eta, format_rate, format_seconds, plural
 from lab.engine.events import (
@@ -157,10 +158,6 @@ class Interrupt:
         return 128 + (self.signum or signal.SIGINT)
 
 
-# SIGHUP: the terminal or SSH session went away; stop as for SIGTERM, report kept (129).
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", signal.SIGTERM))
-
-
 class LateSignal:
     """A stop signal after the session, while its report is finished and written: noted, not
     acted on, since Python's own actions would cut the report short (SIGINT raises a
@@ -200,6 +197,7 @@ async def run_session(
     assert task is not None
     interrupt = Interrupt(task, progress.stream)
     handled: list[signal.Signals] = []
+    # SIGHUP: the terminal or SSH session went away; stop as for SIGTERM, report kept (129).
     for signum in STOP_SIGNALS:
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signum, interrupt, signum)
