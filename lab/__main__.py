@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 
-from lab.core.stopping import STOP_SIGNALS
+from lab.core.stopping import STOP_SIGNALS, exit_status
 
 _exit_code: int | None = None
 
@@ -54,7 +54,7 @@ def finished(code: int) -> int:
 
 def _stop(signum: int, frame: object) -> None:
     _flush()
-    os._exit(128 + signum)
+    os._exit(exit_status(signum))
 
 
 def leave_without_finalising() -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from lab.analysis.summarise import finalise_scenario
-from lab.core.stopping import STOP_SIGNALS
+from lab.core.stopping import STOP_SIGNALS, exit_status
 from lab.core.textsafe import safe_text
 from lab.core.units import format_eta, format_rate, format_seconds, plural
 from lab.engine.events import (
@@ -151,11 +151,11 @@ class Interrupt:
                 self.stream.write("\nstopping: cleaning up (Ctrl+C once more to quit at once)\n")
                 self.stream.flush()
         else:
-            os._exit(128 + signum)
+            os._exit(exit_status(signum))
 
     @property
     def exit_code(self) -> int:
-        return 128 + (self.signum or signal.SIGINT)
+        return exit_status(self.signum or signal.SIGINT)
 
 
 class LateSignal:
@@ -171,7 +171,7 @@ class LateSignal:
 
     def __call__(self, signum: int, frame: object = None) -> None:
         if self.signum is not None:
-            os._exit(128 + signum)
+            os._exit(exit_status(signum))
         self.signum = signum
 
     def take(self, signum: int) -> None:
@@ -186,9 +186,7 @@ class LateSignal:
         self.previous.clear()
 
 
-async def run_session(
-    session: LabSession, progress: Progress, late: LateSignal | None = None
-) -> int | None:
+async def run_session(session: LabSession, progress: Progress, late: LateSignal) -> int | None:
     """Consume the session's events; returns None when it ran to the end, else the exit code
     of the signal that interrupted it (130 for Ctrl+C, 143 for SIGTERM, 129 for SIGHUP). When it
     returns, `late` holds the signals the loop held."""
@@ -216,8 +214,7 @@ async def run_session(
         progress.close()
         for handled_signal in handled:
             loop.remove_signal_handler(handled_signal)
-            if late is not None:
-                late.take(handled_signal)  # at once: no moment with Python's own action
+            late.take(handled_signal)  # at once: no moment with Python's own action
 
 
 def write_report(report: Report, output: str, fmt: str, stdout: TextIO | None) -> None:
@@ -264,7 +261,7 @@ def run_headless(
     if late.signum is not None and interrupted is None and internal is None:
         with contextlib.suppress(OSError):
             stderr.write("stopped: every run had finished, and the report is whole\n")
-        return 128 + late.signum
+        return exit_status(late.signum)
     return code
 
 

@@ -6,3 +6,8 @@ from __future__ import annotations
 import signal
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", signal.SIGTERM))
+
+
+def exit_status(signum: int) -> int:
+    """The status of a lab a signal stopped, as a shell reports a command it killed."""
+    return 128 + signum

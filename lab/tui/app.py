@@ -25,6 +25,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 from textual.worker import Worker
 
+from lab.core.stopping import exit_status
 from lab.core.textsafe import safe_text
 from lab.engine.events import Event, RunFinished, RunStarted, ScenarioFinished, ScenarioStarted
 from lab.engine.plan import ScenarioPlan, sweep_confirmation
@@ -396,7 +397,7 @@ class LabApp(SafeTerminalApp):
     def _hang_up(self, signum: int, frame: object) -> None:
         if self.state.session is not None:
             self.state.session.cancel_run()  # SIGKILLs the runner's process group
-        os._exit(128 + signum)
+        os._exit(exit_status(signum))
 
     def on_unmount(self) -> None:
         if self.state.session is not None:
