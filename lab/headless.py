@@ -7,6 +7,7 @@ import contextlib
 import errno
 import os
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -130,23 +131,49 @@ class Progress:
                 self.stream.flush()
 
 
-class Interrupt:
-    """Ctrl+C (SIGINT), SIGTERM or SIGHUP: the first cancels the session, which stops the runner in
-    flight and cleans up (well within two seconds); a second is reported; a third quits at
-    once, for a cleanup that hangs."""
+class StopSignals:
+    """Ctrl+C (SIGINT), SIGTERM and SIGHUP (the terminal or SSH session went away) over the
+    whole of a headless lab, from before its session starts until its report is written.
 
-    def __init__(self, task: asyncio.Task[object], stream: TextIO) -> None:
-        self.task = task
+    One Python-level handler notes each signal the moment Python runs it, so none can fall
+    between two handlers: the event loop's own (`add_signal_handler`) hands a signal over
+    through its self-pipe, and one that came in the session's last instant was dropped with
+    the loop, unread (the lab exited 0, its Ctrl+C lost).
+
+    While the session runs, the first cancels it, which stops the runner in flight and cleans
+    up (well within two seconds); a second says so; a third quits at once, for a cleanup that
+    hangs. One after the session ended on its own, while its report is written, is only noted,
+    since Python's own actions would cut the report short (a KeyboardInterrupt wherever the
+    writing is; death by SIGTERM or SIGHUP): the report is written whole, then the lab exits
+    with the signal's status; a second quits at once, for a reader that never reads."""
+
+    def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.signum: int | None = None
         self.count = 0
+        self.cancelled_session = False  # the first signal stopped a running session
+        self._task: asyncio.Task[Any] | None = None
+        self._previous: dict[int, Any] = {}
+        self._wakeup: tuple[socket.socket, socket.socket] | None = None
+        self._previous_wakeup = -1
 
-    def __call__(self, signum: int) -> None:
+    def __enter__(self) -> StopSignals:
+        for signum in STOP_SIGNALS:
+            self._previous[signum] = signal.signal(signum, self)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous.clear()
+
+    def __call__(self, signum: int, frame: object = None) -> None:
         self.count += 1
         if self.count == 1:
             self.signum = signum
-            self.task.cancel()
-        elif self.count == 2:
+            if self._task is not None:
+                self._stop_session()
+        elif self.count == 2 and self.cancelled_session:
             with contextlib.suppress(OSError):
                 self.stream.write("\nstopping: cleaning up (Ctrl+C once more to quit at once)\n")
                 self.stream.flush()
@@ -157,64 +184,74 @@ class Interrupt:
     def exit_code(self) -> int:
         return exit_status(self.signum or signal.SIGINT)
 
-
-class LateSignal:
-    """A stop signal after the session, while its report is finished and written: noted, not
-    acted on, since Python's own actions would cut the report short (SIGINT raises a
-    KeyboardInterrupt wherever the writing is; SIGTERM and SIGHUP kill the lab mid-write). The
-    report is written whole, then the lab exits with the signal's status. A second one quits
-    at once, for a write that hangs (a reader that never reads)."""
-
-    def __init__(self) -> None:
-        self.signum: int | None = None
-        self.previous: dict[int, Any] = {}
-
-    def __call__(self, signum: int, frame: object = None) -> None:
+    def attach(self, task: asyncio.Task[Any]) -> None:
+        """The session runs as `task` from now on: a stop signal cancels it. A signal that came
+        before is acted on now."""
+        self._task = task
+        loop = task.get_loop()
+        # Python runs a handler only in the main thread, between two bytecodes: a signal that
+        # another thread took would wait for the loop's next wake-up. Its wake-up byte ends
+        # the wait.
+        reader, writer = socket.socketpair()
+        reader.setblocking(False)
+        writer.setblocking(False)
+        self._wakeup = (reader, writer)
+        self._previous_wakeup = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+        loop.add_reader(reader.fileno(), self._drain)
         if self.signum is not None:
-            os._exit(exit_status(signum))
-        self.signum = signum
+            self._stop_session()
 
-    def take(self, signum: int) -> None:
-        """Handle signum from now on (main thread only, where Python runs signal handlers)."""
-        if signum not in self.previous:
-            with contextlib.suppress(ValueError):  # not the main thread: Python's own stays
-                self.previous[signum] = signal.signal(signum, self)
+    def detach(self) -> None:
+        """The session is over: from here a first signal is only noted."""
+        if self._task is None:
+            return
+        loop = self._task.get_loop()
+        self._task = None
+        signal.set_wakeup_fd(self._previous_wakeup)
+        if self._wakeup is not None:
+            loop.remove_reader(self._wakeup[0].fileno())
+            for end in self._wakeup:
+                end.close()
+            self._wakeup = None
 
-    def restore(self) -> None:
-        for signum, handler in self.previous.items():
-            signal.signal(signum, handler)
-        self.previous.clear()
+    def _stop_session(self) -> None:
+        # From the loop, between two of the task's steps: a cancel inside one (where this
+        # handler may run) would cancel a task that is returning, and asyncio.run would raise.
+        assert self._task is not None
+        with contextlib.suppress(RuntimeError):  # the loop closed: the session is over
+            self._task.get_loop().call_soon_threadsafe(self._cancel)
+
+    def _cancel(self) -> None:
+        if self._task is not None and not self._task.done():
+            self.cancelled_session = True
+            self._task.cancel()
+
+    def _drain(self) -> None:
+        assert self._wakeup is not None
+        with contextlib.suppress(OSError):
+            while self._wakeup[0].recv(512):
+                pass
 
 
-async def run_session(session: LabSession, progress: Progress, late: LateSignal) -> int | None:
+async def run_session(session: LabSession, progress: Progress, stop: StopSignals) -> int | None:
     """Consume the session's events; returns None when it ran to the end, else the exit code
-    of the signal that interrupted it (130 for Ctrl+C, 143 for SIGTERM, 129 for SIGHUP). When it
-    returns, `late` holds the signals the loop held."""
-    loop = asyncio.get_running_loop()
+    of the signal that interrupted it (130 for Ctrl+C, 143 for SIGTERM, 129 for SIGHUP)."""
     task = asyncio.current_task()
     assert task is not None
-    interrupt = Interrupt(task, progress.stream)
-    handled: list[signal.Signals] = []
-    # SIGHUP: the terminal or SSH session went away; stop as for SIGTERM, report kept (129).
-    for signum in STOP_SIGNALS:
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(signum, interrupt, signum)
-            handled.append(signum)
+    stop.attach(task)
     try:
         async with contextlib.aclosing(session.events()) as events:
             async for event in events:
                 progress.handle(event)
         return None
     except asyncio.CancelledError:
-        if interrupt.signum is None:
+        if not stop.cancelled_session:
             raise  # cancelled by someone else: not ours to swallow
         task.uncancel()
-        return interrupt.exit_code
+        return stop.exit_code
     finally:
+        stop.detach()
         progress.close()
-        for handled_signal in handled:
-            loop.remove_signal_handler(handled_signal)
-            late.take(handled_signal)  # at once: no moment with Python's own action
 
 
 def write_report(report: Report, output: str, fmt: str, stdout: TextIO | None) -> None:
@@ -245,23 +282,16 @@ def run_headless(
     progress = Progress(stderr, sum(len(p.runs) for p in plans))
     interrupted: int | None = None
     internal: BaseException | None = None
-    late = LateSignal()
-    try:
-        interrupted = asyncio.run(run_session(session, progress, late))
-    except KeyboardInterrupt:  # before the handlers were in place
-        interrupted = EXIT_INTERRUPTED
-    except Exception as exc:  # a bug: still write what completed, then say so
-        internal = exc
-    for signum in STOP_SIGNALS:  # those the loop never held (it was stopped before it could)
-        late.take(signum)
-    try:
+    with StopSignals(stderr) as stop:
+        try:
+            interrupted = asyncio.run(run_session(session, progress, stop))
+        except Exception as exc:  # a bug: still write what completed, then say so
+            internal = exc
         code = _finish(session, interrupted, internal, output, fmt, stderr)
-    finally:
-        late.restore()
-    if late.signum is not None and interrupted is None and internal is None:
+    if stop.signum is not None and interrupted is None and internal is None:
         with contextlib.suppress(OSError):
             stderr.write("stopped: every run had finished, and the report is whole\n")
-        return exit_status(late.signum)
+        return exit_status(stop.signum)
     return code
 
 

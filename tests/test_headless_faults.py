@@ -13,6 +13,8 @@ import re
 import shutil
 import signal
 import struct
+import subprocess
+import sys
 import termios
 import time
 from pathlib import Path
@@ -149,6 +151,44 @@ def test_a_signal_while_the_report_is_written_keeps_it_whole(
     assert set(statuses(report).values()) == {"ok"}
     assert lab.stderr.endswith("stopped: every run had finished, and the report is whole\n")
     assert "Traceback" not in lab.stderr
+
+
+# The session's last event is handled, then SIGINT arrives, before the lab writes its report:
+# the moment when, handed over through the event loop's self-pipe, it was dropped unread.
+SIGNAL_AS_THE_SESSION_ENDS = """\
+import os, signal, sys
+from lab import headless
+from lab.engine.events import SessionFinished
+from lab.engine.plan import make_plan
+from lab.scenario.loader import resolve
+
+handle = headless.Progress.handle
+
+def handle_then_signal(self, event):
+    handle(self, event)
+    if isinstance(event, SessionFinished):
+        os.kill(os.getpid(), signal.SIGINT)
+
+headless.Progress.handle = handle_then_signal
+sys.exit(headless.run_headless(make_plan(resolve([sys.argv[1]])), "-", "json", ["lab"]))
+"""
+
+
+def test_a_signal_as_the_session_ends_is_never_lost(
+    lab_sandbox: LabSandbox, tmp_path: Path
+) -> None:
+    """A Ctrl+C in the session's last instant: every run finished, so the report is whole, and
+    the lab says it was stopped and exits 130 (it exited 0, the signal lost)."""
+    path = scenario_file(tmp_path, SCENARIO.replace("serial, threads, processes", "serial"))
+    done = subprocess.run(
+        [sys.executable, "-c", SIGNAL_AS_THE_SESSION_ENDS, str(path)],
+        capture_output=True, text=True, env=lab_sandbox.env(), cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 130, done.stderr
+    report = json.loads(done.stdout)
+    assert report["interrupted"] is False
+    assert statuses(report) == {"serial-1": "ok"}
+    assert done.stderr.endswith("stopped: every run had finished, and the report is whole\n")
 
 
 def queued(fd: int) -> int:
