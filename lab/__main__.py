@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 
+from lab.core.exit_codes import EXIT_INTERRUPTED
 from lab.core.stopping import STOP_SIGNALS, exit_status
 
 _exit_code: int | None = None
@@ -26,11 +27,11 @@ def main() -> int:
         from lab.cli import main as cli_main
     except KeyboardInterrupt:
         print("interrupted; nothing ran", file=sys.stderr)
-        return finished(130)
+        return finished(EXIT_INTERRUPTED)
     try:
         code = cli_main()
     except KeyboardInterrupt:  # in the instant between the command's own handlers and here
-        code = 130
+        code = EXIT_INTERRUPTED
     return finished(code)
 
 

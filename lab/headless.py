@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from lab.analysis.summarise import finalise_scenario
+from lab.core.exit_codes import EXIT_OK, EXIT_RUN_FAILED
 from lab.core.stopping import STOP_SIGNALS, exit_status
 from lab.core.textsafe import safe_text
 from lab.core.units import format_eta, format_rate, format_seconds, plural
@@ -34,8 +35,6 @@ from lab.engine.session import LabSession
 from lab.report.formats import render
 from lab.report.write import ReportPathError, target_problem, write_atomic, write_stream
 from lab.results.model import Report
-
-EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def _bar(fraction: float, width: int = 20) -> str:

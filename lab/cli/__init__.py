@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lab.cli.parser import build_parser as build_parser
+from lab.core.exit_codes import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_READER_LEFT
 from lab.core.textsafe import safe_text
 from lab.report.formats import format_for_path
 
@@ -33,10 +34,10 @@ def _view(argv: list[str]) -> int:
             "usage: concurrency-lab view REPORT.json\n\nOpen a saved JSON report (or a fleet "
             "report) read-only."
         )
-        return 0
+        return EXIT_OK
     if len(argv) != 1 or argv[0].startswith("-"):
         print("usage: concurrency-lab view REPORT.json (one JSON report)", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     # The same reader as `compare`: validated by the results models before anything is shown.
     from lab.compare.load import CompareError, load_for_view
 
@@ -44,7 +45,7 @@ def _view(argv: list[str]) -> int:
         report = load_for_view(argv[0])
     except CompareError as exc:
         print(f"concurrency-lab view: {safe_text(str(exc), one_line=True)}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     from lab.results.model import Report
     from lab.tui.launch import refuse_without_terminal
 
@@ -70,7 +71,7 @@ def _list_builtins() -> int:
     for model in MODELS:
         reason = model.unavailable()
         print(f"  {model.name:<18} {'unavailable: ' + reason if reason else 'available'}")
-    return 0
+    return EXIT_OK
 
 
 def _hold_closed_std_fds() -> None:
@@ -121,13 +122,13 @@ def main(argv: list[str] | None = None) -> int:
         return _main(args)
     except KeyboardInterrupt:  # Ctrl+C while loading, before any handler is in place
         print("interrupted; nothing ran", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # stdout's reader left (`--list | head -3`): it had what it wanted. Exit as a shell
         # tool killed by SIGPIPE would, and point stdout at /dev/null so that the flush at
         # exit does not raise again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141
+        return EXIT_READER_LEFT
 
 
 def _main(argv: list[str]) -> int:
@@ -146,12 +147,12 @@ def _main(argv: list[str]) -> int:
         from lab.scenario.spec import scenario_json_schema
 
         print(json.dumps(scenario_json_schema(), indent=2))
-        return 0
+        return EXIT_OK
     if args.schema is not None:
         from lab.report.schema import generate, text
 
         print(text(generate(args.schema)), end="")
-        return 0
+        return EXIT_OK
     if args.list:
         return _list_builtins()
 
@@ -179,7 +180,7 @@ def _main(argv: list[str]) -> int:
                 note = callable_note(item.scenario.workload)
                 if note:
                     print("    " + safe_text(note, one_line=True))
-            return 0
+            return EXIT_OK
         scenarios = resolve(args.targets) if args.targets else load_builtins()
         # The app and headless mode alike plan from the scenarios' own fields.
         if args.python:
@@ -189,7 +190,7 @@ def _main(argv: list[str]) -> int:
     except ScenarioError as exc:
         print(safe_text(exc.render()), file=sys.stderr)
         print("\nnothing ran; see `concurrency-lab --schema` for every valid key", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
 
     if args.fleet is not None:
         return _fleet(args, argv, scenarios)
@@ -206,18 +207,18 @@ def _main(argv: list[str]) -> int:
                     f"folder as a scenario folder: --report - {args.report}"
                 )
             print(f"{safe_text(problem, one_line=True)}\n\nnothing ran", file=sys.stderr)
-            return 2
+            return EXIT_BAD_INPUT
         from lab.engine.system.limits import plan_problems
 
         plans = make_plan(scenarios, quick=args.quick, min_time=args.min_time)
         too_big = plan_problems(plans) or _cluster_problems(plans) or unrunnable(plans)
         if too_big:
             print(safe_text("\n".join(too_big)) + "\n\nnothing ran", file=sys.stderr)
-            return 2
+            return EXIT_BAD_INPUT
         big = None if args.yes else sweep_confirmation(plans)
         if big:
             print(safe_text(big) + "\n\nnothing ran", file=sys.stderr)
-            return 2
+            return EXIT_BAD_INPUT
         fmt = args.format or format_for_path(args.report)
         return run_headless(
             plans,
@@ -242,11 +243,11 @@ def _fleet(args: argparse.Namespace, argv: list[str], scenarios: list[LoadedScen
     problem = report_path_problem(output)
     if problem:
         print(f"{safe_text(problem, one_line=True)}\n\nnothing ran", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     big = None if args.yes else sweep_confirmation(make_plan(scenarios, quick=args.quick))
     if big:
         print(safe_text(big) + "\n\nnothing ran", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     from lab.fleet.output import remote_targets, write_fleet
     from lab.fleet.run import run_fleet
 

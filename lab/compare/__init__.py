@@ -9,16 +9,10 @@ significantly slower than the baseline by more than PCT percent.
 """
 
 from lab.compare.load import CompareError, load_report
-from lab.compare.main import (
-    EXIT_BAD_INPUT,
-    EXIT_INCONCLUSIVE,
-    EXIT_OK,
-    EXIT_SLOWER,
-    build_parser,
-    main,
-)
+from lab.compare.main import EXIT_INCONCLUSIVE, EXIT_SLOWER, build_parser, main
 from lab.compare.matching import Matched, PairComparison, Unmatched, compare_reports
 from lab.compare.render import COMPARE_SCHEMA_ID, gate_failed, render_json, render_markdown
+from lab.core.exit_codes import EXIT_BAD_INPUT, EXIT_OK
 
 __all__ = [
     "COMPARE_SCHEMA_ID",

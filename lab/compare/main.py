@@ -15,9 +15,10 @@ from lab.compare.render import (
     render_json,
     render_markdown,
 )
+from lab.core.exit_codes import EXIT_BAD_INPUT, EXIT_OK
 from lab.core.textsafe import map_strings, markdown_text, safe_text
 
-EXIT_OK, EXIT_SLOWER, EXIT_BAD_INPUT, EXIT_INCONCLUSIVE = 0, 1, 2, 3
+EXIT_SLOWER, EXIT_INCONCLUSIVE = 1, 3  # compare's own: a regression, a run it cannot judge
 
 EPILOG = """\
 The first report is the baseline. A fleet report (--fleet) stands for its hosts' reports, in

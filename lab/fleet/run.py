@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from types import FrameType
 from typing import Any, TextIO
 
+from lab.core.exit_codes import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED
 from lab.core.textsafe import safe_text
 from lab.core.units import format_seconds, plural
 from lab.fleet.cluster import FleetError, Host, check_versions, connect, hosts
@@ -29,7 +30,6 @@ from lab.results.fleet import FleetReport, HostRun
 from lab.results.reading import ReportInputError, parse_report
 from lab.runner.system.groups import describe_exit
 
-EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 POLL_SECONDS = 0.25
 LIVENESS_SECONDS = 1.0  # how often the scheduler is asked which workers are still there
 LINES_WAIT_SECONDS = 2.0  # for a host's last progress lines to arrive after its result

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
+from lab.core.exit_codes import EXIT_BAD_INPUT
 from lab.core.textsafe import safe_text
 from lab.results.model import Report
 from lab.scenario.loader import LoadedScenario
@@ -33,7 +34,7 @@ def refuse_without_terminal(command: str) -> int | None:
     if problem is None:
         return None
     print(safe_text(problem, one_line=True), file=sys.stderr)
-    return 2
+    return EXIT_BAD_INPUT
 
 
 def view_report(report: Report, name: str) -> int:
