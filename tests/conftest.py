@@ -182,6 +182,9 @@ def lab_sandbox(
 CONSOLE_SCRIPT = Path(sys.executable).parent / "concurrency-lab"
 
 
+PF_EXITING = 0x4  # include/linux/sched.h: the task is in do_exit
+
+
 class LabProcess:
     """A headless lab in its own process group, its stderr collected as it comes.
 
@@ -238,6 +241,19 @@ class LabProcess:
         while not self.children("lab.runner.main"):
             assert time.monotonic() < deadline, "no runner process started"
             time.sleep(0.05)
+
+    def ending(self) -> bool:
+        """Whether the lab has ended or is ending: reaped, a zombie, or already in its exit
+        call, where the kernel tears it down for some milliseconds and delivers no signal
+        (PF_EXITING in /proc/PID/stat). A signal sent then finds a lab that finished first."""
+        if self.proc.poll() is not None:
+            return True
+        try:
+            stat = Path(f"/proc/{self.proc.pid}/stat").read_text()
+        except OSError:
+            return True
+        state, *_, flags = stat.rsplit(")", 1)[1].split()[:7]
+        return state in "ZX" or bool(int(flags) & PF_EXITING)
 
     def finish(self, timeout: float = 120) -> int:
         """Read stdout to the end (kept in `stdout`), wait for the exit code."""
