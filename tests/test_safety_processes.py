@@ -7,6 +7,7 @@ timed-out pools leave no semaphores; Ctrl+C is never lost; the embedded server s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.client
 import json
 import os
@@ -469,7 +470,10 @@ def test_ctrl_c_at_any_moment_of_the_run_cycle_exits_130_within_two_seconds(
     rng = random.Random()
     tries = 0
     for after, spread in MOMENTS:
-        lab = Lab(lab_sandbox, "--report", "-", "--format", "json", path, cwd=tmp_path)
+        lab = Lab(
+            lab_sandbox, "--report", "-", "--format", "json", path, cwd=tmp_path,
+            PYTHONFAULTHANDLER="1",  # a lab that does not stop shows where it is (SIGABRT)
+        )  # fmt: skip
         try:
             lab.wait_until(after)
         except AssertionError:
@@ -488,8 +492,7 @@ def test_ctrl_c_at_any_moment_of_the_run_cycle_exits_130_within_two_seconds(
         try:
             code = lab.proc.wait(2.0)
         except subprocess.TimeoutExpired:
-            lab.proc.kill()
-            pytest.fail(f"{where}: still running 2 s after Ctrl+C:\n{lab.stderr}")
+            pytest.fail(f"{where}: still running 2 s after Ctrl+C:\n{stacks_of(lab)}")
         assert code == 130, f"{where}: exit {code}\n{lab.stderr}"
         assert time.monotonic() - sent < 2.0
         lab.finish()
@@ -497,6 +500,18 @@ def test_ctrl_c_at_any_moment_of_the_run_cycle_exits_130_within_two_seconds(
         assert not alive, [command_line(p)[:80] for p in alive]
         tries += 1
     assert tries >= 8
+
+
+def stacks_of(lab: Lab) -> str:
+    """What a lab that does not stop is doing: every thread's stack, which faulthandler writes
+    on SIGABRT; then it is gone."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(lab.proc.pid, signal.SIGABRT)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        lab.proc.wait(5)
+    lab.proc.kill()
+    lab.finish()
+    return lab.stderr
 
 
 # The command is over and the process is exiting: a Ctrl+C now lands in the exit handlers, or
