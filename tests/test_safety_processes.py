@@ -24,11 +24,12 @@ import pytest
 
 from lab.engine.events import RunProgress
 from lab.engine.plan import make_plan
+from lab.engine.runnerproc import RunnerProcess, Spawned
 from lab.engine.session import LabSession
 from lab.engine.system import sweep
 from lab.runner.cancelsafe import get_within
 from lab.runner.system.child_env import child_env, python_command
-from lab.runner.system.groups import running
+from lab.runner.system.groups import TRACKER_GRACE, running
 from lab.scenario.loader import resolve
 from tests.conftest import CONSOLE_SCRIPT, LabSandbox, command_line
 from tests.conftest import LabProcess as Lab
@@ -434,6 +435,47 @@ async def test_a_cancelled_process_run_leaves_no_semaphores(
     assert run.status == "cancelled"
     assert len(semaphores) >= 6, semaphores
     assert left(semaphores) == set()
+
+
+# A runner whose pool's resource tracker outlives it: kill_group spares the tracker (it must
+# unlink the killed pool's semaphores), and the tracker holds the runner's stdout, as every
+# process the runner starts does. Here it never ends by itself.
+TRACKER = "multiprocessing.resource_tracker"  # what kill_group spares
+RUNNER_WITH_A_LINGERING_TRACKER = """\
+import subprocess, sys, time
+tracker = "multiprocessing." + "resource_tracker"  # in its command line, not in this one
+subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", tracker])
+time.sleep(600)
+"""
+
+
+async def test_stopping_a_runner_waits_for_it_not_for_what_holds_its_output(
+    lab_sandbox: LabSandbox,
+) -> None:
+    """Process.wait() also waits for the runner's pipes to close; the tracker held them, and a
+    stop took 5 s before the tracker's own 1 s of grace (a Ctrl+C then took over 2 s)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", RUNNER_WITH_A_LINGERING_TRACKER,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    read_end, write_end = os.pipe()
+    os.close(write_end)
+    events = asyncio.StreamReader()
+    transport, _ = await asyncio.get_running_loop().connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(events), os.fdopen(read_end, "rb", 0)
+    )
+    runner = RunnerProcess(Spawned(proc, events, transport, "no-mark"), "processes-2")
+    deadline = time.monotonic() + 30
+    while not any(TRACKER in command_line(p) for p in lab_sandbox.processes()):
+        assert time.monotonic() < deadline, "the tracker never started"
+        await asyncio.sleep(0.02)
+    started = time.monotonic()
+    await runner.stop(0.0)
+    took = time.monotonic() - started
+    assert proc.returncode == -signal.SIGKILL
+    assert took < TRACKER_GRACE + 1.5, f"stop took {took:.1f} s"
+    # The tracker had its grace, then went with the rest of the group (the fixture checks).
 
 
 # --- 5. Ctrl+C is never lost ----------------------------------------------------------------

@@ -20,7 +20,7 @@ import psutil
 from lab.engine.eventguard import CORRUPTED, CORRUPTED_KIND, EventGuard, StreamCorrupted
 from lab.engine.events import CpuSample
 from lab.results.notices import Notice, notice
-from lab.runner.cancelsafe import get_within, within
+from lab.runner.cancelsafe import get_within
 from lab.runner.protocol import (
     EVENT_FD_ENV,
     MAX_EVENT_LINE,
@@ -47,6 +47,8 @@ OUTPUT_TAIL = 16384  # ... and from their end
 WATCH_INTERVAL = 0.1  # provisioned resources (the embedded server)
 RUNNER = "lab.runner.main"
 EXIT_GRACE = 5.0  # seconds a runner that sent `done` may take to exit before it is killed
+EXIT_POLL = 0.005  # seconds between two looks at whether a runner has exited
+OUTPUT_DRAIN = 0.5  # seconds for the last of a stopped runner's output to be read
 
 
 class Eof:
@@ -145,6 +147,20 @@ async def spawn_runner(workdir: Path, python: Path | None = None) -> Spawned:
     return Spawned(proc, reader, transport, mark)
 
 
+async def exited(proc: asyncio.subprocess.Process, seconds: float) -> bool:
+    """Wait up to `seconds` for the process itself to exit; whether it did.
+
+    Not `proc.wait()`: that also waits for the process's stdout and stderr to close, and a
+    runner's are inherited by everything it starts. Its resource tracker, which kill_group
+    spares so that it unlinks a killed pool's semaphores, kept them open for as long as it
+    lived, and a Ctrl+C took over 2 s to stop the lab. (`sh -c "sleep 2 & exit 0"` with pipes:
+    wait() returns after 2 s on 3.11, 3.12 and 3.13.)"""
+    deadline = time.monotonic() + seconds
+    while proc.returncode is None and time.monotonic() < deadline:
+        await asyncio.sleep(EXIT_POLL)
+    return proc.returncode is not None
+
+
 class RunnerProcess:
     def __init__(self, spawned: Spawned, run_id: str) -> None:
         self.proc = spawned.proc
@@ -159,10 +175,8 @@ class RunnerProcess:
         self.peak_rss = 0
         self.peak_uss: int | None = None
         self.closed_cleanly = False
-        self._readers = [
-            asyncio.create_task(self._read_events()),
-            asyncio.create_task(self._read_output()),
-        ]
+        self._output_reader = asyncio.create_task(self._read_output())
+        self._readers = [asyncio.create_task(self._read_events()), self._output_reader]
         self._watchers: list[asyncio.Task[None]] = []
 
     @property
@@ -207,23 +221,22 @@ class RunnerProcess:
         """Let a runner that has finished exit by itself for `grace` seconds, then kill its whole
         process group (pool workers, forkserver, orphans of a dead runner) and reap it."""
         proc = self.proc
-        if grace and proc.returncode is None:
-            with contextlib.suppress(TimeoutError):
-                await within(proc.wait(), grace)
+        if grace:
+            await exited(proc, grace)
         # Its descendants while it lives, those outside its group included (it is their
         # subreaper): what the environment mark cannot find.
         descendants = [p.pid for p in tree(proc.pid)[1:]] if proc.returncode is None else []
         if proc.returncode is None:
             kill_group(proc.pid)
         # A process stuck in the kernel (D state) cannot be waited for; go on without it.
-        with contextlib.suppress(TimeoutError):
-            await within(proc.wait(), 5)
+        await exited(proc, 5)
         # Anything the runner left in its group, once its resource tracker has unlinked the
         # semaphores of a killed pool.
         await asyncio.to_thread(finish_group, proc.pid)
         # What left the group on purpose (a task's start_new_session child) still carries the
         # runner's mark in its environment.
         self.strays = await asyncio.to_thread(strays.kill_marked, self.mark, descendants)
+        await self._output_read(OUTPUT_DRAIN)  # all its writers are gone: what they last wrote
         await self.unwatch()
         for task in self._readers:
             task.cancel()
@@ -231,9 +244,17 @@ class RunnerProcess:
         self.transport.close()
 
     async def wait_exit(self, seconds: float) -> None:
-        """A runner whose stdout closed is exiting: give it a moment to say how."""
-        with contextlib.suppress(TimeoutError):
-            await within(self.proc.wait(), seconds)
+        """A runner whose event pipe closed is exiting: give it `seconds` to say how, by its exit
+        status and its last words on fds 1 and 2 (read to their end, once all who hold them have
+        gone)."""
+        deadline = time.monotonic() + seconds
+        await exited(self.proc, seconds)
+        await self._output_read(deadline - time.monotonic())
+
+    async def _output_read(self, seconds: float) -> None:
+        """Until the runner's fds 1 and 2 are read to their end, for at most `seconds`."""
+        if seconds > 0:
+            await asyncio.wait([self._output_reader], timeout=seconds)
 
     def crash_message(self) -> tuple[str, str]:
         """Why a runner that did not finish is gone, and what it wrote on fds 1 and 2."""
