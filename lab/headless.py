@@ -33,7 +33,13 @@ from lab.engine.events import (
 from lab.engine.plan import ScenarioPlan
 from lab.engine.session import LabSession
 from lab.report.formats import render
-from lab.report.write import ReportPathError, target_problem, write_atomic, write_stream
+from lab.report.write import (
+    ReportPathError,
+    target_problem,
+    write_atomic,
+    write_stream,
+    write_whole,
+)
 from lab.results.model import Report
 
 
@@ -253,8 +259,7 @@ async def run_session(session: LabSession, progress: Progress, stop: StopSignals
         progress.close()
 
 
-def write_report(report: Report, output: str, fmt: str, stdout: TextIO | None) -> None:
-    text = render(report, fmt)
+def write_report(text: str, output: str, stdout: TextIO | None) -> None:
     if output == "-":
         if stdout is None:  # started with stdout closed (`>&-`): Python has no sys.stdout
             raise OSError(errno.EBADF, "stdout is closed")
@@ -335,8 +340,9 @@ def _write_or_fall_back(report: Report, output: str, fmt: str, stderr: TextIO) -
     """Write the report where asked; if that fails (disk full, folder gone), put it on stdout
     rather than lose it, and if stdout fails too, in a file of the temp folder whose path is
     printed. Returns whether it went where asked."""
+    text = render(report, fmt)
     try:
-        write_report(report, output, fmt, sys.stdout)
+        write_report(text, output, sys.stdout)
     except OSError as exc:
         why = str(exc) if isinstance(exc, ReportPathError) else exc.strerror or str(exc)
         prefix = (
@@ -346,24 +352,26 @@ def _write_or_fall_back(report: Report, output: str, fmt: str, stderr: TextIO) -
         if output != "-":
             stderr.write("writing it to stdout instead\n")
             try:
-                write_report(report, "-", fmt, sys.stdout)
+                write_report(text, "-", sys.stdout)
             except OSError as again:
                 stderr.write(f"cannot write the report to stdout either: {again.strerror}; ")
             else:
                 return False
-        stderr.write(_rescue(report, fmt) + "\n")
+        stderr.write(_rescue(text, fmt) + "\n")
         return False
     if output != "-":
         stderr.write(f"report written to {output}\n")
     return True
 
 
-def _rescue(report: Report, fmt: str) -> str:
+def _rescue(text: str, fmt: str) -> str:
     """Last resort for a report nowhere else would take: a new file in the temp folder."""
     try:
         fd, name = tempfile.mkstemp(prefix="concurrency-lab-report-", suffix=f".{fmt}")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(render(report, fmt))
+        try:
+            write_whole(fd, text)
+        finally:
+            os.close(fd)
     except OSError as exc:
         return f"saving it in the temp folder failed too ({exc.strerror or exc}): it is lost"
     return f"saved it as {name} instead"
